@@ -1,0 +1,265 @@
+"""The `letgo` command line: parses options, calls the library, prints. Nothing else."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import sys
+from pathlib import Path
+
+import click
+
+from . import __version__, session, templates
+from .engines import ENGINES, VoiceSettings, make_engine
+from .errors import LetgoError
+from .plan import format_minutes
+from .settings import MixSettings
+
+DEFAULT_OUTPUT_DIR = Path("audio_out")
+
+
+def fail_cleanly(command):
+    """Library errors become one line on stderr and an exit code; never a traceback."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except LetgoError as exc:
+            click.echo(f"letgo: error: {exc}", err=True)
+            sys.exit(exc.exit_code)
+        except KeyboardInterrupt:
+            click.echo("letgo: interrupted; no partial file was left behind", err=True)
+            sys.exit(130)
+
+    return wrapper
+
+
+def clock(seconds: float) -> str:
+    minutes, rest = divmod(seconds, 60)
+    return f"{int(minutes)}:{rest:04.1f}"
+
+
+class Progress:
+    """A bar per stage on a terminal; a few plain lines otherwise; nothing with --quiet."""
+
+    LABELS = {"speech": "Speaking", "mix": "Mixing  "}
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.bar = None
+        self.stage = None
+        self.last_percent = -1
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        if self.quiet:
+            return
+        if stage != self.stage:
+            self.close()
+            self.stage = stage
+            self.last_percent = -1
+            if self.tty:
+                self.bar = click.progressbar(length=total, label=self.LABELS.get(stage, stage),
+                                             file=sys.stderr)
+                self.bar.__enter__()
+        if self.bar is not None:
+            self.bar.update(done - self.bar.pos)
+            return
+        percent = 100 * done // max(total, 1)
+        if percent // 25 != self.last_percent // 25 or done == total:
+            self.last_percent = percent
+            click.echo(f"{self.LABELS.get(stage, stage).strip()}: {percent}%", err=True)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+# --- shared options --------------------------------------------------------------------------
+
+def session_options(command):
+    """Options that decide what a session sounds like (render and script)."""
+    options = [
+        click.argument("template"),
+        click.option("-m", "--minutes", type=float, default=None,
+                     help="Length of the session; silences stretch or shrink to fit. "
+                          "Default: the template's own length."),
+        click.option("-v", "--var", "variables", multiple=True, metavar="NAME=VALUE",
+                     help="Set a template variable, e.g. -v name=Sam (repeatable)."),
+        click.option("--engine", type=click.Choice(ENGINES), default="pyttsx3",
+                     show_default=True, help="Speech engine."),
+        click.option("--voice", default=None, help="Voice id (see 'letgo voices')."),
+        click.option("--rate", type=click.IntRange(60, 400), default=VoiceSettings.rate,
+                     show_default=True, help="Speaking rate in words per minute."),
+        click.option("--templates", "template_dirs", multiple=True,
+                     type=click.Path(file_okay=False, path_type=Path),
+                     help="A folder of your own templates (repeatable); they win over built-ins."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def build_request(template, minutes, variables, engine, voice, rate, template_dirs,
+                  background: str = MixSettings.background) -> session.Request:
+    return session.Request(
+        template=template,
+        variables=templates.parse_assignments(variables),
+        minutes=minutes,
+        engine=engine,
+        voice=VoiceSettings(voice=voice, rate=rate),
+        mix=MixSettings(background=background),
+        template_dirs=tuple(str(d) for d in template_dirs),
+    )
+
+
+# --- commands --------------------------------------------------------------------------------
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="letgo")
+@click.option("--verbose", is_flag=True, help="Log what happens, step by step.")
+def main(verbose: bool) -> None:
+    """Offline voice-guided meditations on letting go and being whole.
+
+    \b
+    Examples:
+      letgo list
+      letgo render letting-go
+      letgo render letting-go --minutes 10 -v name=Sam -o ~/sam.mp3
+      letgo script letting-go --minutes 10
+    """
+    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
+                        format="%(levelname)s %(name)s: %(message)s")
+
+
+@main.command()
+@session_options
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Where to write the MP3. Default: audio_out/TEMPLATE.mp3")
+@click.option("--background", default=MixSettings.background, show_default=True,
+              help="Background sound: pink or none.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@fail_cleanly
+def render(template, minutes, variables, engine, voice, rate, template_dirs, output, background,
+           quiet):
+    """Render a meditation to an MP3 file.
+
+    TEMPLATE is a built-in name (see 'letgo list') or a path to a template file.
+
+    \b
+    Examples:
+      letgo render letting-go
+      letgo render letting-go --minutes 10 -v name=Sam -o ~/sam.mp3
+      letgo render ./my-meditation.j2 --background none
+    """
+    request = build_request(template, minutes, variables, engine, voice, rate, template_dirs,
+                            background)
+    if output is None:
+        output = DEFAULT_OUTPUT_DIR / f"{Path(template).name.removesuffix('.j2')}.mp3"
+    progress = Progress(quiet)
+    try:
+        result = session.render(request, output, progress=progress)
+    finally:
+        progress.close()
+    if not quiet:
+        click.echo(f"Wrote {result.path} ({format_minutes(result.duration)}, "
+                   f"rendered in {result.seconds_taken:.1f} s)")
+
+
+@main.command()
+@session_options
+@fail_cleanly
+def script(template, minutes, variables, engine, voice, rate, template_dirs):
+    """Show the rendered script with its planned timings; no audio is written.
+
+    \b
+    Example:
+      letgo script letting-go --minutes 10
+    """
+    request = build_request(template, minutes, variables, engine, voice, rate, template_dirs)
+    prepared = session.prepare(request)
+    timeline = prepared.timeline
+    click.echo(f"{prepared.info.title}: {format_minutes(timeline.duration)} "
+               f"(flexible pauses at {timeline.stretch:.2f}x their written length)")
+    rows = [(e.start, e) for e in timeline.events] + [(s.start, s) for s in timeline.silences]
+    chapters = list(timeline.chapters)
+    for start, item in sorted(rows, key=lambda row: row[0]):
+        while chapters and chapters[0].start <= start:
+            click.echo(f"\n## {chapters[0].title}  [{clock(chapters[0].start)}]")
+            chapters.pop(0)
+        if getattr(item, "kind", None) == "speech":
+            click.echo(f"  {clock(start):>8}  {item.text}")
+        elif getattr(item, "kind", None):
+            click.echo(f"  {clock(start):>8}  [{item.kind}]")
+        else:
+            kind = "flexible pause" if item.flexible else "pause"
+            click.echo(f"  {clock(start):>8}  [{kind} {item.duration:.1f} s]")
+    click.echo(f"\nTotal: {clock(timeline.duration)} ({timeline.duration:.1f} s)")
+
+
+@main.command(name="list")
+@click.option("--templates", "template_dirs", multiple=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="Also list the templates in this folder.")
+@fail_cleanly
+def list_templates(template_dirs):
+    """List the meditation templates, with where each comes from.
+
+    \b
+    Example:
+      letgo list
+    """
+    for info in templates.TemplateLibrary(template_dirs).all():
+        length = f"{info.minutes:g} min" if info.minutes else ""
+        click.echo(f"{info.name:<24} {length:>7}  {info.description}  ({info.origin})")
+
+
+@main.command()
+@click.option("--engine", type=click.Choice(ENGINES), default="pyttsx3", show_default=True)
+@fail_cleanly
+def voices(engine):
+    """List the voices an engine offers.
+
+    \b
+    Example:
+      letgo voices
+    """
+    speaker = make_engine(engine)
+    try:
+        for voice in speaker.voices():
+            click.echo(f"{voice.id:<28} {voice.language:<10} {voice.name}")
+    finally:
+        speaker.close()
+
+
+@main.command()
+def doctor():
+    """Check what letgo needs: ffmpeg, the speech engine and its voices.
+
+    \b
+    Example:
+      letgo doctor
+    """
+    from . import ffmpeg
+
+    problems = 0
+    try:
+        path, origin = ffmpeg.find()
+        click.echo(f"ok      ffmpeg: {path} (from {origin})")
+    except LetgoError as exc:
+        problems += 1
+        click.echo(f"MISSING ffmpeg: {exc}")
+    speaker = make_engine("pyttsx3")
+    try:
+        info = speaker.describe()
+        click.echo(f"ok      pyttsx3 {info['version']}: {info['library']}")
+        click.echo(f"ok      voices: {len(speaker.voices())} (see 'letgo voices')")
+    except LetgoError as exc:
+        problems += 1
+        click.echo(f"MISSING speech: {exc}")
+    finally:
+        speaker.close()
+    click.echo(f"ok      built-in templates: {templates.builtin_dir()}")
+    sys.exit(1 if problems else 0)

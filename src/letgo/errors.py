@@ -1,0 +1,55 @@
+"""One exception family, so the CLI can turn any of them into one clear line.
+
+`UsageError` means the user asked for something that cannot be done as asked (exit 2);
+any other `LetgoError` means the work itself failed (exit 1).
+"""
+
+
+class LetgoError(Exception):
+    """Base of every error letgo raises on purpose."""
+
+    exit_code = 1
+
+
+class UsageError(LetgoError):
+    """Bad input from the user: a name, a value, a file or a path."""
+
+    exit_code = 2
+
+
+class TemplateNotFound(UsageError):
+    """No built-in or user template of that name, and no such file."""
+
+
+class TemplateError(UsageError):
+    """A template or script that cannot be rendered or parsed; carries file:line."""
+
+    def __init__(self, message: str, source: str | None = None, line: int | None = None,
+                 column: int | None = None):
+        self.source, self.line, self.column = source, line, column
+        where = ":".join(str(p) for p in (source, line, column) if p is not None)
+        super().__init__(f"{where}: {message}" if where else message)
+
+
+class VariableError(UsageError):
+    """A missing, unknown or malformed template variable."""
+
+
+class FitError(UsageError):
+    """The length asked for cannot hold the script."""
+
+
+class SynthesisError(LetgoError):
+    """A voice engine could not speak a sentence, even after retries."""
+
+
+class EngineUnavailable(UsageError):
+    """The engine or voice asked for is not installed here."""
+
+
+class EncodeError(LetgoError):
+    """The encoder failed; the message carries its command and stderr."""
+
+
+class OutputError(UsageError):
+    """The output path cannot be written."""

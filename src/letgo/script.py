@@ -1,0 +1,255 @@
+"""The script markup: what a rendered template says, where it pauses and where a bell rings.
+
+The format is line based and small enough to write by hand::
+
+    ## Arrival                      a named section (it becomes a chapter)
+    Let your eyes close.            spoken text; lines run on into one paragraph
+                                    a blank line ends the paragraph (a longer gap)
+    [pause 4s]                      a fixed silence (s, ms or a bare number of seconds)
+    [pause 20s flex]                a flexible silence, stretched or shrunk to fit --minutes
+    [pause 20s flex min=5s weight=2]   ... with its shortest length and its share of the stretch
+    [bell]                          a bell strike
+    <break time="3s"/>              SSML's break, a fixed silence; may sit inside a line
+
+Tags may also sit inside a line of text. Parsing is pure: text in, `Script` out, and every
+error names the line and column.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from .errors import TemplateError
+
+#: A flexible pause with no ``min=`` may shrink to this share of its written length...
+FLEX_MIN_SHARE = 0.3
+#: ... but never below this many seconds (or its written length, if that is shorter).
+FLEX_MIN_FLOOR = 1.0
+
+
+@dataclass(frozen=True)
+class Speech:
+    """One sentence to speak; `paragraph_end` asks the planner for the longer gap after it."""
+
+    text: str
+    line: int
+    paragraph_end: bool = False
+
+
+@dataclass(frozen=True)
+class Pause:
+    """Silence. A flexible pause runs `minimum + weight * stretch` seconds, where the planner
+    picks one stretch for the whole script; at stretch 1 it is its written `seconds`."""
+
+    seconds: float
+    line: int
+    flexible: bool = False
+    minimum: float | None = None
+    weight: float | None = None
+
+    def length(self, stretch: float) -> float:
+        if not self.flexible:
+            return self.seconds
+        return self.min_length + self.stretch_weight * stretch
+
+    @property
+    def min_length(self) -> float:
+        if not self.flexible:
+            return self.seconds
+        if self.minimum is not None:
+            return self.minimum
+        return min(self.seconds, max(FLEX_MIN_FLOOR, self.seconds * FLEX_MIN_SHARE))
+
+    @property
+    def stretch_weight(self) -> float:
+        if not self.flexible:
+            return 0.0
+        if self.weight is not None:
+            return self.weight
+        return self.seconds - self.min_length
+
+
+@dataclass(frozen=True)
+class Cue:
+    """A sound that is not speech; only ``bell`` for now."""
+
+    kind: str
+    line: int
+
+
+Item = Speech | Pause | Cue
+
+
+@dataclass(frozen=True)
+class Section:
+    title: str | None
+    items: tuple[Item, ...]
+    line: int = 1
+
+
+@dataclass(frozen=True)
+class Script:
+    sections: tuple[Section, ...] = field(default_factory=tuple)
+
+    @property
+    def items(self) -> list[Item]:
+        return [item for section in self.sections for item in section.items]
+
+    @property
+    def sentences(self) -> list[Speech]:
+        return [item for item in self.items if isinstance(item, Speech)]
+
+
+_TAG = re.compile(r"\[(?P<tag>[^\[\]]*)\]|<break\b(?P<attrs>[^>]*?)/?>", re.IGNORECASE)
+_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+")
+_DURATION = re.compile(r"^(?P<num>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>ms|s|sec|m|min)?$", re.IGNORECASE)
+_UNITS = {None: 1.0, "s": 1.0, "sec": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0}
+#: A single pause longer than this is almost surely a typo (a bare 600 meaning 600 ms, say).
+MAX_PAUSE_SECONDS = 3600.0
+
+
+def parse_duration(text: str) -> float:
+    """'4s', '500ms', '2.5', '1m' -> seconds; ValueError with a readable message otherwise."""
+    match = _DURATION.match(text.strip())
+    if not match:
+        raise ValueError(f"'{text}' is not a duration (write e.g. 4s, 500ms or 1.5)")
+    seconds = float(match.group("num")) * _UNITS[(match.group("unit") or "").lower() or None]
+    if seconds > MAX_PAUSE_SECONDS:
+        raise ValueError(f"'{text}' is longer than an hour")
+    return seconds
+
+
+def split_sentences(text: str) -> list[str]:
+    """Sentence-sized pieces: speech engines are most dependable on short jobs."""
+    return [piece.strip() for piece in _SENTENCE_END.split(text) if piece.strip()]
+
+
+class _Parser:
+    def __init__(self, source: str | None):
+        self.source = source
+        self.sections: list[Section] = []
+        self.title: str | None = None
+        self.title_line = 1
+        self.items: list[Item] = []
+        self.paragraph: list[tuple[str, int]] = []  # (text, line) pieces awaiting a pause or break
+
+    def error(self, message: str, line: int, column: int = 1) -> TemplateError:
+        return TemplateError(message, self.source, line, column)
+
+    def flush_text(self, paragraph_end: bool) -> None:
+        if not self.paragraph:
+            return
+        text = " ".join(piece for piece, _ in self.paragraph)
+        line = self.paragraph[0][1]
+        self.paragraph = []
+        sentences = split_sentences(text)
+        for i, sentence in enumerate(sentences):
+            last = i == len(sentences) - 1
+            self.items.append(Speech(sentence, line, paragraph_end=paragraph_end and last))
+
+    def end_paragraph(self) -> None:
+        self.flush_text(paragraph_end=True)
+        for i in range(len(self.items) - 1, -1, -1):  # a blank line after a pause still counts
+            item = self.items[i]
+            if isinstance(item, Speech):
+                if not item.paragraph_end:
+                    self.items[i] = Speech(item.text, item.line, paragraph_end=True)
+                break
+            if not isinstance(item, Pause):
+                break
+
+    def close_section(self) -> None:
+        self.end_paragraph()
+        if self.items or self.title is not None:
+            self.sections.append(Section(self.title, tuple(self.items), self.title_line))
+        self.items = []
+
+    def tag(self, body: str, line: int, column: int) -> Item:
+        words = body.split()
+        if not words:
+            raise self.error("empty tag []; write [pause 4s] or [bell]", line, column)
+        name, args = words[0].lower(), words[1:]
+        if name == "bell":
+            if args:
+                raise self.error(f"[bell] takes no arguments, got '{' '.join(args)}'", line, column)
+            return Cue("bell", line)
+        if name != "pause":
+            raise self.error(f"unknown tag [{body}]; known tags: [pause ...], [bell]", line, column)
+        if not args:
+            raise self.error("[pause] needs a length, e.g. [pause 4s]", line, column)
+        try:
+            seconds = parse_duration(args[0])
+            flexible, minimum, weight = False, None, None
+            for arg in args[1:]:
+                key, _, value = arg.partition("=")
+                key = key.lower()
+                if key == "flex" and not value:
+                    flexible = True
+                elif key == "min" and value:
+                    minimum = parse_duration(value)
+                elif key == "weight" and value:
+                    weight = float(value)
+                    if weight < 0:
+                        raise ValueError("weight must not be negative")
+                else:
+                    raise ValueError(f"unknown pause option '{arg}' (known: flex, min=, weight=)")
+        except ValueError as exc:
+            raise self.error(f"[{body}]: {exc}", line, column) from None
+        if (minimum is not None or weight is not None) and not flexible:
+            raise self.error(f"[{body}]: min= and weight= need 'flex'", line, column)
+        if minimum is not None and minimum > seconds:
+            raise self.error(f"[{body}]: min= is longer than the pause itself", line, column)
+        return Pause(seconds, line, flexible, minimum, weight)
+
+    def ssml_break(self, attrs: str, line: int, column: int) -> Pause:
+        match = re.search(r"time\s*=\s*[\"']([^\"']+)[\"']", attrs)
+        if not match:
+            raise self.error('<break> needs time="..." (e.g. <break time="3s"/>)', line, column)
+        try:
+            return Pause(parse_duration(match.group(1)), line)
+        except ValueError as exc:
+            raise self.error(f"<break>: {exc}", line, column) from None
+
+    def line(self, text: str, number: int) -> None:
+        stripped = text.strip()
+        if not stripped:
+            self.end_paragraph()
+            return
+        if stripped.startswith("#"):
+            heading = re.match(r"^##\s+(\S.*)$", stripped)
+            if not heading:
+                raise self.error("a section heading is '## Title'", number, text.index("#") + 1)
+            self.close_section()
+            self.title, self.title_line = heading.group(1).strip(), number
+            return
+        position = 0
+        for match in _TAG.finditer(text):
+            self.add_text(text[position:match.start()], number, position)
+            column = match.start() + 1
+            if match.group("tag") is not None:
+                item = self.tag(match.group("tag"), number, column)
+            else:
+                item = self.ssml_break(match.group("attrs"), number, column)
+            self.flush_text(paragraph_end=False)
+            self.items.append(item)
+            position = match.end()
+        self.add_text(text[position:], number, position)
+
+    def add_text(self, text: str, line: int, offset: int) -> None:
+        for bad in ("[", "]", "<", ">"):
+            if bad in text:
+                column = offset + text.index(bad) + 1
+                raise self.error(f"stray '{bad}' in text; tags are [pause 4s], [bell] or "
+                                 '<break time="2s"/>', line, column)
+        if text.strip():
+            self.paragraph.append((" ".join(text.split()), line))
+
+
+def parse(text: str, source: str | None = None) -> Script:
+    """Parse script markup into a `Script`; raises `TemplateError` with line and column."""
+    parser = _Parser(source)
+    for number, line in enumerate(text.splitlines(), start=1):
+        parser.line(line, number)
+    parser.close_section()
+    return Script(tuple(parser.sections))

@@ -1,0 +1,145 @@
+"""One session, end to end: render -> parse -> synthesize -> plan -> mix -> export.
+
+The CLI and the series builder both come through here. Progress is reported through a
+callback `progress(stage, done, total)`; nothing here prints.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from . import export, mix, plan, script, templates
+from .backgrounds import make_background
+from .engines import Clip, Engine, VoiceSettings, make_engine
+from .errors import FitError, UsageError
+from .settings import ExportSettings, MixSettings, PlanSettings
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, int, int], None]
+#: Longer than this is almost surely a typo (12 hours covers a night's sleep).
+MAX_MINUTES = 720.0
+
+
+@dataclass(frozen=True)
+class Request:
+    """Everything that decides what a session sounds like."""
+
+    template: str
+    variables: Mapping[str, str] = field(default_factory=dict)
+    minutes: float | None = None
+    engine: str = "pyttsx3"
+    voice: VoiceSettings = VoiceSettings()
+    plan: PlanSettings = PlanSettings()
+    mix: MixSettings = MixSettings()
+    export: ExportSettings = ExportSettings()
+    template_dirs: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A session up to its timeline: what `letgo script` shows and what `render` mixes."""
+
+    info: templates.TemplateInfo
+    variables: dict[str, str]
+    script: script.Script
+    clips: tuple[Clip, ...]
+    timeline: plan.Timeline
+
+
+def check_minutes(minutes: float | None) -> None:
+    if minutes is None:
+        return
+    if not minutes > 0:
+        raise UsageError(f"--minutes must be more than 0, got {minutes:g}")
+    if minutes > MAX_MINUTES:
+        raise UsageError(f"--minutes {minutes:g} is more than {MAX_MINUTES:g} (12 hours)")
+
+
+def target_minutes(request: Request, info: templates.TemplateInfo) -> float | None:
+    """The length asked for, else the template's default; above the template's range is an error."""
+    check_minutes(request.minutes)
+    minutes = request.minutes if request.minutes is not None else info.minutes
+    if request.minutes is not None and info.max_minutes and minutes > info.max_minutes:
+        raise FitError(f"'{info.name}' runs at most {info.max_minutes:g} minutes "
+                       f"(its silences would grow too long); ask for --minutes {info.max_minutes:g} "
+                       "or less")
+    return minutes
+
+
+def synthesize(engine: Engine, sentences: list[str], progress: Progress | None = None
+               ) -> list[Clip]:
+    """A clip per sentence; a sentence said twice is spoken once."""
+    unique = list(dict.fromkeys(sentences))
+    report = (lambda done, total: progress("speech", done, total)) if progress else None
+    spoken = dict(zip(unique, engine.synthesize(unique, report)))
+    return [spoken[s] for s in sentences]
+
+
+def prepare(request: Request, engine: Engine | None = None,
+            progress: Progress | None = None) -> Prepared:
+    library = templates.TemplateLibrary(request.template_dirs)
+    info = library.find(request.template)
+    minutes = target_minutes(request, info)
+    variables = templates.resolve_variables(info, request.variables)
+    text = templates.render(info, variables)
+    parsed = script.parse(text, str(info.path))
+    if not parsed.sentences:
+        raise UsageError(f"template '{info.name}' has nothing to say: it rendered no speech")
+    owned = engine is None
+    engine = engine or make_engine(request.engine, request.voice)
+    try:
+        clips = synthesize(engine, [s.text for s in parsed.sentences], progress)
+    finally:
+        if owned:
+            engine.close()
+    timeline = plan.plan(parsed, [c.duration for c in clips],
+                         None if minutes is None else minutes * 60, request.plan)
+    return Prepared(info, variables, parsed, tuple(clips), timeline)
+
+
+@dataclass(frozen=True)
+class Result:
+    path: Path
+    duration: float
+    seconds_taken: float
+    prepared: Prepared
+
+
+def render(request: Request, output: Path, engine: Engine | None = None,
+           progress: Progress | None = None) -> Result:
+    """Render a session to `output`; the file is complete or absent, never partial."""
+    started = time.perf_counter()
+    output = Path(output).expanduser()
+    export.check_writable(output)
+    background = make_background(request.mix.background, request.mix.sample_rate)
+    prepared = prepare(request, engine, progress)
+    settings = request.mix
+    audio = [mix.prepare_clip(c, settings) for c in prepared.clips]
+    total = round(prepared.timeline.duration * settings.sample_rate)
+    done = 0
+
+    def on_block(frames: int) -> None:
+        nonlocal done
+        done += frames
+        if progress:
+            progress("mix", done, total)
+
+    with export.atomic_path(output) as temporary:
+        export.encode(mix.blocks(prepared.timeline, audio, background, settings), temporary,
+                      settings.sample_rate, background.channels, request.export, on_block)
+        export.write_tags(temporary, prepared.info.title, describe(request, prepared))
+    return Result(output, prepared.timeline.duration, time.perf_counter() - started, prepared)
+
+
+def describe(request: Request, prepared: Prepared) -> str:
+    """The comment tag: which template and variables made this file."""
+    return json.dumps({"template": prepared.info.name, "variables": prepared.variables,
+                       "minutes": request.minutes, "engine": request.engine},
+                      ensure_ascii=False, sort_keys=True)
+

@@ -1,0 +1,295 @@
+"""Finding meditation templates and rendering them, safely, into script markup.
+
+A template is a Jinja file (``*.j2``) whose first block is a Jinja comment holding TOML::
+
+    {#
+    title = "Letting go in love"
+    description = "One line on what this meditation is for."
+    minutes = 12          # the default length
+    max_minutes = 40      # the longest length the silences still carry well
+    [variables.name]
+    default = ""
+    help = "Your first name, said once or twice; leave empty for none."
+    #}
+
+Rendering happens in Jinja's sandbox with StrictUndefined: a template can use its variables
+and the helpers below, and nothing else of Python.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+import traceback
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+
+import jinja2
+from jinja2.sandbox import SandboxedEnvironment, SecurityError
+
+from .errors import TemplateError, TemplateNotFound, VariableError
+
+SUFFIX = ".j2"
+ENV_VAR = "LETGO_TEMPLATES"
+_HEADER = re.compile(r"\A\s*\{#(?P<body>.*?)#\}", re.DOTALL)
+_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    default: str = ""
+    help: str = ""
+    required: bool = False
+
+
+@dataclass(frozen=True)
+class TemplateInfo:
+    """What a template says about itself, and where it was found."""
+
+    name: str
+    path: Path
+    origin: str
+    title: str
+    description: str = ""
+    minutes: float | None = None
+    max_minutes: float | None = None
+    variables: tuple[Variable, ...] = field(default_factory=tuple)
+    sleep: bool = False
+
+    def variable_names(self) -> list[str]:
+        return [v.name for v in self.variables]
+
+
+def builtin_dir() -> Path:
+    """The shipped templates: inside the installed package, or the checkout's top level."""
+    packaged = Path(str(resources.files("letgo"))) / "templates"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[2] / "templates"
+
+
+def user_dirs(extra: Iterable[Path | str] = ()) -> list[tuple[Path, str]]:
+    """User template folders, most important first: --templates, $LETGO_TEMPLATES, config."""
+    import platformdirs
+
+    found: list[tuple[Path, str]] = [(Path(p).expanduser(), "--templates") for p in extra]
+    for part in os.environ.get(ENV_VAR, "").split(os.pathsep):
+        if part:
+            found.append((Path(part).expanduser(), f"${ENV_VAR}"))
+    found.append((platformdirs.user_config_path("letgo") / "templates", "user"))
+    return found
+
+
+def read_info(path: Path, origin: str) -> TemplateInfo:
+    text = _read(path)
+    header = _HEADER.match(text)
+    meta: dict = {}
+    if header:
+        try:
+            meta = tomllib.loads(header.group("body"))
+        except tomllib.TOMLDecodeError as exc:
+            raise TemplateError(f"bad TOML header: {exc}", str(path)) from None
+    variables = []
+    for name, spec in (meta.get("variables") or {}).items():
+        if not _NAME.match(name) or not isinstance(spec, dict):
+            raise TemplateError(f"bad variable entry [variables.{name}]", str(path))
+        variables.append(Variable(name, str(spec.get("default", "")), str(spec.get("help", "")),
+                                  bool(spec.get("required", False))))
+    name = path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) else path.stem
+    return TemplateInfo(
+        name=name, path=path, origin=origin,
+        title=str(meta.get("title", name.replace("-", " ").capitalize())),
+        description=str(meta.get("description", "")),
+        minutes=_number(meta.get("minutes"), "minutes", path),
+        max_minutes=_number(meta.get("max_minutes"), "max_minutes", path),
+        variables=tuple(variables),
+        sleep=bool(meta.get("sleep", False)),
+    )
+
+
+def _number(value, key: str, path: Path) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise TemplateError(f"'{key}' must be a positive number of minutes", str(path))
+    return float(value)
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise TemplateNotFound(f"cannot read template {path}: {exc}") from None
+
+
+class TemplateLibrary:
+    """Built-in and user templates; a user template with a built-in's name wins."""
+
+    def __init__(self, extra_dirs: Sequence[Path | str] = ()):
+        self.dirs = user_dirs(extra_dirs) + [(builtin_dir(), "built-in")]
+
+    def all(self) -> list[TemplateInfo]:
+        """Every visible template, by name; shadowed ones are left out."""
+        seen: dict[str, TemplateInfo] = {}
+        for folder, origin in self.dirs:
+            if not folder.is_dir():
+                continue
+            for path in sorted(folder.glob(f"*{SUFFIX}")):
+                name = path.name[: -len(SUFFIX)]
+                if name not in seen:
+                    seen[name] = read_info(path, origin)
+        return sorted(seen.values(), key=lambda info: info.name)
+
+    def find(self, name_or_path: str) -> TemplateInfo:
+        """A template by built-in/user name, or a path to a template file."""
+        for folder, origin in self.dirs:
+            candidate = folder / f"{name_or_path}{SUFFIX}"
+            if "/" not in name_or_path and candidate.is_file():
+                return read_info(candidate, origin)
+        path = Path(name_or_path).expanduser()
+        if path.is_file():
+            return read_info(path, "file")
+        names = [info.name for info in self.all()]
+        close = difflib.get_close_matches(name_or_path, names, n=3, cutoff=0.5)
+        hint = f"did you mean {', '.join(close)}?" if close else "run 'letgo list' to see them"
+        raise TemplateNotFound(f"no template or file named '{name_or_path}'; {hint}")
+
+
+# --- helpers a template can call; each returns script markup -------------------------------
+
+def _seconds(value) -> str:
+    return f"{float(value):g}s"
+
+
+def pause(seconds, flex: bool = False, min=None, weight=None) -> str:  # noqa: A002
+    """A silence; ``flex=True`` lets it stretch or shrink to fit the length asked for."""
+    parts = ["pause", _seconds(seconds)]
+    if flex or min is not None or weight is not None:
+        parts.append("flex")
+    if min is not None:
+        parts.append(f"min={_seconds(min)}")
+    if weight is not None:
+        parts.append(f"weight={float(weight):g}")
+    return f"[{' '.join(parts)}]"
+
+
+def bell() -> str:
+    return "[bell]"
+
+
+def section(title: str) -> str:
+    return f"## {title}"
+
+
+_BREATH_WORDS = [
+    ("Breathe in, slowly.", "Hold the breath, gently.", "And let it go."),
+    ("In.", "Hold.", "And out."),
+    ("Breathe in.", "Pause.", "And out, all the way."),
+]
+
+
+def breath(times: int = 3, inhale: float = 4, hold: float = 0, exhale: float = 6) -> str:
+    """Guided breaths: a spoken cue for each phase, then silence as long as the phase."""
+    lines = []
+    for round_ in range(int(times)):
+        breathe_in, hold_word, breathe_out = _BREATH_WORDS[min(round_, 1) if round_ < 2 else 2]
+        lines.append(f"{breathe_in} {pause(inhale)}")
+        if hold:
+            lines.append(f"{hold_word} {pause(hold)}")
+        lines.append(f"{breathe_out} {pause(exhale)}")
+    return "\n".join(lines)
+
+
+HELPERS = {"pause": pause, "bell": bell, "section": section, "breath": breath}
+
+
+def make_environment(search_path: Path) -> SandboxedEnvironment:
+    """A fresh sandboxed environment per run (no shared, mutable Jinja state)."""
+    env = SandboxedEnvironment(
+        loader=jinja2.FileSystemLoader(str(search_path)),
+        undefined=jinja2.StrictUndefined,
+        autoescape=False,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals.update(HELPERS)
+    return env
+
+
+def resolve_variables(info: TemplateInfo, given: Mapping[str, str]) -> dict[str, str]:
+    """Defaults overlaid with the user's values; unknown or missing names are errors."""
+    known = info.variable_names()
+    for key in given:
+        if key not in known:
+            close = difflib.get_close_matches(key, known, n=1)
+            hint = (f"did you mean '{close[0]}'?" if close else
+                    f"it takes: {', '.join(known)}" if known else "it takes none")
+            raise VariableError(f"template '{info.name}' has no variable '{key}'; {hint}")
+    values = {v.name: v.default for v in info.variables}
+    values.update({k: str(v).strip() for k, v in given.items()})
+    missing = [v.name for v in info.variables if v.required and not values[v.name]]
+    if missing:
+        raise VariableError(f"template '{info.name}' needs {', '.join(missing)}; "
+                            f"give it with -v {missing[0]}=...")
+    return values
+
+
+def parse_assignments(pairs: Iterable[str]) -> dict[str, str]:
+    """['name=Sam', 'person=Alex'] -> dict, with a clear error for anything else."""
+    values = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not _NAME.match(key.strip()):
+            raise VariableError(f"'{pair}' is not NAME=VALUE (e.g. -v name=Sam)")
+        values[key.strip()] = value
+    return values
+
+
+_TAG_ONLY = re.compile(r"^\s*(\{%(?:(?!%\}).)*%\}\s*)+$")
+
+
+def keep_text_line_breaks(source: str) -> str:
+    """A line holding only a {% %} tag vanishes (trim_blocks), but a line of text that ends in
+    a tag keeps its line break: 'Welcome.{% endif %}' must not run into the next sentence."""
+    lines = source.split("\n")
+    for i, line in enumerate(lines):
+        if line.rstrip().endswith("%}") and not line.rstrip().endswith("+%}") \
+                and not _TAG_ONLY.match(line):
+            stripped = line.rstrip()
+            lines[i] = stripped[:-2] + "+%}" + line[len(stripped):]
+    return "\n".join(lines)
+
+
+def render(info: TemplateInfo, variables: Mapping[str, str]) -> str:
+    """Render a template to script markup, turning every Jinja failure into TemplateError."""
+    values = resolve_variables(info, variables)
+    source = str(info.path)
+    env = make_environment(info.path.parent)
+    try:  # the TOML header is a Jinja comment, so the whole file renders and lines match
+        return env.from_string(keep_text_line_breaks(_read(info.path))).render(**values)
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(exc.message or "syntax error", source, exc.lineno) from None
+    except SecurityError as exc:
+        raise TemplateError(f"not allowed in a template: {exc}", source,
+                            _template_line(exc)) from None
+    except jinja2.UndefinedError as exc:
+        raise TemplateError(f"{exc.message}; define it under [variables] in the header",
+                            source, _template_line(exc)) from None
+    except jinja2.TemplateError as exc:
+        raise TemplateError(str(exc), source, _template_line(exc)) from None
+    except (TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+        raise TemplateError(f"{type(exc).__name__}: {exc}", source, _template_line(exc)) from None
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The template line a runtime error came from (Jinja maps frames back to the template)."""
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        if frame.filename == "<template>" and frame.lineno:
+            return frame.lineno
+    return None
