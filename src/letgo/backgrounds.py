@@ -1,77 +1,392 @@
-"""Background beds, generated block by block so a session of any length costs the same memory.
+"""Background beds, made block by block so a session of any length costs the same memory.
 
 A background is an object with `channels` and `read(frames) -> float32 array (frames, channels)`
-that carries on seamlessly from the previous read. Beds are made at about -20 dBFS RMS; the
-mixer sets their level relative to the voice.
+that carries on exactly where the previous read stopped: filters keep their state, oscillators
+their phase (computed from the absolute sample position), so there is no seam at a block
+boundary. Generated beds come out at roughly -20 dBFS RMS; the mixer measures each bed and sets
+its level relative to the voice, so these levels only need to be sane.
 """
 
 from __future__ import annotations
 
+import logging
+import re
+import subprocess
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
+from scipy import signal
 
-from .errors import UsageError
+from . import ffmpeg
+from .errors import EncodeError, UsageError
+
+log = logging.getLogger(__name__)
 
 BED_RMS = 0.1  # -20 dBFS
 
 
-class PinkNoise:
-    """Pink noise (-3 dB per octave) by the Voss-McCartney method: a sum of random rows, row k
-    redrawn every 2**k samples. Vectorised per block, with the rows carried between blocks."""
+class _Noise:
+    """White noise through a filter whose state is carried from one block to the next."""
 
-    channels = 1
-    ROWS = 16
-
-    def __init__(self, sample_rate: int, seed: int = 1):
-        self.rng = np.random.default_rng(seed)
-        self.rows = self.rng.standard_normal(self.ROWS)
-        self.position = 0
+    def __init__(self, sos: np.ndarray, channels: int, rng: np.random.Generator):
+        self.sos = sos
+        self.rng = rng
+        self.channels = channels
+        self.zi = np.zeros((sos.shape[0], 2, channels))
+        impulse = signal.sosfilt(sos, np.r_[1.0, np.zeros(1 << 17)])
+        self.scale = BED_RMS / float(np.sqrt(np.sum(impulse ** 2)))
 
     def read(self, frames: int) -> np.ndarray:
-        index = np.arange(self.position, self.position + frames)
-        total = self.rng.standard_normal(frames)  # the white row, fresh every sample
-        for k in range(self.ROWS):
-            period = 1 << (k + 1)
-            # A row changes at sample indices that are multiples of its period.
-            changes = index[index % period == 0]
-            values = np.empty(frames)
-            if len(changes) == 0:
-                values[:] = self.rows[k]
-            else:
-                fresh = self.rng.standard_normal(len(changes))
-                which = np.searchsorted(changes, index, side="right") - 1
-                values = np.where(which < 0, self.rows[k], fresh[np.maximum(which, 0)])
-                self.rows[k] = fresh[-1]
-            total += values
+        white = self.rng.standard_normal((frames, self.channels))
+        out, self.zi = signal.sosfilt(self.sos, white, axis=0, zi=self.zi)
+        return out * self.scale
+
+
+# Paul Kellet's "pinking" filter: -3 dB/octave within 0.05 dB across the audio band.
+_PINK = signal.tf2sos([0.049922035, -0.095993537, 0.050612699, -0.004408786],
+                      [1.0, -2.494956002, 2.017265875, -0.522189400])
+
+
+def pink_sos(sample_rate: int) -> np.ndarray:
+    return _PINK
+
+
+def brown_sos(sample_rate: int) -> np.ndarray:
+    """-6 dB/octave (a leaky integrator at ~10 Hz) with the sub-audio rumble taken out."""
+    pole = np.exp(-2 * np.pi * 10.0 / sample_rate)
+    leaky = signal.tf2sos([1.0 - pole], [1.0, -pole])
+    return np.vstack([leaky, signal.butter(2, 25.0, "highpass", fs=sample_rate, output="sos")])
+
+
+class _Slow:
+    """Slow control signals (swells, drifts) from the absolute sample position: seamless."""
+
+    def __init__(self, sample_rate: int):
+        self.rate = sample_rate
+        self.position = 0
+
+    def times(self, frames: int, step: int = 1) -> np.ndarray:
+        """Times of this block's frames (every `step`-th frame, for control signals)."""
+        t = (self.position + np.arange(0, frames, step)) / self.rate
         self.position += frames
-        scale = BED_RMS / np.sqrt(self.ROWS + 1)
-        return (total * scale).astype(np.float32).reshape(-1, 1)
+        return t
+
+
+def _hold(values: np.ndarray, step: int, frames: int) -> np.ndarray:
+    """A control signal computed every `step` frames, held to full rate (steps far below hearing)."""
+    return np.repeat(values, step, axis=0)[:frames]
+
+
+STEP = 64  # control-rate decimation: 1.5 ms at 44.1 kHz
+
+
+class Pink:
+    """Pink noise: soft, like distant wind."""
+
+    def __init__(self, sample_rate: int, seed: int = 1):
+        self.noise = _Noise(pink_sos(sample_rate), 1, np.random.default_rng(seed))
+        self.channels = 1
+
+    def read(self, frames: int) -> np.ndarray:
+        return self.noise.read(frames).astype(np.float32)
+
+
+class Brown:
+    """Brown noise: deeper and rounder than pink, like a far-off waterfall."""
+
+    def __init__(self, sample_rate: int, seed: int = 1):
+        self.noise = _Noise(brown_sos(sample_rate), 1, np.random.default_rng(seed))
+        self.channels = 1
+
+    def read(self, frames: int) -> np.ndarray:
+        return self.noise.read(frames).astype(np.float32)
+
+
+class Rain:
+    """Steady rain in stereo: a band of hiss that drifts in strength, and scattered drops."""
+
+    DROPS_PER_SECOND = 60.0
+
+    def __init__(self, sample_rate: int, seed: int = 1):
+        rng = np.random.default_rng(seed)
+        self.rng = rng
+        self.rate = sample_rate
+        self.channels = 2
+        hiss = signal.butter(2, [400.0, min(9000.0, 0.45 * sample_rate)], "bandpass",
+                             fs=sample_rate, output="sos")
+        self.hiss = _Noise(hiss, 2, rng)
+        self.drop_sos = signal.butter(2, [1800.0, min(5000.0, 0.45 * sample_rate)], "bandpass",
+                                      fs=sample_rate, output="sos")
+        self.drop_zi = np.zeros((self.drop_sos.shape[0], 2, 2))
+        self.clock = _Slow(sample_rate)
+
+    def read(self, frames: int) -> np.ndarray:
+        t = self.clock.times(frames, STEP)[:, None]
+        drift = _hold(0.8 + 0.12 * np.sin(2 * np.pi * t / 23.0)
+                      + 0.08 * np.sin(2 * np.pi * t / 7.3 + 1), STEP, frames)
+        count = self.rng.poisson(self.DROPS_PER_SECOND * frames / self.rate * 2)
+        drops = np.zeros((frames, 2))
+        where = self.rng.integers(0, frames, count)
+        side = self.rng.integers(0, 2, count)
+        np.add.at(drops, (where, side), self.rng.exponential(1.0, count) * 2.2)
+        pattered, self.drop_zi = signal.sosfilt(self.drop_sos, drops, axis=0, zi=self.drop_zi)
+        return (self.hiss.read(frames) * drift + pattered * BED_RMS).astype(np.float32)
+
+
+class Ocean:
+    """Ocean waves in stereo: a low roar that swells and falls every ten seconds or so, with
+    foam at each crest; the right side lags a little, so the waves move across."""
+
+    def __init__(self, sample_rate: int, seed: int = 1):
+        rng = np.random.default_rng(seed)
+        self.channels = 2
+        body = np.vstack([pink_sos(sample_rate),
+                          signal.butter(2, 700.0, "lowpass", fs=sample_rate, output="sos")])
+        foam = signal.butter(2, [1500.0, min(8000.0, 0.45 * sample_rate)], "bandpass",
+                             fs=sample_rate, output="sos")
+        self.body = _Noise(body, 2, rng)
+        self.foam = _Noise(foam, 2, rng)
+        self.clock = _Slow(sample_rate)
+
+    def read(self, frames: int) -> np.ndarray:
+        t = self.clock.times(frames, STEP)[:, None] + np.array([0.0, 0.8])
+        # A swell every ~11 s, its period wandering (FM) so the sea never repeats exactly.
+        phase = 2 * np.pi * t / 11.0 + 1.6 * np.sin(2 * np.pi * t / 47.0)
+        swell = _hold((0.5 - 0.5 * np.cos(phase)) ** 2, STEP, frames)
+        out = self.body.read(frames) * (0.3 + 1.1 * swell) + self.foam.read(frames) * 0.8 * swell ** 3
+        return out.astype(np.float32)
+
+
+class Drone:
+    """A warm drone: A1, A2, E3, A3, E4 in just intonation (all harmonics of 55 Hz), played
+    by two oscillators a tenth of a hertz apart, so each voice beats slowly at its own rate.
+
+    Because every voice is a harmonic of 55 Hz, each oscillator is one wavetable lookup."""
+
+    #: (harmonic of 55 Hz, level)
+    VOICES = ((1, 0.5), (2, 1.0), (3, 0.55), (4, 0.35), (6, 0.12))
+    ROOT = 55.0
+    DETUNE = 0.1  # Hz between the two oscillators' roots
+    TABLE = 1 << 14
+
+    def __init__(self, sample_rate: int, seed: int = 1):
+        self.channels = 1
+        self.clock = _Slow(sample_rate)
+        self.air = Pink(sample_rate, seed)
+        phase = np.arange(self.TABLE) / self.TABLE
+        table = sum(level * np.sin(2 * np.pi * k * phase) for k, level in self.VOICES)
+        rms = np.sqrt(2 * np.mean(table ** 2))  # two oscillators, uncorrelated on average
+        self.table = (table * (BED_RMS * 0.95 / rms)).astype(np.float32)
+        self.position = 0
+        self.rate = sample_rate
+
+    def _lookup(self, f: float, n: np.ndarray) -> np.ndarray:
+        index = ((n * (f / self.rate)) % 1.0 * self.TABLE).astype(np.intp)
+        return self.table[index]
+
+    def read(self, frames: int) -> np.ndarray:
+        n = self.position + np.arange(frames, dtype=np.float64)
+        self.position += frames
+        t = self.clock.times(frames, STEP)
+        breathe = _hold(1.0 + 0.12 * np.sin(2 * np.pi * t / 19.0), STEP, frames)
+        out = (self._lookup(self.ROOT, n) + self._lookup(self.ROOT + self.DETUNE, n)) * breathe
+        return out.astype(np.float32)[:, None] + 0.25 * self.air.read(frames)
+
+
+class Binaural:
+    """Binaural beats: a pure carrier in each ear, the right one `beat` Hz higher, over a
+    whisper of pink noise (headphones needed for the effect)."""
+
+    def __init__(self, sample_rate: int, beat: float = 6.0, carrier: float = 200.0,
+                 seed: int = 1):
+        if not 0 < beat <= 40:
+            raise UsageError(f"--beat must be between 0 and 40 Hz, got {beat:g}")
+        self.channels = 2
+        self.frequencies = np.array([carrier, carrier + beat])
+        self.clock = _Slow(sample_rate)
+        self.air = Pink(sample_rate, seed)
+
+    def read(self, frames: int) -> np.ndarray:
+        t = self.clock.times(frames)[:, None]
+        tones = np.sin(2 * np.pi * ((self.frequencies * t) % 1.0)) * (BED_RMS * np.sqrt(2))
+        return (tones + 0.2 * self.air.read(frames)).astype(np.float32)
 
 
 class Silence:
+    """No background at all."""
+
     channels = 1
+
+    def __init__(self, sample_rate: int = 44100, seed: int = 1):
+        pass
 
     def read(self, frames: int) -> np.ndarray:
         return np.zeros((frames, 1), dtype=np.float32)
 
 
+# --- a user's own file --------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FileInfo:
+    duration: float
+    channels: int
+
+
+def probe(path: Path) -> FileInfo:
+    """Length and channel count from the file's header (nothing decoded)."""
+    result = subprocess.run([ffmpeg.exe(), "-hide_banner", "-nostdin", "-i", str(path)],
+                            capture_output=True)
+    text = result.stderr.decode("utf-8", "replace")
+    stream = re.search(r"Stream #\S+.*?: Audio: [^\n]*?, \d+ Hz, ([\w.()]+)", text)
+    duration = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", text)
+    if not stream or not duration:
+        raise UsageError(f"cannot read background file {path}: {ffmpeg.tail(result.stderr)}")
+    h, m, s = duration.groups()
+    channels = 1 if stream.group(1) == "mono" else 2
+    return FileInfo(int(h) * 3600 + int(m) * 60 + float(s), channels)
+
+
+class FileLoop:
+    """A user's recording, looped for as long as the session needs.
+
+    The file is streamed through ffmpeg (never loaded whole). Each time it runs out, its last
+    `crossfade` seconds are blended into its first with an equal-power crossfade (cos/sin
+    gains, so the summed power stays level) and play carries on from there: no seam, no gap.
+    Only the opening crossfade and about one block of lookahead are held in memory.
+    """
+
+    CHUNK = 1 << 16
+
+    def __init__(self, path: Path | str, sample_rate: int, offset: float | None = None,
+                 crossfade: float = 3.0, seed: int | None = None):
+        self.path = Path(path).expanduser()
+        if not self.path.is_file():
+            raise UsageError(f"cannot read background file {self.path}: no such file")
+        info = probe(self.path)
+        self.rate = sample_rate
+        self.channels = info.channels
+        if offset is None:
+            offset = float(np.random.default_rng(seed).uniform(0, max(info.duration - 1, 0)))
+        if not 0 <= offset < max(info.duration, 1e-9):
+            raise UsageError(f"--background-offset {offset:g} s is outside {self.path.name} "
+                             f"({info.duration:.1f} s long)")
+        self.offset = offset
+        fade = min(crossfade, info.duration / 3)
+        self.head = self._decode(0.0, fade)
+        if len(self.head) < 2:
+            raise UsageError(f"background file {self.path} is too short to loop")
+        self.fade = len(self.head)
+        self.buffer = np.zeros((0, self.channels), dtype=np.float32)
+        self.skip = 0  # frames to drop from the start of the current pass
+        self.pass_frames = 0
+        self.process = self._open(offset)
+        log.info("looping %s (%.1f s, %d channels) from %.1f s", self.path, info.duration,
+                 self.channels, offset)
+
+    def _command(self, start: float) -> list[str]:
+        return [ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error",
+                *(["-ss", f"{start:.6f}"] if start > 0 else []), "-i", str(self.path),
+                "-map", "0:a:0", "-f", "f32le", "-ac", str(self.channels), "-ar", str(self.rate),
+                "pipe:1"]
+
+    def _decode(self, start: float, seconds: float) -> np.ndarray:
+        command = self._command(start)
+        command[-1:-1] = ["-t", f"{seconds:.6f}"]
+        result = subprocess.run(command, capture_output=True)
+        if result.returncode != 0:
+            raise UsageError(f"cannot read background file {self.path}: "
+                             f"{ffmpeg.tail(result.stderr)}")
+        return np.frombuffer(result.stdout, dtype=np.float32).reshape(-1, self.channels)
+
+    def _open(self, start: float) -> subprocess.Popen:
+        return subprocess.Popen(self._command(start), stdout=subprocess.PIPE,
+                                stderr=subprocess.DEVNULL)
+
+    def _fill(self, wanted: int) -> bool:
+        """Read until `wanted` frames are buffered; False when this pass reached the end."""
+        parts = [self.buffer]
+        have = len(self.buffer)
+        frame_bytes = 4 * self.channels
+        while have < wanted:
+            data = self.process.stdout.read(self.CHUNK * frame_bytes)
+            if not data:
+                self.process.stdout.close()
+                self.process.wait()
+                self.buffer = np.concatenate(parts)
+                return False
+            data = data[:len(data) - len(data) % frame_bytes]
+            chunk = np.frombuffer(data, dtype=np.float32).reshape(-1, self.channels)
+            if self.skip:
+                dropped = min(self.skip, len(chunk))
+                chunk, self.skip = chunk[dropped:], self.skip - dropped
+            parts.append(chunk)
+            have += len(chunk)
+            self.pass_frames += len(chunk)
+        self.buffer = np.concatenate(parts)
+        return True
+
+    def read(self, frames: int) -> np.ndarray:
+        while not self._fill(frames + self.fade):
+            # This pass has ended: cross its tail into the head, and play on after the head.
+            if self.pass_frames == 0:
+                raise EncodeError(f"background file {self.path} gave no audio when looped")
+            rest = self.buffer
+            fade = min(self.fade, len(rest))
+            x = (np.arange(fade) + 0.5) / fade
+            blend = (rest[len(rest) - fade:] * np.cos(0.5 * np.pi * x)[:, None]
+                     + self.head[:fade] * np.sin(0.5 * np.pi * x)[:, None])
+            self.buffer = np.concatenate([rest[:len(rest) - fade], blend.astype(np.float32)])
+            self.skip = fade
+            self.pass_frames = 0
+            self.process = self._open(0.0)
+        out = self.buffer[:frames]
+        self.buffer = self.buffer[frames:]
+        return out
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+            self.process.wait()
+
+    def __del__(self):
+        process = getattr(self, "process", None)
+        if process is not None and process.poll() is None:
+            process.kill()
+
+
+# --- choosing one ------------------------------------------------------------------------------
+
 @dataclass(frozen=True)
 class BackgroundInfo:
     name: str
     description: str
+    channels: int
 
 
 BUILT_IN = {
-    "pink": BackgroundInfo("pink", "soft pink noise, like distant wind (the default)"),
-    "none": BackgroundInfo("none", "no background: the voice and silence"),
+    "pink": BackgroundInfo("pink", "soft pink noise, like distant wind (the default)", 1),
+    "brown": BackgroundInfo("brown", "deep brown noise, like a far-off waterfall", 1),
+    "rain": BackgroundInfo("rain", "steady rain: a drifting hiss with scattered drops (stereo)", 2),
+    "ocean": BackgroundInfo("ocean", "slow ocean swells with foam at each crest (stereo)", 2),
+    "drone": BackgroundInfo("drone", "a warm, slowly shimmering drone on an open fifth", 1),
+    "binaural": BackgroundInfo("binaural", "binaural beats: a carrier per ear, --beat Hz apart "
+                               "(stereo; use headphones)", 2),
+    "none": BackgroundInfo("none", "no background: the voice, the bells and silence", 1),
 }
 
+_CLASSES = {"pink": Pink, "brown": Brown, "rain": Rain, "ocean": Ocean, "drone": Drone,
+            "none": Silence}
 
-def make_background(name: str, sample_rate: int):
-    """A fresh background stream by name; 'none' gives silence."""
-    if name == "pink":
-        return PinkNoise(sample_rate)
-    if name == "none":
-        return Silence()
-    raise UsageError(f"unknown background '{name}'; choose one of: {', '.join(BUILT_IN)}")
+
+def make_background(name: str, sample_rate: int, beat: float = 6.0,
+                    offset: float | None = None, seed: int = 1):
+    """A fresh background stream: a built-in name, or a path to an audio file to loop."""
+    if name == "binaural":
+        return Binaural(sample_rate, beat=beat, seed=seed)
+    if name in _CLASSES:
+        return _CLASSES[name](sample_rate, seed=seed)
+    if any(sep in name for sep in "/\\.") or Path(name).expanduser().exists():
+        return FileLoop(name, sample_rate, offset=offset)
+    raise UsageError(f"unknown background '{name}'; choose one of: {', '.join(BUILT_IN)}, "
+                     "or give the path of an audio file")

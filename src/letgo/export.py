@@ -20,7 +20,32 @@ from . import ffmpeg
 from .errors import EncodeError, OutputError
 from .settings import ExportSettings
 
-CODECS = {"mp3": ["-c:a", "libmp3lame", "-f", "mp3"]}
+#: format -> (file extension, encoder arguments, whether it takes a bitrate)
+CODECS = {
+    "mp3": (".mp3", ["-c:a", "libmp3lame", "-f", "mp3"], True),
+    "wav": (".wav", ["-c:a", "pcm_s16le", "-f", "wav"], False),
+    "flac": (".flac", ["-c:a", "flac", "-f", "flac"], False),
+    "ogg": (".ogg", ["-c:a", "libopus", "-ar", "48000", "-f", "ogg"], True),
+    "m4a": (".m4a", ["-c:a", "aac", "-f", "ipod"], True),
+}
+#: other extensions that name a format
+ALIASES = {".opus": "ogg", ".oga": "ogg", ".mp4": "m4a", ".aac": "m4a", ".wave": "wav"}
+
+
+def extension(format: str) -> str:
+    return CODECS[format][0]
+
+
+def choose_format(output: Path | None, format: str | None) -> str:
+    """The format asked for, else the one the output's extension names, else mp3."""
+    if format is not None and format not in CODECS:
+        raise OutputError(f"unknown format '{format}'; choose one of: {', '.join(CODECS)}")
+    suffix = output.suffix.lower() if output is not None else ""
+    named = next((f for f, (ext, _, _) in CODECS.items() if ext == suffix), ALIASES.get(suffix))
+    if format and named and named != format:
+        raise OutputError(f"--format {format} does not match the file name {output.name}; "
+                          f"use a {extension(format)} name or leave out --format")
+    return format or named or "mp3"
 
 
 def check_writable(path: Path) -> None:
@@ -55,12 +80,13 @@ def encode(blocks: Iterable[np.ndarray], path: Path, sample_rate: int, channels:
            settings: ExportSettings = ExportSettings(),
            on_block: Callable[[int], None] | None = None) -> None:
     """Stream float32 blocks into the encoder, writing `path` (a temporary name)."""
-    codec = CODECS.get(settings.format)
-    if codec is None:
+    if settings.format not in CODECS:
         raise OutputError(f"unknown format '{settings.format}'; choose one of: {', '.join(CODECS)}")
+    _, codec, lossy = CODECS[settings.format]
     command = [ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
                "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
-               *codec, "-b:a", settings.bitrate, "-map_metadata", "-1", str(path)]
+               *codec, *(["-b:a", settings.bitrate] if lossy else []),
+               "-map_metadata", "-1", str(path)]
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
         try:
@@ -82,8 +108,12 @@ def encode(blocks: Iterable[np.ndarray], path: Path, sample_rate: int, channels:
                               f"{ffmpeg.tail(errors.read())}")
 
 
-def write_tags(path: Path, title: str, comment: str, extra: Mapping[str, str] = {}) -> None:
-    """ID3v2 tags: title, artist 'letgo', a comment with what made the file."""
+def write_tags(path: Path, title: str, comment: str, extra: Mapping[str, str] = {},
+               format: str = "mp3") -> None:
+    """Title, artist 'letgo', a comment with what made the file: ID3v2 for MP3 (and WAV),
+    Vorbis comments for FLAC and Ogg, iTunes atoms for M4A."""
+    if format != "mp3":
+        return _write_other_tags(path, title, comment, extra, format)
     from mutagen.id3 import COMM, ID3, TIT2, TPE1, TXXX, ID3NoHeaderError
 
     try:
@@ -96,3 +126,38 @@ def write_tags(path: Path, title: str, comment: str, extra: Mapping[str, str] = 
     for key, value in extra.items():
         tags.add(TXXX(encoding=3, desc=key, text=value))
     tags.save(str(path), v2_version=3)
+
+
+def _write_other_tags(path: Path, title: str, comment: str, extra: Mapping[str, str],
+                      format: str) -> None:
+    if format == "wav":
+        from mutagen.id3 import COMM, TIT2, TPE1, TXXX
+        from mutagen.wave import WAVE
+
+        audio = WAVE(str(path))
+        if audio.tags is None:
+            audio.add_tags()
+        audio.tags.add(TIT2(encoding=3, text=title))
+        audio.tags.add(TPE1(encoding=3, text="letgo"))
+        audio.tags.add(COMM(encoding=3, lang="eng", desc="", text=comment))
+        for key, value in extra.items():
+            audio.tags.add(TXXX(encoding=3, desc=key, text=value))
+        audio.save()
+        return
+    if format == "m4a":
+        from mutagen.mp4 import MP4, MP4FreeForm
+
+        audio = MP4(str(path))
+        audio["\xa9nam"], audio["\xa9ART"], audio["\xa9cmt"] = [title], ["letgo"], [comment]
+        for key, value in extra.items():
+            audio[f"----:com.apple.iTunes:{key}"] = [MP4FreeForm(value.encode("utf-8"))]
+        audio.save()
+        return
+    from mutagen.flac import FLAC
+    from mutagen.oggopus import OggOpus
+
+    audio = FLAC(str(path)) if format == "flac" else OggOpus(str(path))
+    audio["title"], audio["artist"], audio["comment"] = [title], ["letgo"], [comment]
+    for key, value in extra.items():
+        audio[key] = [value]
+    audio.save()

@@ -1,37 +1,46 @@
 """Turning a timeline into sound, block by block.
 
 Only one block of output, the clips and one bell are ever held in memory, so an eight-hour
-session costs what a ten-minute one does. The background's ducking is planned from the
-timeline (where speech is), not detected from the mix.
+session costs what a ten-minute one does. Everything that changes over time is planned from the
+timeline, not detected from the audio: the background eases down before speech and back up in
+long pauses (ducking), fades in under the lead-in and out over the tail. Levels come from
+measurement (see `levels`): the voice, the bed and the bell are set so the finished file lands
+on its loudness target with its true peak under the ceiling.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import soxr
 
+from . import levels as lv
 from .bell import strike
 from .engines import Clip
+from .levels import db
 from .plan import Timeline
 from .settings import MixSettings
 
+log = logging.getLogger(__name__)
 
-def db(value: float) -> float:
-    return float(10 ** (value / 20))
+__all__ = ["db", "prepare_clip", "measure_background", "plan_levels", "blocks", "Levels",
+           "duck_intervals", "bed_envelope"]
 
 
 def prepare_clip(clip: Clip, settings: MixSettings) -> np.ndarray:
-    """A speech clip at the session rate, brought to the voice level, with 5 ms edges."""
+    """A speech clip at the session rate, at the target loudness, with 5 ms edges.
+
+    Every clip is brought to the same BS.1770 loudness, so the voice stays steady from one
+    sentence to the next whatever the engine did."""
     samples = clip.samples.astype(np.float32)
     if clip.sample_rate != settings.sample_rate:
         samples = soxr.resample(samples, clip.sample_rate, settings.sample_rate).astype(np.float32)
-    voiced = np.abs(samples) > 0.01 * (np.max(np.abs(samples)) or 1)
-    rms = float(np.sqrt(np.mean(np.square(samples[voiced], dtype=np.float64)))) if voiced.any() else 0
-    if rms > 0:
-        samples = samples * (db(settings.voice_rms_db) / rms)
+    loud = lv.loudness(samples, settings.sample_rate) if len(samples) else float("-inf")
+    if np.isfinite(loud):
+        samples = samples * np.float32(db(settings.loudness - loud))
     edge = min(len(samples) // 2, int(0.005 * settings.sample_rate))
     if edge:
         ramp = np.linspace(0.0, 1.0, edge, dtype=np.float32)
@@ -40,20 +49,20 @@ def prepare_clip(clip: Clip, settings: MixSettings) -> np.ndarray:
     return samples
 
 
-@dataclass(frozen=True)
-class _Placed:
-    start: int
-    audio: np.ndarray
+def measure_background(background, sample_rate: int, seconds: float = 30.0) -> float:
+    """Loudness (LUFS) of a background stream at unit gain, from `seconds` of it.
 
-    @property
-    def end(self) -> int:
-        return self.start + len(self.audio)
+    Pass a stream of its own: the frames read here are used up."""
+    sample = background.read(round(seconds * sample_rate))
+    return lv.loudness(sample, sample_rate) if np.any(sample) else float("-inf")
 
+
+# --- the bed's gain over time ------------------------------------------------------------------
 
 def duck_intervals(timeline: Timeline, settings: MixSettings) -> list[tuple[float, float]]:
     """Stretches of speech, with gaps too short to notice merged in."""
     merged: list[list[float]] = []
-    for event in timeline.speech:
+    for event in sorted(timeline.speech, key=lambda e: e.start):
         if merged and event.start - merged[-1][1] < settings.duck_min_gap:
             merged[-1][1] = max(merged[-1][1], event.end)
         else:
@@ -61,60 +70,193 @@ def duck_intervals(timeline: Timeline, settings: MixSettings) -> list[tuple[floa
     return [(a, b) for a, b in merged]
 
 
-def duck_depth(t: np.ndarray, intervals: Sequence[tuple[float, float]], settings: MixSettings
-               ) -> np.ndarray:
-    """0 where the background is at full level, 1 where it is fully ducked, eased between."""
-    depth = np.zeros_like(t)
-    for start, end in intervals:
-        if end + settings.duck_release < t[0] or start - settings.duck_attack > t[-1]:
-            continue
-        down = np.clip((t - (start - settings.duck_attack)) / settings.duck_attack, 0, 1)
-        up = np.clip(((end + settings.duck_release) - t) / settings.duck_release, 0, 1)
-        shape = np.minimum(down, up)
-        depth = np.maximum(depth, 0.5 - 0.5 * np.cos(np.pi * shape))  # cosine ease
-    return depth
+@dataclass(frozen=True)
+class _Envelope:
+    """The bed's planned gain over time: ducking under speech, fades at the ends."""
+
+    starts: np.ndarray
+    ends: np.ndarray
+    duration: float
+    fade_out_start: float
+    settings: MixSettings
+
+    @classmethod
+    def plan(cls, timeline: Timeline, settings: MixSettings) -> "_Envelope":
+        intervals = duck_intervals(timeline, settings)
+        starts = np.array([a for a, _ in intervals], dtype=np.float64)
+        ends = np.array([b for _, b in intervals], dtype=np.float64)
+        last_speech = max((e.end for e in timeline.speech), default=0.0)
+        fade_out = min(settings.fade_out, max(timeline.duration - last_speech, 0.0))
+        return cls(starts, ends, timeline.duration, timeline.duration - fade_out, settings)
+
+    def depth(self, t: np.ndarray) -> np.ndarray:
+        """0 where the bed is at full level, 1 where fully ducked; cosine eases between."""
+        s = self.settings
+        attack, release = max(s.duck_attack, 1e-3), max(s.duck_release, 1e-3)
+        depth = np.zeros_like(t)
+        first = np.searchsorted(self.ends + release, t[0], side="left")
+        last = np.searchsorted(self.starts - attack, t[-1], side="right")
+        for k in range(first, last):
+            lo = np.searchsorted(t, self.starts[k] - attack)
+            hi = np.searchsorted(t, self.ends[k] + release, side="right")
+            tt = t[lo:hi]
+            down = np.clip((tt - (self.starts[k] - attack)) / attack, 0, 1)
+            up = np.clip(((self.ends[k] + release) - tt) / release, 0, 1)
+            shape = 0.5 - 0.5 * np.cos(np.pi * np.minimum(down, up))
+            np.maximum(depth[lo:hi], shape, out=depth[lo:hi])
+        return depth
+
+    def fade(self, t: np.ndarray) -> np.ndarray | float:
+        """Fade-in over the lead-in, fade-out over the tail (equal-power curves); 1 between."""
+        s = self.settings
+        if t[0] >= s.fade_in and t[-1] <= self.fade_out_start:
+            return 1.0
+        gain = np.ones_like(t)
+        if s.fade_in > 0:
+            gain *= np.sin(0.5 * np.pi * np.clip(t / s.fade_in, 0, 1))
+        length = self.duration - self.fade_out_start
+        if length > 0:
+            gain *= np.sin(0.5 * np.pi * np.clip((self.duration - t) / length, 0, 1))
+        return gain
+
+    def bed(self, t: np.ndarray) -> np.ndarray:
+        floor = db(-self.settings.duck_db)
+        return (1.0 - self.depth(t) * (1.0 - floor)) * self.fade(t)
 
 
-def fade_gain(t: np.ndarray, duration: float, settings: MixSettings) -> np.ndarray:
-    fade_in = np.clip(t / settings.fade_in, 0, 1) if settings.fade_in > 0 else 1.0
-    fade_out = np.clip((duration - t) / settings.fade_out, 0, 1) if settings.fade_out > 0 else 1.0
-    return np.sin(0.5 * np.pi * fade_in * fade_out)
+def bed_envelope(timeline: Timeline, settings: MixSettings, t: np.ndarray) -> np.ndarray:
+    """The bed's relative gain (1 = its set level) at times `t` (sorted, seconds)."""
+    return _Envelope.plan(timeline, settings).bed(np.asarray(t, dtype=np.float64))
 
 
-def blocks(timeline: Timeline, clips: Sequence[np.ndarray], background, settings: MixSettings
-           ) -> Iterator[np.ndarray]:
-    """The session as float32 blocks of shape (frames, channels), in order.
+# --- levels -------------------------------------------------------------------------------------
 
-    `clips[i]` is the prepared audio of sentence i (see `prepare_clip`); `background` is a
-    stream with `channels` and `read(frames)`.
-    """
-    rate = settings.sample_rate
-    total = round(timeline.duration * rate)
-    bell = None
-    placed = []
+@dataclass(frozen=True)
+class Levels:
+    """The measured, planned levels of one session."""
+
+    clips: tuple[np.ndarray, ...]
+    """Speech clips at their final level, true peak limited."""
+    bell: np.ndarray
+    """The bell strike at its final level."""
+    bed_gain: float
+    """Linear gain on the background stream (before ducking and fades)."""
+    predicted_lufs: float
+    """The integrated loudness the mix is expected to measure."""
+
+
+def _predict(timeline: Timeline, clips: Sequence[np.ndarray], bell: np.ndarray,
+             bed_power: float, channels: int, envelope: _Envelope, rate: int) -> float:
+    hop = round(lv.HOP_SECONDS * rate)
+    hops = int(np.ceil(timeline.duration * rate / hop)) + 1
+    energy = np.zeros(hops)
+
+    def place(audio: np.ndarray, start: float) -> None:
+        frame = round(start * rate)
+        e = lv.hop_energy(audio, rate, frame)
+        first = frame // hop
+        e = e[:max(0, hops - first)]
+        energy[first:first + len(e)] += e * channels
+
     for event in timeline.events:
         if event.kind == "speech":
-            audio = clips[event.clip]
+            place(clips[event.clip], event.start)
         else:
-            bell = strike(rate) if bell is None else bell
-            audio = bell
-        placed.append(_Placed(round(event.start * rate), audio))
-    placed.sort(key=lambda p: p.start)
-    intervals = duck_intervals(timeline, settings)
-    bed_level = db(settings.voice_rms_db + settings.background_db) / 0.1
-    duck_floor = db(-settings.duck_db)
-    ceiling = db(settings.limit_db)
+            place(bell, event.start)
+    if bed_power > 0:
+        points = 8
+        chunk = 36000  # hops per pass: bounded memory for any length
+        for first in range(0, hops, chunk):
+            n = min(chunk, hops - first)
+            t = (first + (np.arange(n * points) + 0.5) / points) * hop / rate
+            t = np.minimum(t, timeline.duration)
+            gain = envelope.bed(t).reshape(n, points)
+            energy[first:first + n] += bed_power * hop * np.mean(gain ** 2, axis=1)
+    return lv.gated_loudness(energy, rate)
+
+
+def plan_levels(timeline: Timeline, clips: Sequence[np.ndarray], background_lufs: float,
+                channels: int, settings: MixSettings) -> Levels:
+    """Gains for voice, bell and bed so the mix measures `settings.loudness` LUFS.
+
+    `clips` come from `prepare_clip` (each at the target loudness); `background_lufs` is the
+    bed's loudness at unit gain (`measure_background`). The voice and bell are limited to
+    `settings.true_peak - settings.peak_margin` dBTP, leaving the encoder room to overshoot."""
+    rate = settings.sample_rate
+    envelope = _Envelope.plan(timeline, settings)
+    ceiling = db(settings.true_peak - settings.peak_margin)
+    raw_bell = strike(rate)
+    bell_loud = lv.loudness(raw_bell, rate)
+    bell_unit = raw_bell * db(settings.loudness + settings.bell_db - bell_loud)
+    bed_unit = (db(settings.loudness + settings.background_db - background_lufs)
+                if np.isfinite(background_lufs) else 0.0)
+    bed_power_unit = (10 ** ((background_lufs + 0.691) / 10) * bed_unit ** 2
+                      if np.isfinite(background_lufs) else 0.0)
+    unique = {id(c): c for c in clips}
+    master = 0.0
+    final: dict[int, np.ndarray] = {}
+    bell = bell_unit
+    predicted = float("nan")
+    for _ in range(4):
+        g = db(master)
+        final = {key: lv.limit(c * g, rate, ceiling) for key, c in unique.items()}
+        bell = lv.limit(bell_unit * g, rate, ceiling)
+        predicted = _predict(timeline, [final[id(c)] for c in clips], bell,
+                             bed_power_unit * g * g, channels, envelope, rate)
+        if not np.isfinite(predicted):
+            break
+        error = settings.loudness - predicted
+        if abs(error) < 0.05:
+            break
+        master += error
+    log.info("levels: master %+.2f dB, bed %.1f LUFS at unit gain, predicted %.2f LUFS",
+             master, background_lufs, predicted)
+    return Levels(tuple(final[id(c)] for c in clips), bell, bed_unit * db(master), predicted)
+
+
+# --- the mixer ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Placed:
+    start: int
+    audio: np.ndarray
+    bell: bool
+
+    @property
+    def end(self) -> int:
+        return self.start + len(self.audio)
+
+
+def blocks(timeline: Timeline, clips: Sequence[np.ndarray], background, settings: MixSettings,
+           levels: Levels | None = None) -> Iterator[np.ndarray]:
+    """The session as float32 blocks of shape (frames, background.channels), in order.
+
+    `clips[i]` is the prepared audio of sentence i (see `prepare_clip`); `background` is a
+    stream with `channels` and `read(frames)`. Without `levels`, they are planned here with
+    the bed's loudness taken as nominal (-20 LUFS); `session.render` measures it instead."""
+    rate = settings.sample_rate
     channels = background.channels
+    if levels is None:
+        levels = plan_levels(timeline, clips, -20.0, channels, settings)
+    envelope = _Envelope.plan(timeline, settings)
+    total = round(timeline.duration * rate)
+    placed = []
+    for event in timeline.events:
+        speech = event.kind == "speech"
+        audio = levels.clips[event.clip] if speech else levels.bell
+        placed.append(_Placed(round(event.start * rate), audio, not speech))
+    placed.sort(key=lambda p: p.start)
+    ceiling = np.float32(db(settings.limit_db))
     block = max(1, round(settings.block_seconds * rate))
     first_active = 0
     for a in range(0, total, block):
         b = min(total, a + block)
         n = b - a
         t = np.arange(a, b) / rate
-        depth = duck_depth(t, intervals, settings)
-        bed_gain = bed_level * (1 - depth * (1 - duck_floor))
-        out = background.read(n) * bed_gain[:, None].astype(np.float32)
+        gain = (envelope.bed(t) * levels.bed_gain).astype(np.float32)
+        out = background.read(n) * gain[:, None]
         voice = np.zeros(n, dtype=np.float32)
+        bells = None
         while first_active < len(placed) and placed[first_active].end <= a:
             first_active += 1
         for p in placed[first_active:]:
@@ -123,8 +265,14 @@ def blocks(timeline: Timeline, clips: Sequence[np.ndarray], background, settings
             if p.end <= a:
                 continue
             lo, hi = max(a, p.start), min(b, p.end)
-            voice[lo - a:hi - a] += p.audio[lo - p.start:hi - p.start]
+            if p.bell:
+                bells = np.zeros(n, dtype=np.float32) if bells is None else bells
+                bells[lo - a:hi - a] += p.audio[lo - p.start:hi - p.start]
+            else:
+                voice[lo - a:hi - a] += p.audio[lo - p.start:hi - p.start]
+        if bells is not None:
+            fade = envelope.fade(t)
+            voice += bells * (np.float32(fade) if np.isscalar(fade) else fade.astype(np.float32))
         out += voice[:, None]
-        out *= fade_gain(t, timeline.duration, settings)[:, None].astype(np.float32)
         np.clip(out, -ceiling, ceiling, out=out)
-        yield out.astype(np.float32, copy=False)
+        yield out

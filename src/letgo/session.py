@@ -10,7 +10,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from . import export, mix, plan, script, templates
@@ -117,10 +117,39 @@ def render(request: Request, output: Path, engine: Engine | None = None,
     started = time.perf_counter()
     output = Path(output).expanduser()
     export.check_writable(output)
-    background = make_background(request.mix.background, request.mix.sample_rate)
-    prepared = prepare(request, engine, progress)
     settings = request.mix
+    background = _background(settings)
+    try:
+        return _render(request, output, background, engine, progress, started)
+    finally:
+        getattr(background, "close", lambda: None)()
+
+
+def _background(settings: MixSettings, offset: float | None = None):
+    return make_background(settings.background, settings.sample_rate, beat=settings.beat,
+                           offset=settings.background_offset if offset is None else offset)
+
+
+def mix_levels(prepared: Prepared, settings: MixSettings, background
+               ) -> tuple[MixSettings, list, mix.Levels]:
+    """The mix settings for this template (a long fade for sleep), the prepared clips and
+    their levels, measured: the bed is measured from a twin of `background`."""
+    if prepared.info.sleep:
+        settings = replace(settings, fade_out=max(settings.fade_out, settings.sleep_fade_out))
+    twin = _background(settings, getattr(background, "offset", None))
+    try:
+        bed_lufs = mix.measure_background(twin, settings.sample_rate)
+    finally:
+        getattr(twin, "close", lambda: None)()
     audio = [mix.prepare_clip(c, settings) for c in prepared.clips]
+    levels = mix.plan_levels(prepared.timeline, audio, bed_lufs, background.channels, settings)
+    return settings, audio, levels
+
+
+def _render(request: Request, output: Path, background, engine: Engine | None,
+            progress: Progress | None, started: float) -> Result:
+    prepared = prepare(request, engine, progress)
+    settings, audio, levels = mix_levels(prepared, request.mix, background)
     total = round(prepared.timeline.duration * settings.sample_rate)
     done = 0
 
@@ -131,9 +160,11 @@ def render(request: Request, output: Path, engine: Engine | None = None,
             progress("mix", done, total)
 
     with export.atomic_path(output) as temporary:
-        export.encode(mix.blocks(prepared.timeline, audio, background, settings), temporary,
-                      settings.sample_rate, background.channels, request.export, on_block)
-        export.write_tags(temporary, prepared.info.title, describe(request, prepared))
+        export.encode(mix.blocks(prepared.timeline, audio, background, settings, levels),
+                      temporary, settings.sample_rate, background.channels, request.export,
+                      on_block)
+        export.write_tags(temporary, prepared.info.title, describe(request, prepared),
+                          format=request.export.format)
     return Result(output, prepared.timeline.duration, time.perf_counter() - started, prepared)
 
 

@@ -30,9 +30,13 @@ class MixSettings:
     block_seconds: float = 2.0
     """Length of the blocks the mixer hands to the encoder; memory scales with this, not the session."""
     background: str = "pink"
-    """A built-in background name, 'none', or a path to an audio file."""
+    """A built-in background name (see `letgo backgrounds`), 'none', or a path to an audio file."""
     background_db: float = -20.0
-    """Background level relative to the voice, in dB (before ducking)."""
+    """Background loudness relative to the voice, in LU (dB), in pauses (before ducking)."""
+    background_offset: float | None = None
+    """Where a background file starts playing, in seconds; None for a random place."""
+    beat: float = 6.0
+    """Binaural beat frequency in Hz: the right ear's carrier is this much above the left's."""
     duck_db: float = 6.0
     """How far the background dips under speech, in dB."""
     duck_attack: float = 0.6
@@ -42,13 +46,21 @@ class MixSettings:
     duck_min_gap: float = 4.0
     """Gaps between speech shorter than this keep the background down."""
     fade_in: float = 3.0
-    """Seconds of fade-in at the start of the file."""
+    """Seconds the background takes to fade in at the start of the file."""
     fade_out: float = 6.0
-    """Seconds of fade-out at the end of the file."""
-    voice_rms_db: float = -20.0
-    """Level each speech clip is brought to (RMS, dBFS) so the voice stays steady."""
-    limit_db: float = -1.5
-    """Sample ceiling in dBFS; keeps the encoded file's true peak below -1 dBTP."""
+    """Seconds of fade-out at the end of the file (never reaching back into speech)."""
+    sleep_fade_out: float = 180.0
+    """Fade-out for sleep meditations (templates with `sleep = true`): a long, slow ending."""
+    loudness: float = -16.0
+    """Target integrated loudness of the file, LUFS (ITU-R BS.1770), e.g. -16, -19, -23."""
+    true_peak: float = -1.0
+    """Highest true peak allowed in the encoded file, dBTP."""
+    peak_margin: float = 1.0
+    """dB kept free under `true_peak` before encoding, for the lossy encoder's overshoot."""
+    bell_db: float = -4.0
+    """Loudness of a bell strike relative to the voice, in LU."""
+    limit_db: float = -1.0
+    """Last-resort sample ceiling in dBFS on the mix (levels are set so it rarely acts)."""
 
 
 @dataclass(frozen=True)
@@ -56,6 +68,6 @@ class ExportSettings:
     """How the mix is encoded."""
 
     format: str = "mp3"
-    """Container and codec: mp3."""
+    """Container and codec: mp3, wav, flac, ogg (Opus) or m4a (AAC)."""
     bitrate: str = "128k"
     """Encoder bitrate for lossy formats."""
