@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from scipy import signal
-
 from . import ffmpeg
+from .dsp import Highpass, Lowpass, VossPink, one_pole, pole, white
 from .errors import EncodeError, UsageError
 
 log = logging.getLogger(__name__)
@@ -26,37 +25,8 @@ log = logging.getLogger(__name__)
 BED_RMS = 0.1  # -20 dBFS
 
 
-class _Noise:
-    """White noise through a filter whose state is carried from one block to the next."""
-
-    def __init__(self, sos: np.ndarray, channels: int, rng: np.random.Generator):
-        self.sos = sos
-        self.rng = rng
-        self.channels = channels
-        self.zi = np.zeros((sos.shape[0], 2, channels))
-        impulse = signal.sosfilt(sos, np.r_[1.0, np.zeros(1 << 17)])
-        self.scale = BED_RMS / float(np.sqrt(np.sum(impulse ** 2)))
-
-    def read(self, frames: int) -> np.ndarray:
-        white = self.rng.standard_normal((frames, self.channels))
-        out, self.zi = signal.sosfilt(self.sos, white, axis=0, zi=self.zi)
-        return out * self.scale
-
-
-# Paul Kellet's "pinking" filter: -3 dB/octave within 0.05 dB across the audio band.
-_PINK = signal.tf2sos([0.049922035, -0.095993537, 0.050612699, -0.004408786],
-                      [1.0, -2.494956002, 2.017265875, -0.522189400])
-
-
-def pink_sos(sample_rate: int) -> np.ndarray:
-    return _PINK
-
-
-def brown_sos(sample_rate: int) -> np.ndarray:
-    """-6 dB/octave (a leaky integrator at ~10 Hz) with the sub-audio rumble taken out."""
-    pole = np.exp(-2 * np.pi * 10.0 / sample_rate)
-    leaky = signal.tf2sos([1.0 - pole], [1.0, -pole])
-    return np.vstack([leaky, signal.butter(2, 25.0, "highpass", fs=sample_rate, output="sos")])
+def _white(rng: np.random.Generator, frames: int, channels: int) -> np.ndarray:
+    return white(rng, frames, channels)
 
 
 class _Slow:
@@ -84,23 +54,29 @@ STEP = 64  # control-rate decimation: 1.5 ms at 44.1 kHz
 class Pink:
     """Pink noise: soft, like distant wind."""
 
-    def __init__(self, sample_rate: int, seed: int = 1):
-        self.noise = _Noise(pink_sos(sample_rate), 1, np.random.default_rng(seed))
-        self.channels = 1
+    def __init__(self, sample_rate: int, seed: int = 1, channels: int = 1):
+        self.noise = VossPink(channels, np.random.default_rng(seed))
+        self.channels = channels
 
     def read(self, frames: int) -> np.ndarray:
-        return self.noise.read(frames).astype(np.float32)
+        return (self.noise.read(frames) * BED_RMS).astype(np.float32)
 
 
 class Brown:
     """Brown noise: deeper and rounder than pink, like a far-off waterfall."""
 
     def __init__(self, sample_rate: int, seed: int = 1):
-        self.noise = _Noise(brown_sos(sample_rate), 1, np.random.default_rng(seed))
+        self.rng = np.random.default_rng(seed)
         self.channels = 1
+        self.a = pole(10.0, sample_rate)  # a leaky integrator: -6 dB/octave above 10 Hz
+        self.state = np.zeros(1)
+        self.rumble = Highpass(25.0, sample_rate, 1)  # nothing below hearing
+        self.scale = BED_RMS / np.sqrt((1 - self.a) / (1 + self.a))
 
     def read(self, frames: int) -> np.ndarray:
-        return self.noise.read(frames).astype(np.float32)
+        white = _white(self.rng, frames, 1) * (1 - self.a)
+        out, self.state = one_pole(white, self.a, self.state)
+        return (self.rumble(out) * self.scale * 1.15).astype(np.float32)
 
 
 class Rain:
@@ -109,29 +85,37 @@ class Rain:
     DROPS_PER_SECOND = 60.0
 
     def __init__(self, sample_rate: int, seed: int = 1):
-        rng = np.random.default_rng(seed)
-        self.rng = rng
+        self.rng = np.random.default_rng(seed)
         self.rate = sample_rate
         self.channels = 2
-        hiss = signal.butter(2, [400.0, min(9000.0, 0.45 * sample_rate)], "bandpass",
-                             fs=sample_rate, output="sos")
-        self.hiss = _Noise(hiss, 2, rng)
-        self.drop_sos = signal.butter(2, [1800.0, min(5000.0, 0.45 * sample_rate)], "bandpass",
-                                      fs=sample_rate, output="sos")
-        self.drop_zi = np.zeros((self.drop_sos.shape[0], 2, 2))
+        self.filter = Lowpass(6500.0, sample_rate, 2)
         self.clock = _Slow(sample_rate)
+        # A handful of drop sounds: short decaying chirps between 2 and 5 kHz.
+        n = int(0.006 * sample_rate)
+        t = np.arange(n) / sample_rate
+        self.drops = np.array([np.sin(2 * np.pi * f * t * (1 - 8 * t)) * np.exp(-t / 0.0012)
+                               for f in np.linspace(2000, 5000, 8)])
+        self.spill = np.zeros((n, 2))  # the ends of drops that began near the last block's end
 
     def read(self, frames: int) -> np.ndarray:
+        previous = self.filter.state[None, :].copy()
+        # Low-passed, then differenced: a hiss peaking around 5 kHz, thin below 500 Hz.
+        hiss = np.diff(self.filter(_white(self.rng, frames, 2)), axis=0, prepend=previous)
         t = self.clock.times(frames, STEP)[:, None]
         drift = _hold(0.8 + 0.12 * np.sin(2 * np.pi * t / 23.0)
                       + 0.08 * np.sin(2 * np.pi * t / 7.3 + 1), STEP, frames)
-        count = self.rng.poisson(self.DROPS_PER_SECOND * frames / self.rate * 2)
-        drops = np.zeros((frames, 2))
+        length = self.drops.shape[1]
+        out = np.zeros((frames + length, 2))
+        out[:length] += self.spill
+        count = self.rng.poisson(self.DROPS_PER_SECOND * 2 * frames / self.rate)
         where = self.rng.integers(0, frames, count)
         side = self.rng.integers(0, 2, count)
-        np.add.at(drops, (where, side), self.rng.exponential(1.0, count) * 2.2)
-        pattered, self.drop_zi = signal.sosfilt(self.drop_sos, drops, axis=0, zi=self.drop_zi)
-        return (self.hiss.read(frames) * drift + pattered * BED_RMS).astype(np.float32)
+        shape = self.drops[self.rng.integers(0, len(self.drops), count)]
+        shape *= self.rng.exponential(1.0, count)[:, None]
+        np.add.at(out, ((where[:, None] + np.arange(length)), side[:, None]), shape)
+        self.spill = out[frames:].copy()
+        bed = hiss * 2.2 * drift + out[:frames] * 0.35
+        return (bed * BED_RMS).astype(np.float32)
 
 
 class Ocean:
@@ -139,14 +123,10 @@ class Ocean:
     foam at each crest; the right side lags a little, so the waves move across."""
 
     def __init__(self, sample_rate: int, seed: int = 1):
-        rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(seed)
         self.channels = 2
-        body = np.vstack([pink_sos(sample_rate),
-                          signal.butter(2, 700.0, "lowpass", fs=sample_rate, output="sos")])
-        foam = signal.butter(2, [1500.0, min(8000.0, 0.45 * sample_rate)], "bandpass",
-                             fs=sample_rate, output="sos")
-        self.body = _Noise(body, 2, rng)
-        self.foam = _Noise(foam, 2, rng)
+        self.roar = [Lowpass(90.0, sample_rate, 2), Lowpass(1000.0, sample_rate, 2)]
+        self.hiss = Lowpass(6000.0, sample_rate, 2)
         self.clock = _Slow(sample_rate)
 
     def read(self, frames: int) -> np.ndarray:
@@ -154,8 +134,15 @@ class Ocean:
         # A swell every ~11 s, its period wandering (FM) so the sea never repeats exactly.
         phase = 2 * np.pi * t / 11.0 + 1.6 * np.sin(2 * np.pi * t / 47.0)
         swell = _hold((0.5 - 0.5 * np.cos(phase)) ** 2, STEP, frames)
-        out = self.body.read(frames) * (0.3 + 1.1 * swell) + self.foam.read(frames) * 0.8 * swell ** 3
-        return out.astype(np.float32)
+        noise = _white(self.rng, frames, 2)
+        body = noise
+        for f in self.roar:
+            body = f(body)
+        previous = self.hiss.state[None, :].copy()
+        # A first difference tilts the low-passed noise up into a hiss: foam.
+        foam = np.diff(self.hiss(noise), axis=0, prepend=previous)
+        out = body * 9.0 * (0.3 + 1.1 * swell) + foam * 2.0 * swell ** 3
+        return (out * BED_RMS).astype(np.float32)
 
 
 class Drone:

@@ -13,7 +13,7 @@ from . import __version__, session, templates
 from .engines import ENGINES, VoiceSettings, make_engine
 from .errors import LetgoError
 from .plan import format_minutes
-from .settings import MixSettings
+from .settings import ExportSettings, MixSettings
 
 DEFAULT_OUTPUT_DIR = Path("audio_out")
 
@@ -115,6 +115,49 @@ def build_request(template, minutes, variables, engine, voice, rate, template_di
     )
 
 
+def sound_options(command):
+    """Options that decide how a session sounds and is encoded (render)."""
+    from .export import CODECS
+
+    options = [
+        click.option("--background", default=MixSettings.background, show_default=True,
+                     help="Background: pink, brown, rain, ocean, drone, binaural, none (see "
+                          "'letgo backgrounds'), or the path of an audio file to loop."),
+        click.option("--background-db", type=float, default=MixSettings.background_db,
+                     show_default=True, help="Background loudness relative to the voice, in dB."),
+        click.option("--background-offset", type=click.FloatRange(min=0), default=None,
+                     help="Seconds into a background file to start from. Default: random."),
+        click.option("--beat", type=float, default=MixSettings.beat, show_default=True,
+                     help="Binaural beat frequency in Hz (e.g. 6 for theta, 10 for alpha)."),
+        click.option("--duck-db", type=click.FloatRange(0, 40), default=MixSettings.duck_db,
+                     show_default=True, help="How far the background dips under speech, in dB."),
+        click.option("--duck-attack", type=click.FloatRange(0, 10),
+                     default=MixSettings.duck_attack, show_default=True,
+                     help="Seconds the background takes to dip before speech."),
+        click.option("--duck-release", type=click.FloatRange(0, 30),
+                     default=MixSettings.duck_release, show_default=True,
+                     help="Seconds the background takes to rise again after speech."),
+        click.option("--lufs", type=click.FloatRange(-40, -6), default=MixSettings.loudness,
+                     show_default=True,
+                     help="Loudness target (integrated LUFS), e.g. -16, -19, -23."),
+        click.option("--format", "audio_format", type=click.Choice(list(CODECS)), default=None,
+                     help="File format. Default: from the output's extension, else mp3."),
+        click.option("--bitrate", default=ExportSettings.bitrate, show_default=True,
+                     help="Bitrate for mp3, ogg (Opus) and m4a (AAC)."),
+    ]
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
+def sound_settings(background, background_db, background_offset, beat, duck_db, duck_attack,
+                   duck_release, lufs, audio_format, bitrate) -> tuple[MixSettings, ExportSettings]:
+    mix = MixSettings(background=background, background_db=background_db,
+                      background_offset=background_offset, beat=beat, duck_db=duck_db,
+                      duck_attack=duck_attack, duck_release=duck_release, loudness=lufs)
+    return mix, ExportSettings(format=audio_format, bitrate=bitrate)
+
+
 # --- commands --------------------------------------------------------------------------------
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -137,14 +180,15 @@ def main(verbose: bool) -> None:
 @main.command()
 @session_options
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="Where to write the MP3. Default: audio_out/TEMPLATE.mp3")
-@click.option("--background", default=MixSettings.background, show_default=True,
-              help="Background sound: pink or none.")
+              help="Where to write the file. Default: audio_out/TEMPLATE.mp3 (or the --format's "
+                   "extension)")
+@sound_options
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @fail_cleanly
 def render(template, minutes, variables, engine, voice, rate, template_dirs, output, background,
-           quiet):
-    """Render a meditation to an MP3 file.
+           background_db, background_offset, beat, duck_db, duck_attack, duck_release, lufs,
+           audio_format, bitrate, quiet):
+    """Render a meditation to an audio file (MP3 unless asked otherwise).
 
     TEMPLATE is a built-in name (see 'letgo list') or a path to a template file.
 
@@ -153,11 +197,25 @@ def render(template, minutes, variables, engine, voice, rate, template_dirs, out
       letgo render letting-go
       letgo render letting-go --minutes 10 -v name=Sam -o ~/sam.mp3
       letgo render ./my-meditation.j2 --background none
+      letgo render letting-go --background rain --background-db -18 --duck-db 8
+      letgo render letting-go --background binaural --beat 6 -o theta.flac
+      letgo render letting-go --background ~/waves.wav --background-offset 30 --lufs -19
+      letgo render letting-go --format ogg
     """
+    from dataclasses import replace
+
+    from .export import choose_format, extension
+
+    audio_format = choose_format(output, audio_format)
+    mix_settings, export_settings = sound_settings(
+        background, background_db, background_offset, beat, duck_db, duck_attack, duck_release,
+        lufs, audio_format, bitrate)
     request = build_request(template, minutes, variables, engine, voice, rate, template_dirs,
                             background)
+    request = replace(request, mix=mix_settings, export=export_settings)
     if output is None:
-        output = DEFAULT_OUTPUT_DIR / f"{Path(template).name.removesuffix('.j2')}.mp3"
+        name = Path(template).name.removesuffix(".j2")
+        output = DEFAULT_OUTPUT_DIR / f"{name}{extension(audio_format)}"
     progress = Progress(quiet)
     try:
         result = session.render(request, output, progress=progress)
@@ -232,6 +290,24 @@ def voices(engine):
             click.echo(f"{voice.id:<28} {voice.language:<10} {voice.name}")
     finally:
         speaker.close()
+
+
+@main.command()
+def backgrounds():
+    """List the built-in backgrounds (any audio file can be a background too).
+
+    \b
+    Examples:
+      letgo backgrounds
+      letgo render letting-go --background ocean
+      letgo render letting-go --background ~/my-rain.flac
+    """
+    from .backgrounds import BUILT_IN
+
+    for info in BUILT_IN.values():
+        click.echo(f"{info.name:<10} {info.description}")
+    click.echo(f"{'FILE':<10} any audio file ffmpeg reads, looped with a crossfade "
+               "(--background-offset picks the start)")
 
 
 @main.command()

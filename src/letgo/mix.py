@@ -4,7 +4,7 @@ Only one block of output, the clips and one bell are ever held in memory, so an 
 session costs what a ten-minute one does. Everything that changes over time is planned from the
 timeline, not detected from the audio: the background eases down before speech and back up in
 long pauses (ducking), fades in under the lead-in and out over the tail. Levels come from
-measurement (see `levels`): the voice, the bed and the bell are set so the finished file lands
+measurement (see `dsp`): the voice, the bed and the bell are set so the finished file lands
 on its loudness target with its true peak under the ceiling.
 """
 
@@ -17,10 +17,10 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
-from . import levels as lv
+from . import dsp as lv
 from .bell import strike
 from .engines import Clip
-from .levels import db
+from .dsp import db
 from .plan import Timeline
 from .settings import MixSettings
 
@@ -175,6 +175,10 @@ def _predict(timeline: Timeline, clips: Sequence[np.ndarray], bell: np.ndarray,
     return lv.gated_loudness(energy, rate)
 
 
+#: The most the whole mix is moved (dB) to land on the target after the voice is set to it.
+MAX_CORRECTION = 3.0
+
+
 def plan_levels(timeline: Timeline, clips: Sequence[np.ndarray], background_lufs: float,
                 channels: int, settings: MixSettings) -> Levels:
     """Gains for voice, bell and bed so the mix measures `settings.loudness` LUFS.
@@ -205,10 +209,13 @@ def plan_levels(timeline: Timeline, clips: Sequence[np.ndarray], background_lufs
                              bed_power_unit * g * g, channels, envelope, rate)
         if not np.isfinite(predicted):
             break
+        # A session that is mostly background (a sleep track's long tail) would have its bed
+        # raised to the target; the voice anchors the level instead, within MAX_CORRECTION.
         error = settings.loudness - predicted
-        if abs(error) < 0.05:
+        wanted = float(np.clip(master + error, -MAX_CORRECTION, MAX_CORRECTION))
+        if abs(wanted - master) < 0.05:
             break
-        master += error
+        master = wanted
     log.info("levels: master %+.2f dB, bed %.1f LUFS at unit gain, predicted %.2f LUFS",
              master, background_lufs, predicted)
     return Levels(tuple(final[id(c)] for c in clips), bell, bed_unit * db(master), predicted)

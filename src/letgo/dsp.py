@@ -1,0 +1,276 @@
+"""The little signal processing the mixer needs, in numpy alone.
+
+Why not scipy.signal: importing it takes about a second (it pulls in scipy.stats and more),
+which by itself would eat most of the time a 20-minute session may take beyond the encoder's.
+What is needed here is small: first-order filters that carry their state across blocks,
+pink noise, BS.1770 K-weighted energy per 100 ms hop, and a true-peak limiter for clips.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+HOP_SECONDS = 0.1
+ABSOLUTE_GATE = -70.0
+RELATIVE_GATE = -10.0
+
+
+def db(value: float) -> float:
+    """Decibels to a linear gain."""
+    return float(10 ** (value / 20))
+
+
+def white(rng: np.random.Generator, *shape: int) -> np.ndarray:
+    """White noise of unit variance. Uniform rather than Gaussian: eight times cheaper to draw,
+    and any filtering makes it Gaussian anyway (and the ear cannot tell unfiltered)."""
+    x = rng.random(shape)
+    x -= 0.5
+    x *= np.sqrt(12.0)
+    return x
+
+
+# --- filters with state -------------------------------------------------------------------------
+
+def pole(cutoff: float, sample_rate: int) -> float:
+    """The pole of a one-pole smoother with its -3 dB point near `cutoff` Hz."""
+    return float(np.exp(-2 * np.pi * cutoff / sample_rate))
+
+
+def one_pole(x: np.ndarray, a: float, state: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """y[n] = a*y[n-1] + x[n] along axis 0, starting from y[-1] = `state` (one per channel).
+
+    Vectorised in chunks: inside a chunk y = a**i * cumsum(x * a**-i), with the chunk length
+    kept short enough that a**-i stays well inside float64; the chunks are then chained
+    through their end states. Returns (y, new state)."""
+    n, channels = x.shape
+    m = int(max(1, min(2048, 300 / max(-np.log(a), 1e-9))))
+    rows = -(-n // m)
+    i = np.arange(m, dtype=np.float64)
+    grow, shrink = a ** -i, a ** i
+    chunks = np.zeros((channels, rows * m))
+    chunks[:, :n] = x.T
+    chunks = chunks.reshape(channels, rows, m)
+    chunks *= grow
+    np.cumsum(chunks, axis=2, out=chunks)
+    chunks *= shrink
+    carry = np.empty((channels, rows))
+    s = np.array(state, dtype=np.float64)
+    step = a ** m
+    ends = chunks[:, :, -1]
+    for r in range(rows):
+        carry[:, r] = s
+        s = ends[:, r] + step * s
+    chunks += carry[:, :, None] * (shrink * a)
+    y = chunks.reshape(channels, rows * m)[:, :n].T
+    return y, y[-1].copy() if n else s
+
+
+class Lowpass:
+    """First-order low-pass (6 dB/octave), unity gain at DC, state kept between blocks."""
+
+    def __init__(self, cutoff: float, sample_rate: int, channels: int):
+        self.a = pole(cutoff, sample_rate)
+        self.state = np.zeros(channels)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        y, self.state = one_pole(x * (1 - self.a), self.a, self.state)
+        return y
+
+
+class Highpass:
+    """First-order high-pass: the input minus its low-passed self."""
+
+    def __init__(self, cutoff: float, sample_rate: int, channels: int):
+        self.low = Lowpass(cutoff, sample_rate, channels)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        return x - self.low(x)
+
+
+class VossPink:
+    """Pink noise (-3 dB/octave) by the Voss-McCartney method: white noise plus rows of random
+    values, row k redrawn every 2**(k+1) samples, counted from the stream's start so blocks
+    join without a seam. The rows' sum is kept as a running total: each redraw adds its
+    change at its sample, one cumulative sum per block."""
+
+    ROWS = 13  # down to ~3 Hz at 44.1 kHz
+
+    def __init__(self, channels: int, rng: np.random.Generator):
+        self.rng = rng
+        self.channels = channels
+        self.current = white(rng, self.ROWS, channels)
+        self.position = 0
+        self.scale = 1 / np.sqrt(self.ROWS + 1)
+
+    def read(self, frames: int) -> np.ndarray:
+        steps = np.zeros((frames, self.channels))
+        steps[0] = self.current.sum(axis=0)
+        for k in range(self.ROWS):
+            period = 2 << k
+            first = (-self.position) % period
+            if first >= frames:
+                continue
+            fresh = white(self.rng, -(-(frames - first) // period), self.channels)
+            change = np.diff(fresh, axis=0, prepend=self.current[k:k + 1])
+            steps[first::period] += change
+            self.current[k] = fresh[-1]
+        self.position += frames
+        out = np.cumsum(steps, axis=0)
+        out += white(self.rng, frames, self.channels)
+        out *= self.scale
+        return out
+
+
+# --- loudness (ITU-R BS.1770) -------------------------------------------------------------------
+
+@functools.cache
+def k_weighting(sample_rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(b, a) of the BS.1770 pre-filter (high shelf) and RLB high-pass at any rate, as
+    libebur128 derives them from the 48 kHz definitions."""
+    f0, gain, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
+    k = np.tan(np.pi * f0 / sample_rate)
+    vh = 10 ** (gain / 20)
+    vb = vh ** 0.4996667741545416
+    a0 = 1 + k / q + k * k
+    shelf_b = np.array([(vh + vb * k / q + k * k), 2 * (k * k - vh), (vh - vb * k / q + k * k)]) / a0
+    shelf_a = np.array([1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0])
+    f0, q = 38.13547087602444, 0.5003270373238773
+    k = np.tan(np.pi * f0 / sample_rate)
+    a0 = 1 + k / q + k * k
+    high_b = np.array([1.0, -2.0, 1.0])
+    high_a = np.array([1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0])
+    return shelf_b, shelf_a, high_b, high_a
+
+
+@functools.cache
+def _hop_weights(sample_rate: int, hop: int) -> np.ndarray:
+    """|K(f)|^2 at the rfft bins of one hop, with Parseval's one-sided factors folded in."""
+    z = np.exp(-1j * 2 * np.pi * np.fft.rfftfreq(hop, 1 / sample_rate) / sample_rate)
+    response = np.ones_like(z)
+    sb, sa, hb, ha = k_weighting(sample_rate)
+    for b, a in ((sb, sa), (hb, ha)):
+        response *= np.polyval(b[::-1], z) / np.polyval(a[::-1], z)
+    weights = np.abs(response) ** 2 * 2
+    weights[0] /= 2
+    if hop % 2 == 0:
+        weights[-1] /= 2
+    return weights / hop
+
+
+def hop_energy(samples: np.ndarray, sample_rate: int, offset: int = 0) -> np.ndarray:
+    """K-weighted energy (sum of squares over frames and channels) per 100 ms hop, for audio
+    that starts `offset` frames into the session; element 0 is hop `offset // hop`.
+
+    Each hop is weighted in the frequency domain (Parseval): exact but for the filters'
+    memory across hop edges, which moves a session's loudness by hundredths of a LU."""
+    hop = round(HOP_SECONDS * sample_rate)
+    samples = np.asarray(samples, dtype=np.float32)
+    if samples.ndim == 1:
+        samples = samples[:, None]
+    lead = offset % hop
+    rows = -(-(lead + len(samples)) // hop)
+    frames = np.zeros((rows * hop, samples.shape[1]), dtype=np.float32)
+    frames[lead:lead + len(samples)] = samples
+    spectrum = np.fft.rfft(frames.reshape(rows, hop, -1), axis=1)
+    power = spectrum.real ** 2 + spectrum.imag ** 2
+    return np.einsum("rbc,b->r", power, _hop_weights(sample_rate, hop))
+
+
+def gated_loudness(energy: np.ndarray, sample_rate: int) -> float:
+    """Integrated loudness (LUFS) from hop energies: 400 ms blocks, 75 % overlap, gated."""
+    hop = round(HOP_SECONDS * sample_rate)
+    if len(energy) < 4:
+        total = float(np.sum(energy)) / (max(len(energy), 1) * hop)
+        return -0.691 + 10 * np.log10(total) if total > 0 else float("-inf")
+    blocks = (energy[:-3] + energy[1:-2] + energy[2:-1] + energy[3:]) / (4 * hop)
+    with np.errstate(divide="ignore"):
+        loud = -0.691 + 10 * np.log10(blocks)
+    kept = blocks[loud > ABSOLUTE_GATE]
+    if not len(kept):
+        return float("-inf")
+    gate = -0.691 + 10 * np.log10(np.mean(kept)) + RELATIVE_GATE
+    kept = blocks[(loud > ABSOLUTE_GATE) & (loud > gate)]
+    return float(-0.691 + 10 * np.log10(np.mean(kept)))
+
+
+def loudness(samples: np.ndarray, sample_rate: int) -> float:
+    """Integrated, gated loudness of a piece of audio in LUFS (-inf for silence)."""
+    if len(samples) == 0:
+        return float("-inf")
+    energy = hop_energy(samples, sample_rate)
+    if len(samples) < round(0.4 * sample_rate):
+        total = float(np.sum(energy)) / len(samples)
+        return -0.691 + 10 * np.log10(total) if total > 0 else float("-inf")
+    return gated_loudness(energy, sample_rate)
+
+
+# --- true peak ----------------------------------------------------------------------------------
+
+TAPS = 16  # each side of the interpolation point
+
+
+@functools.cache
+def _interpolator() -> np.ndarray:
+    """Windowed-sinc weights for the points 1/4, 2/4 and 3/4 of the way to the next sample."""
+    j = np.arange(-TAPS + 1, TAPS + 1)
+    phases = np.array([0.25, 0.5, 0.75])
+    x = j[:, None] - phases[None, :]
+    window = 0.5 + 0.5 * np.cos(np.pi * x / (TAPS + 1))
+    return (np.sinc(x) * window).astype(np.float64)  # (2*TAPS, 3)
+
+
+def peaks_at(x: np.ndarray, index: np.ndarray) -> np.ndarray:
+    """The largest |value| from each sample in `index` to the next, 4x oversampled."""
+    padded = np.concatenate([np.zeros(TAPS), x, np.zeros(TAPS + 1)])
+    around = padded[index[:, None] + TAPS + np.arange(-TAPS + 1, TAPS + 1)[None, :]]
+    between = np.abs(around @ _interpolator())
+    return np.maximum(np.abs(x[index]), between.max(axis=1))
+
+
+def true_peak(x: np.ndarray) -> float:
+    """True peak (linear) of mono or multichannel audio, 4x oversampled as in BS.1770."""
+    x = np.asarray(x, dtype=np.float64)
+    channels = x.T if x.ndim > 1 else [x]
+    best = 0.0
+    for c in channels:
+        sample_peak = float(np.max(np.abs(c))) if len(c) else 0.0
+        index = np.flatnonzero(np.abs(c) > sample_peak * 0.5)
+        index = np.unique(np.concatenate([index, np.maximum(index - 1, 0)]))
+        if len(index):
+            best = max(best, float(peaks_at(c, index).max()))
+    return best
+
+
+def limit(x: np.ndarray, sample_rate: int, ceiling: float) -> np.ndarray:
+    """Hold a clip's true peak under `ceiling` (linear) with a look-ahead limiter.
+
+    The gain each peak needs is spread +-6 ms by a minimum filter (the look-ahead) and then
+    smoothed by a moving average half as wide, so the gain is already down when the peak
+    arrives and rides back up gently. Works on coarse 32-frame steps and only looks closely
+    at samples within 6 dB of the ceiling: cheap enough to run on every clip."""
+    y = np.asarray(x, dtype=np.float32)
+    n = len(y)
+    step = 32
+    reach = max(2, round(0.006 * sample_rate / step))
+    for _ in range(4):
+        index = np.flatnonzero(np.abs(y) > ceiling * 0.5)
+        if not len(index):
+            return y
+        index = np.unique(np.concatenate([index, np.maximum(index - 1, 0)]))
+        peak = peaks_at(y.astype(np.float64), index)
+        over = peak > ceiling
+        if not over.any():
+            return y
+        need = np.ones(-(-n // step))
+        np.minimum.at(need, index[over] // step, ceiling * 0.995 / peak[over])
+        held = sliding_window_view(np.pad(need, reach, constant_values=1.0),
+                                   2 * reach + 1).min(axis=1)
+        half = reach // 2
+        smooth = np.convolve(np.pad(held, half, mode="edge"), np.ones(2 * half + 1) / (2 * half + 1),
+                             mode="valid")
+        centres = np.arange(len(need)) * step + (step - 1) / 2
+        y = (y * np.interp(np.arange(n), centres, smooth)).astype(np.float32)
+    return y

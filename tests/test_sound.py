@@ -1,0 +1,228 @@
+"""Sound, measured on real rendered files: loudness, ducking, loop seams, binaural beats,
+every background and format, and memory that does not grow with a session's length."""
+
+from __future__ import annotations
+
+import subprocess
+import tracemalloc
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from letgo import ffmpeg, measure, mix, session
+from letgo.backgrounds import BUILT_IN, make_background
+from letgo.bell import strike
+from letgo.cli import main
+from letgo.settings import MixSettings
+
+DATA = Path(__file__).parent / "sound_data"
+DUCK = str(DATA / "duck.j2")
+SLEEP = str(DATA / "sleep-short.j2")
+RATE = 44100
+
+
+def render(tmp_path: Path, name: str, *args: str, template: str = DUCK) -> Path:
+    out = tmp_path / name
+    result = CliRunner().invoke(main, ["render", template, "--engine", "fake", "-q",
+                                       "-o", str(out), *args])
+    assert result.exit_code == 0, result.output
+    assert out.is_file()
+    return out
+
+
+def high_band(x: np.ndarray, cutoff: float = 1500.0) -> np.ndarray:
+    """The signal above `cutoff` Hz: the background without the fake voice's 220 Hz tone."""
+    spectrum = np.fft.rfft(x, axis=0)
+    spectrum[np.fft.rfftfreq(len(x), 1 / RATE) < cutoff] = 0
+    return np.fft.irfft(spectrum, len(x), axis=0)
+
+
+def sine_file(path: Path, seconds: float, frequency: float = 330.3, channels: int = 2) -> Path:
+    ffmpeg.run(["-y", "-f", "lavfi", "-i", f"sine=f={frequency}:d={seconds}:r={RATE}",
+                "-ac", str(channels), "-c:a", "flac", str(path)], "making a test file")
+    return path
+
+
+# --- backgrounds ---------------------------------------------------------------------------------
+
+def test_backgrounds_command_lists_every_background():
+    result = CliRunner().invoke(main, ["backgrounds"])
+    assert result.exit_code == 0
+    for name in BUILT_IN:
+        assert name in result.output
+
+
+@pytest.mark.parametrize("name", list(BUILT_IN) + ["file"])
+def test_every_background_renders_at_the_target_loudness(tmp_path, name):
+    background = str(sine_file(tmp_path / "loop.flac", 5.3)) if name == "file" else name
+    out = render(tmp_path, f"{name}.wav", "--background", background)
+    info = measure.stream_info(out)
+    stereo = name == "file" or BUILT_IN[name].channels == 2
+    assert info.channels == (2 if stereo else 1)
+    loud = measure.loudness(out)
+    assert abs(loud.integrated_lufs - -16.0) <= 1.0, loud
+    assert loud.true_peak_dbtp <= -1.0, loud
+
+
+@pytest.mark.parametrize("name", list(BUILT_IN))
+def test_generated_backgrounds_join_blocks_without_a_seam(name):
+    """State carries across reads: the step between the last sample of one read and the first
+    of the next is no bigger than the steps inside the reads."""
+    bed = make_background(name, RATE)
+    sizes = [1000, 44100, 7, 30000, 88200, 513, 88200]
+    parts = [bed.read(n) for n in sizes]
+    audio = np.concatenate(parts)
+    if name == "none":
+        assert not audio.any()
+        return
+    steps = np.abs(np.diff(audio, axis=0)).max(axis=1)
+    edges = np.cumsum(sizes)[:-1] - 1
+    inside = np.delete(steps, edges)
+    assert steps[edges].max() <= np.percentile(inside, 99.9)
+
+
+def test_file_loop_has_no_click_at_the_seam(tmp_path):
+    """A 330.3 Hz sine 2.37 s long does not end on a whole cycle: looped naively it would
+    jump by up to twice its amplitude. With the crossfade no step exceeds a sine's own."""
+    path = sine_file(tmp_path / "short.flac", 2.37)
+    loop = make_background(str(path), RATE, offset=0.5)
+    audio = np.concatenate([loop.read(10000) for _ in range(int(8 * RATE / 10000))])
+    amplitude = np.max(np.abs(audio[: RATE]))
+    natural = 2 * np.pi * 330.3 / RATE * amplitude  # the largest step of the sine itself
+    steps = np.max(np.abs(np.diff(audio, axis=0)))
+    assert steps < 1.5 * natural, (steps, natural)
+    tail = np.abs(audio[RATE // 2:])
+    tail = tail[:len(tail) // 441 * 441].reshape(-1, 441, 2).max(axis=1)
+    assert tail.min() > 0.3 * amplitude  # never a gap
+
+
+def test_file_background_bad_path_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(main, ["render", DUCK, "--engine", "fake", "-o",
+                                       str(tmp_path / "x.mp3"), "--background",
+                                       str(tmp_path / "missing.wav")])
+    assert result.exit_code == 2
+    assert "missing.wav" in result.output
+    assert not (tmp_path / "x.mp3").exists()
+
+
+def test_binaural_channels_differ_by_the_beat(tmp_path):
+    out = render(tmp_path, "beat.flac", "--background", "binaural", "--beat", "7")
+    audio = measure.decode(out, RATE, 2)
+    spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio))[:, None], axis=0))
+    freqs = np.fft.rfftfreq(len(audio), 1 / RATE)
+    band = (freqs > 180) & (freqs < 212)  # the carriers; the fake voice sits at 220 Hz
+    left, right = (freqs[band][np.argmax(spectrum[band, c])] for c in (0, 1))
+    assert right - left == pytest.approx(7.0, abs=0.2)
+
+
+# --- mixing --------------------------------------------------------------------------------------
+
+def test_background_ducks_under_speech_by_the_configured_depth(tmp_path):
+    request = session.Request(DUCK, engine="fake")
+    timeline = session.prepare(request).timeline
+    out = render(tmp_path, "duck.wav", "--background", "pink", "--duck-db", "9")
+    bed = high_band(measure.decode(out, RATE, 1)[:, 0])
+
+    def level(start: float, end: float) -> float:
+        return measure.rms_db(bed[round(start * RATE):round(end * RATE)])
+
+    speech = mix.duck_intervals(timeline, MixSettings())
+    pauses = [(s.start, s.start + s.duration) for s in timeline.silences if s.duration >= 15]
+    assert speech and pauses
+    under = [level(a + 1.0, b - 0.5) for a, b in speech if b - a > 3]
+    between = [level(a + 3.0, b - 2.0) for a, b in pauses]
+    for u in under:
+        for p in between:
+            assert p - u == pytest.approx(9.0, abs=2.0)
+
+
+def test_mp3_meets_loudness_and_true_peak_targets(tmp_path):
+    out = render(tmp_path, "session.mp3", template="letting-go", *["--minutes", "4"])
+    loud = measure.loudness(out)
+    assert abs(loud.integrated_lufs - -16.0) <= 1.0, loud
+    assert loud.true_peak_dbtp <= -1.0, loud
+    quiet = measure.loudness(render(tmp_path, "quiet.mp3", "--lufs", "-23"))
+    assert abs(quiet.integrated_lufs - -23.0) <= 1.0, quiet
+
+
+def test_sessions_of_a_series_agree(tmp_path):
+    a = measure.loudness(render(tmp_path, "a.mp3", "--minutes", "4", template="letting-go"))
+    b = measure.loudness(render(tmp_path, "b.mp3", "--background", "ocean"))
+    c = measure.loudness(render(tmp_path, "c.mp3", "--background", "rain", "-m", "2"))
+    values = [a.integrated_lufs, b.integrated_lufs, c.integrated_lufs]
+    assert max(values) - min(values) <= 0.5, values
+
+
+def test_sleep_template_fades_out_slowly(tmp_path):
+    out = render(tmp_path, "sleep.wav", "--minutes", "6", template=SLEEP)
+    audio = measure.decode(out, RATE, 1)[:, 0]
+    end = len(audio) / RATE
+
+    def level(t: float) -> float:
+        return measure.rms_db(audio[round((t - 2) * RATE):round(t * RATE)])
+
+    # 180 s fade: an equal-power curve is -3 dB halfway and far down near the end.
+    assert level(end - 190) - level(end - 90) == pytest.approx(3.0, abs=1.5)
+    assert level(end - 190) - level(end - 5) > 15
+
+
+def test_bell_is_a_long_decaying_strike():
+    bell = strike(RATE)
+    first, last = bell[:RATE], bell[-2 * RATE:-RATE]
+    assert measure.rms_db(first) - measure.rms_db(last) > 15
+    assert np.max(np.abs(bell)) <= 0.5 + 1e-6
+    assert abs(bell[0]) < 1e-3 and abs(bell[-1]) < 1e-3
+
+
+# --- formats -------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("ext, codec", [("wav", "pcm_s16le"), ("flac", "flac"), ("ogg", "opus"),
+                                        ("m4a", "aac"), ("mp3", "mp3")])
+def test_formats_follow_the_extension_and_carry_a_title(tmp_path, ext, codec):
+    import mutagen
+
+    out = render(tmp_path, f"s.{ext}", "--background", "brown")
+    assert measure.stream_info(out).codec == codec
+    tags = mutagen.File(out).tags
+    text = str(tags)
+    assert "Ducking check" in text
+
+
+def test_format_option_names_the_default_file(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["render", DUCK, "--engine", "fake", "-q",
+                                       "--format", "flac"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "audio_out" / "duck.flac").is_file()
+    clash = CliRunner().invoke(main, ["render", DUCK, "--engine", "fake", "--format", "ogg",
+                                      "-o", str(tmp_path / "x.mp3")])
+    assert clash.exit_code == 2 and "--format" in clash.output
+
+
+# --- memory --------------------------------------------------------------------------------------
+
+def _mix_peak(minutes: float) -> int:
+    """Peak traced memory while mixing (not encoding) a session of `minutes`."""
+    request = session.Request(SLEEP, minutes=minutes, engine="fake",
+                              mix=MixSettings(background="ocean"))
+    prepared = session.prepare(request)
+    background = make_background("ocean", RATE)
+    settings, clips, levels = session.mix_levels(prepared, request.mix, background)
+    tracemalloc.start()
+    try:
+        frames = sum(len(b) for b in mix.blocks(prepared.timeline, clips, background, settings,
+                                                levels))
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert frames == round(prepared.timeline.duration * RATE)
+    return peak
+
+
+def test_memory_does_not_grow_with_session_length():
+    short, long = _mix_peak(10), _mix_peak(60)
+    assert long <= short * 1.1 + 1_000_000, (short, long)
+    assert long < 50_000_000
