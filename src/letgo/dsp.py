@@ -179,6 +179,19 @@ def hop_energy(samples: np.ndarray, sample_rate: int, offset: int = 0) -> np.nda
     return np.einsum("rbc,b->r", power, _hop_weights(sample_rate, hop))
 
 
+def block_energy(energy: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Mean-square energy of each 400 ms gating block (4 hops, 75 % overlap)."""
+    hop = round(HOP_SECONDS * sample_rate)
+    return (energy[:-3] + energy[1:-2] + energy[2:-1] + energy[3:]) / (4 * hop)
+
+
+def relative_gate(blocks: np.ndarray) -> float:
+    """The BS.1770 relative gate, as a block energy: 10 LU under the mean of the blocks that
+    pass the absolute gate."""
+    kept = blocks[blocks > 10 ** ((ABSOLUTE_GATE + 0.691) / 10)]
+    return float(np.mean(kept)) * 10 ** (RELATIVE_GATE / 10) if len(kept) else float("inf")
+
+
 def gated_loudness(energy: np.ndarray, sample_rate: int) -> float:
     """Integrated loudness (LUFS) from hop energies: 400 ms blocks, 75 % overlap, gated."""
     hop = round(HOP_SECONDS * sample_rate)

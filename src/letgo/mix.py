@@ -145,80 +145,105 @@ class Levels:
     """The integrated loudness the mix is expected to measure."""
 
 
-def _predict(timeline: Timeline, clips: Sequence[np.ndarray], bell: np.ndarray,
-             bed_power: float, channels: int, envelope: _Envelope, rate: int) -> float:
+def _foreground_energy(timeline: Timeline, clips: Sequence[np.ndarray], bell: np.ndarray,
+                       channels: int, hops: int, rate: int) -> np.ndarray:
+    """K-weighted energy per hop of the speech and bells, placed as the timeline says."""
     hop = round(lv.HOP_SECONDS * rate)
-    hops = int(np.ceil(timeline.duration * rate / hop)) + 1
     energy = np.zeros(hops)
-
-    def place(audio: np.ndarray, start: float) -> None:
-        frame = round(start * rate)
-        e = lv.hop_energy(audio, rate, frame)
-        first = frame // hop
-        e = e[:max(0, hops - first)]
-        energy[first:first + len(e)] += e * channels
-
     for event in timeline.events:
-        if event.kind == "speech":
-            place(clips[event.clip], event.start)
-        else:
-            place(bell, event.start)
-    if bed_power > 0:
-        points = 8
-        chunk = 36000  # hops per pass: bounded memory for any length
-        for first in range(0, hops, chunk):
-            n = min(chunk, hops - first)
-            t = (first + (np.arange(n * points) + 0.5) / points) * hop / rate
-            t = np.minimum(t, timeline.duration)
-            gain = envelope.bed(t).reshape(n, points)
-            energy[first:first + n] += bed_power * hop * np.mean(gain ** 2, axis=1)
-    return lv.gated_loudness(energy, rate)
+        audio = clips[event.clip] if event.kind == "speech" else bell
+        frame = round(event.start * rate)
+        first = frame // hop
+        e = lv.hop_energy(audio, rate, frame)[:max(0, hops - first)]
+        energy[first:first + len(e)] += e * channels
+    return energy
 
 
-#: The most the whole mix is moved (dB) to land on the target after the voice is set to it.
-MAX_CORRECTION = 3.0
+def _bed_energy(envelope: _Envelope, power: float, hops: int, rate: int) -> np.ndarray:
+    """K-weighted energy per hop of a bed of mean-square `power` under its planned gain."""
+    hop = round(lv.HOP_SECONDS * rate)
+    energy = np.zeros(hops)
+    points, chunk = 8, 36000  # gain sampled 8 times a hop; bounded memory for any length
+    for first in range(0, hops, chunk):
+        n = min(chunk, hops - first)
+        t = np.minimum((first + (np.arange(n * points) + 0.5) / points) * hop / rate,
+                       envelope.duration)
+        gain = envelope.bed(t).reshape(n, points)
+        energy[first:first + n] = power * hop * np.mean(gain ** 2, axis=1)
+    return energy
+
+
+#: The most the whole mix is moved (dB) to land on the target once the voice is set to it.
+MAX_CORRECTION = 6.0
+#: For sleep sessions, which are mostly background: the voice anchors the level instead.
+MAX_CORRECTION_SLEEP = 1.5
+#: How far (LU) a bed on its own stays under BS.1770's relative gate (noise and swells vary).
+GATE_MARGIN = 3.0
+
+
+def _bed_clears_gate(voice: np.ndarray, bed: np.ndarray, rate: int) -> bool:
+    """True when every stretch that is (nearly) all bed measures under the relative gate, by
+    GATE_MARGIN: then the file's integrated loudness is the voice's, not the bed's."""
+    voice_blocks, bed_blocks = lv.block_energy(voice, rate), lv.block_energy(bed, rate)
+    gate = lv.relative_gate(voice_blocks + bed_blocks)
+    alone = voice_blocks < 0.1 * bed_blocks
+    return not alone.any() or bool(bed_blocks[alone].max() <= gate * 10 ** (-GATE_MARGIN / 10))
 
 
 def plan_levels(timeline: Timeline, clips: Sequence[np.ndarray], background_lufs: float,
-                channels: int, settings: MixSettings) -> Levels:
+                channels: int, settings: MixSettings, sleep: bool = False) -> Levels:
     """Gains for voice, bell and bed so the mix measures `settings.loudness` LUFS.
 
     `clips` come from `prepare_clip` (each at the target loudness); `background_lufs` is the
     bed's loudness at unit gain (`measure_background`). The voice and bell are limited to
-    `settings.true_peak - settings.peak_margin` dBTP, leaving the encoder room to overshoot."""
+    `settings.true_peak - settings.peak_margin` dBTP, leaving the encoder room to overshoot.
+
+    BS.1770 gates out blocks more than 10 LU below the mean. In a session that is mostly
+    pauses, a bed 20 dB under the voice sits near that gate, and once it passes, the
+    "integrated loudness" becomes the bed's: hitting -16 would then mean shouting. So the bed
+    is lowered (from `background_db`, never raised) until it stays under the gate, and the
+    whole mix is then moved onto the target. Sleep sessions, which are
+    nearly all background, keep their bed and are anchored on the voice instead."""
     rate = settings.sample_rate
     envelope = _Envelope.plan(timeline, settings)
     ceiling = db(settings.true_peak - settings.peak_margin)
+    hops = int(np.ceil(timeline.duration * rate / round(lv.HOP_SECONDS * rate))) + 1
     raw_bell = strike(rate)
-    bell_loud = lv.loudness(raw_bell, rate)
-    bell_unit = raw_bell * db(settings.loudness + settings.bell_db - bell_loud)
-    bed_unit = (db(settings.loudness + settings.background_db - background_lufs)
-                if np.isfinite(background_lufs) else 0.0)
-    bed_power_unit = (10 ** ((background_lufs + 0.691) / 10) * bed_unit ** 2
-                      if np.isfinite(background_lufs) else 0.0)
+    bell_unit = raw_bell * db(settings.loudness + settings.bell_db - lv.loudness(raw_bell, rate))
+    has_bed = np.isfinite(background_lufs)
+    bed_unit = db(settings.loudness + settings.background_db - background_lufs) if has_bed else 0.0
+    bed = (_bed_energy(envelope, 10 ** ((background_lufs + 0.691) / 10) * bed_unit ** 2, hops,
+                       rate) if has_bed else np.zeros(hops))
     unique = {id(c): c for c in clips}
-    master = 0.0
+    voice = _foreground_energy(timeline, clips, bell_unit, channels, hops, rate)
+    limit = MAX_CORRECTION_SLEEP if sleep else MAX_CORRECTION
+    target = settings.loudness + settings.encoder_shift
+    lowered = 0
+    master = float(np.clip(target - lv.gated_loudness(voice + bed, rate), -limit, limit))
     final: dict[int, np.ndarray] = {}
     bell = bell_unit
     predicted = float("nan")
-    for _ in range(4):
+    for _ in range(8):
         g = db(master)
         final = {key: lv.limit(c * g, rate, ceiling) for key, c in unique.items()}
         bell = lv.limit(bell_unit * g, rate, ceiling)
-        predicted = _predict(timeline, [final[id(c)] for c in clips], bell,
-                             bed_power_unit * g * g, channels, envelope, rate)
+        voice = _foreground_energy(timeline, [final[id(c)] for c in clips], bell, channels,
+                                   hops, rate)
+        while (has_bed and not sleep and lowered > -30
+               and not _bed_clears_gate(voice, bed * (g * g * 10 ** (lowered / 10)), rate)):
+            lowered -= 1
+        predicted = lv.gated_loudness(voice + bed * (g * g * 10 ** (lowered / 10)), rate)
         if not np.isfinite(predicted):
             break
-        # A session that is mostly background (a sleep track's long tail) would have its bed
-        # raised to the target; the voice anchors the level instead, within MAX_CORRECTION.
-        error = settings.loudness - predicted
-        wanted = float(np.clip(master + error, -MAX_CORRECTION, MAX_CORRECTION))
-        if abs(wanted - master) < 0.05:
+        # Limiting takes back part of any rise, so step a little past the error.
+        wanted = float(np.clip(master + 1.3 * (target - predicted), -limit, limit))
+        if abs(target - predicted) < 0.05 or wanted == master:
             break
         master = wanted
-    log.info("levels: master %+.2f dB, bed %.1f LUFS at unit gain, predicted %.2f LUFS",
-             master, background_lufs, predicted)
-    return Levels(tuple(final[id(c)] for c in clips), bell, bed_unit * db(master), predicted)
+    log.info("levels: master %+.2f dB, bed %.1f LUFS at unit gain, lowered %d dB, "
+             "predicted %.2f LUFS", master, background_lufs, lowered, predicted)
+    return Levels(tuple(final[id(c)] for c in clips), bell,
+                  bed_unit * db(master + lowered), predicted)
 
 
 # --- the mixer ----------------------------------------------------------------------------------

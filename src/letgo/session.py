@@ -142,14 +142,17 @@ def mix_levels(prepared: Prepared, settings: MixSettings, background
     finally:
         getattr(twin, "close", lambda: None)()
     audio = [mix.prepare_clip(c, settings) for c in prepared.clips]
-    levels = mix.plan_levels(prepared.timeline, audio, bed_lufs, background.channels, settings)
+    levels = mix.plan_levels(prepared.timeline, audio, bed_lufs, background.channels, settings,
+                             sleep=prepared.info.sleep)
     return settings, audio, levels
 
 
 def _render(request: Request, output: Path, background, engine: Engine | None,
             progress: Progress | None, started: float) -> Result:
     prepared = prepare(request, engine, progress)
-    settings, audio, levels = mix_levels(prepared, request.mix, background)
+    shift = export.LEVEL_SHIFT.get(request.export.format, 0.0)
+    settings, audio, levels = mix_levels(prepared, replace(request.mix, encoder_shift=shift),
+                                         background)
     total = round(prepared.timeline.duration * settings.sample_rate)
     done = 0
 

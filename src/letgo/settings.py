@@ -32,7 +32,8 @@ class MixSettings:
     background: str = "pink"
     """A built-in background name (see `letgo backgrounds`), 'none', or a path to an audio file."""
     background_db: float = -20.0
-    """Background loudness relative to the voice, in LU (dB), in pauses (before ducking)."""
+    """Background loudness relative to the voice, in LU (dB), in pauses (before ducking); lowered
+    further if needed so a session that is mostly pauses still measures the loudness target."""
     background_offset: float | None = None
     """Where a background file starts playing, in seconds; None for a random place."""
     beat: float = 6.0
@@ -55,8 +56,10 @@ class MixSettings:
     """Target integrated loudness of the file, LUFS (ITU-R BS.1770), e.g. -16, -19, -23."""
     true_peak: float = -1.0
     """Highest true peak allowed in the encoded file, dBTP."""
-    peak_margin: float = 1.0
+    peak_margin: float = 1.5
     """dB kept free under `true_peak` before encoding, for the lossy encoder's overshoot."""
+    encoder_shift: float = 0.0
+    """dB the mix is aimed above the target to make up for the encoder (see export.LEVEL_SHIFT)."""
     bell_db: float = -4.0
     """Loudness of a bell strike relative to the voice, in LU."""
     limit_db: float = -1.0
