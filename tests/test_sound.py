@@ -210,11 +210,11 @@ def _mix_peak(minutes: float) -> int:
                               mix=MixSettings(background="ocean"))
     prepared = session.prepare(request)
     background = make_background("ocean", RATE)
-    settings, clips, levels = session.mix_levels(prepared, request.mix, background)
+    settings, levels = session.mix_levels(prepared, request.mix, background)
     tracemalloc.start()
     try:
-        frames = sum(len(b) for b in mix.blocks(prepared.timeline, clips, background, settings,
-                                                levels))
+        frames = sum(len(b) for b in mix.blocks(prepared.timeline, levels.clips, background,
+                                                settings, levels))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
-from . import dsp as lv
+from . import dsp
 from .bell import strike
 from .engines import Clip
 from .dsp import db
@@ -38,7 +38,7 @@ def prepare_clip(clip: Clip, settings: MixSettings) -> np.ndarray:
     samples = clip.samples.astype(np.float32)
     if clip.sample_rate != settings.sample_rate:
         samples = soxr.resample(samples, clip.sample_rate, settings.sample_rate).astype(np.float32)
-    loud = lv.loudness(samples, settings.sample_rate) if len(samples) else float("-inf")
+    loud = dsp.loudness(samples, settings.sample_rate) if len(samples) else float("-inf")
     if np.isfinite(loud):
         samples = samples * np.float32(db(settings.loudness - loud))
     edge = min(len(samples) // 2, int(0.005 * settings.sample_rate))
@@ -52,9 +52,14 @@ def prepare_clip(clip: Clip, settings: MixSettings) -> np.ndarray:
 def measure_background(background, sample_rate: int, seconds: float = 30.0) -> float:
     """Loudness (LUFS) of a background stream at unit gain, from `seconds` of it.
 
+    Read a hop-aligned piece at a time, so measuring costs no more memory than mixing.
     Pass a stream of its own: the frames read here are used up."""
-    sample = background.read(round(seconds * sample_rate))
-    return lv.loudness(sample, sample_rate) if np.any(sample) else float("-inf")
+    hop = round(dsp.HOP_SECONDS * sample_rate)
+    piece = 20 * hop
+    energy = [dsp.hop_energy(background.read(piece), sample_rate)
+              for _ in range(max(1, round(seconds * sample_rate / piece)))]
+    energy = np.concatenate(energy)
+    return dsp.gated_loudness(energy, sample_rate) if energy.any() else float("-inf")
 
 
 # --- the bed's gain over time ------------------------------------------------------------------
@@ -148,20 +153,20 @@ class Levels:
 def _foreground_energy(timeline: Timeline, clips: Sequence[np.ndarray], bell: np.ndarray,
                        channels: int, hops: int, rate: int) -> np.ndarray:
     """K-weighted energy per hop of the speech and bells, placed as the timeline says."""
-    hop = round(lv.HOP_SECONDS * rate)
+    hop = round(dsp.HOP_SECONDS * rate)
     energy = np.zeros(hops)
     for event in timeline.events:
         audio = clips[event.clip] if event.kind == "speech" else bell
         frame = round(event.start * rate)
         first = frame // hop
-        e = lv.hop_energy(audio, rate, frame)[:max(0, hops - first)]
+        e = dsp.hop_energy(audio, rate, frame)[:max(0, hops - first)]
         energy[first:first + len(e)] += e * channels
     return energy
 
 
 def _bed_energy(envelope: _Envelope, power: float, hops: int, rate: int) -> np.ndarray:
     """K-weighted energy per hop of a bed of mean-square `power` under its planned gain."""
-    hop = round(lv.HOP_SECONDS * rate)
+    hop = round(dsp.HOP_SECONDS * rate)
     energy = np.zeros(hops)
     points, chunk = 8, 36000  # gain sampled 8 times a hop; bounded memory for any length
     for first in range(0, hops, chunk):
@@ -184,8 +189,8 @@ GATE_MARGIN = 3.0
 def _bed_clears_gate(voice: np.ndarray, bed: np.ndarray, rate: int) -> bool:
     """True when every stretch that is (nearly) all bed measures under the relative gate, by
     GATE_MARGIN: then the file's integrated loudness is the voice's, not the bed's."""
-    voice_blocks, bed_blocks = lv.block_energy(voice, rate), lv.block_energy(bed, rate)
-    gate = lv.relative_gate(voice_blocks + bed_blocks)
+    voice_blocks, bed_blocks = dsp.block_energy(voice, rate), dsp.block_energy(bed, rate)
+    gate = dsp.relative_gate(voice_blocks + bed_blocks)
     alone = voice_blocks < 0.1 * bed_blocks
     return not alone.any() or bool(bed_blocks[alone].max() <= gate * 10 ** (-GATE_MARGIN / 10))
 
@@ -207,9 +212,9 @@ def plan_levels(timeline: Timeline, clips: Sequence[np.ndarray], background_lufs
     rate = settings.sample_rate
     envelope = _Envelope.plan(timeline, settings)
     ceiling = db(settings.true_peak - settings.peak_margin)
-    hops = int(np.ceil(timeline.duration * rate / round(lv.HOP_SECONDS * rate))) + 1
+    hops = int(np.ceil(timeline.duration * rate / round(dsp.HOP_SECONDS * rate))) + 1
     raw_bell = strike(rate)
-    bell_unit = raw_bell * db(settings.loudness + settings.bell_db - lv.loudness(raw_bell, rate))
+    bell_unit = raw_bell * db(settings.loudness + settings.bell_db - dsp.loudness(raw_bell, rate))
     has_bed = np.isfinite(background_lufs)
     bed_unit = db(settings.loudness + settings.background_db - background_lufs) if has_bed else 0.0
     bed = (_bed_energy(envelope, 10 ** ((background_lufs + 0.691) / 10) * bed_unit ** 2, hops,
@@ -219,25 +224,26 @@ def plan_levels(timeline: Timeline, clips: Sequence[np.ndarray], background_lufs
     limit = MAX_CORRECTION_SLEEP if sleep else MAX_CORRECTION
     target = settings.loudness + settings.encoder_shift
     lowered = 0
-    master = float(np.clip(target - lv.gated_loudness(voice + bed, rate), -limit, limit))
+    master = float(np.clip(target - dsp.gated_loudness(voice + bed, rate), -limit, limit))
     final: dict[int, np.ndarray] = {}
     bell = bell_unit
     predicted = float("nan")
     for _ in range(8):
         g = db(master)
-        final = {key: lv.limit(c * g, rate, ceiling) for key, c in unique.items()}
-        bell = lv.limit(bell_unit * g, rate, ceiling)
+        final = {}  # let the last round's clips go before making new ones
+        final = {key: dsp.limit(c * g, rate, ceiling) for key, c in unique.items()}
+        bell = dsp.limit(bell_unit * g, rate, ceiling)
         voice = _foreground_energy(timeline, [final[id(c)] for c in clips], bell, channels,
                                    hops, rate)
         while (has_bed and not sleep and lowered > -30
                and not _bed_clears_gate(voice, bed * (g * g * 10 ** (lowered / 10)), rate)):
             lowered -= 1
-        predicted = lv.gated_loudness(voice + bed * (g * g * 10 ** (lowered / 10)), rate)
+        predicted = dsp.gated_loudness(voice + bed * (g * g * 10 ** (lowered / 10)), rate)
         if not np.isfinite(predicted):
             break
         # Limiting takes back part of any rise, so step a little past the error.
         wanted = float(np.clip(master + 1.3 * (target - predicted), -limit, limit))
-        if abs(target - predicted) < 0.05 or wanted == master:
+        if abs(target - predicted) < 0.1 or wanted == master:
             break
         master = wanted
     log.info("levels: master %+.2f dB, bed %.1f LUFS at unit gain, lowered %d dB, "

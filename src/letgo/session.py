@@ -131,9 +131,9 @@ def _background(settings: MixSettings, offset: float | None = None):
 
 
 def mix_levels(prepared: Prepared, settings: MixSettings, background
-               ) -> tuple[MixSettings, list, mix.Levels]:
-    """The mix settings for this template (a long fade for sleep), the prepared clips and
-    their levels, measured: the bed is measured from a twin of `background`."""
+               ) -> tuple[MixSettings, mix.Levels]:
+    """The mix settings for this template (a long fade for sleep) and the measured levels
+    (`levels.clips` are the clips to mix); the bed is measured from a twin of `background`."""
     if prepared.info.sleep:
         settings = replace(settings, fade_out=max(settings.fade_out, settings.sleep_fade_out))
     twin = _background(settings, getattr(background, "offset", None))
@@ -144,15 +144,15 @@ def mix_levels(prepared: Prepared, settings: MixSettings, background
     audio = [mix.prepare_clip(c, settings) for c in prepared.clips]
     levels = mix.plan_levels(prepared.timeline, audio, bed_lufs, background.channels, settings,
                              sleep=prepared.info.sleep)
-    return settings, audio, levels
+    return settings, levels
 
 
 def _render(request: Request, output: Path, background, engine: Engine | None,
             progress: Progress | None, started: float) -> Result:
     prepared = prepare(request, engine, progress)
     shift = export.LEVEL_SHIFT.get(request.export.format, 0.0)
-    settings, audio, levels = mix_levels(prepared, replace(request.mix, encoder_shift=shift),
-                                         background)
+    settings, levels = mix_levels(prepared, replace(request.mix, encoder_shift=shift),
+                                  background)
     total = round(prepared.timeline.duration * settings.sample_rate)
     done = 0
 
@@ -163,7 +163,7 @@ def _render(request: Request, output: Path, background, engine: Engine | None,
             progress("mix", done, total)
 
     with export.atomic_path(output) as temporary:
-        export.encode(mix.blocks(prepared.timeline, audio, background, settings, levels),
+        export.encode(mix.blocks(prepared.timeline, levels.clips, background, settings, levels),
                       temporary, settings.sample_rate, background.channels, request.export,
                       on_block)
         export.write_tags(temporary, prepared.info.title, describe(request, prepared),
