@@ -106,20 +106,22 @@ class VossPink:
         self.scale = 1 / np.sqrt(self.ROWS + 1)
 
     def read(self, frames: int) -> np.ndarray:
-        steps = np.zeros((frames, self.channels))
+        firsts = [(-self.position) % (2 << k) for k in range(self.ROWS)]
+        counts = [max(0, -(-(frames - f) // (2 << k))) for k, f in enumerate(firsts)]
+        fresh_all = white(self.rng, frames + sum(counts), self.channels).astype(np.float32)
+        out = fresh_all[:frames]  # the white row, fresh every sample
+        steps = np.zeros((frames, self.channels), dtype=np.float32)
         steps[0] = self.current.sum(axis=0)
-        for k in range(self.ROWS):
-            period = 2 << k
-            first = (-self.position) % period
-            if first >= frames:
+        used = frames
+        for k, (first, count) in enumerate(zip(firsts, counts)):
+            if count == 0:
                 continue
-            fresh = white(self.rng, -(-(frames - first) // period), self.channels)
-            change = np.diff(fresh, axis=0, prepend=self.current[k:k + 1])
-            steps[first::period] += change
+            fresh = fresh_all[used:used + count]
+            used += count
+            steps[first::2 << k] += np.diff(fresh, axis=0, prepend=self.current[k:k + 1])
             self.current[k] = fresh[-1]
         self.position += frames
-        out = np.cumsum(steps, axis=0)
-        out += white(self.rng, frames, self.channels)
+        out += np.cumsum(steps, axis=0, dtype=np.float32)
         out *= self.scale
         return out
 
@@ -248,6 +250,14 @@ def peaks_at(x: np.ndarray, index: np.ndarray) -> np.ndarray:
     return out
 
 
+def _near(x: np.ndarray, level: float) -> np.ndarray:
+    """Samples whose span to the next sample could peak over `level`: each loud sample and the
+    one before it."""
+    mask = np.abs(x) > level
+    mask[:-1] |= mask[1:]
+    return np.flatnonzero(mask)
+
+
 def true_peak(x: np.ndarray) -> float:
     """True peak (linear) of mono or multichannel audio, 4x oversampled as in BS.1770."""
     x = np.asarray(x, dtype=np.float64)
@@ -255,8 +265,7 @@ def true_peak(x: np.ndarray) -> float:
     best = 0.0
     for c in channels:
         sample_peak = float(np.max(np.abs(c))) if len(c) else 0.0
-        index = np.flatnonzero(np.abs(c) > sample_peak * NEAR)
-        index = np.unique(np.concatenate([index, np.maximum(index - 1, 0)]))
+        index = _near(c, sample_peak * NEAR)
         if len(index):
             best = max(best, float(peaks_at(c, index).max()))
     return best
@@ -274,10 +283,9 @@ def limit(x: np.ndarray, sample_rate: int, ceiling: float) -> np.ndarray:
     step = 32
     reach = max(2, round(0.006 * sample_rate / step))
     for _ in range(4):
-        index = np.flatnonzero(np.abs(y) > ceiling * NEAR)
+        index = _near(y, ceiling * NEAR)
         if not len(index):
             return y
-        index = np.unique(np.concatenate([index, np.maximum(index - 1, 0)]))
         peak = peaks_at(y.astype(np.float64), index)
         over = peak > ceiling
         if not over.any():
