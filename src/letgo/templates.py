@@ -75,14 +75,19 @@ def builtin_dir() -> Path:
 
 def user_dirs(extra: Iterable[Path | str] = ()) -> list[tuple[Path, str]]:
     """User template folders, most important first: --templates, $LETGO_TEMPLATES, config."""
-    import platformdirs
-
     found: list[tuple[Path, str]] = [(Path(p).expanduser(), "--templates") for p in extra]
     for part in os.environ.get(ENV_VAR, "").split(os.pathsep):
         if part:
             found.append((Path(part).expanduser(), f"${ENV_VAR}"))
-    found.append((platformdirs.user_config_path("letgo") / "templates", "user"))
+    found.append((user_template_dir(), "user"))
     return found
+
+
+def user_template_dir() -> Path:
+    """The user's own template folder in their config folder (where `letgo new` writes)."""
+    import platformdirs
+
+    return platformdirs.user_config_path("letgo") / "templates"
 
 
 def read_info(path: Path, origin: str) -> TemplateInfo:
@@ -145,6 +150,15 @@ class TemplateLibrary:
                     seen[name] = read_info(path, origin)
         return sorted(seen.values(), key=lambda info: info.name)
 
+    def series(self) -> list[SeriesInfo]:
+        """Every visible series plan (``series/*.toml`` in each folder), by name."""
+        seen: dict[str, SeriesInfo] = {}
+        for folder, origin in self.dirs:
+            for path in sorted((folder / SERIES_DIR).glob("*.toml")):
+                if path.stem not in seen:
+                    seen[path.stem] = read_series_info(path, origin)
+        return sorted(seen.values(), key=lambda info: info.name)
+
     def find(self, name_or_path: str) -> TemplateInfo:
         """A template by built-in/user name, or a path to a template file."""
         for folder, origin in self.dirs:
@@ -158,6 +172,36 @@ class TemplateLibrary:
         close = difflib.get_close_matches(name_or_path, names, n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(close)}?" if close else "run 'letgo list' to see them"
         raise TemplateNotFound(f"no template or file named '{name_or_path}'; {hint}")
+
+
+# --- series plans: <folder>/series/NAME.toml beside the templates ---------------------------
+
+SERIES_DIR = "series"
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """A series plan's name, title and size, and where it was found (for `letgo list`)."""
+
+    name: str
+    path: Path
+    origin: str
+    title: str
+    description: str = ""
+    sessions: int = 0
+
+
+def read_series_info(path: Path, origin: str) -> SeriesInfo:
+    try:
+        plan = tomllib.loads(_read(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise TemplateError(f"bad series plan: {exc}", str(path)) from None
+    head = plan.get("series") or {}
+    sessions = plan.get("sessions") or []
+    if not isinstance(head, dict) or not isinstance(sessions, list):
+        raise TemplateError("a series plan needs a [series] table and [[sessions]]", str(path))
+    return SeriesInfo(path.stem, path, origin, str(head.get("title", path.stem)),
+                      str(head.get("description", "")), len(sessions))
 
 
 # --- helpers a template can call; each returns script markup -------------------------------
@@ -323,11 +367,15 @@ def keep_text_line_breaks(source: str) -> str:
     return "\n".join(lines)
 
 
-def render(info: TemplateInfo, variables: Mapping[str, str]) -> str:
-    """Render a template to script markup, turning every Jinja failure into TemplateError."""
+def render(info: TemplateInfo, variables: Mapping[str, str],
+           helpers: Mapping[str, object] | None = None) -> str:
+    """Render a template to script markup, turning every Jinja failure into TemplateError.
+
+    `helpers` replaces some of the helpers (the linter wraps them to learn their lines)."""
     values = resolve_variables(info, variables)
     source = str(info.path)
-    env = make_environment(info.path.parent)
+    env = make_environment()
+    env.globals.update(helpers or {})
     try:  # the TOML header is a Jinja comment, so the whole file renders and lines match
         return env.from_string(keep_text_line_breaks(_read(info.path))).render(**values)
     except jinja2.TemplateSyntaxError as exc:
