@@ -141,3 +141,20 @@ def test_templates_option_exists_wherever_templates_are_looked_up(runner):
     for command in ("render", "script", "show", "list", "check"):
         help_text = runner.invoke(main, [command, "--help"]).output
         assert "--templates" in help_text, command
+
+
+def test_a_broken_user_template_is_listed_with_its_error_not_fatal(runner, tmp_path):
+    (tmp_path / "broken.j2").write_text('{#\ntitle = \n#}\nHi.\n', encoding="utf-8")
+    result = runner.invoke(main, ["list", "--templates", str(tmp_path)])
+    assert result.exit_code == 0
+    assert re.search(r"broken .*cannot be read: .*bad TOML header", result.output)
+    assert "letting-go" in result.output
+    check = runner.invoke(main, ["check", str(tmp_path / "broken.j2")])
+    assert check.exit_code == 1 and "broken.j2:1: bad TOML header" in check.output
+
+
+def test_show_at_a_given_length_and_beyond_the_range(runner):
+    result = runner.invoke(main, ["show", "whole", "--engine", "fake", "--minutes", "20"])
+    assert result.exit_code == 0 and "Sections (at 20 minutes)" in result.output
+    beyond = runner.invoke(main, ["show", "whole", "--engine", "fake", "--minutes", "31"])
+    assert beyond.exit_code == 2 and "at most 30 minutes" in beyond.output

@@ -268,7 +268,8 @@ def show(template, minutes, variables, engine, voice, rate, template_dirs):
     for var in info.variables:
         default = f'"{var.default}"' if var.default else "empty"
         click.echo(f"  {var.name:<12} default {default}. {var.help}")
-    click.echo("\nSections (at the default length):")
+    at = f"{minutes:g} minutes" if minutes else "the default length"
+    click.echo(f"\nSections (at {at}):")
     for title, seconds in view.sections:
         click.echo(f"  {clock(seconds):>8}  {title}")
 

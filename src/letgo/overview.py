@@ -25,7 +25,7 @@ class Overview:
     longest: float | None
     """Seconds at max_minutes, or None when the template sets no ceiling."""
     sections: tuple[tuple[str, float], ...]
-    """(title, seconds) of each named section at the default length."""
+    """(title, seconds) of each named section at the length asked for, else the default."""
     sentences: int
 
 
@@ -45,8 +45,9 @@ def overview(request: session.Request, engine: Engine | None = None) -> Overview
     shortest = plan.shortest_seconds(parsed, seconds, request.plan)
     default = info.minutes * 60 if info.minutes else plan.natural_seconds(parsed, seconds,
                                                                           request.plan)
+    asked = session.target_minutes(request, info) if request.minutes else None
     try:
-        timeline = plan.plan(parsed, seconds, default, request.plan)
+        timeline = plan.plan(parsed, seconds, asked * 60 if asked else default, request.plan)
     except FitError:  # the default is too short for this voice: show the shortest instead
         timeline = plan.plan(parsed, seconds, shortest, request.plan)
     sections = tuple((c.title, c.end - c.start) for c in timeline.chapters)

@@ -31,7 +31,7 @@ from pathlib import Path
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from .errors import TemplateError, TemplateNotFound, VariableError
+from .errors import LetgoError, TemplateError, TemplateNotFound, VariableError
 
 SUFFIX = ".j2"
 ENV_VAR = "LETGO_TEMPLATES"
@@ -147,7 +147,11 @@ class TemplateLibrary:
             for path in sorted(folder.glob(f"*{SUFFIX}")):
                 name = path.name[: -len(SUFFIX)]
                 if name not in seen:
-                    seen[name] = read_info(path, origin)
+                    try:
+                        seen[name] = read_info(path, origin)
+                    except LetgoError as exc:  # one broken file must not hide the others
+                        seen[name] = TemplateInfo(name, path, origin, title=name,
+                                                  description=f"cannot be read: {exc}")
         return sorted(seen.values(), key=lambda info: info.name)
 
     def series(self) -> list[SeriesInfo]:
