@@ -72,6 +72,8 @@ def test_every_builtin_template_passes_check(runner):
 @pytest.mark.parametrize("body, line, message", [
     ("Hello {{ nmae }}.\n", 9, "'nmae' is not defined"),
     ("Hello.\nAnd {{ name }.\n", 10, "syntax error"),
+    ("Hello.\n{% if name %}\nHi.\n{% for x in range(2) %}A.{% endfor %}\n", 10,
+     "syntax error: this {% if %} is never closed"),
     ("Hello.\n[pasue 3s]\n", 10, "bad markup: unknown tag [pasue 3s]"),
     ("Hello.\n{% if name %}Hi [bel].{% endif %}\n", 10, "bad markup"),
     ("Hello.\n{{ pause(300) }}\n", 10, "fixed pause of 300 s"),

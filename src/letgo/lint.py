@@ -30,6 +30,7 @@ MIN_PAUSE = 0.3
 MAX_FLEX_PAUSE = 1800.0
 #: The value every variable takes in the second, "filled in" rendering.
 SAMPLE_VALUE = "Sam"
+_BLOCKS = {"if", "for", "macro", "call", "filter", "block", "raw", "with", "autoescape"}
 HEADER_KEYS = {"title", "description", "minutes", "max_minutes", "variables", "sleep"}
 
 
@@ -77,7 +78,12 @@ class _Checker:
             tree = templates.make_environment().parse(
                 templates.keep_text_line_breaks(self.text))
         except jinja2.TemplateSyntaxError as exc:
-            self.add(exc.lineno, f"syntax error: {exc.message}")
+            opened = self.unclosed_block() if "end of template" in (exc.message or "") else None
+            if opened:
+                self.add(opened[1], f"syntax error: this {{% {opened[0]} %}} is never closed "
+                                    f"(add {{% end{opened[0]} %}})")
+            else:
+                self.add(exc.lineno, f"syntax error: {exc.message}")
             return
         undefined = self.names(info, tree)
         if undefined:
@@ -90,6 +96,26 @@ class _Checker:
             parsed = self.render(info, values)
             if parsed is not None:
                 self.pauses(parsed, values)
+
+    def unclosed_block(self) -> tuple[str, int] | None:
+        """The innermost {% if/for/macro/... %} left open: Jinja only sees the file end."""
+        stack: list[tuple[str, int]] = []
+        expect_name = False
+        try:
+            for line, kind, value in templates.make_environment().lex(self.text):
+                if kind == "block_begin":
+                    expect_name = True
+                elif kind == "name" and expect_name:
+                    expect_name = False
+                    if value in _BLOCKS:
+                        stack.append((value, line))
+                    elif value.startswith("end") and stack and stack[-1][0] == value[3:]:
+                        stack.pop()
+                elif kind != "whitespace":
+                    expect_name = False
+        except jinja2.TemplateSyntaxError:
+            return None
+        return stack[-1] if stack else None
 
     def header(self, info: templates.TemplateInfo) -> None:
         match = re.match(r"\s*\{#(.*?)#\}", self.text, re.DOTALL)
