@@ -6,6 +6,8 @@ import re
 import tomllib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from letgo import plan, script, session, templates
 from letgo.cli import main
@@ -131,3 +133,39 @@ def test_the_series_plan_walks_seven_days_over_existing_templates():
         assert minutes <= info.max_minutes
         prepared = prepare(entry["template"], minutes=minutes, **variables)
         assert prepared.timeline.duration == pytest.approx(minutes * 60, abs=1.0)
+
+
+@pytest.fixture(scope="module")
+def spoken_scripts():
+    """Each built-in script with its fake clip lengths, spoken once for the property test."""
+    found = {}
+    for name in BUILTIN:
+        prepared = prepare(name)
+        found[name] = (prepared.info, prepared.script, [c.duration for c in prepared.clips])
+    return found
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data())
+def test_any_length_in_range_is_hit_with_silences_in_proportion(spoken_scripts, data):
+    name = data.draw(st.sampled_from(BUILTIN))
+    info, parsed, seconds = spoken_scripts[name]
+    shortest = plan.shortest_seconds(parsed, seconds)
+    target = data.draw(st.floats(shortest, info.max_minutes * 60))
+    timeline = plan.plan(parsed, seconds, target)
+    assert abs(timeline.duration - target) < 1.0
+    flexible = [(p, s) for p, s in zip(
+        [i for i in parsed.items if isinstance(i, script.Pause)], timeline.silences)
+        if p.flexible and p.stretch_weight > 0]
+    grown = {round((s.duration - p.min_length) / p.stretch_weight, 6) for p, s in flexible}
+    assert len(grown) == 1  # every flexible pause grew by the same multiple of its weight
+
+
+def test_a_user_series_plan_is_listed_with_its_origin(runner, tmp_path):
+    (tmp_path / "series").mkdir()
+    (tmp_path / "series" / "my-week.toml").write_text(
+        '[series]\ntitle = "My week"\ndescription = "Mine."\n'
+        '[[sessions]]\ntemplate = "whole"\ntitle = "One"\n', encoding="utf-8")
+    result = runner.invoke(main, ["list", "--templates", str(tmp_path)])
+    assert re.search(rf"my-week\s+1 session\s+My week: Mine\.\s+\(--templates: "
+                     rf"{re.escape(str(tmp_path))}\)", result.output), result.output

@@ -227,7 +227,8 @@ def list_templates(template_dirs):
     if plans:
         click.echo("\nSeries:")
         for plan_info in plans:
-            click.echo(f"  {plan_info.name:<24} {plan_info.sessions:>2} sessions  "
+            count = f"{plan_info.sessions} session{'' if plan_info.sessions == 1 else 's'}"
+            click.echo(f"  {plan_info.name:<24} {count:>11}  "
                        f"{plan_info.title}: {plan_info.description}  "
                        f"({where(plan_info.origin, plan_info.path.parent.parent)})")
 
