@@ -188,8 +188,8 @@ def script(template, minutes, variables, engine, voice, rate, template_dirs):
     for start, item in sorted(rows, key=lambda row: row[0]):
         while chapters and chapters[0].start <= start:
             chapter = chapters[0]
-            click.echo(f"\n## {chapter.title}  [{clock(chapter.start)}, "
-                       f"{clock(chapter.end - chapter.start).strip()} long]")
+            click.echo(f"\n## {chapter.title}  [{clock(chapter.start)}]  "
+                       f"({clock(chapter.end - chapter.start)} long)")
             chapters.pop(0)
         if getattr(item, "kind", None) == "speech":
             click.echo(f"  {clock(start):>8}  {item.text}")
