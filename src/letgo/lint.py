@@ -36,6 +36,8 @@ HEADER_KEYS = {"title", "description", "minutes", "max_minutes", "variables", "s
 
 @dataclass(frozen=True)
 class Problem:
+    """One finding; `line` is None when it concerns the whole template."""
+
     path: str
     line: int | None
     message: str
@@ -58,6 +60,8 @@ def check(path: Path | str) -> list[Problem]:
 
 
 class _Checker:
+    """One pass over one template, collecting problems rather than stopping at the first."""
+
     def __init__(self, path: Path, text: str):
         self.path, self.text = path, text
         self.lines = text.splitlines()
