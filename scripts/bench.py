@@ -161,7 +161,7 @@ def main() -> None:
         minutes = 20
         wav = tmp / "finished.wav"
         run(render("letting-go", minutes, wav, args.engine))
-        _, codec, _ = export.CODECS["mp3"]
+        codec = export.CODECS["mp3"]
         floor, _ = best([ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
                          "-i", str(wav), *codec, "-b:a", "128k", str(tmp / "floor.mp3")],
                         args.repeat)

@@ -20,14 +20,17 @@ from . import ffmpeg
 from .errors import EncodeError, OutputError
 from .settings import ExportSettings
 
-#: format -> (file extension, encoder arguments, whether it takes a bitrate)
+#: format -> the encoder's arguments (all in imageio-ffmpeg's build)
 CODECS = {
-    "mp3": (".mp3", ["-c:a", "libmp3lame", "-f", "mp3"], True),
-    "wav": (".wav", ["-c:a", "pcm_s16le", "-f", "wav"], False),
-    "flac": (".flac", ["-c:a", "flac", "-f", "flac"], False),
-    "ogg": (".ogg", ["-c:a", "libopus", "-ar", "48000", "-f", "ogg"], True),
-    "m4a": (".m4a", ["-c:a", "aac", "-f", "ipod"], True),
+    "mp3": ["-c:a", "libmp3lame", "-f", "mp3"],
+    "wav": ["-c:a", "pcm_s16le", "-f", "wav"],
+    "flac": ["-c:a", "flac", "-f", "flac"],
+    "ogg": ["-c:a", "libopus", "-ar", "48000", "-f", "ogg"],  # Opus runs at 48 kHz
+    "m4a": ["-c:a", "aac", "-f", "ipod"],
 }
+EXTENSIONS = {"mp3": ".mp3", "wav": ".wav", "flac": ".flac", "ogg": ".ogg", "m4a": ".m4a"}
+#: the formats that take --bitrate
+LOSSY = {"mp3", "ogg", "m4a"}
 #: How much louder (LU) the mix must be to measure its target after encoding. Measured here:
 #: libmp3lame at a constant bitrate comes out 0.4-0.5 LU quieter than its input (sine tones,
 #: pink noise and speech alike); the other encoders keep the level.
@@ -37,7 +40,7 @@ ALIASES = {".opus": "ogg", ".oga": "ogg", ".mp4": "m4a", ".aac": "m4a", ".wave":
 
 
 def extension(format: str) -> str:
-    return CODECS[format][0]
+    return EXTENSIONS[format]
 
 
 def choose_format(output: Path | None, format: str | None) -> str:
@@ -45,7 +48,7 @@ def choose_format(output: Path | None, format: str | None) -> str:
     if format is not None and format not in CODECS:
         raise OutputError(f"unknown format '{format}'; choose one of: {', '.join(CODECS)}")
     suffix = output.suffix.lower() if output is not None else ""
-    named = next((f for f, (ext, _, _) in CODECS.items() if ext == suffix), ALIASES.get(suffix))
+    named = next((f for f, ext in EXTENSIONS.items() if ext == suffix), ALIASES.get(suffix))
     if format and named and named != format:
         raise OutputError(f"--format {format} does not match the file name {output.name}; "
                           f"use a {extension(format)} name or leave out --format")
@@ -86,10 +89,10 @@ def encode(blocks: Iterable[np.ndarray], path: Path, sample_rate: int, channels:
     """Stream float32 blocks into the encoder, writing `path` (a temporary name)."""
     if settings.format not in CODECS:
         raise OutputError(f"unknown format '{settings.format}'; choose one of: {', '.join(CODECS)}")
-    _, codec, lossy = CODECS[settings.format]
     command = [ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
                "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
-               *codec, *(["-b:a", settings.bitrate] if lossy else []),
+               *CODECS[settings.format],
+               *(["-b:a", settings.bitrate] if settings.format in LOSSY else []),
                "-map_metadata", "-1", str(path)]
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
