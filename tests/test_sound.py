@@ -84,11 +84,18 @@ def test_generated_backgrounds_join_blocks_without_a_seam(name):
     assert steps[edges].max() <= np.percentile(inside, 99.9)
 
 
-def test_file_loop_has_no_click_at_the_seam(tmp_path):
+@pytest.mark.parametrize("streamed", [False, True])
+def test_file_loop_has_no_click_at_the_seam(tmp_path, monkeypatch, streamed):
     """A 330.3 Hz sine 2.37 s long does not end on a whole cycle: looped naively it would
-    jump by up to twice its amplitude. With the crossfade no step exceeds a sine's own."""
+    jump by up to twice its amplitude. With the crossfade no step exceeds a sine's own.
+    Short files loop in memory; long ones are streamed (forced here)."""
+    from letgo.backgrounds import FileLoop
+
+    if streamed:
+        monkeypatch.setattr(FileLoop, "IN_MEMORY", 0)
     path = sine_file(tmp_path / "short.flac", 2.37)
     loop = make_background(str(path), RATE, offset=0.5)
+    assert (loop.process is not None) == streamed
     audio = np.concatenate([loop.read(10000) for _ in range(int(8 * RATE / 10000))])
     amplitude = np.max(np.abs(audio[: RATE]))
     natural = 2 * np.pi * 330.3 / RATE * amplitude  # the largest step of the sine itself

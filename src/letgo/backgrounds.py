@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+
 from . import ffmpeg
 from .dsp import Highpass, Lowpass, VossPink, one_pole, pole, white
 from .errors import EncodeError, UsageError
@@ -23,10 +24,6 @@ from .errors import EncodeError, UsageError
 log = logging.getLogger(__name__)
 
 BED_RMS = 0.1  # -20 dBFS
-
-
-def _white(rng: np.random.Generator, frames: int, channels: int) -> np.ndarray:
-    return white(rng, frames, channels)
 
 
 class _Slow:
@@ -74,8 +71,8 @@ class Brown:
         self.scale = BED_RMS / np.sqrt((1 - self.a) / (1 + self.a))
 
     def read(self, frames: int) -> np.ndarray:
-        white = _white(self.rng, frames, 1) * (1 - self.a)
-        out, self.state = one_pole(white, self.a, self.state)
+        noise = white(self.rng, frames, 1) * (1 - self.a)
+        out, self.state = one_pole(noise, self.a, self.state)
         return (self.rumble(out) * self.scale * 1.15).astype(np.float32)
 
 
@@ -100,7 +97,7 @@ class Rain:
     def read(self, frames: int) -> np.ndarray:
         previous = self.filter.state[None, :].copy()
         # Low-passed, then differenced: a hiss peaking around 5 kHz, thin below 500 Hz.
-        hiss = np.diff(self.filter(_white(self.rng, frames, 2)), axis=0, prepend=previous)
+        hiss = np.diff(self.filter(white(self.rng, frames, 2)), axis=0, prepend=previous)
         t = self.clock.times(frames, STEP)[:, None]
         drift = _hold(0.8 + 0.12 * np.sin(2 * np.pi * t / 23.0)
                       + 0.08 * np.sin(2 * np.pi * t / 7.3 + 1), STEP, frames)
@@ -134,7 +131,7 @@ class Ocean:
         # A swell every ~11 s, its period wandering (FM) so the sea never repeats exactly.
         phase = 2 * np.pi * t / 11.0 + 1.6 * np.sin(2 * np.pi * t / 47.0)
         swell = _hold((0.5 - 0.5 * np.cos(phase)) ** 2, STEP, frames)
-        noise = _white(self.rng, frames, 2)
+        noise = white(self.rng, frames, 2)
         body = noise
         for f in self.roar:
             body = f(body)
@@ -237,13 +234,15 @@ def probe(path: Path) -> FileInfo:
 class FileLoop:
     """A user's recording, looped for as long as the session needs.
 
-    The file is streamed through ffmpeg (never loaded whole). Each time it runs out, its last
-    `crossfade` seconds are blended into its first with an equal-power crossfade (cos/sin
-    gains, so the summed power stays level) and play carries on from there: no seam, no gap.
-    Only the opening crossfade and about one block of lookahead are held in memory.
+    Each time the file runs out, its last `crossfade` seconds are blended into its first with
+    an equal-power crossfade (cos/sin gains, so the summed power stays level) and play carries
+    on from there: no seam, no gap. A short file (up to IN_MEMORY bytes decoded, about 90 s of
+    stereo) is decoded once and looped in memory; a longer one is streamed through ffmpeg,
+    holding only the opening crossfade and about one block of lookahead.
     """
 
     CHUNK = 1 << 16
+    IN_MEMORY = 32 << 20
 
     def __init__(self, path: Path | str, sample_rate: int, offset: float | None = None,
                  crossfade: float = 3.0, seed: int | None = None):
@@ -267,7 +266,12 @@ class FileLoop:
         self.buffer = np.zeros((0, self.channels), dtype=np.float32)
         self.skip = 0  # frames to drop from the start of the current pass
         self.pass_frames = 0
-        self.process = self._open(offset)
+        self.cycle = None
+        self.process = None
+        if info.duration * sample_rate * self.channels * 4 <= self.IN_MEMORY:
+            self._load(round(offset * sample_rate))
+        else:
+            self.process = self._open(offset)
         log.info("looping %s (%.1f s, %d channels) from %.1f s", self.path, info.duration,
                  self.channels, offset)
 
@@ -277,9 +281,10 @@ class FileLoop:
                 "-map", "0:a:0", "-f", "f32le", "-ac", str(self.channels), "-ar", str(self.rate),
                 "pipe:1"]
 
-    def _decode(self, start: float, seconds: float) -> np.ndarray:
+    def _decode(self, start: float, seconds: float | None = None) -> np.ndarray:
         command = self._command(start)
-        command[-1:-1] = ["-t", f"{seconds:.6f}"]
+        if seconds is not None:
+            command[-1:-1] = ["-t", f"{seconds:.6f}"]
         result = subprocess.run(command, capture_output=True)
         if result.returncode != 0:
             raise UsageError(f"cannot read background file {self.path}: "
@@ -313,7 +318,33 @@ class FileLoop:
         self.buffer = np.concatenate(parts)
         return True
 
+    def _load(self, start: int) -> None:
+        """Decode the whole (short) file and build one loop cycle: the file from the end of the
+        opening crossfade to the start of the closing one, then the crossfade itself."""
+        whole = self._decode(0.0)
+        fade = min(self.fade, len(whole) // 3)
+        x = (np.arange(fade) + 0.5) / fade
+        blend = (whole[len(whole) - fade:] * np.cos(0.5 * np.pi * x)[:, None]
+                 + whole[:fade] * np.sin(0.5 * np.pi * x)[:, None])
+        self.cycle = np.concatenate([whole[fade:len(whole) - fade], blend.astype(np.float32)])
+        start = min(start, len(whole) - 1)
+        self.buffer = whole[start:fade].copy() if start < fade else self.buffer
+        self.position = max(start - fade, 0)
+
+    def _read_cycle(self, frames: int) -> np.ndarray:
+        parts = [self.buffer[:frames]]
+        self.buffer = self.buffer[frames:]
+        needed = frames - len(parts[0])
+        while needed > 0:
+            take = self.cycle[self.position:self.position + needed]
+            parts.append(take)
+            needed -= len(take)
+            self.position = (self.position + len(take)) % len(self.cycle)
+        return np.concatenate(parts)
+
     def read(self, frames: int) -> np.ndarray:
+        if self.cycle is not None:
+            return self._read_cycle(frames)
         while not self._fill(frames + self.fade):
             # This pass has ended: cross its tail into the head, and play on after the head.
             if self.pass_frames == 0:
@@ -332,7 +363,7 @@ class FileLoop:
         return out
 
     def close(self) -> None:
-        if self.process.poll() is None:
+        if self.process is not None and self.process.poll() is None:
             self.process.kill()
             self.process.wait()
 

@@ -94,13 +94,15 @@ class _Envelope:
         fade_out = min(settings.fade_out, max(timeline.duration - last_speech, 0.0))
         return cls(starts, ends, timeline.duration, timeline.duration - fade_out, settings)
 
-    def depth(self, t: np.ndarray) -> np.ndarray:
+    def depth(self, t: np.ndarray) -> np.ndarray | float:
         """0 where the bed is at full level, 1 where fully ducked; cosine eases between."""
         s = self.settings
         attack, release = max(s.duck_attack, 1e-3), max(s.duck_release, 1e-3)
-        depth = np.zeros_like(t)
         first = np.searchsorted(self.ends + release, t[0], side="left")
         last = np.searchsorted(self.starts - attack, t[-1], side="right")
+        if first >= last:
+            return 0.0  # nothing near: the common case in a long session, and the cheapest
+        depth = np.zeros_like(t)
         for k in range(first, last):
             lo = np.searchsorted(t, self.starts[k] - attack)
             hi = np.searchsorted(t, self.ends[k] + release, side="right")
@@ -124,14 +126,16 @@ class _Envelope:
             gain *= np.sin(0.5 * np.pi * np.clip((self.duration - t) / length, 0, 1))
         return gain
 
-    def bed(self, t: np.ndarray) -> np.ndarray:
+    def bed(self, t: np.ndarray) -> np.ndarray | float:
+        """The gain over `t`; a plain number when it is the same throughout."""
         floor = db(-self.settings.duck_db)
         return (1.0 - self.depth(t) * (1.0 - floor)) * self.fade(t)
 
 
 def bed_envelope(timeline: Timeline, settings: MixSettings, t: np.ndarray) -> np.ndarray:
     """The bed's relative gain (1 = its set level) at times `t` (sorted, seconds)."""
-    return _Envelope.plan(timeline, settings).bed(np.asarray(t, dtype=np.float64))
+    t = np.asarray(t, dtype=np.float64)
+    return np.broadcast_to(_Envelope.plan(timeline, settings).bed(t), t.shape)
 
 
 # --- levels -------------------------------------------------------------------------------------
@@ -189,7 +193,7 @@ def _bed_energy(envelope: _Envelope, power: float, hops: int, rate: int) -> np.n
         n = min(chunk, hops - first)
         t = np.minimum((first + (np.arange(n * points) + 0.5) / points) * hop / rate,
                        envelope.duration)
-        gain = envelope.bed(t).reshape(n, points)
+        gain = np.broadcast_to(envelope.bed(t), t.shape).reshape(n, points)
         energy[first:first + n] = power * hop * np.mean(gain ** 2, axis=1)
     return energy
 
@@ -307,8 +311,9 @@ def blocks(timeline: Timeline, clips: Sequence[np.ndarray], background, settings
         b = min(total, a + block)
         n = b - a
         t = np.arange(a, b) / rate
-        gain = (envelope.bed(t) * levels.bed_gain).astype(np.float32)
-        out = background.read(n) * gain[:, None]
+        gain = envelope.bed(t) * levels.bed_gain
+        out = background.read(n) * (np.float32(gain) if np.isscalar(gain)
+                                    else gain.astype(np.float32)[:, None])
         voice = np.zeros(n, dtype=np.float32)
         bells = None
         while first_active < len(placed) and placed[first_active].end <= a:
