@@ -9,11 +9,12 @@ from pathlib import Path
 
 import click
 
-from . import __version__, session, templates
-from .engines import ENGINES, VoiceSettings, make_engine
-from .errors import LetgoError
+from . import __version__, config, session, templates
+from .cache import ClipCache
+from .engines import ENGINES, LISTED, VoiceSettings, list_voices, make_engine
+from .errors import LetgoError, UsageError
 from .plan import format_minutes
-from .settings import MixSettings
+from .settings import MixSettings, PlanSettings
 
 DEFAULT_OUTPUT_DIR = Path("audio_out")
 
@@ -88,11 +89,7 @@ def session_options(command):
                           "Default: the template's own length."),
         click.option("-v", "--var", "variables", multiple=True, metavar="NAME=VALUE",
                      help="Set a template variable, e.g. -v name=Sam (repeatable)."),
-        click.option("--engine", type=click.Choice(ENGINES), default="pyttsx3",
-                     show_default=True, help="Speech engine."),
-        click.option("--voice", default=None, help="Voice id (see 'letgo voices')."),
-        click.option("--rate", type=click.IntRange(60, 400), default=VoiceSettings.rate,
-                     show_default=True, help="Speaking rate in words per minute."),
+        *voice_options(),
         click.option("--templates", "template_dirs", multiple=True,
                      type=click.Path(file_okay=False, path_type=Path),
                      help="A folder of your own templates (repeatable); they win over built-ins."),
@@ -102,16 +99,70 @@ def session_options(command):
     return command
 
 
+def voice_options():
+    """Engine, voice, pacing, pronunciation and cache options. Their defaults come from the
+    config file, then the settings dataclasses, so they are None here."""
+    return [
+        click.option("--engine", type=click.Choice(ENGINES), default=None,
+                     help="Speech engine: pyttsx3 (light, always there) or piper (neural, "
+                          "from letgo[neural]). Default: pyttsx3."),
+        click.option("--voice", default=None,
+                     help="Voice id or name (see 'letgo voices'); for piper also a path to "
+                          "a .onnx voice."),
+        click.option("--rate", type=click.IntRange(60, 400), default=None,
+                     help=f"pyttsx3 speaking rate. Default: {VoiceSettings.rate}."),
+        click.option("--pitch", type=click.IntRange(0, 100), default=None,
+                     help="pyttsx3 (eSpeak) pitch, 0-100. Default: the voice's own."),
+        click.option("--length-scale", type=click.FloatRange(0.3, 3.0), default=None,
+                     help=f"piper pace: above 1 is slower. Default: {VoiceSettings.length_scale}."),
+        click.option("--noise-scale", type=click.FloatRange(0.0, 2.0), default=None,
+                     help=f"piper liveliness. Default: {VoiceSettings.noise_scale}."),
+        click.option("--noise-w", "noise_w_scale", type=click.FloatRange(0.0, 2.0),
+                     default=None,
+                     help=f"piper rhythm variation. Default: {VoiceSettings.noise_w_scale}."),
+        click.option("--sentence-gap", type=click.FloatRange(0.0, 30.0), default=None,
+                     help=f"Seconds of silence after a sentence. "
+                          f"Default: {PlanSettings.sentence_gap}."),
+        click.option("--paragraph-gap", type=click.FloatRange(0.0, 60.0), default=None,
+                     help=f"Seconds of silence after a paragraph. "
+                          f"Default: {PlanSettings.paragraph_gap}."),
+        click.option("--pronunciations", multiple=True,
+                     type=click.Path(dir_okay=False, path_type=Path),
+                     help="A pronunciation file (TOML, [plain] and [regex]); repeatable; "
+                          "applied before your config folder's and the built-in one."),
+        click.option("--no-cache", is_flag=True,
+                     help="Speak every sentence afresh; neither read nor write the cache."),
+    ]
+
+
+VOICE_KEYS = ("pitch", "length_scale", "noise_scale", "noise_w_scale")
+PACING_KEYS = ("sentence_gap", "paragraph_gap")
+
+
 def build_request(template, minutes, variables, engine, voice, rate, template_dirs,
-                  background: str = MixSettings.background) -> session.Request:
+                  background: str = MixSettings.background, pronunciations=(),
+                  no_cache: bool = False, **tuning) -> session.Request:
+    """A request from the flags; a flag left out takes the config file's value, if any."""
+    defaults = config.load_defaults()
+    given = {"engine": engine, "voice": voice, "rate": rate, **tuning}
+    chosen = {k: v if v is not None else defaults.get(k) for k, v in given.items()}
+    if chosen.get("engine") is not None and chosen["engine"] not in ENGINES:
+        raise UsageError(f"{config.config_file()}: unknown engine '{chosen['engine']}'; "
+                         f"choose one of: {', '.join(ENGINES)}")
+    voice_settings = {k: chosen[k] for k in ("voice", "rate", *VOICE_KEYS)
+                      if chosen.get(k) is not None}
+    pacing = {k: chosen[k] for k in PACING_KEYS if chosen.get(k) is not None}
     return session.Request(
         template=template,
         variables=templates.parse_assignments(variables),
         minutes=minutes,
-        engine=engine,
-        voice=VoiceSettings(voice=voice, rate=rate),
+        engine=chosen.get("engine") or "pyttsx3",
+        voice=VoiceSettings(**voice_settings),
+        plan=PlanSettings(**pacing),
         mix=MixSettings(background=background),
         template_dirs=tuple(str(d) for d in template_dirs),
+        pronunciations=tuple(str(p) for p in pronunciations),
+        cache=not no_cache,
     )
 
 
@@ -143,7 +194,7 @@ def main(verbose: bool) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @fail_cleanly
 def render(template, minutes, variables, engine, voice, rate, template_dirs, output, background,
-           quiet):
+           quiet, **voice_tuning):
     """Render a meditation to an MP3 file.
 
     TEMPLATE is a built-in name (see 'letgo list') or a path to a template file.
@@ -155,7 +206,7 @@ def render(template, minutes, variables, engine, voice, rate, template_dirs, out
       letgo render ./my-meditation.j2 --background none
     """
     request = build_request(template, minutes, variables, engine, voice, rate, template_dirs,
-                            background)
+                            background, **voice_tuning)
     if output is None:
         output = DEFAULT_OUTPUT_DIR / f"{Path(template).name.removesuffix('.j2')}.mp3"
     progress = Progress(quiet)
@@ -171,14 +222,15 @@ def render(template, minutes, variables, engine, voice, rate, template_dirs, out
 @main.command()
 @session_options
 @fail_cleanly
-def script(template, minutes, variables, engine, voice, rate, template_dirs):
+def script(template, minutes, variables, engine, voice, rate, template_dirs, **voice_tuning):
     """Show the rendered script with its planned timings; no audio is written.
 
     \b
     Example:
       letgo script letting-go --minutes 10
     """
-    request = build_request(template, minutes, variables, engine, voice, rate, template_dirs)
+    request = build_request(template, minutes, variables, engine, voice, rate, template_dirs,
+                            **voice_tuning)
     prepared = session.prepare(request)
     timeline = prepared.timeline
     click.echo(f"{prepared.info.title}: {format_minutes(timeline.duration)} "
@@ -217,21 +269,58 @@ def list_templates(template_dirs):
 
 
 @main.command()
-@click.option("--engine", type=click.Choice(ENGINES), default="pyttsx3", show_default=True)
+@click.option("--engine", type=click.Choice(ENGINES), default=None,
+              help="Only this engine's voices. Default: every engine.")
 @fail_cleanly
 def voices(engine):
-    """List the voices an engine offers.
+    """List every engine's voices, with language and whether each is installed.
+
+    Use a voice with --engine and --voice on render or script.
+
+    \b
+    Examples:
+      letgo voices
+      letgo voices --engine piper
+      letgo render letting-go --engine piper --voice joe
+    """
+    for name in (engine,) if engine else LISTED:
+        for v in list_voices(name):
+            state = "installed" if v.installed else "missing"
+            click.echo(f"{v.engine:<8} {v.id:<28} {v.language or '-':<10} {state:<9} {v.name}")
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+@fail_cleanly
+def cache(ctx):
+    """Show the synthesis cache: where it is, its entries and its size.
+
+    Spoken sentences are kept there and shared by every session, so a re-render speaks only
+    what changed. Set LETGO_CACHE_DIR to put it elsewhere.
+
+    \b
+    Examples:
+      letgo cache
+      letgo cache clear
+    """
+    if ctx.invoked_subcommand is None:
+        stats = ClipCache().stats()
+        click.echo(f"{stats.folder}: {stats.entries} entries, "
+                   f"{stats.bytes / 1e6:.1f} MB")
+
+
+@cache.command(name="clear")
+@fail_cleanly
+def cache_clear():
+    """Empty the synthesis cache.
 
     \b
     Example:
-      letgo voices
+      letgo cache clear
     """
-    speaker = make_engine(engine)
-    try:
-        for voice in speaker.voices():
-            click.echo(f"{voice.id:<28} {voice.language:<10} {voice.name}")
-    finally:
-        speaker.close()
+    store = ClipCache()
+    removed = store.clear()
+    click.echo(f"Removed {removed} entries from {store.folder}")
 
 
 @main.command()

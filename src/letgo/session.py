@@ -13,7 +13,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import export, mix, plan, script, templates
+from . import export, mix, normalize, plan, script, templates
+from .cache import ClipCache
 from .backgrounds import make_background
 from .engines import Clip, Engine, VoiceSettings, make_engine
 from .errors import FitError, UsageError
@@ -39,6 +40,12 @@ class Request:
     mix: MixSettings = MixSettings()
     export: ExportSettings = ExportSettings()
     template_dirs: tuple[str, ...] = ()
+    pronunciations: tuple[str, ...] = ()
+    """Pronunciation files applied before the user's own and the built-in one."""
+    cache: bool = True
+    """Keep and reuse spoken sentences in the synthesis cache."""
+    cache_dir: str | None = None
+    """The cache folder; None for $LETGO_CACHE_DIR or the user cache folder."""
 
 
 @dataclass(frozen=True)
@@ -72,12 +79,32 @@ def target_minutes(request: Request, info: templates.TemplateInfo) -> float | No
     return minutes
 
 
-def synthesize(engine: Engine, sentences: list[str], progress: Progress | None = None
-               ) -> list[Clip]:
-    """A clip per sentence; a sentence said twice is spoken once."""
+def synthesize(engine: Engine, sentences: list[str], progress: Progress | None = None,
+               cache: ClipCache | None = None) -> list[Clip]:
+    """A clip per sentence; a sentence said twice is spoken once, and one in `cache` not at all.
+
+    `sentences` are what the engine is given (already normalised); the cache key is the
+    engine's identity plus that text, so only a sentence that changed is spoken again."""
     unique = list(dict.fromkeys(sentences))
-    report = (lambda done, total: progress("speech", done, total)) if progress else None
-    spoken = dict(zip(unique, engine.synthesize(unique, report)))
+    spoken: dict[str, Clip] = {}
+    keys: dict[str, str] = {}
+    if cache is not None:
+        identity = engine.identity()
+        for text in unique:
+            keys[text] = cache.key(identity, text)
+            hit = cache.get(keys[text])
+            if hit is not None:
+                spoken[text] = hit
+    missing = [text for text in unique if text not in spoken]
+    log.info("%d sentences: %d from the cache, %d to speak",
+             len(unique), len(unique) - len(missing), len(missing))
+    hits = len(unique) - len(missing)
+    if progress and hits:
+        progress("speech", hits, len(unique))
+    report = ((lambda done, total: progress("speech", hits + done, len(unique)))
+              if progress else None)
+    for text, clip in zip(missing, engine.synthesize(missing, report)):
+        spoken[text] = cache.put(keys[text], clip) if cache is not None else clip
     return [spoken[s] for s in sentences]
 
 
@@ -91,10 +118,13 @@ def prepare(request: Request, engine: Engine | None = None,
     parsed = script.parse(text, str(info.path))
     if not parsed.sentences:
         raise UsageError(f"template '{info.name}' has nothing to say: it rendered no speech")
+    normalizer = normalize.load(request.pronunciations)
+    spoken = [normalizer(s.text) for s in parsed.sentences]
+    cache = ClipCache(request.cache_dir) if request.cache else None
     owned = engine is None
     engine = engine or make_engine(request.engine, request.voice)
     try:
-        clips = synthesize(engine, [s.text for s in parsed.sentences], progress)
+        clips = synthesize(engine, spoken, progress, cache)
     finally:
         if owned:
             engine.close()
