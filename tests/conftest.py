@@ -30,6 +30,8 @@ def isolated_user_dirs(tmp_path_factory, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(home / "cache"))
     monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
     monkeypatch.delenv("LETGO_TEMPLATES", raising=False)
+    monkeypatch.delenv("LETGO_CACHE_DIR", raising=False)
+    monkeypatch.delenv("LETGO_CONFIG_DIR", raising=False)
 
 
 @pytest.fixture
