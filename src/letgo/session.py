@@ -16,7 +16,7 @@ from pathlib import Path
 from . import export, mix, normalize, plan, script, templates
 from .cache import ClipCache
 from .backgrounds import make_background
-from .engines import Clip, Engine, VoiceSettings, make_engine
+from .engines import Clip, Engine, VoiceSettings, make_engine, trim
 from .errors import FitError, UsageError
 from .settings import ExportSettings, MixSettings, PlanSettings
 
@@ -104,6 +104,7 @@ def synthesize(engine: Engine, sentences: list[str], progress: Progress | None =
     report = ((lambda done, total: progress("speech", hits + done, len(unique)))
               if progress else None)
     for text, clip in zip(missing, engine.synthesize(missing, report)):
+        clip = trim.edges(clip)
         spoken[text] = cache.put(keys[text], clip) if cache is not None else clip
     return [spoken[s] for s in sentences]
 

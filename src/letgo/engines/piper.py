@@ -165,6 +165,11 @@ class PiperEngine:
                 self._voice = PiperVoice(config=config, session=session)
             return self._voice
 
+    @property
+    def loaded(self) -> bool:
+        """Whether the model was loaded (a fully cached run never loads it)."""
+        return self._voice is not None
+
     def identity(self) -> str:
         if self._identity is None:
             stat = self.files.model.stat()
@@ -223,4 +228,4 @@ class PiperEngine:
                              f"attempts: {reason}")
 
     def close(self) -> None:
-        self._voice = None
+        """Nothing runs between calls; the model is freed with the engine."""
