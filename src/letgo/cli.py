@@ -350,5 +350,14 @@ def doctor():
         click.echo(f"MISSING speech: {exc}")
     finally:
         speaker.close()
+    piper_voices = list_voices("piper")
+    if piper_voices[0].installed:
+        click.echo(f"ok      piper: {len(piper_voices)} voice(s) (see 'letgo voices --engine piper')")
+    else:
+        click.echo("note    piper (neural voice) not installed: pip install 'letgo[neural]'")
+    stats = ClipCache().stats()
+    click.echo(f"ok      speech cache: {stats.folder} ({stats.entries} entries)")
+    click.echo(f"ok      config file: {config.config_file()}"
+               f"{'' if config.config_file().is_file() else ' (none; defaults in use)'}")
     click.echo(f"ok      built-in templates: {templates.builtin_dir()}")
     sys.exit(1 if problems else 0)

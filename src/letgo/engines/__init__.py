@@ -42,9 +42,9 @@ class VoiceSettings:
 
     voice: str | None = None
     """Voice id (see `letgo voices`); None for the engine's default."""
-    rate: int = 130
-    """pyttsx3 rate setting (eSpeak's 130 measures about 155 spoken words a minute): a calm
-    teacher's pace, slower than conversation (eSpeak's own 175 is brisk)."""
+    rate: int = 125
+    """pyttsx3 rate setting (with eSpeak, 125 measures about 158 words a minute of speech): a
+    calm teacher's pace, slower than conversation (eSpeak's own 175 is brisk)."""
     volume: float = 1.0
     """Engine volume, 0 to 1 (levels are set again when mixing)."""
     pitch: int | None = None
