@@ -115,3 +115,12 @@ def test_a_bad_config_file_is_one_clear_line(runner, template, tmp_path, monkeyp
     (tmp_path / "config.toml").write_text(content)
     error = one_line_error(runner.invoke(main, ["script", str(template)]), 2)
     assert message in error and "config.toml" in error
+
+
+def test_the_config_files_voice_goes_with_its_engine(runner, template, tmp_path, monkeypatch):
+    monkeypatch.setenv("LETGO_CONFIG_DIR", str(tmp_path))
+    (tmp_path / "config.toml").write_text('[voice]\nengine = "piper"\nvoice = "nobody"\n')
+    error = one_line_error(runner.invoke(main, ["script", str(template)]), 2)
+    assert "no Piper voice 'nobody'" in error
+    other = runner.invoke(main, ["script", str(template), "--engine", "fake"])
+    assert other.exit_code == 0, other.output

@@ -144,6 +144,8 @@ def build_request(template, minutes, variables, engine, voice, rate, template_di
                   no_cache: bool = False, **tuning) -> session.Request:
     """A request from the flags; a flag left out takes the config file's value, if any."""
     defaults = config.load_defaults()
+    if engine is not None and defaults.get("engine", engine) != engine:
+        defaults.pop("voice", None)  # the file's voice belongs to the file's engine
     given = {"engine": engine, "voice": voice, "rate": rate, **tuning}
     chosen = {k: v if v is not None else defaults.get(k) for k, v in given.items()}
     if chosen.get("engine") is not None and chosen["engine"] not in ENGINES:
@@ -204,6 +206,7 @@ def render(template, minutes, variables, engine, voice, rate, template_dirs, out
       letgo render letting-go
       letgo render letting-go --minutes 10 -v name=Sam -o ~/sam.mp3
       letgo render ./my-meditation.j2 --background none
+      letgo render letting-go --engine piper --length-scale 1.5
     """
     request = build_request(template, minutes, variables, engine, voice, rate, template_dirs,
                             background, **voice_tuning)

@@ -50,8 +50,8 @@ class VoiceSettings:
     pitch: int | None = None
     """pyttsx3 (eSpeak) pitch, 0 to 100 (50 is eSpeak's own); None leaves the voice as it is."""
     length_scale: float = 1.6
-    """Piper phoneme length: above 1 is slower. joe speaks about 230 words a minute at 1 and
-    about 160 at 1.6, an unhurried teacher's pace."""
+    """Piper phoneme length: above 1 is slower. At 1.6 joe speaks about 155 words a minute,
+    an unhurried teacher's pace (scripts/bench_voices.py measures it)."""
     noise_scale: float = 0.667
     """Piper generator noise: more is livelier, less is flatter (the voices' own default)."""
     noise_w_scale: float = 0.8

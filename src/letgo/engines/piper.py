@@ -196,12 +196,14 @@ class PiperEngine:
         if not sentences:
             return
         self._load()
-        with ThreadPoolExecutor(max_workers=self.threads,
-                                thread_name_prefix="letgo-piper") as pool:
+        pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="letgo-piper")
+        try:
             for done, clip in enumerate(pool.map(self._speak, sentences), start=1):
                 yield clip
                 if progress:
                     progress(done, len(sentences))
+        finally:  # on an error or an early stop, speak nothing more than is under way
+            pool.shutdown(wait=True, cancel_futures=True)
 
     def _speak(self, text: str) -> Clip:
         from piper import SynthesisConfig
