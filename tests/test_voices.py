@@ -124,3 +124,19 @@ def test_the_config_files_voice_goes_with_its_engine(runner, template, tmp_path,
     assert "no Piper voice 'nobody'" in error
     other = runner.invoke(main, ["script", str(template), "--engine", "fake"])
     assert other.exit_code == 0, other.output
+
+
+def test_an_unknown_pyttsx3_voice_is_a_clear_error(runner, template):
+    error = one_line_error(runner.invoke(main, ["script", str(template), "--engine", "pyttsx3",
+                                                "--voice", "nobody"]), 2)
+    assert "no pyttsx3 voice 'nobody'" in error and "letgo voices" in error
+
+
+@pytest.mark.e2e
+def test_pyttsx3_pitch_and_rate_change_the_voice(runner, template):
+    def seconds(*flags):
+        result = runner.invoke(main, ["script", str(template), "--engine", "pyttsx3", *flags])
+        assert result.exit_code == 0, result.output
+        return total(result.output)
+
+    assert seconds("--rate", "90") > seconds("--rate", "200", "--pitch", "30") + 1.0
