@@ -35,6 +35,9 @@ def say():
     ("The 3rd breath.", "The third breath."),
     ("For 5–10 minutes.", "For five to ten minutes."),
     ("Rest & breathe.", "Rest and breathe."),
+    ("Since 1990, and in 2024.", "Since nineteen ninety, and in twenty twenty-four."),
+    ("Some 1,500 or 1500 people.", "Some one thousand, five hundred or fifteen hundred people."),
+    ("Count 1000 breaths.", "Count one thousand breaths."),
     ("Let go.", "Let go."),
 ])
 def test_sentences_read_well(say, text, spoken):

@@ -91,6 +91,9 @@ def _time(match: re.Match) -> str:
 
 def _number(match: re.Match) -> str:
     whole, fraction = match.group("whole"), match.group("fraction")
+    if fraction is None and len(whole) == 4 and 1100 <= int(whole) <= 2099:
+        # "1990" and "1500" read as people say them: "nineteen ninety", "fifteen hundred"
+        return _words(whole, "year")
     spoken = _words(whole)
     if fraction is not None:
         spoken += " point " + " ".join(_words(d) for d in fraction)
