@@ -103,8 +103,11 @@ def main() -> int:
                   f"{audio / taken:5.1f}x, {wpm:.0f} words a minute")
         one = best_of(2, "piper", texts, threads=1)
         two = best_of(2, "piper", texts, threads=2)
-        print(f"piper threads: 1 -> {one[0] / one[1]:.1f}x, 2 -> {two[0] / two[1]:.1f}x real "
-              f"time (2 threads {one[1] / two[1]:.2f}x faster)")
+        onnx = best_of(2, "piper", texts, threads=1, onnx_threads=2)
+        print(f"piper on 2 cores: 1 sentence at a time, 1 onnx thread {one[0] / one[1]:.1f}x; "
+              f"1 at a time, 2 onnx threads {onnx[0] / onnx[1]:.1f}x; 2 sentences at once "
+              f"(the default) {two[0] / two[1]:.1f}x real time: {one[1] / two[1]:.2f}x and "
+              f"{onnx[1] / two[1]:.2f}x faster")
         render_cold_and_warm(args.template, args.minutes, "piper")
     except LetgoError as exc:
         print(f"bench_voices: {exc}", file=sys.stderr)

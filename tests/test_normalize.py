@@ -100,6 +100,9 @@ def test_pronunciations_option(tmp_path, runner):
                                   "--pronunciations", str(file)])
     assert plain.exit_code == 0 and longer.exit_code == 0, longer.output
     assert "Say qi." in longer.output  # the script shows the text as written...
+    said = runner.invoke(main, ["script", str(template), "--engine", "fake", "--spoken",
+                                "--pronunciations", str(file)])
+    assert "Say chee chee chee chee." in said.output
     assert plain.output.splitlines()[-1] != longer.output.splitlines()[-1]  # ...spoken longer
     missing = runner.invoke(main, ["script", str(template), "--engine", "fake",
                                    "--pronunciations", str(tmp_path / "none.toml")])

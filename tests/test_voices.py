@@ -108,6 +108,7 @@ def test_the_config_file_sets_defaults_and_flags_win(runner, template, tmp_path,
     ("[sound]\n", "unknown table [sound]"),
     ("[pacing]\nsentence_gap = 'long'\n", "wrong type"),
     ("[voice]\nengine = 'loud'\n", "unknown engine 'loud'"),
+    ("[voice]\nrate = 5000\n", "out of range (60 to 400)"),
 ])
 def test_a_bad_config_file_is_one_clear_line(runner, template, tmp_path, monkeypatch, content,
                                              message):

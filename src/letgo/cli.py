@@ -224,13 +224,18 @@ def render(template, minutes, variables, engine, voice, rate, template_dirs, out
 
 @main.command()
 @session_options
+@click.option("--spoken", is_flag=True,
+              help="Show each sentence as the voice reads it (numbers, abbreviations and "
+                   "pronunciations applied).")
 @fail_cleanly
-def script(template, minutes, variables, engine, voice, rate, template_dirs, **voice_tuning):
+def script(template, minutes, variables, engine, voice, rate, template_dirs, spoken=False,
+           **voice_tuning):
     """Show the rendered script with its planned timings; no audio is written.
 
     \b
-    Example:
+    Examples:
       letgo script letting-go --minutes 10
+      letgo script letting-go --spoken --pronunciations my-words.toml
     """
     request = build_request(template, minutes, variables, engine, voice, rate, template_dirs,
                             **voice_tuning)
@@ -245,7 +250,8 @@ def script(template, minutes, variables, engine, voice, rate, template_dirs, **v
             click.echo(f"\n## {chapters[0].title}  [{clock(chapters[0].start)}]")
             chapters.pop(0)
         if getattr(item, "kind", None) == "speech":
-            click.echo(f"  {clock(start):>8}  {item.text}")
+            text = prepared.spoken[item.clip] if spoken else item.text
+            click.echo(f"  {clock(start):>8}  {text}")
         elif getattr(item, "kind", None):
             click.echo(f"  {clock(start):>8}  [{item.kind}]")
         else:

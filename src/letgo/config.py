@@ -26,12 +26,14 @@ import platformdirs
 
 from .errors import UsageError
 
-#: Every key the file may hold, by table, with the type its value must have.
-KEYS: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "voice": {"engine": str, "voice": str, "rate": int, "pitch": int,
-              "length_scale": (int, float), "noise_scale": (int, float),
-              "noise_w_scale": (int, float)},
-    "pacing": {"sentence_gap": (int, float), "paragraph_gap": (int, float)},
+NUMBER = (int, float)
+#: Every key the file may hold, by table: the type its value must have and, for numbers, the
+#: range allowed (the same as the command-line options').
+KEYS: dict[str, dict[str, tuple]] = {
+    "voice": {"engine": (str,), "voice": (str,), "rate": (int, 60, 400), "pitch": (int, 0, 100),
+              "length_scale": (NUMBER, 0.3, 3.0), "noise_scale": (NUMBER, 0.0, 2.0),
+              "noise_w_scale": (NUMBER, 0.0, 2.0)},
+    "pacing": {"sentence_gap": (NUMBER, 0.0, 30.0), "paragraph_gap": (NUMBER, 0.0, 60.0)},
 }
 
 
@@ -76,7 +78,11 @@ def load_defaults(path: Path | None = None) -> dict[str, object]:
             if key not in known:
                 raise UsageError(f"{path}: unknown setting '{key}' in [{table}]; known: "
                                  f"{', '.join(known)}")
-            if isinstance(value, bool) or not isinstance(value, known[key]):
+            kind, *limits = known[key]
+            if isinstance(value, bool) or not isinstance(value, kind):
                 raise UsageError(f"{path}: [{table}] {key} = {value!r} has the wrong type")
+            if limits and not limits[0] <= value <= limits[1]:
+                raise UsageError(f"{path}: [{table}] {key} = {value!r} is out of range "
+                                 f"({limits[0]:g} to {limits[1]:g})")
             flat[key] = value
     return flat

@@ -57,6 +57,8 @@ class Prepared:
     script: script.Script
     clips: tuple[Clip, ...]
     timeline: plan.Timeline
+    spoken: tuple[str, ...] = ()
+    """Each sentence as the engine was given it (normalised), by clip index."""
 
 
 def check_minutes(minutes: float | None) -> None:
@@ -131,7 +133,7 @@ def prepare(request: Request, engine: Engine | None = None,
             engine.close()
     timeline = plan.plan(parsed, [c.duration for c in clips],
                          None if minutes is None else minutes * 60, request.plan)
-    return Prepared(info, variables, parsed, tuple(clips), timeline)
+    return Prepared(info, variables, parsed, tuple(clips), timeline, tuple(spoken))
 
 
 @dataclass(frozen=True)

@@ -125,7 +125,10 @@ def default_threads() -> int:
 class PiperEngine:
     name = "piper"
 
-    def __init__(self, settings: VoiceSettings = VoiceSettings(), threads: int | None = None):
+    def __init__(self, settings: VoiceSettings = VoiceSettings(), threads: int | None = None,
+                 onnx_threads: int = 1):
+        """`threads` sentences are spoken at once (default: one per core, up to 4), each by
+        `onnx_threads` onnxruntime threads; the benchmark compares the two ways to use cores."""
         if not _piper_installed():
             raise EngineUnavailable(f"the piper engine is not installed: {INSTALL}")
         if settings.pitch is not None:
@@ -138,6 +141,7 @@ class PiperEngine:
         self.settings = settings
         self.files = resolve_voice(settings.voice)
         self.threads = threads or default_threads()
+        self.onnx_threads = onnx_threads
         self._voice = None
         self._lock = threading.Lock()
         self._identity: str | None = None
@@ -151,7 +155,7 @@ class PiperEngine:
                 from piper.config import PiperConfig
 
                 options = onnxruntime.SessionOptions()
-                options.intra_op_num_threads = 1
+                options.intra_op_num_threads = self.onnx_threads
                 options.inter_op_num_threads = 1
                 try:
                     config = PiperConfig.from_dict(
