@@ -141,3 +141,12 @@ def test_pyttsx3_pitch_and_rate_change_the_voice(runner, template):
         return total(result.output)
 
     assert seconds("--rate", "90") > seconds("--rate", "200", "--pitch", "30") + 1.0
+
+
+def test_a_damaged_piper_voice_is_a_clear_error(runner, template, tmp_path):
+    model = tmp_path / "bad.onnx"
+    model.write_bytes(b"not a model")
+    (tmp_path / "bad.onnx.json").write_bytes(piper.resolve_voice("joe").config.read_bytes())
+    error = one_line_error(runner.invoke(main, ["script", str(template), "--engine", "piper",
+                                                "--voice", str(model), "--no-cache"]), 2)
+    assert f"cannot load the Piper voice {model}" in error
