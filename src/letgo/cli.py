@@ -99,9 +99,24 @@ def session_options(command):
     return command
 
 
+TUNING = "letgo.voice_tuning"
+
+
+def _keep_tuning(ctx: click.Context, param: click.Parameter, value):
+    """Gather a tuning option into the context, so commands need not name each one."""
+    ctx.meta.setdefault(TUNING, {})[param.name] = value
+    return value
+
+
 def voice_options():
-    """Engine, voice, pacing, pronunciation and cache options. Their defaults come from the
-    config file, then the settings dataclasses, so they are None here."""
+    """Engine, voice, pacing, pronunciation and cache options. Defaults come from the config
+    file, then the settings dataclasses, so they are None here. Beyond engine, voice and rate,
+    they reach `build_request` through the click context: a command using `session_options`
+    gets them all without naming them."""
+
+    def tuning(*names, **kwargs):
+        return click.option(*names, expose_value=False, callback=_keep_tuning, **kwargs)
+
     return [
         click.option("--engine", type=click.Choice(ENGINES), default=None,
                      help="Speech engine: pyttsx3 (light, always there) or piper (neural, "
@@ -111,27 +126,24 @@ def voice_options():
                           "a .onnx voice."),
         click.option("--rate", type=click.IntRange(60, 400), default=None,
                      help=f"pyttsx3 speaking rate. Default: {VoiceSettings.rate}."),
-        click.option("--pitch", type=click.IntRange(0, 100), default=None,
-                     help="pyttsx3 (eSpeak) pitch, 0-100. Default: the voice's own."),
-        click.option("--length-scale", type=click.FloatRange(0.3, 3.0), default=None,
-                     help=f"piper pace: above 1 is slower. Default: {VoiceSettings.length_scale}."),
-        click.option("--noise-scale", type=click.FloatRange(0.0, 2.0), default=None,
-                     help=f"piper liveliness. Default: {VoiceSettings.noise_scale}."),
-        click.option("--noise-w", "noise_w_scale", type=click.FloatRange(0.0, 2.0),
-                     default=None,
-                     help=f"piper rhythm variation. Default: {VoiceSettings.noise_w_scale}."),
-        click.option("--sentence-gap", type=click.FloatRange(0.0, 30.0), default=None,
-                     help=f"Seconds of silence after a sentence. "
-                          f"Default: {PlanSettings.sentence_gap}."),
-        click.option("--paragraph-gap", type=click.FloatRange(0.0, 60.0), default=None,
-                     help=f"Seconds of silence after a paragraph. "
-                          f"Default: {PlanSettings.paragraph_gap}."),
-        click.option("--pronunciations", multiple=True,
-                     type=click.Path(dir_okay=False, path_type=Path),
-                     help="A pronunciation file (TOML, [plain] and [regex]); repeatable; "
-                          "applied before your config folder's and the built-in one."),
-        click.option("--no-cache", is_flag=True,
-                     help="Speak every sentence afresh; neither read nor write the cache."),
+        tuning("--pitch", type=click.IntRange(0, 100), default=None,
+               help="pyttsx3 (eSpeak) pitch, 0-100. Default: the voice's own."),
+        tuning("--length-scale", type=click.FloatRange(0.3, 3.0), default=None,
+               help=f"piper pace: above 1 is slower. Default: {VoiceSettings.length_scale}."),
+        tuning("--noise-scale", type=click.FloatRange(0.0, 2.0), default=None,
+               help=f"piper liveliness. Default: {VoiceSettings.noise_scale}."),
+        tuning("--noise-w", "noise_w_scale", type=click.FloatRange(0.0, 2.0), default=None,
+               help=f"piper rhythm variation. Default: {VoiceSettings.noise_w_scale}."),
+        tuning("--sentence-gap", type=click.FloatRange(0.0, 30.0), default=None,
+               help=f"Seconds of silence after a sentence. Default: {PlanSettings.sentence_gap}."),
+        tuning("--paragraph-gap", type=click.FloatRange(0.0, 60.0), default=None,
+               help=f"Seconds of silence after a paragraph. "
+                    f"Default: {PlanSettings.paragraph_gap}."),
+        tuning("--pronunciations", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+               help="A pronunciation file (TOML, [plain] and [regex]); repeatable; applied "
+                    "before your config folder's and the built-in one."),
+        tuning("--no-cache", is_flag=True, default=False,
+               help="Speak every sentence afresh; neither read nor write the cache."),
     ]
 
 
@@ -140,9 +152,13 @@ PACING_KEYS = ("sentence_gap", "paragraph_gap")
 
 
 def build_request(template, minutes, variables, engine, voice, rate, template_dirs,
-                  background: str = MixSettings.background, pronunciations=(),
-                  no_cache: bool = False, **tuning) -> session.Request:
-    """A request from the flags; a flag left out takes the config file's value, if any."""
+                  background: str = MixSettings.background, **tuning) -> session.Request:
+    """A request from the flags; a flag left out takes the config file's value, if any.
+    The tuning options come from the click context unless given here."""
+    context = click.get_current_context(silent=True)
+    tuning = {**(context.meta.get(TUNING, {}) if context else {}), **tuning}
+    pronunciations = tuning.pop("pronunciations", None) or ()
+    no_cache = bool(tuning.pop("no_cache", False))
     defaults = config.load_defaults()
     if engine is not None and defaults.get("engine", engine) != engine:
         defaults.pop("voice", None)  # the file's voice belongs to the file's engine
@@ -196,7 +212,7 @@ def main(verbose: bool) -> None:
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @fail_cleanly
 def render(template, minutes, variables, engine, voice, rate, template_dirs, output, background,
-           quiet, **voice_tuning):
+           quiet):
     """Render a meditation to an MP3 file.
 
     TEMPLATE is a built-in name (see 'letgo list') or a path to a template file.
@@ -209,7 +225,7 @@ def render(template, minutes, variables, engine, voice, rate, template_dirs, out
       letgo render letting-go --engine piper --length-scale 1.5
     """
     request = build_request(template, minutes, variables, engine, voice, rate, template_dirs,
-                            background, **voice_tuning)
+                            background)
     if output is None:
         output = DEFAULT_OUTPUT_DIR / f"{Path(template).name.removesuffix('.j2')}.mp3"
     progress = Progress(quiet)
@@ -228,8 +244,7 @@ def render(template, minutes, variables, engine, voice, rate, template_dirs, out
               help="Show each sentence as the voice reads it (numbers, abbreviations and "
                    "pronunciations applied).")
 @fail_cleanly
-def script(template, minutes, variables, engine, voice, rate, template_dirs, spoken=False,
-           **voice_tuning):
+def script(template, minutes, variables, engine, voice, rate, template_dirs, spoken=False):
     """Show the rendered script with its planned timings; no audio is written.
 
     \b
@@ -237,8 +252,7 @@ def script(template, minutes, variables, engine, voice, rate, template_dirs, spo
       letgo script letting-go --minutes 10
       letgo script letting-go --spoken --pronunciations my-words.toml
     """
-    request = build_request(template, minutes, variables, engine, voice, rate, template_dirs,
-                            **voice_tuning)
+    request = build_request(template, minutes, variables, engine, voice, rate, template_dirs)
     prepared = session.prepare(request)
     timeline = prepared.timeline
     click.echo(f"{prepared.info.title}: {format_minutes(timeline.duration)} "
