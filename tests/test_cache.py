@@ -180,3 +180,36 @@ def test_the_default_folder_is_the_user_cache(monkeypatch, tmp_path):
         assert cache.default_folder() == tmp_path / "xdg" / "letgo" / "speech"
     monkeypatch.setenv("LETGO_CACHE_DIR", str(tmp_path / "mine"))
     assert cache.default_folder() == tmp_path / "mine"
+
+
+WRITER = """
+import sys
+import numpy as np
+from letgo.cache import ClipCache
+from letgo.engines import Clip
+store = ClipCache(sys.argv[1])
+for round in range(6):
+    for n in range(20):
+        samples = np.full(20000 + n, 0.1 * (int(sys.argv[2]) + 1), dtype=np.float32)
+        store.put(store.key("writer", str(n)), Clip(samples, 22050))
+"""
+
+
+def test_readers_never_see_half_an_entry_while_two_processes_write(tmp_path):
+    store = cache.ClipCache(tmp_path / "cache")
+    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(store.folder), str(n)])
+               for n in range(2)]
+    seen, running = 0, True
+    while running:
+        running = any(w.poll() is None for w in writers)  # one last pass after both finish
+        for n in range(20):
+            path = store.path(store.key("writer", str(n)))
+            try:
+                data = path.read_bytes()
+            except FileNotFoundError:
+                continue
+            assert cache.decode(data) is not None, f"half-written entry {path}"
+            seen += 1
+    assert all(w.returncode == 0 for w in writers)
+    assert store.stats().entries == 20 and seen > 0
+    assert not list(store.folder.glob("*/.tmp-*"))
