@@ -30,14 +30,15 @@ def sentences_of(template: str) -> list[str]:
 
 
 def best_of(runs: int, engine_name: str, texts: list[str], **engine_args
-            ) -> tuple[float, float, float]:
+            ) -> tuple[float, float, float, float]:
     """The fastest of a few runs: other work on the machine only ever slows a run down."""
     return min((speak(engine_name, texts, **engine_args) for _ in range(runs)),
                key=lambda result: result[1] / result[0])
 
 
-def speak(engine_name: str, texts: list[str], **engine_args) -> tuple[float, float, float]:
-    """(seconds of audio, seconds taken, words per minute of the trimmed speech). The engine is
+def speak(engine_name: str, texts: list[str], **engine_args) -> tuple[float, float, float, float]:
+    """(seconds of audio, seconds taken, words per minute of the trimmed speech, CPU seconds
+    of this process: the work done, which other load does not change). The engine is
     warmed up first (model loaded, worker started): the factor is for speaking, not starting."""
     if engine_name == "piper":
         from letgo.engines.piper import PiperEngine
@@ -46,14 +47,15 @@ def speak(engine_name: str, texts: list[str], **engine_args) -> tuple[float, flo
         engine = make_engine(engine_name)
     try:
         list(engine.synthesize(["Welcome."]))
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         clips = [trim.edges(c) for c in engine.synthesize(texts)]
         taken = time.perf_counter() - started
+        cpu = time.process_time() - cpu
     finally:
         engine.close()
     audio = sum(c.duration for c in clips)
     words = sum(len(re.findall(r"\w+", t)) for t in texts)
-    return audio, taken, words * 60 / audio
+    return audio, taken, words * 60 / audio, cpu
 
 
 def timed(action) -> float:
@@ -98,9 +100,13 @@ def main() -> int:
           f"{os.getloadavg()[0]:.1f} (other work skews every figure)")
     try:
         for name in ("pyttsx3", "piper"):
-            audio, taken, wpm = best_of(2, name, texts)
+            audio, taken, wpm, cpu = best_of(2, name, texts)
             print(f"{name:<8} {audio:6.1f} s of speech in {taken:5.2f} s: real-time factor "
                   f"{audio / taken:5.1f}x, {wpm:.0f} words a minute")
+            if name == "piper":
+                print(f"         CPU time {cpu:.2f} s: {audio / cpu:.1f}x real time per core "
+                      f"busy, so about {min(2, os.cpu_count() or 1) * audio / cpu:.1f}x on "
+                      f"{min(2, os.cpu_count() or 1)} idle cores")
         one = best_of(2, "piper", texts, threads=1)
         two = best_of(2, "piper", texts, threads=2)
         onnx = best_of(2, "piper", texts, threads=1, onnx_threads=2)
