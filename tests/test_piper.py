@@ -9,8 +9,9 @@ from letgo.engines import VoiceSettings, clipcheck, make_engine
 from letgo.settings import MixSettings
 
 from audio_checks import BELL_RING, assert_follows_timeline
+from conftest import needs_piper
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, needs_piper]
 
 EDGE = 0.6  # Piper clips start and end with a little silence of their own (up to ~0.5 s)
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from conftest import needs_piper
 from letgo.cli import main
 from letgo.engines import piper
 
@@ -30,6 +31,7 @@ def one_line_error(result, code: int) -> str:
     return lines[0]
 
 
+@needs_piper
 def test_voices_lists_every_engine_with_language_and_state(runner):
     result = runner.invoke(main, ["voices"])
     assert result.exit_code == 0, result.output
@@ -49,12 +51,14 @@ def test_piper_without_the_extra_says_how_to_install_it(runner, monkeypatch, tem
     assert "pip install 'letgo[neural]'" in error
 
 
+@needs_piper
 def test_an_unknown_piper_voice_is_a_clear_error(runner, template):
     error = one_line_error(runner.invoke(main, ["script", str(template), "--engine", "piper",
                                                 "--voice", "nobody"]), 2)
     assert "no Piper voice 'nobody'" in error and ".onnx" in error
 
 
+@needs_piper
 def test_a_piper_voice_in_the_voices_folder_is_listed_and_found(runner, tmp_path):
     folder = piper.voices_dir()
     folder.mkdir(parents=True)
@@ -74,6 +78,7 @@ def test_a_piper_voice_in_the_voices_folder_is_listed_and_found(runner, tmp_path
         piper.resolve_voice(str(folder / "broken.onnx"))
 
 
+@needs_piper
 def test_pitch_is_for_pyttsx3_only(runner, template):
     error = one_line_error(runner.invoke(main, ["script", str(template), "--engine", "piper",
                                                 "--pitch", "40"]), 2)
@@ -143,6 +148,7 @@ def test_pyttsx3_pitch_and_rate_change_the_voice(runner, template):
     assert seconds("--rate", "90") > seconds("--rate", "200", "--pitch", "30") + 1.0
 
 
+@needs_piper
 def test_a_damaged_piper_voice_is_a_clear_error(runner, template, tmp_path):
     model = tmp_path / "bad.onnx"
     model.write_bytes(b"not a model")

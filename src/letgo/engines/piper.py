@@ -89,6 +89,16 @@ def resolve_voice(voice: str | None) -> VoiceFiles:
     return VoiceFiles(path.stem, path, config)
 
 
+def resolve_voice_or_none(voice: str | None) -> VoiceFiles | None:
+    """Like resolve_voice, but None where the engine or the voice is not installed."""
+    if not _piper_installed():
+        return None
+    try:
+        return resolve_voice(voice)
+    except EngineUnavailable:
+        return None
+
+
 def _language(config: Path) -> str:
     try:
         data = json.loads(config.read_text(encoding="utf-8"))
