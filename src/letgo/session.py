@@ -14,8 +14,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from . import export, mix, normalize, plan, script, templates
-from .cache import ClipCache
 from .backgrounds import make_background
+from .cache import ClipCache
 from .engines import Clip, Engine, VoiceSettings, make_engine, trim
 from .errors import FitError, UsageError
 from .settings import ExportSettings, MixSettings, PlanSettings

@@ -100,11 +100,12 @@ class Pyttsx3Engine:
             reply = self._worker.ask({"op": "init", **self._voice_args()}, START_TIMEOUT)
             if not reply.get("ok"):
                 self.close()
-                if self.settings.voice or self.settings.pitch is not None:
+                asked = [f"voice '{self.settings.voice}'"] if self.settings.voice else []
+                asked += [f"pitch {self.settings.pitch}"] if self.settings.pitch is not None else []
+                if asked:
                     raise EngineUnavailable(
-                        f"pyttsx3 cannot use voice {self.settings.voice!r} with pitch "
-                        f"{self.settings.pitch}: {reply.get('error')} ('letgo voices --engine "
-                        "pyttsx3' lists the voices here)")
+                        f"pyttsx3 cannot use {' and '.join(asked)}: {reply.get('error')} "
+                        "('letgo voices --engine pyttsx3' lists the voices here)")
                 raise EngineUnavailable(f"pyttsx3 cannot start: {reply.get('error')}")
             self._info = reply
             if self.settings.voice:
