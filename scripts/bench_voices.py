@@ -44,7 +44,7 @@ def speak(engine_name: str, texts: list[str], **engine_args) -> tuple[float, flo
         from letgo.engines.piper import PiperEngine
         engine = PiperEngine(VoiceSettings(), **engine_args)
     else:
-        engine = make_engine(engine_name)
+        engine = make_engine(engine_name, VoiceSettings(**engine_args))
     try:
         list(engine.synthesize(["Welcome."]))
         started, cpu = time.perf_counter(), time.process_time()
@@ -56,6 +56,14 @@ def speak(engine_name: str, texts: list[str], **engine_args) -> tuple[float, flo
     audio = sum(c.duration for c in clips)
     words = sum(len(re.findall(r"\w+", t)) for t in texts)
     return audio, taken, words * 60 / audio, cpu
+
+
+def speak_at(length_scale: float, texts: list[str]) -> float:
+    """Piper's words a minute at `length_scale`."""
+    from letgo.engines.piper import PiperEngine
+    engine = PiperEngine(VoiceSettings(length_scale=length_scale))
+    clips = [trim.edges(c) for c in engine.synthesize(texts)]
+    return sum(len(re.findall(r"\w+", t)) for t in texts) * 60 / sum(c.duration for c in clips)
 
 
 def timed(action) -> float:
@@ -114,6 +122,12 @@ def main() -> int:
               f"1 at a time, 2 onnx threads {onnx[0] / onnx[1]:.1f}x; 2 sentences at once "
               f"(the default) {two[0] / two[1]:.1f}x real time: {one[1] / two[1]:.2f}x and "
               f"{onnx[1] / two[1]:.2f}x faster")
+        pace = ", ".join(f"{scale:g} -> {speak_at(scale, texts):.0f}"
+                         for scale in (1.0, 1.2, 1.3, 1.6))
+        print(f"piper words a minute by length scale: {pace}")
+        rates = ", ".join(f"{rate} -> {speak('pyttsx3', texts, rate=rate)[2]:.0f}"
+                          for rate in (150, 125))
+        print(f"pyttsx3 words a minute by rate: {rates}")
         render_cold_and_warm(args.template, args.minutes, "piper")
     except LetgoError as exc:
         print(f"bench_voices: {exc}", file=sys.stderr)
