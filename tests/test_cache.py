@@ -89,12 +89,12 @@ def test_no_cache_neither_reads_nor_writes(tmp_path):
     assert not (tmp_path / "other").exists()
 
 
-@pytest.mark.parametrize("damage", ["flip", "truncate", "empty", "garbage"])
+@pytest.mark.parametrize("damage", ["flip", "truncate", "empty", "garbage", "swapped"])
 def test_a_damaged_entry_is_detected_and_rebuilt(tmp_path, damage):
     template, store = write_template(tmp_path), tmp_path / "cache"
     session.prepare(request(template, store), FakeEngine())
     victim = next(p for p in entries(store)
-                  if cache.decode(p.read_bytes()).duration == pytest.approx(
+                  if cache.decode(p.read_bytes(), cache.key_of(p)).duration == pytest.approx(
                       len("Rest now.") * 0.05, abs=1e-3))
     data = bytearray(victim.read_bytes())
     if damage == "flip":
@@ -103,22 +103,26 @@ def test_a_damaged_entry_is_detected_and_rebuilt(tmp_path, damage):
         data = data[: len(data) - 100]
     elif damage == "empty":
         data = bytearray()
+    elif damage == "swapped":
+        other = next(p for p in entries(store) if p != victim)
+        data = bytearray(other.read_bytes())  # another sentence's entry under this name
     else:
         data = bytearray(b"not a clip at all" * 10)
     victim.write_bytes(bytes(data))
     engine = FakeEngine()
     prepared = session.prepare(request(template, store), engine)
     assert engine.calls == ["Rest now."]
-    assert cache.decode(victim.read_bytes()) is not None
+    assert cache.decode(victim.read_bytes(), cache.key_of(victim)) is not None
     assert prepared.clips[-2].duration == pytest.approx(len("Rest now.") * 0.05, abs=1e-3)
 
 
 def test_entries_round_trip_and_reject_a_wrong_header():
     clip = Clip(np.linspace(-1, 1, 1000, dtype=np.float32), 22050)
-    data = cache.encode(clip)
-    back = cache.decode(data)
+    data = cache.encode(clip, "k1")
+    back = cache.decode(data, "k1")
     assert back.sample_rate == 22050 and np.allclose(back.samples, clip.samples, atol=1e-4)
-    assert cache.decode(b"XXXX" + data[4:]) is None
+    assert cache.decode(b"XXXX" + data[4:], "k1") is None
+    assert cache.decode(data, "k2") is None  # an entry under another's name
 
 
 def test_an_unwritable_cache_costs_speed_not_the_render(tmp_path):
@@ -144,7 +148,7 @@ def test_two_renders_at_once_share_the_cache_safely(tmp_path):
     assert (tmp_path / "out1.mp3").stat().st_size > 0
     found = entries(store)
     assert len(found) == 4
-    assert all(cache.decode(p.read_bytes()) is not None for p in found)
+    assert all(cache.decode(p.read_bytes(), cache.key_of(p)) is not None for p in found)
     assert not list(store.glob("*/.tmp-*"))
     engine = FakeEngine()
     session.prepare(request(template, store), engine)
@@ -208,7 +212,7 @@ def test_readers_never_see_half_an_entry_while_two_processes_write(tmp_path):
                 data = path.read_bytes()
             except FileNotFoundError:
                 continue
-            assert cache.decode(data) is not None, f"half-written entry {path}"
+            assert cache.decode(data, cache.key_of(path)) is not None, f"half-written {path}"
             seen += 1
     assert all(w.returncode == 0 for w in writers)
     assert store.stats().entries == 20 and seen > 0

@@ -3,9 +3,9 @@
 An entry's name is a hash of the engine's identity (engine, version, voice, settings) and the
 normalised text, so any change that alters the sound is a different entry, and every session
 and series shares the same entries. Each entry is one file: a header (magic, sample rate,
-sample count, SHA-256 of the samples) then 16-bit PCM. It is written under a temporary name
-and renamed into place, so two processes rendering at once never see half an entry; a damaged
-or truncated entry fails its header check, is removed, and is spoken again.
+sample count, SHA-256 of the key and samples) then 16-bit PCM. It is written under a temporary
+name and renamed into place, so two processes rendering at once never see half an entry; a
+damaged, truncated or misplaced entry fails its check, is removed, and is spoken again.
 """
 
 from __future__ import annotations
@@ -27,8 +27,13 @@ log = logging.getLogger(__name__)
 
 FORMAT = 1
 MAGIC = b"LGC1"
-_HEADER = struct.Struct("<4sIQ32s")  # magic, sample rate, samples, sha256 of the samples
+_HEADER = struct.Struct("<4sIQ32s")  # magic, sample rate, samples, sha256 of key + samples
 SUFFIX = ".clip"
+
+
+def key_of(path: Path) -> str:
+    """The key an entry file is named by."""
+    return path.name.removesuffix(SUFFIX)
 
 
 def default_folder() -> Path:
@@ -46,21 +51,25 @@ class Stats:
     bytes: int
 
 
-def encode(clip: Clip) -> bytes:
+def _digest(key: str, pcm: bytes) -> bytes:
+    return hashlib.sha256(key.encode() + pcm).digest()
+
+
+def encode(clip: Clip, key: str) -> bytes:
+    """An entry for `key`; its checksum covers the key too, so a misplaced file is caught."""
     pcm = np.clip(np.round(clip.samples * 32767.0), -32768, 32767).astype("<i2").tobytes()
-    return _HEADER.pack(MAGIC, clip.sample_rate, len(pcm) // 2,
-                        hashlib.sha256(pcm).digest()) + pcm
+    return _HEADER.pack(MAGIC, clip.sample_rate, len(pcm) // 2, _digest(key, pcm)) + pcm
 
 
-def decode(data: bytes) -> Clip | None:
-    """The clip in `data`, or None if it is not a whole, undamaged entry."""
+def decode(data: bytes, key: str) -> Clip | None:
+    """The clip in `data`, or None if it is not a whole, undamaged entry for `key`."""
     if len(data) < _HEADER.size:
         return None
     magic, rate, count, digest = _HEADER.unpack_from(data)
     pcm = data[_HEADER.size:]
     if magic != MAGIC or rate <= 0 or len(pcm) != 2 * count:
         return None
-    if hashlib.sha256(pcm).digest() != digest:
+    if _digest(key, pcm) != digest:
         return None
     samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32767.0
     return Clip(samples, rate)
@@ -88,7 +97,7 @@ class ClipCache:
         except OSError as exc:
             log.warning("cannot read cache entry %s: %s", path, exc)
             return None
-        clip = decode(data)
+        clip = decode(data, key)
         if clip is None:
             log.warning("damaged cache entry %s: removed, the sentence is spoken again", path)
             path.unlink(missing_ok=True)
@@ -96,7 +105,7 @@ class ClipCache:
 
     def put(self, key: str, clip: Clip) -> Clip:
         """Store `clip`; returns it as stored (16-bit), so cold and warm renders match."""
-        data = encode(clip)
+        data = encode(clip, key)
         path = self.path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
@@ -110,7 +119,7 @@ class ClipCache:
                 raise
         except OSError as exc:  # a full or read-only disk costs speed, not the render
             log.warning("cannot write cache entry %s: %s", path, exc)
-        return decode(data)
+        return decode(data, key)
 
     def _files(self):
         if not self.folder.is_dir():
