@@ -215,7 +215,9 @@ def render(template, minutes, variables, engine, voice, rate, template_dirs, out
            quiet):
     """Render a meditation to an MP3 file.
 
-    TEMPLATE is a built-in name (see 'letgo list') or a path to a template file.
+    TEMPLATE is a built-in name (see 'letgo list') or a path to a template file. Defaults
+    for the voice and pacing options can be kept in config.toml in the user config folder
+    ('letgo doctor' shows where).
 
     \b
     Examples:
