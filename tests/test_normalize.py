@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from letgo import normalize, session
 from letgo.cli import main
@@ -107,3 +109,21 @@ def test_pronunciations_option(tmp_path, runner):
     missing = runner.invoke(main, ["script", str(template), "--engine", "fake",
                                    "--pronunciations", str(tmp_path / "none.toml")])
     assert missing.exit_code == 2 and "none.toml: no such file" in missing.output
+
+
+BUILT_IN = normalize.load(user=False)
+
+
+@given(st.integers(min_value=0, max_value=10**7), st.integers(0, 23), st.integers(0, 59),
+       st.sampled_from(["", "%", "st", "nd", "rd", "th"]))
+def test_no_digit_is_left_for_the_voice_to_guess(number, hour, minute, suffix):
+    say = BUILT_IN
+    text = f"Count {number}{suffix} and {number:,} at {hour}:{minute:02d}, then {number}.5 more."
+    assert not any(c.isdigit() for c in say(text)), say(text)
+
+
+@given(st.lists(st.sampled_from(["Rest.", "e.g.", "Dr.", "Lee", "at", "6", "a.m.", "and",
+                                 "go!", "Why?", "i.e.", "soft", "Breathe."]), max_size=12))
+def test_splitting_keeps_every_word_in_order(words):
+    text = " ".join(words)
+    assert " ".join(split_sentences(text)) == text
