@@ -37,8 +37,9 @@ def fail_cleanly(command):
 
 
 def clock(seconds: float) -> str:
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}:{rest:04.1f}"
+    """'m:ss.s', rounded before splitting so 719.97 s reads 12:00.0, not 11:60.0."""
+    minutes, tenths = divmod(round(seconds * 10), 600)
+    return f"{minutes}:{tenths / 10:04.1f}"
 
 
 class Progress:
