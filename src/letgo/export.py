@@ -45,6 +45,7 @@ def atomic_path(path: Path):
     os.close(fd)
     try:
         yield Path(temporary)
+        os.chmod(temporary, 0o644)  # mkstemp makes 0600; a finished file is readable like any
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
