@@ -394,6 +394,7 @@ def _run_dask(todo: list[Job], jobs: int, scheduler: str, tracker: _Tracker):
         from distributed import Client, as_completed
     except ImportError:
         raise UsageError("--scheduler needs Dask: pip install 'letgo[cluster]'") from None
+    _check_reachable(scheduler)
     try:
         client = Client(scheduler, timeout=20)
     except (OSError, TimeoutError) as exc:
@@ -413,6 +414,21 @@ def _run_dask(todo: list[Job], jobs: int, scheduler: str, tracker: _Tracker):
                 result = {"error": f"Dask worker failed: {type(exc).__name__}: {exc}",
                           "seconds": 0.0}
             yield job, result
+
+
+def _check_reachable(address: str) -> None:
+    """Fail in a moment, not after Dask's long connect timeout, when nothing listens there."""
+    import socket
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", "tls") or not parts.hostname or not parts.port:
+        return  # another transport: let Dask judge it
+    try:
+        socket.create_connection((parts.hostname, parts.port), timeout=5).close()
+    except OSError as exc:
+        raise UsageError(f"cannot reach the Dask scheduler at {address}: "
+                         f"{exc.strerror or exc}") from None
 
 
 # --- listening files --------------------------------------------------------------------------
