@@ -102,7 +102,7 @@ class Script:
 
 
 _TAG = re.compile(r"\[(?P<tag>[^\[\]]*)\]|<break\b(?P<attrs>[^>]*?)/?>", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"(?<=[.!?…])[\"'”’)]*\s+")
+_SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)]))\s+")
 _DURATION = re.compile(r"^(?P<num>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>ms|s|sec|m|min)?$", re.IGNORECASE)
 _UNITS = {None: 1.0, "s": 1.0, "sec": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0}
 #: A single pause longer than this is almost surely a typo (a bare 600 meaning 600 ms, say).

@@ -1,0 +1,113 @@
+"""The pyttsx3 engine: the upstream failure reproduced, and the workaround proven on it."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import numpy as np
+import pytest
+
+from letgo import measure, session
+from letgo.engines import Clip, clipcheck
+from letgo.engines.pyttsx3 import Pyttsx3Engine
+from letgo.errors import SynthesisError
+from letgo.settings import MixSettings
+
+from audio_checks import assert_follows_timeline
+
+SENTENCES = ["First sentence to keep.", "Second sentence to keep as well."]
+
+
+@pytest.mark.e2e
+def test_upstream_pyttsx3_loses_all_but_the_last_file_of_one_run(tmp_path):
+    """The usual way (queue every sentence, one runAndWait) silently writes one file only."""
+    naive = textwrap.dedent(f"""
+        from letgo.engines import espeak
+        espeak.prepare()
+        import pyttsx3
+        engine = pyttsx3.init()
+        for i, text in enumerate({SENTENCES!r}):
+            engine.save_to_file(text, r"{tmp_path}/naive-%d.wav" % i)
+        engine.runAndWait()
+    """)
+    subprocess.run([sys.executable, "-c", naive], check=True, capture_output=True)
+    written = sorted(p.name for p in tmp_path.glob("naive-*.wav"))
+    assert written == ["naive-1.wav"], "upstream behaviour changed; the workaround may be moot"
+
+
+@pytest.mark.e2e
+def test_our_engine_speaks_every_sentence_with_sound():
+    engine = Pyttsx3Engine()
+    try:
+        clips = list(engine.synthesize(SENTENCES))
+    finally:
+        engine.close()
+    assert len(clips) == 2
+    for clip, text in zip(clips, SENTENCES):
+        assert clipcheck.problem(clip, text, 150) is None
+        assert measure.rms_db(clip.samples) > -30
+    assert clips[1].duration > clips[0].duration
+
+
+class FlakyWorker:
+    """Answers 'ok' but writes nothing, `failures` times; then lets the real worker speak."""
+
+    def __init__(self, real, state):
+        self.real, self.state = real, state
+        self.process = real.process
+
+    def ask(self, request, timeout):
+        if request.get("op") == "say" and self.state["failures"] > 0:
+            self.state["failures"] -= 1
+            return {"ok": True}
+        return self.real.ask(request, timeout)
+
+    def close(self):
+        self.real.close()
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("failures, succeeds", [(2, True), (3, False)])
+def test_a_driver_that_writes_nothing_is_retried_then_named(monkeypatch, failures, succeeds):
+    engine = Pyttsx3Engine()
+    original = Pyttsx3Engine._ensure_worker
+    state = {"failures": failures}
+
+    def flaky(self):
+        worker = original(self)
+        if not isinstance(worker, FlakyWorker):
+            worker = self._worker = FlakyWorker(worker, state)
+        return worker
+
+    monkeypatch.setattr(Pyttsx3Engine, "_ensure_worker", flaky)
+    try:
+        if succeeds:
+            (clip,) = engine.synthesize(["Rest here a while."])
+            assert clipcheck.problem(clip, "Rest here a while.", 150) is None
+        else:
+            with pytest.raises(SynthesisError, match='"Rest here a while." after 3 attempts'):
+                list(engine.synthesize(["Rest here a while."]))
+    finally:
+        engine.close()
+
+
+@pytest.mark.parametrize("clip, reason", [
+    (None, "no audio"),
+    (Clip(np.zeros(22050, dtype=np.float32), 22050), "silent"),
+    (Clip(0.2 * np.ones(200, dtype=np.float32), 22050), "too short"),
+])
+def test_silence_is_never_taken_for_speech(clip, reason):
+    assert reason in clipcheck.problem(clip, "Let your shoulders soften and rest.", 150)
+
+
+@pytest.mark.e2e
+def test_a_real_render_has_the_length_asked_for_and_follows_its_timeline(tmp_path):
+    out = tmp_path / "whole.mp3"
+    request = session.Request(template="whole", minutes=6, mix=MixSettings(background="none"))
+    result = session.render(request, out)
+    info = measure.stream_info(out)
+    assert info.codec == "mp3" and info.sample_rate == 44100
+    assert abs(info.duration - 360) < 1.0
+    assert assert_follows_timeline(out, result.prepared.timeline) >= 5
