@@ -395,11 +395,16 @@ class SeriesProgress:
 @click.option("--templates", "template_dirs", multiple=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="A folder of your own templates (repeatable).")
+@click.option("--engine", type=click.Choice(ENGINES), default=None,
+              help="Use this engine for every session, whatever the plan says "
+                   "(e.g. fake for a quick draft).")
+@click.option("-m", "--minutes", type=float, default=None,
+              help="Make every session this long, whatever the plan says.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @fail_cleanly
-def series_build(plan, output, jobs, force, base_url, listeners, scheduler, template_dirs, quiet,
-                 as_json):
+def series_build(plan, output, jobs, force, base_url, listeners, scheduler, template_dirs, engine,
+                 minutes, quiet, as_json):
     """Build every session of PLAN into a folder, with playlist, podcast feed and player page.
 
     PLAN is a plan file (see 'letgo series new') or a built-in plan's name. Sessions whose
@@ -410,12 +415,14 @@ def series_build(plan, output, jobs, force, base_url, listeners, scheduler, temp
       letgo series build seven-days-of-release
       letgo series build my-course.toml -o ~/course --jobs 2
       letgo series build my-course.toml --listeners people.csv --json
+      letgo series build seven-days-of-release --engine fake --minutes 2
       letgo series build my-course.toml --scheduler tcp://10.0.0.5:8786 -o /shared/course
     """
     from .series import build as series_build_module
     from .series import plan as series_plan
 
-    loaded = series_plan.load(plan, tuple(str(d) for d in template_dirs), listeners)
+    loaded = series_plan.load(plan, tuple(str(d) for d in template_dirs), listeners,
+                              {"engine": engine, "minutes": minutes})
     if output is None:
         output = DEFAULT_OUTPUT_DIR / series_plan.slug(Path(plan).stem)
     progress = SeriesProgress(quiet or as_json)

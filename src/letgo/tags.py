@@ -124,6 +124,10 @@ def read_extra(path: Path | str) -> dict[str, str]:
 
 # --- a calm, generated cover ----------------------------------------------------------------
 
+#: Changes whenever cover_png draws differently, so covers are rebuilt.
+COVER_STYLE = "dusk-1"
+
+
 def cover_png(seed: str, size: int = 1400) -> bytes:
     """A quiet square cover: a dusk gradient with a soft pale circle, tinted by `seed`.
 

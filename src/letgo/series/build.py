@@ -25,7 +25,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import __version__, session, templates, transcripts
+from .. import __version__, session, tags, templates, transcripts
 from ..errors import LetgoError, OutputError, UsageError
 from . import listen
 from .plan import Episode, SeriesPlan
@@ -115,7 +115,6 @@ def input_key(episode: Episode) -> str:
     """A hash of everything that decides the session's bytes."""
     request = episode.request
     info = templates.TemplateLibrary(request.template_dirs).find(request.template)
-    tag = dataclasses.replace(episode.tag, cover=b"")
     inputs = {
         "letgo": __version__,
         "template": templates._read(info.path),
@@ -127,8 +126,8 @@ def input_key(episode: Episode) -> str:
         "plan": dataclasses.asdict(request.plan),
         "mix": dataclasses.asdict(request.mix),
         "export": dataclasses.asdict(request.export),
-        "tag": {k: v for k, v in dataclasses.asdict(tag).items() if k != "cover"},
-        "cover": hashlib.sha256(episode.tag.cover).hexdigest(),
+        "tag": {k: v for k, v in dataclasses.asdict(episode.tag).items() if k != "cover"},
+        "cover": [episode.cover, tags.COVER_STYLE],
     }
     blob = json.dumps(inputs, sort_keys=True, default=str).encode("utf-8")
     return hashlib.sha256(blob).hexdigest()
@@ -223,8 +222,9 @@ def build_one(job: Job, updates=None) -> dict:
             last[0] = fraction
             updates.put((episode.relpath, fraction))
 
-    tag = dataclasses.replace(episode.tag, extra={**episode.tag.extra, "letgo:hash": job.key})
     try:
+        tag = dataclasses.replace(episode.tag, cover=tags.cover_png(episode.cover),
+                                  extra={**episode.tag.extra, tags.HASH_KEY: job.key})
         result = session.render(episode.request, output, progress=progress, tag=tag)
         timeline = result.prepared.timeline
         listen.write_if_changed(output.with_suffix(".vtt"),
@@ -462,14 +462,18 @@ def write_listening(plan: SeriesPlan, folder: Path, manifest: dict,
             listen.PLAYLIST: listen.playlist(data).encode("utf-8"),
             listen.FEED: listen.feed(data, url),
             listen.PAGE: listen.page(data).encode("utf-8"),
-            listen.COVER: episodes[0].tag.cover,
         }
+        cover = [episodes[0].cover, tags.COVER_STYLE]
+        if manifest.get("covers", {}).get(subfolder) != cover \
+                or not (target / listen.COVER).is_file():
+            files[listen.COVER] = tags.cover_png(episodes[0].cover)  # slow: only when new
+            manifest.setdefault("covers", {})[subfolder] = cover
         for name, content in files.items():
             if listen.write_if_changed(target / name, content):
                 written.append(str(Path(subfolder) / name) if subfolder else name)
         sets[subfolder] = [e.relpath for e in episodes]
     info = dataclasses.asdict(plan.info)
-    if manifest.get("series") != info or manifest.get("sets") != sets:
+    if manifest.get("series") != info or manifest.get("sets") != sets or written:
         manifest["series"], manifest["sets"] = info, sets
         _write_manifest(folder, manifest)
     return written

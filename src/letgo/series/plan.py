@@ -55,6 +55,9 @@ class Episode:
     description: str
     request: session.Request
     tag: tags.TagInfo
+    """Tags without the cover, which is made from `cover` where the file is built (it is slow)."""
+    cover: str = ""
+    """Seed of the generated cover (the series title)."""
 
     @property
     def relpath(self) -> str:
@@ -98,8 +101,12 @@ def find(name_or_path: str | Path) -> Path:
 
 
 def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
-         listeners: str | Path | None = None) -> SeriesPlan:
-    """Read, check and expand a plan; raises PlanError naming the session and field."""
+         listeners: str | Path | None = None, overrides: dict | None = None) -> SeriesPlan:
+    """Read, check and expand a plan; raises PlanError naming the session and field.
+
+    `overrides` (e.g. {"engine": "fake", "minutes": 2}) win over the plan's own settings,
+    for quick drafts of a whole series.
+    """
     path = find(name_or_path)
     where = str(path)
     try:
@@ -131,7 +138,7 @@ def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
         raise PlanError(f"{where}: the plan has no [[sessions]]; add at least one")
     rows = _listener_rows(data, path, listeners)
     library = templates.TemplateLibrary(dirs)
-    cover = tags.cover_png(info.title)
+    cover = info.title
     episodes = []
     for row_number, row in enumerate(rows, start=1):
         folder = ""
@@ -144,7 +151,8 @@ def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
             if row is not None:
                 label = f"listener {row_number} ('{folder}'), {label}"
             episodes.append(_episode(spec, number, len(sessions), defaults, row, folder, info,
-                                     cover, library, dirs, path.parent, f"{where}: {label}"))
+                                     cover, library, dirs, path.parent, f"{where}: {label}",
+                                     overrides or {}))
     names = [e.relpath for e in episodes]
     for name in names:
         if names.count(name) > 1:
@@ -154,8 +162,8 @@ def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
 
 
 def _episode(spec, number: int, total: int, defaults: dict, row: dict | None, folder: str,
-             info: SeriesInfo, cover: bytes, library: templates.TemplateLibrary,
-             dirs: tuple[str, ...], base: Path, label: str) -> Episode:
+             info: SeriesInfo, cover: str, library: templates.TemplateLibrary,
+             dirs: tuple[str, ...], base: Path, label: str, overrides: dict) -> Episode:
     if not isinstance(spec, dict):
         raise PlanError(f"{label}: must be a table with at least 'template'")
     _only(spec, SESSION_KEYS, label, "")
@@ -171,6 +179,7 @@ def _episode(spec, number: int, total: int, defaults: dict, row: dict | None, fo
     merged = {**defaults, **{k: v for k, v in spec.items() if k != "variables"}}
     if row is not None:
         merged.update({k: row[k] for k in LISTENER_SETTINGS - {"folder"} if row.get(k)})
+    merged.update({k: v for k, v in overrides.items() if v is not None})
     minutes = _minutes(merged.get("minutes"), label)
     engine = merged.get("engine", "pyttsx3")
     if engine not in ENGINES:
@@ -210,9 +219,9 @@ def _episode(spec, number: int, total: int, defaults: dict, row: dict | None, fo
     description = spec.get("description") or found.description
     tag = tags.TagInfo(title=title, artist=info.author, album=info.title, track=number,
                        tracks=total, year=info.year, genre=info.genre,
-                       comment=str(description), cover=cover)
+                       comment=str(description))
     return Episode(folder, f"{number:02d}-{slug(title)}.mp3", title, str(description),
-                   request, tag)
+                   request, tag, cover)
 
 
 def _minutes(value, label: str) -> float | None:
