@@ -73,6 +73,31 @@ def test_killed_build_leaves_no_partial_files_and_the_next_run_finishes(tmp_path
     check_complete(out, sessions, minutes)
 
 
+def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(tmp_path):
+    sessions, minutes = 3, 3
+    plan = plan_of(tmp_path / "plan", sessions, minutes)
+    out = tmp_path / "out"
+    command = [sys.executable, "-c", "from letgo.cli import main; main()", "series", "build",
+               str(plan), "-o", str(out), "--jobs", "2", "-q"]
+    process = subprocess.Popen(command, start_new_session=True, stderr=subprocess.PIPE,
+                               text=True)
+    deadline = time.monotonic() + 60
+    while not [p for p in out.glob(".*.part.mp3")]:  # encoding has begun
+        assert process.poll() is None and time.monotonic() < deadline, "build ended too soon"
+        time.sleep(0.05)
+    os.killpg(process.pid, signal.SIGINT)  # what Ctrl-C sends: the whole foreground group
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 130, stderr
+    assert "interrupted" in stderr and "Traceback" not in stderr
+    assert not [p for p in out.rglob("*") if ".part" in p.name], "partial files were left"
+    for mp3 in out.glob("*.mp3"):
+        assert measure.stream_info(mp3).duration == pytest.approx(minutes * 60, abs=0.1)
+    result = CliRunner().invoke(main, ["series", "build", str(plan), "-o", str(out), "-q"],
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    check_complete(out, sessions, minutes)
+
+
 def test_build_on_a_local_dask_cluster(tmp_path):
     from distributed import LocalCluster
 

@@ -351,7 +351,8 @@ class SeriesProgress:
 
     @staticmethod
     def overall(update) -> str:
-        left = "" if update.remaining is None else f", about {clock(update.remaining)} left"
+        left = "" if update.remaining is None else \
+            f", about {int(update.remaining // 60)}:{int(update.remaining % 60):02d} left"
         return f"{update.overall:.0%} overall{left}"
 
     def draw(self, update) -> None:

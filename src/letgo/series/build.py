@@ -350,15 +350,18 @@ def _run_local(todo: list[Job], jobs: int, scheduler, tracker: _Tracker):
     with context.Manager() as manager:
         updates = manager.Queue()
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        waiting = list(todo)
+        pending = {}
+        by_path = {job.episode.relpath: job for job in todo}
         try:
-            pending = {pool.submit(build_one, job, updates): job for job in todo}
-            for job in todo[:workers]:
-                tracker.report("start", job.episode, 0.0)
-            started = {job.episode.relpath for job in todo[:workers]}
-            by_path = {job.episode.relpath: job for job in todo}
-            while pending:
+            while waiting or pending:
+                # only as many in flight as workers: after Ctrl-C nothing queued starts
+                while waiting and len(pending) < workers:
+                    job = waiting.pop(0)
+                    pending[pool.submit(build_one, job, updates)] = job
+                    tracker.report("start", job.episode, 0.0)
                 done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                _drain(updates, by_path, started, tracker)
+                _drain(updates, by_path, tracker)
                 for future in done:
                     job = pending.pop(future)
                     try:
@@ -373,7 +376,7 @@ def _run_local(todo: list[Job], jobs: int, scheduler, tracker: _Tracker):
         pool.shutdown(wait=True)
 
 
-def _drain(updates, by_path: dict[str, Job], started: set[str], tracker: _Tracker) -> None:
+def _drain(updates, by_path: dict[str, Job], tracker: _Tracker) -> None:
     import queue
 
     while True:
@@ -381,11 +384,7 @@ def _drain(updates, by_path: dict[str, Job], started: set[str], tracker: _Tracke
             relpath, fraction = updates.get_nowait()
         except queue.Empty:
             return
-        episode = by_path[relpath].episode
-        if relpath not in started:
-            started.add(relpath)
-            tracker.report("start", episode, 0.0)
-        tracker.report("progress", episode, fraction)
+        tracker.report("progress", by_path[relpath].episode, fraction)
 
 
 def _run_dask(todo: list[Job], jobs: int, scheduler: str, tracker: _Tracker):
