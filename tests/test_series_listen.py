@@ -72,6 +72,24 @@ def test_served_feed_points_at_the_server(server):
             assert audio.read()[:3] == b"ID3"
 
 
+def test_serve_command_prints_the_feed_url(folder):
+    import subprocess
+    import sys
+
+    command = [sys.executable, "-c", "from letgo.cli import main; main()", "series", "serve",
+               str(folder), "--port", "0", "--host", "127.0.0.1"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    try:
+        lines = [process.stdout.readline() for _ in range(3)]
+        feed_url = lines[2].split("podcast feed:")[1].strip()
+        assert feed_url.startswith("http://127.0.0.1:") and feed_url.endswith("/feed.xml")
+        with get(feed_url) as reply:
+            assert len(feedparser.parse(reply.read()).entries) == 3
+    finally:
+        process.terminate()
+        process.wait()
+
+
 def test_serve_command_rejects_a_missing_folder(tmp_path):
     result = CliRunner().invoke(main, ["series", "serve", str(tmp_path / "nope")])
     assert result.exit_code == 2

@@ -154,8 +154,14 @@ def session_tags(request: Request, prepared: Prepared, tag: tags.TagInfo | None 
     """`tag` (or the template's title) with the timeline's chapters and the rebuild inputs."""
     import dataclasses
 
-    inputs = describe(request, prepared)
+    from . import __version__
+
+    inputs = {**dataclasses.asdict(request), "template": prepared.info.name,
+              "template_path": str(prepared.info.path), "variables": prepared.variables,
+              "letgo": __version__}
     tag = tag or tags.TagInfo(title=prepared.info.title)
-    return dataclasses.replace(tag, chapters=prepared.timeline.chapters,
-                               comment=tag.comment or inputs,
-                               extra={tags.INPUTS_KEY: inputs, **tag.extra})
+    return dataclasses.replace(
+        tag, chapters=prepared.timeline.chapters,
+        comment=tag.comment or describe(request, prepared),
+        extra={tags.INPUTS_KEY: json.dumps(inputs, ensure_ascii=False, sort_keys=True),
+               **tag.extra})

@@ -117,7 +117,7 @@ def input_key(episode: Episode) -> str:
     info = templates.TemplateLibrary(request.template_dirs).find(request.template)
     inputs = {
         "letgo": __version__,
-        "template": templates._read(info.path),
+        "template": info.path.read_text(encoding="utf-8"),
         "variables": templates.resolve_variables(info, request.variables),
         "minutes": request.minutes,
         "engine": request.engine,
