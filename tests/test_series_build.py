@@ -167,8 +167,6 @@ def test_no_change_rebuild_rewrites_nothing_and_one_change_rebuilds_one(tmp_path
     assert after[FILES[1] + ".mp3"] != before[FILES[1] + ".mp3"]
     assert "Let Jo go, gently." in (out / f"{FILES[1]}.vtt").read_text()
 
-    forced = build(plan, out, "--force")
-    assert forced["built"] == 3
 
 
 def test_a_failing_session_does_not_stop_the_others(tmp_path):
@@ -198,6 +196,11 @@ def test_one_set_per_listener_from_a_csv(tmp_path):
         assert measure.stream_info(mp3).duration == pytest.approx(length, abs=0.1)
         assert (tmp_path / "out" / folder / "feed.xml").is_file()
     assert "Let Leo go" in (tmp_path / "out" / "mia" / "01-your-rest.vtt").read_text()
+    assert [s["duration"] for s in build(plan, tmp_path / "out")["sessions"]] == [60, 90]
+    assert build(plan, tmp_path / "out", "--force")["built"] == 2
+    (plan.parent / "people.csv").write_text("name,persn\nMia,Leo\n")
+    result = run("series", "build", str(plan), "-o", str(tmp_path / "out"))
+    assert result.exit_code == 2 and "column 'persn'" in result.stderr
 
 
 @pytest.mark.parametrize("change, words", [

@@ -44,7 +44,7 @@ def check_complete(out: Path, sessions: int, minutes: float) -> None:
 
 
 def test_killed_build_leaves_no_partial_files_and_the_next_run_finishes(tmp_path):
-    sessions, minutes = 3, 3
+    sessions, minutes = 3, 2
     plan = plan_of(tmp_path / "plan", sessions, minutes)
     out = tmp_path / "out"
     command = [sys.executable, "-c", "from letgo.cli import main; main()", "series", "build",
@@ -74,7 +74,7 @@ def test_killed_build_leaves_no_partial_files_and_the_next_run_finishes(tmp_path
 
 
 def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(tmp_path):
-    sessions, minutes = 3, 3
+    sessions, minutes = 3, 2
     plan = plan_of(tmp_path / "plan", sessions, minutes)
     out = tmp_path / "out"
     command = [sys.executable, "-c", "from letgo.cli import main; main()", "series", "build",

@@ -303,7 +303,9 @@ def build(plan: SeriesPlan, folder: Path | str, jobs: int | None = None, force: 
                 todo.append(Job(episode, str(folder / episode.relpath), key))
         tracker = _Tracker(len(todo), on_update)
         for episode in skipped:
-            summary.outcomes.append(Outcome(episode.relpath, episode.title, "skipped"))
+            duration = manifest["sessions"][episode.relpath]["duration"]
+            summary.outcomes.append(Outcome(episode.relpath, episode.title, "skipped",
+                                            duration=duration))
             tracker.report("skip", episode, 1.0, "unchanged")
         if todo:
             runner = _run_dask if scheduler else _run_local

@@ -153,6 +153,9 @@ def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
             episodes.append(_episode(spec, number, len(sessions), defaults, row, folder, info,
                                      cover, library, dirs, path.parent, f"{where}: {label}",
                                      overrides or {}))
+    if rows != [None]:
+        _check_columns(rows[0], sessions, library, path.parent, listeners or
+                       path.parent / data["listeners"]["csv"])
     names = [e.relpath for e in episodes]
     for name in names:
         if names.count(name) > 1:
@@ -222,6 +225,22 @@ def _episode(spec, number: int, total: int, defaults: dict, row: dict | None, fo
                        comment=str(description))
     return Episode(folder, f"{number:02d}-{slug(title)}.mp3", title, str(description),
                    request, tag, cover)
+
+
+def _check_columns(row: dict, sessions: list, library: templates.TemplateLibrary, base: Path,
+                   source) -> None:
+    """A CSV column that is neither a setting nor any session's variable is a typo."""
+    known = set(LISTENER_SETTINGS)
+    for spec in sessions:
+        name = spec["template"]
+        if "/" in name or name.endswith(templates.SUFFIX):
+            name = str((base / name).expanduser().resolve())
+        known.update(library.find(name).variable_names())
+    for column in row:
+        if column not in known:
+            raise PlanError(f"{source}: column '{column}' is neither a setting "
+                            f"({', '.join(sorted(LISTENER_SETTINGS))}) nor a variable of any "
+                            f"session's template ({', '.join(sorted(known - LISTENER_SETTINGS))})")
 
 
 def _minutes(value, label: str) -> float | None:
