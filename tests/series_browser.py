@@ -107,6 +107,13 @@ REPORT = """
               chapters: audio.parentElement.querySelectorAll("a.chapter").length,
               error: audio.error ? audio.error.code : 0});
   }
+  for (const [n, audio] of Array.from(document.querySelectorAll("audio")).entries()) {
+    const link = audio.parentElement.querySelectorAll("a.chapter")[1];  // the second chapter
+    link.click();
+    out[n].seekedTo = audio.currentTime;
+    out[n].chapterStart = parseFloat(link.dataset.start);
+    audio.pause();
+  }
   return out;
 })()
 """

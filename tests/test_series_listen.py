@@ -117,6 +117,7 @@ def test_player_page_in_headless_chromium(folder, server, browser, where):
         assert row["cues"] == vtts[row["src"][:-4]]
         assert row["firstCue"] == pytest.approx(10.0, abs=0.01)
         assert row["chapters"] == 3
+        assert row["chapterStart"] > 10 and row["seekedTo"] == pytest.approx(row["chapterStart"])
         if where == "served":  # the <track> file itself loads
             assert row["trackState"] == 2 and row["captions"] == "loaded"
         else:  # Chromium refuses <track> files beside a file:// page; the page carries them

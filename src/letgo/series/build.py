@@ -309,7 +309,7 @@ def build(plan: SeriesPlan, folder: Path | str, jobs: int | None = None, force: 
             tracker.report("skip", episode, 1.0, "unchanged")
         if todo:
             runner = _run_dask if scheduler else _run_local
-            for job, result in runner(todo, jobs or os.cpu_count() or 1, scheduler, tracker):
+            for job, result in runner(todo, jobs or cores(), scheduler, tracker):
                 summary.outcomes.append(_record(folder, manifest, job, result, tracker))
         _forget_removed(folder, plan, manifest)
         summary.written = write_listening(plan, folder, manifest, base_url)
@@ -478,3 +478,11 @@ def write_listening(plan: SeriesPlan, folder: Path, manifest: dict,
         manifest["series"], manifest["sets"] = info, sets
         _write_manifest(folder, manifest)
     return written
+
+
+def cores() -> int:
+    """Cores this process may run on (the default number of jobs)."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1

@@ -208,7 +208,7 @@ for (const link of document.querySelectorAll("a.chapter")) {{
     event.preventDefault();
     const audio = document.getElementById(link.dataset.audio);
     audio.currentTime = parseFloat(link.dataset.start);
-    audio.play();
+    audio.play().catch(() => {{}});  // a browser may ask for a tap first; the seek stands
   }});
 }}
 </script>
