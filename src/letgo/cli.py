@@ -187,7 +187,9 @@ def script(template, minutes, variables, engine, voice, rate, template_dirs):
     chapters = list(timeline.chapters)
     for start, item in sorted(rows, key=lambda row: row[0]):
         while chapters and chapters[0].start <= start:
-            click.echo(f"\n## {chapters[0].title}  [{clock(chapters[0].start)}]")
+            chapter = chapters[0]
+            click.echo(f"\n## {chapter.title}  [{clock(chapter.start)}]  "
+                       f"({clock(chapter.end - chapter.start)} long)")
             chapters.pop(0)
         if getattr(item, "kind", None) == "speech":
             click.echo(f"  {clock(start):>8}  {item.text}")
@@ -202,18 +204,131 @@ def script(template, minutes, variables, engine, voice, rate, template_dirs):
 @main.command(name="list")
 @click.option("--templates", "template_dirs", multiple=True,
               type=click.Path(file_okay=False, path_type=Path),
-              help="Also list the templates in this folder.")
+              help="Also list the templates in this folder (repeatable).")
 @fail_cleanly
 def list_templates(template_dirs):
-    """List the meditation templates, with where each comes from.
+    """List the meditation templates and series plans, with where each comes from.
+
+    A template of yours with a built-in's name wins over the built-in. Your own templates
+    come from --templates, $LETGO_TEMPLATES, then your config folder.
 
     \b
     Example:
       letgo list
+      letgo list --templates ~/meditations
     """
-    for info in templates.TemplateLibrary(template_dirs).all():
+    library = templates.TemplateLibrary(template_dirs)
+    click.echo("Meditations:")
+    for info in library.all():
         length = f"{info.minutes:g} min" if info.minutes else ""
-        click.echo(f"{info.name:<24} {length:>7}  {info.description}  ({info.origin})")
+        click.echo(f"  {info.name:<24} {length:>7}  {info.title}: {info.description}  "
+                   f"({where(info.origin, info.path.parent)})")
+    plans = library.series()
+    if plans:
+        click.echo("\nSeries:")
+        for plan_info in plans:
+            count = f"{plan_info.sessions} session{'' if plan_info.sessions == 1 else 's'}"
+            click.echo(f"  {plan_info.name:<24} {count:>11}  "
+                       f"{plan_info.title}: {plan_info.description}  "
+                       f"({where(plan_info.origin, plan_info.path.parent.parent)})")
+
+
+def where(origin: str, folder: Path) -> str:
+    return "built-in" if origin == "built-in" else f"{origin}: {folder}"
+
+
+@main.command()
+@session_options
+@fail_cleanly
+def show(template, minutes, variables, engine, voice, rate, template_dirs):
+    """Describe a template: what it is for, its variables, its length range and sections.
+
+    The shortest length depends on the voice, so the script is spoken (not saved) with
+    the engine asked for.
+
+    \b
+    Examples:
+      letgo show letting-go
+      letgo show sleep-release --engine fake
+    """
+    from .overview import overview
+
+    request = build_request(template, minutes, variables, engine, voice, rate, template_dirs)
+    view = overview(request)
+    info = view.info
+    click.echo(f"{info.title}  ({info.name}, {where(info.origin, info.path.parent)})")
+    if info.description:
+        click.echo(info.description)
+    click.echo(f"File: {info.path}")
+    longest = f"{view.longest / 60:g} min" if view.longest else "no limit"
+    click.echo(f"\nLength (with {request.engine}): shortest {format_minutes(view.shortest)}, "
+               f"default {format_minutes(view.default)}, longest {longest}")
+    if info.sleep:
+        click.echo("A sleep session: the added length goes into the closing silence.")
+    click.echo("\nVariables:" if info.variables else "\nVariables: none")
+    for var in info.variables:
+        default = f'"{var.default}"' if var.default else "empty"
+        click.echo(f"  {var.name:<12} default {default}. {var.help}")
+    at = f"{minutes:g} minutes" if minutes else "the default length"
+    click.echo(f"\nSections (at {at}):")
+    for title, seconds in view.sections:
+        click.echo(f"  {clock(seconds):>8}  {title}")
+
+
+@main.command()
+@click.argument("name")
+@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Write it here instead of your user template folder.")
+@fail_cleanly
+def new(name, folder):
+    """Start a new meditation: write a commented starter template NAME.j2.
+
+    It goes in your user template folder (or --dir), where 'letgo list' finds it. An
+    existing file is never overwritten.
+
+    \b
+    Examples:
+      letgo new morning-ease
+      letgo new morning-ease --dir ./my-templates
+    """
+    from .scaffold import create
+
+    path = create(name, folder)
+    click.echo(f"Wrote {path}")
+    click.echo(f"Edit it, then: letgo check {path} && letgo script {path} --engine fake")
+
+
+@main.command()
+@click.argument("files", nargs=-1, required=True)
+@click.option("--templates", "template_dirs", multiple=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="A folder of your own templates, to check one of them by name.")
+@fail_cleanly
+def check(files, template_dirs):
+    """Check templates for mistakes: syntax, variables, markup and pauses.
+
+    FILES are template files or template names. Each problem is printed as FILE:LINE:
+    message; the exit code is 1 when anything is wrong.
+
+    \b
+    Examples:
+      letgo check ./my-meditation.j2
+      letgo check letting-go whole
+    """
+    from .lint import check as lint
+
+    library = templates.TemplateLibrary(template_dirs)
+    problems = 0
+    for name in files:
+        path = Path(name) if Path(name).is_file() else library.find(name).path
+        found = lint(path)
+        problems += len(found)
+        for problem in found:
+            click.echo(str(problem))
+    if problems:
+        click.echo(f"{problems} problem(s) found", err=True)
+        sys.exit(1)
+    click.echo(f"ok: {len(files)} template(s) checked")
 
 
 @main.command()

@@ -98,8 +98,11 @@ def prepare(request: Request, engine: Engine | None = None,
     finally:
         if owned:
             engine.close()
-    timeline = plan.plan(parsed, [c.duration for c in clips],
-                         None if minutes is None else minutes * 60, request.plan)
+    try:
+        timeline = plan.plan(parsed, [c.duration for c in clips],
+                             None if minutes is None else minutes * 60, request.plan)
+    except FitError as exc:  # say which template, for series builds and scripts
+        raise FitError(f"'{info.name}' does not fit in {minutes:g} min: {exc}") from None
     return Prepared(info, variables, parsed, tuple(clips), timeline)
 
 

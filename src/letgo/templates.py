@@ -29,9 +29,9 @@ from importlib import resources
 from pathlib import Path
 
 import jinja2
-from jinja2.sandbox import SandboxedEnvironment, SecurityError
+from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
-from .errors import TemplateError, TemplateNotFound, VariableError
+from .errors import LetgoError, TemplateError, TemplateNotFound, VariableError
 
 SUFFIX = ".j2"
 ENV_VAR = "LETGO_TEMPLATES"
@@ -75,14 +75,19 @@ def builtin_dir() -> Path:
 
 def user_dirs(extra: Iterable[Path | str] = ()) -> list[tuple[Path, str]]:
     """User template folders, most important first: --templates, $LETGO_TEMPLATES, config."""
-    import platformdirs
-
     found: list[tuple[Path, str]] = [(Path(p).expanduser(), "--templates") for p in extra]
     for part in os.environ.get(ENV_VAR, "").split(os.pathsep):
         if part:
             found.append((Path(part).expanduser(), f"${ENV_VAR}"))
-    found.append((platformdirs.user_config_path("letgo") / "templates", "user"))
+    found.append((user_template_dir(), "user"))
     return found
+
+
+def user_template_dir() -> Path:
+    """The user's own template folder in their config folder (where `letgo new` writes)."""
+    import platformdirs
+
+    return platformdirs.user_config_path("letgo") / "templates"
 
 
 def read_info(path: Path, origin: str) -> TemplateInfo:
@@ -142,7 +147,20 @@ class TemplateLibrary:
             for path in sorted(folder.glob(f"*{SUFFIX}")):
                 name = path.name[: -len(SUFFIX)]
                 if name not in seen:
-                    seen[name] = read_info(path, origin)
+                    try:
+                        seen[name] = read_info(path, origin)
+                    except LetgoError as exc:  # one broken file must not hide the others
+                        seen[name] = TemplateInfo(name, path, origin, title=name,
+                                                  description=f"cannot be read: {exc}")
+        return sorted(seen.values(), key=lambda info: info.name)
+
+    def series(self) -> list[SeriesInfo]:
+        """Every visible series plan (``series/*.toml`` in each folder), by name."""
+        seen: dict[str, SeriesInfo] = {}
+        for folder, origin in self.dirs:
+            for path in sorted((folder / SERIES_DIR).glob("*.toml")):
+                if path.stem not in seen:
+                    seen[path.stem] = read_series_info(path, origin)
         return sorted(seen.values(), key=lambda info: info.name)
 
     def find(self, name_or_path: str) -> TemplateInfo:
@@ -160,10 +178,50 @@ class TemplateLibrary:
         raise TemplateNotFound(f"no template or file named '{name_or_path}'; {hint}")
 
 
+# --- series plans: <folder>/series/NAME.toml beside the templates ---------------------------
+
+SERIES_DIR = "series"
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """A series plan's name, title and size, and where it was found (for `letgo list`)."""
+
+    name: str
+    path: Path
+    origin: str
+    title: str
+    description: str = ""
+    sessions: int = 0
+
+
+def read_series_info(path: Path, origin: str) -> SeriesInfo:
+    try:
+        plan = tomllib.loads(_read(path))
+    except tomllib.TOMLDecodeError as exc:
+        raise TemplateError(f"bad series plan: {exc}", str(path)) from None
+    head = plan.get("series") or {}
+    sessions = plan.get("sessions") or []
+    if not isinstance(head, dict) or not isinstance(sessions, list):
+        raise TemplateError("a series plan needs a [series] table and [[sessions]]", str(path))
+    return SeriesInfo(path.stem, path, origin, str(head.get("title", path.stem)),
+                      str(head.get("description", "")), len(sessions))
+
+
 # --- helpers a template can call; each returns script markup -------------------------------
 
-def _seconds(value) -> str:
-    return f"{float(value):g}s"
+#: The longest single pause a helper accepts, as written (a bare 600 is more likely a typo).
+MAX_PAUSE = 3600.0
+
+
+def _seconds(value, what: str = "a pause", allow_zero: bool = False) -> str:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{what} needs a number of seconds, got {value!r}") from None
+    if not (number > 0 or (allow_zero and number == 0)) or number > MAX_PAUSE:
+        raise ValueError(f"{what} must be between 0 and {MAX_PAUSE:g} seconds, got {value!r}")
+    return f"{number:g}s"
 
 
 def pause(seconds, flex: bool = False, min=None, weight=None) -> str:  # noqa: A002
@@ -172,9 +230,16 @@ def pause(seconds, flex: bool = False, min=None, weight=None) -> str:  # noqa: A
     if flex or min is not None or weight is not None:
         parts.append("flex")
     if min is not None:
-        parts.append(f"min={_seconds(min)}")
+        parts.append(f"min={_seconds(min, 'pause(min=...)', allow_zero=True)}")
+        if float(min) > float(seconds):
+            raise ValueError(f"pause({seconds}, min={min}): min is longer than the pause")
     if weight is not None:
-        parts.append(f"weight={float(weight):g}")
+        try:
+            parts.append(f"weight={float(weight):g}")
+        except (TypeError, ValueError):
+            raise ValueError(f"pause(weight=...) needs a number, got {weight!r}") from None
+        if float(weight) < 0:
+            raise ValueError(f"pause(weight={weight}): weight must not be negative")
     return f"[{' '.join(parts)}]"
 
 
@@ -183,6 +248,9 @@ def bell() -> str:
 
 
 def section(title: str) -> str:
+    title = " ".join(str(title).split())
+    if not title:
+        raise ValueError("section() needs a title")
     return f"## {title}"
 
 
@@ -195,29 +263,66 @@ _BREATH_WORDS = [
 
 def breath(times: int = 3, inhale: float = 4, hold: float = 0, exhale: float = 6) -> str:
     """Guided breaths: a spoken cue for each phase, then silence as long as the phase."""
+    if not isinstance(times, int) or isinstance(times, bool) or not 1 <= times <= 20:
+        raise ValueError(f"breath(times=...) must be a whole number from 1 to 20, got {times!r}")
+    inhale_mark = _seconds(inhale, "breath(inhale=...)")
+    exhale_mark = _seconds(exhale, "breath(exhale=...)")
+    hold_mark = _seconds(hold, "breath(hold=...)", allow_zero=True)
     lines = []
-    for round_ in range(int(times)):
+    for round_ in range(times):
         breathe_in, hold_word, breathe_out = _BREATH_WORDS[min(round_, 1) if round_ < 2 else 2]
-        lines.append(f"{breathe_in} {pause(inhale)}")
-        if hold:
-            lines.append(f"{hold_word} {pause(hold)}")
-        lines.append(f"{breathe_out} {pause(exhale)}")
+        lines.append(f"{breathe_in} [pause {inhale_mark}]")
+        if float(hold):
+            lines.append(f"{hold_word} [pause {hold_mark}]")
+        lines.append(f"{breathe_out} [pause {exhale_mark}]")
     return "\n".join(lines)
 
 
 HELPERS = {"pause": pause, "bell": bell, "section": section, "breath": breath}
+#: Jinja's own globals a template may keep; cycler, joiner and lipsum are left out.
+SAFE_GLOBALS = ("range", "dict", "namespace")
+#: Ceiling on the size of a string or list built with '*' and on '**' results.
+MAX_REPEAT = 10_000
 
 
-def make_environment(search_path: Path) -> SandboxedEnvironment:
-    """A fresh sandboxed environment per run (no shared, mutable Jinja state)."""
-    env = SandboxedEnvironment(
-        loader=jinja2.FileSystemLoader(str(search_path)),
+class _NoFiles(jinja2.BaseLoader):
+    """Refuses every {% include %}, {% import %} and {% extends %}: a template is one file."""
+
+    def get_source(self, environment, template):
+        raise jinja2.TemplateNotFound(
+            template, f"templates cannot include, import or extend other files ('{template}')")
+
+
+class LetgoSandbox(ImmutableSandboxedEnvironment):
+    """Jinja's immutable sandbox, with no file access and no runaway '*' or '**'."""
+
+    intercepted_binops = frozenset({"*", "**"})
+
+    def call_binop(self, context, operator, left, right):
+        if operator == "**":
+            if isinstance(right, int | float) and abs(right) > 100:
+                raise SecurityError("exponent too large in a template")
+            return left ** right
+        for seq, count in ((left, right), (right, left)):
+            if isinstance(seq, str | list | tuple) and isinstance(count, int) \
+                    and len(seq) * count > MAX_REPEAT:
+                raise SecurityError("repetition too large in a template")
+        return left * right
+
+
+def make_environment(search_path: Path | None = None) -> LetgoSandbox:
+    """A fresh sandboxed environment per run (no shared, mutable Jinja state).
+
+    `search_path` is accepted for compatibility and ignored: templates cannot load files."""
+    env = LetgoSandbox(
+        loader=_NoFiles(),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         trim_blocks=True,
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
+    env.globals = {name: env.globals[name] for name in SAFE_GLOBALS}
     env.globals.update(HELPERS)
     return env
 
@@ -266,11 +371,15 @@ def keep_text_line_breaks(source: str) -> str:
     return "\n".join(lines)
 
 
-def render(info: TemplateInfo, variables: Mapping[str, str]) -> str:
-    """Render a template to script markup, turning every Jinja failure into TemplateError."""
+def render(info: TemplateInfo, variables: Mapping[str, str],
+           helpers: Mapping[str, object] | None = None) -> str:
+    """Render a template to script markup, turning every Jinja failure into TemplateError.
+
+    `helpers` replaces some of the helpers (the linter wraps them to learn their lines)."""
     values = resolve_variables(info, variables)
     source = str(info.path)
-    env = make_environment(info.path.parent)
+    env = make_environment()
+    env.globals.update(helpers or {})
     try:  # the TOML header is a Jinja comment, so the whole file renders and lines match
         return env.from_string(keep_text_line_breaks(_read(info.path))).render(**values)
     except jinja2.TemplateSyntaxError as exc:
@@ -283,7 +392,9 @@ def render(info: TemplateInfo, variables: Mapping[str, str]) -> str:
                             source, _template_line(exc)) from None
     except jinja2.TemplateError as exc:
         raise TemplateError(str(exc), source, _template_line(exc)) from None
-    except (TypeError, ValueError, ArithmeticError, AttributeError) as exc:
+    except ValueError as exc:  # the helpers' own argument checks
+        raise TemplateError(str(exc), source, _template_line(exc)) from None
+    except (TypeError, ArithmeticError, AttributeError, LookupError, RuntimeError) as exc:
         raise TemplateError(f"{type(exc).__name__}: {exc}", source, _template_line(exc)) from None
 
 

@@ -87,17 +87,21 @@ def builtin_plans() -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.toml"))} if folder.is_dir() else {}
 
 
-def find(name_or_path: str | Path) -> Path:
-    """A plan file by path, or a built-in plan by name."""
+def find(name_or_path: str | Path, template_dirs: tuple[str, ...] = ()) -> Path:
+    """A plan file by path, or a plan by name from `series/NAME.toml` beside the templates
+    (your template folders first, then the built-in ones; as `letgo list` shows them)."""
     path = Path(name_or_path).expanduser()
     if path.is_file():
         return path
-    plans = builtin_plans()
-    if str(name_or_path) in plans:
-        return plans[str(name_or_path)]
-    known = ", ".join(plans) or "none installed"
-    raise UsageError(f"no plan file or built-in plan named '{name_or_path}' "
-                     f"(built-in plans: {known})")
+    name = str(name_or_path)
+    if "/" not in name:
+        for folder, _ in templates.TemplateLibrary(template_dirs).dirs:
+            candidate = folder / PLAN_DIR / f"{name}.toml"
+            if candidate.is_file():
+                return candidate
+    known = ", ".join(builtin_plans()) or "none installed"
+    raise UsageError(f"no plan file or series plan named '{name_or_path}' "
+                     f"(built-in plans: {known}; 'letgo list' shows yours too)")
 
 
 def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
@@ -107,7 +111,7 @@ def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
     `overrides` (e.g. {"engine": "fake", "minutes": 2}) win over the plan's own settings,
     for quick drafts of a whole series.
     """
-    path = find(name_or_path)
+    path = find(name_or_path, template_dirs)
     where = str(path)
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))

@@ -1,0 +1,263 @@
+"""`letgo check`: find what is wrong with a template before anyone renders it.
+
+Checks the TOML header, Jinja syntax, variables used but not declared (and declared but never
+used), script markup in every branch the variables can reach, and pauses out of sensible bounds.
+Every problem carries the template's file and line, so an editor can jump to it.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+import jinja2
+from jinja2 import meta, nodes
+
+from . import script, templates
+from .errors import LetgoError, TemplateError
+
+log = logging.getLogger(__name__)
+
+#: A fixed pause longer than this cannot shrink for --minutes: it should be flexible.
+MAX_FIXED_PAUSE = 120.0
+#: A pause shorter than this is lost between two sentences.
+MIN_PAUSE = 0.3
+#: A single flexible pause written longer than this leaves too little room for the rest.
+MAX_FLEX_PAUSE = 1800.0
+#: The value every variable takes in the second, "filled in" rendering.
+SAMPLE_VALUE = "Sam"
+_BLOCKS = {"if", "for", "macro", "call", "filter", "block", "raw", "with", "autoescape"}
+HEADER_KEYS = {"title", "description", "minutes", "max_minutes", "variables", "sleep"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One finding; `line` is None when it concerns the whole template."""
+
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+def check(path: Path | str) -> list[Problem]:
+    """Every problem found in the template at `path`, in line order (empty when it is fine)."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        return [Problem(str(path), None, f"cannot read: {exc}")]
+    found = _Checker(path, text)
+    found.run()
+    return sorted(set(found.problems), key=lambda p: (p.line or 0, p.message))
+
+
+class _Checker:
+    """One pass over one template, collecting problems rather than stopping at the first."""
+
+    def __init__(self, path: Path, text: str):
+        self.path, self.text = path, text
+        self.lines = text.splitlines()
+        self.problems: list[Problem] = []
+        self.helper_lines: dict[str, int] = {}  # markup a helper returned -> its template line
+
+    def add(self, line: int | None, message: str) -> None:
+        self.problems.append(Problem(str(self.path), line, message))
+
+    def run(self) -> None:
+        try:
+            info = templates.read_info(self.path, "file")
+        except LetgoError as exc:
+            self.add(getattr(exc, "line", None) or 1, _bare(exc))
+            return
+        self.header(info)
+        try:
+            tree = templates.make_environment().parse(
+                templates.keep_text_line_breaks(self.text))
+        except jinja2.TemplateSyntaxError as exc:
+            opened = self.unclosed_block() if "end of template" in (exc.message or "") else None
+            if opened:
+                self.add(opened[1], f"syntax error: this {{% {opened[0]} %}} is never closed "
+                                    f"(add {{% end{opened[0]} %}})")
+            else:
+                self.add(exc.lineno, f"syntax error: {exc.message}")
+            return
+        undefined = self.names(info, tree)
+        if undefined:
+            return  # rendering would only repeat the same complaint
+        defaults = {v.name: v.default for v in info.variables}
+        filled = {v.name: SAMPLE_VALUE for v in info.variables}
+        if any(v.required and not v.default for v in info.variables):
+            defaults = filled  # a required variable has no default to render with
+        for values in (defaults, filled):
+            parsed = self.render(info, values)
+            if parsed is not None:
+                self.pauses(parsed, values)
+
+    def unclosed_block(self) -> tuple[str, int] | None:
+        """The innermost {% if/for/macro/... %} left open: Jinja only sees the file end."""
+        stack: list[tuple[str, int]] = []
+        expect_name = False
+        try:
+            for line, kind, value in templates.make_environment().lex(self.text):
+                if kind == "block_begin":
+                    expect_name = True
+                elif kind == "name" and expect_name:
+                    expect_name = False
+                    if value in _BLOCKS:
+                        stack.append((value, line))
+                    elif value.startswith("end") and stack and stack[-1][0] == value[3:]:
+                        stack.pop()
+                elif kind != "whitespace":
+                    expect_name = False
+        except jinja2.TemplateSyntaxError:
+            return None
+        return stack[-1] if stack else None
+
+    def header(self, info: templates.TemplateInfo) -> None:
+        match = re.match(r"\s*\{#(.*?)#\}", self.text, re.DOTALL)
+        if not match:
+            self.add(1, "no header: start the file with a {# ... #} comment holding TOML "
+                        "(title, description, minutes, max_minutes, [variables.*])")
+            return
+        meta_ = tomllib.loads(match.group(1))
+        for key in sorted(set(meta_) - HEADER_KEYS):
+            self.add(self.line_of(rf"^\s*{re.escape(key)}\s*="), f"unknown header key '{key}'")
+        for key in ("title", "description", "minutes"):
+            if key not in meta_:
+                self.add(1, f"the header has no '{key}'")
+        if info.minutes and info.max_minutes and info.minutes > info.max_minutes:
+            self.add(self.line_of(r"^\s*max_minutes\s*="),
+                     f"max_minutes ({info.max_minutes:g}) is less than minutes ({info.minutes:g})")
+        for var in info.variables:
+            if not var.help:
+                self.add(self.line_of(rf"^\s*\[variables\.{var.name}\]"),
+                         f"variable '{var.name}' has no help text")
+
+    def names(self, info: templates.TemplateInfo, tree: nodes.Template) -> set[str]:
+        """Report undefined and unused variables; returns the undefined ones."""
+        declared = set(info.variable_names())
+        known = set(templates.make_environment().globals)
+        used = meta.find_undeclared_variables(tree)
+        undefined = used - declared - known
+        for name in sorted(undefined):
+            line = next((n.lineno for n in tree.find_all(nodes.Name)
+                         if n.name == name and n.ctx == "load"), None)
+            hint = f"; declare it with [variables.{name}] in the header" if _is_name(name) else ""
+            self.add(line, f"'{name}' is not defined{hint}")
+        for name in sorted(declared - used):
+            self.add(self.line_of(rf"^\s*\[variables\.{name}\]"),
+                     f"variable '{name}' is declared but never used")
+        return undefined
+
+    def render(self, info: templates.TemplateInfo, values: dict[str, str]
+               ) -> script.Script | None:
+        try:
+            text = templates.render(info, values, self.recording_helpers())
+        except TemplateError as exc:
+            self.add(exc.line, _bare(exc))
+            return None
+        rendered = text.splitlines()
+        try:
+            parsed = script.parse(text, str(self.path))
+        except TemplateError as exc:
+            where = rendered[exc.line - 1] if exc.line and exc.line <= len(rendered) else ""
+            self.add(self.locate(where), f"bad markup: {_bare(exc)}"
+                     f"{self.context(values)}")
+            return None
+        if not parsed.sentences:
+            self.add(None, f"the template says nothing{self.context(values)}")
+        self.rendered = rendered
+        return parsed
+
+    def pauses(self, parsed: script.Script, values: dict[str, str]) -> None:
+        flexible = False
+        for item in parsed.items:
+            if not isinstance(item, script.Pause):
+                continue
+            flexible |= item.flexible
+            line = self.locate(self.rendered[item.line - 1])
+            if item.seconds < MIN_PAUSE:
+                self.add(line, f"a pause of {item.seconds:g} s is too short to be heard "
+                               f"(at least {MIN_PAUSE:g} s)")
+            if not item.flexible and item.seconds > MAX_FIXED_PAUSE:
+                self.add(line, f"a fixed pause of {item.seconds:g} s cannot shrink to fit "
+                               f"--minutes; make it flexible (flex=True) or at most "
+                               f"{MAX_FIXED_PAUSE:g} s")
+            if item.flexible and item.seconds > MAX_FLEX_PAUSE:
+                self.add(line, f"a pause of {item.seconds:g} s is over {MAX_FLEX_PAUSE:g} s; "
+                               "give it a weight instead and let --minutes stretch it")
+        if not flexible:
+            self.add(None, "no flexible pauses: --minutes cannot change the length; "
+                           "use pause(N, flex=True) for the longer silences")
+
+    def recording_helpers(self) -> dict[str, object]:
+        """The helpers, wrapped to remember which template line produced which markup."""
+        def wrap(helper):
+            def recorded(*args, **kwargs):
+                markup = helper(*args, **kwargs)
+                line = _calling_template_line()
+                if line:
+                    for piece in str(markup).splitlines():
+                        self.helper_lines.setdefault(piece.strip(), line)
+                return markup
+            return recorded
+        return {name: wrap(helper) for name, helper in templates.HELPERS.items()}
+
+    def locate(self, rendered_line: str) -> int | None:
+        """The template line a line of rendered script most likely came from."""
+        wanted = rendered_line.strip()
+        if not wanted:
+            return None
+        for markup, line in self.helper_lines.items():
+            if markup and markup in wanted:
+                return line
+        for number, line in enumerate(self.lines, start=1):
+            if wanted in line:
+                return number
+        for tag in re.findall(r"\[[^\]]*\]|<[^>]*>", wanted):
+            for number, line in enumerate(self.lines, start=1):
+                if tag in line:
+                    return number
+        return None
+
+    def line_of(self, pattern: str) -> int | None:
+        regex = re.compile(pattern)
+        return next((n for n, line in enumerate(self.lines, start=1) if regex.search(line)), None)
+
+    @staticmethod
+    def context(values: dict[str, str]) -> str:
+        if values and all(v == SAMPLE_VALUE for v in values.values()):
+            return " (with every variable filled in)"
+        return ""
+
+
+def _calling_template_line() -> int | None:
+    """The template line of the innermost Jinja frame calling us (Jinja maps its own lines)."""
+    frame = sys._getframe(2)
+    while frame is not None:
+        template = frame.f_globals.get("__jinja_template__")
+        if template is not None:
+            return template.get_corresponding_lineno(frame.f_lineno)
+        frame = frame.f_back
+    return None
+
+
+def _is_name(name: str) -> bool:
+    return re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name) is not None
+
+
+def _bare(exc: TemplateError | LetgoError) -> str:
+    """The message without the 'file:line:' prefix (the Problem carries those)."""
+    text = str(exc)
+    source = getattr(exc, "source", None)
+    if source and text.startswith(source):
+        text = re.sub(r"^:(\d+:)*\s*", "", text[len(source):])
+    return text
