@@ -434,19 +434,21 @@ def _check_reachable(address: str) -> None:
 
 # --- listening files --------------------------------------------------------------------------
 
-def listing(plan_info, episodes: list[Episode], manifest: dict) -> listen.Listing:
+def listing(info, relpaths: list[str], manifest: dict) -> listen.Listing:
+    """What the listening files show: the built sessions among `relpaths`, in that order."""
     items = []
-    for episode in episodes:
-        entry = manifest["sessions"].get(episode.relpath)
+    for relpath in relpaths:
+        entry = manifest["sessions"].get(relpath)
         if not entry:
             continue
         items.append(listen.Item(
-            file=episode.filename, title=entry["title"], description=entry["description"],
-            track=entry["track"], duration=entry["duration"], bytes=entry["bytes"],
-            built=entry["built"], guid=f"{episode.relpath}#{entry['key'][:16]}",
+            file=relpath.rsplit("/", 1)[-1], title=entry["title"],
+            description=entry["description"], track=entry["track"],
+            duration=entry["duration"], bytes=entry["bytes"], built=entry["built"],
+            guid=f"{relpath}#{entry['key'][:16]}",
             chapters=tuple(tuple(c) for c in entry["chapters"]),
             cues=tuple(tuple(c) for c in entry["cues"])))
-    return listen.Listing(plan_info, tuple(items))
+    return listen.Listing(info, tuple(items))
 
 
 def write_listening(plan: SeriesPlan, folder: Path, manifest: dict,
@@ -456,7 +458,7 @@ def write_listening(plan: SeriesPlan, folder: Path, manifest: dict,
     sets = {}
     for subfolder, episodes in plan.sets().items():
         target = folder / subfolder
-        data = listing(plan.info, episodes, manifest)
+        data = listing(plan.info, [e.relpath for e in episodes], manifest)
         url = (base_url.rstrip("/") + "/" + (f"{subfolder}/" if subfolder else "")
                if base_url else target.as_uri() + "/")
         files = {

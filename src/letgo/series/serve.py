@@ -152,20 +152,8 @@ def _feed_for(folder: Path, path: Path, base_url: str) -> bytes | None:
     sets = manifest.get("sets") or {}
     if subfolder not in sets or "series" not in manifest:
         return None
-    info = SeriesInfo(**manifest["series"])
-    items = []
-    for relpath in sets[subfolder]:
-        items.append(_Stub(relpath))
-    data = listing(info, items, manifest)
+    data = listing(SeriesInfo(**manifest["series"]), sets[subfolder], manifest)
     return listen.feed(data, base_url)
-
-
-class _Stub:
-    """Just enough of an Episode for `listing`: where its files are."""
-
-    def __init__(self, relpath: str):
-        self.relpath = relpath
-        self.filename = relpath.rsplit("/", 1)[-1]
 
 
 def local_address() -> str:
