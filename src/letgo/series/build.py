@@ -133,13 +133,20 @@ def input_key(episode: Episode) -> str:
     return hashlib.sha256(blob).hexdigest()
 
 
+#: Packages whose versions change an engine's voice (looked up without starting the engine).
+ENGINE_PACKAGES = {"pyttsx3": ("pyttsx3", "espeakng-loader"), "fake": ()}
+
+
 def _engine_version(engine: str) -> str:
     from importlib import metadata
 
-    try:
-        return metadata.version(engine) if engine != "fake" else "fake"
-    except metadata.PackageNotFoundError:
-        return ""
+    versions = []
+    for package in ENGINE_PACKAGES.get(engine, (engine,)):
+        try:
+            versions.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            versions.append(f"{package} (not installed)")
+    return ", ".join(versions)
 
 
 def read_manifest(folder: Path) -> dict:
