@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -33,11 +35,18 @@ def own_plan(folder: Path) -> Path:
 
 
 def build(plan: str, out: Path, *extra: str) -> tuple[float, dict]:
+    """Wall seconds and the JSON summary; prints the CPU seconds used and the machine's load."""
     command = [sys.executable, "-c", "from letgo.cli import main; main()", "series", "build",
                str(plan), "-o", str(out), "--json", *extra]
+    load = os.getloadavg()[0]
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
     result = subprocess.run(command, capture_output=True, text=True)
     seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
+    print(f"  {' '.join(extra[:2])}: {seconds:.2f} s wall, {used:.1f} s CPU "
+          f"(load average {load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
     if result.returncode != 0:
         sys.exit(f"build failed: {result.stderr}")
     return seconds, json.loads(result.stdout)
