@@ -176,6 +176,10 @@ def test_a_failing_session_does_not_stop_the_others(tmp_path):
     assert result.exit_code == 1
     assert "Day 2: Releasing" in result.stderr and "needs at least" in result.stderr
     assert "Traceback" not in result.output
+    # not a terminal: plain progress lines, one per event, with the overall share and time left
+    assert re.search(r"built +Day 1: Arriving: 60 s of audio +\[\d/3, \d+% overall",
+                     result.stderr)
+    assert re.search(r"FAILED +Day 2: Releasing", result.stderr)
     assert (tmp_path / "out" / f"{FILES[0]}.mp3").is_file()
     assert (tmp_path / "out" / f"{FILES[2]}.mp3").is_file()
     assert not (tmp_path / "out" / f"{FILES[1]}.mp3").exists()
