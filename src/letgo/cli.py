@@ -502,3 +502,216 @@ def doctor():
                f"{'' if config.config_file().is_file() else ' (none; defaults in use)'}")
     click.echo(f"ok      built-in templates: {templates.builtin_dir()}")
     sys.exit(1 if problems else 0)
+
+
+# --- series ----------------------------------------------------------------------------------
+
+@main.group()
+def series():
+    """Build a course of sessions (or one set per listener) and listen anywhere.
+
+    \b
+    Examples:
+      letgo series new my-course.toml
+      letgo series build my-course.toml -o audio_out/my-course
+      letgo series serve audio_out/my-course
+    """
+
+
+@series.command(name="new")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path),
+                default=Path("series.toml"))
+@click.option("--title", default="My letting-go course", show_default=True,
+              help="The series title written into the plan.")
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@fail_cleanly
+def series_new(path, title, force):
+    """Write a starter plan to PATH (default series.toml), ready to edit and build.
+
+    \b
+    Example:
+      letgo series new my-course.toml --title "A week of ease"
+    """
+    from .errors import UsageError
+    from .series import plan as series_plan
+    from .series.listen import write_if_changed
+
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists; use --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_if_changed(path, series_plan.starter(title, str(path)).encode("utf-8"))
+    click.echo(f"Wrote {path}; edit it, then: letgo series build {path}")
+
+
+class SeriesProgress:
+    """Per-session bars and an overall line with time left on a terminal; plain lines otherwise."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.active: dict[str, tuple[str, float]] = {}
+        self.drawn = 0
+        self.last_draw = 0.0
+        self.last = None
+
+    def __call__(self, update) -> None:
+        if self.quiet:
+            return
+        import time
+
+        self.last = update
+        line = None
+        if update.kind == "skip":
+            line = f"  skipped  {update.title} (unchanged)"
+        elif update.kind in ("done", "fail"):
+            self.active.pop(update.relpath, None)
+            word = "built  " if update.kind == "done" else "FAILED "
+            line = (f"  {word}  {update.title}: {update.message}  "
+                    f"[{update.finished}/{update.to_build}, {self.overall(update)}]")
+        else:
+            self.active[update.relpath] = (update.title, update.fraction)
+            if not self.tty:
+                if update.kind == "start":
+                    line = f"  started  {update.title}"
+                else:
+                    return
+        if not self.tty:
+            if line:
+                click.echo(line, err=True)
+            return
+        now = time.monotonic()
+        if line is None and now - self.last_draw < 0.1:
+            return
+        self.last_draw = now
+        self.erase()
+        if line:
+            click.echo(line, err=True)
+        self.draw(update)
+
+    @staticmethod
+    def overall(update) -> str:
+        left = "" if update.remaining is None else \
+            f", about {int(update.remaining // 60)}:{int(update.remaining % 60):02d} left"
+        return f"{update.overall:.0%} overall{left}"
+
+    def draw(self, update) -> None:
+        lines = []
+        for title, fraction in self.active.values():
+            filled = round(fraction * 24)
+            lines.append(f"  {title[:36]:<36} [{'#' * filled}{'-' * (24 - filled)}] "
+                         f"{fraction:4.0%}")
+        if update.to_build:
+            lines.append(f"  {update.finished}/{update.to_build} sessions, "
+                         f"{self.overall(update)}")
+        for text in lines:
+            click.echo(text, err=True)
+        self.drawn = len(lines)
+
+    def erase(self) -> None:
+        if self.drawn:
+            click.echo(f"\x1b[{self.drawn}F\x1b[J", err=True, nl=False)
+            self.drawn = 0
+
+    def close(self) -> None:
+        if self.tty and not self.quiet:
+            self.erase()
+
+
+@series.command(name="build")
+@click.argument("plan")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to build into. Default: audio_out/PLAN-NAME")
+@click.option("-j", "--jobs", type=click.IntRange(1, None), default=None,
+              help="Sessions built at once, each in its own process. Default: number of cores.")
+@click.option("--force", is_flag=True, help="Rebuild every session, even unchanged ones.")
+@click.option("--base-url", default=None, metavar="URL",
+              help="Where the folder will be served, for the podcast feed's links, "
+                   "e.g. https://example.org/course/")
+@click.option("--listeners", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="CSV of listeners (name,person,minutes,...): one set each.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Send sessions to a Dask cluster, e.g. tcp://10.0.0.5:8786 "
+                   "(needs letgo[cluster]; -o must be reachable by every worker).")
+@click.option("--templates", "template_dirs", multiple=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="A folder of your own templates (repeatable).")
+@click.option("--engine", type=click.Choice(ENGINES), default=None,
+              help="Use this engine for every session, whatever the plan says "
+                   "(e.g. fake for a quick draft).")
+@click.option("-m", "--minutes", type=float, default=None,
+              help="Make every session this long, whatever the plan says.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@fail_cleanly
+def series_build(plan, output, jobs, force, base_url, listeners, scheduler, template_dirs, engine,
+                 minutes, quiet, as_json):
+    """Build every session of PLAN into a folder, with playlist, podcast feed and player page.
+
+    PLAN is a plan file (see 'letgo series new') or a built-in plan's name. Sessions whose
+    inputs have not changed are skipped; an interrupted build is finished by the next run.
+
+    \b
+    Examples:
+      letgo series build seven-days-of-release
+      letgo series build my-course.toml -o ~/course --jobs 2
+      letgo series build my-course.toml --listeners people.csv --json
+      letgo series build seven-days-of-release --engine fake --minutes 2
+      letgo series build my-course.toml --scheduler tcp://10.0.0.5:8786 -o /shared/course
+    """
+    from .series import build as series_build_module
+    from .series import plan as series_plan
+
+    loaded = series_plan.load(plan, tuple(str(d) for d in template_dirs), listeners,
+                              {"engine": engine, "minutes": minutes})
+    if output is None:
+        output = DEFAULT_OUTPUT_DIR / series_plan.slug(Path(plan).stem)
+    progress = SeriesProgress(quiet or as_json)
+    try:
+        summary = series_build_module.build(loaded, output, jobs=jobs, force=force,
+                                            base_url=base_url, scheduler=scheduler,
+                                            on_update=progress)
+    finally:
+        progress.close()
+    if as_json:
+        import json
+
+        click.echo(json.dumps(summary.as_dict(), indent=2))
+    elif not quiet:
+        click.echo(f"{summary.folder}: {summary.count('built')} built, "
+                   f"{summary.count('skipped')} unchanged, {summary.count('failed')} failed "
+                   f"in {summary.seconds:.1f} s; open {summary.folder / 'index.html'}")
+    for failure in summary.failed:
+        click.echo(f"letgo: error: {failure.title} ({failure.relpath}): {failure.error}",
+                   err=True)
+    sys.exit(0 if summary.ok else 1)
+
+
+@series.command(name="serve")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0 picks a free one).")
+@click.option("--host", default="0.0.0.0", show_default=True,
+              help="Address to listen on; 127.0.0.1 keeps it to this machine.")
+@fail_cleanly
+def series_serve(folder, port, host):
+    """Serve a built series over HTTP (with seeking) and print the podcast feed's URL.
+
+    \b
+    Example:
+      letgo series serve audio_out/seven-days-of-release --port 8000
+    """
+    from .series import serve
+
+    server = serve.make_server(folder, host, port)
+    shown = serve.local_address() if host in ("0.0.0.0", "") else host
+    actual = server.server_address[1]
+    click.echo(f"Serving {folder} at http://{shown}:{actual}/")
+    click.echo(f"  player page: http://{shown}:{actual}/index.html")
+    click.echo(f"  podcast feed: http://{shown}:{actual}/feed.xml")
+    click.echo("Press Ctrl-C to stop.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+    finally:
+        server.server_close()

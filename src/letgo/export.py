@@ -45,6 +45,7 @@ def atomic_path(path: Path):
     os.close(fd)
     try:
         yield Path(temporary)
+        os.chmod(temporary, 0o644)  # mkstemp makes 0600; a finished file is readable like any
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -83,16 +84,7 @@ def encode(blocks: Iterable[np.ndarray], path: Path, sample_rate: int, channels:
 
 
 def write_tags(path: Path, title: str, comment: str, extra: Mapping[str, str] = {}) -> None:
-    """ID3v2 tags: title, artist 'letgo', a comment with what made the file."""
-    from mutagen.id3 import COMM, ID3, TIT2, TPE1, TXXX, ID3NoHeaderError
+    """ID3v2 tags: title, artist 'letgo', a comment with what made the file (see letgo.tags)."""
+    from . import tags
 
-    try:
-        tags = ID3(str(path))
-    except ID3NoHeaderError:
-        tags = ID3()
-    tags.add(TIT2(encoding=3, text=title))
-    tags.add(TPE1(encoding=3, text="letgo"))
-    tags.add(COMM(encoding=3, lang="eng", desc="", text=comment))
-    for key, value in extra.items():
-        tags.add(TXXX(encoding=3, desc=key, text=value))
-    tags.save(str(path), v2_version=3)
+    tags.write(path, tags.TagInfo(title=title, comment=comment, extra=dict(extra)))

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from . import export, mix, normalize, plan, script, templates
+from . import export, mix, normalize, plan, script, tags, templates
 from .backgrounds import make_background
 from .cache import ClipCache
 from .engines import Clip, Engine, VoiceSettings, make_engine, trim
@@ -148,8 +148,12 @@ class Result:
 
 
 def render(request: Request, output: Path, engine: Engine | None = None,
-           progress: Progress | None = None) -> Result:
-    """Render a session to `output`; the file is complete or absent, never partial."""
+           progress: Progress | None = None, tag: tags.TagInfo | None = None) -> Result:
+    """Render a session to `output`; the file is complete or absent, never partial.
+
+    `tag` gives the ID3 tags (a series sets album, track, cover...); chapters from the
+    template's sections and the inputs that made the file are always added.
+    """
     started = time.perf_counter()
     output = Path(output).expanduser()
     export.check_writable(output)
@@ -169,7 +173,7 @@ def render(request: Request, output: Path, engine: Engine | None = None,
     with export.atomic_path(output) as temporary:
         export.encode(mix.blocks(prepared.timeline, audio, background, settings), temporary,
                       settings.sample_rate, background.channels, request.export, on_block)
-        export.write_tags(temporary, prepared.info.title, describe(request, prepared))
+        tags.write(temporary, session_tags(request, prepared, tag))
     return Result(output, prepared.timeline.duration, time.perf_counter() - started, prepared)
 
 
@@ -179,3 +183,21 @@ def describe(request: Request, prepared: Prepared) -> str:
                        "minutes": request.minutes, "engine": request.engine},
                       ensure_ascii=False, sort_keys=True)
 
+
+
+def session_tags(request: Request, prepared: Prepared, tag: tags.TagInfo | None = None
+                 ) -> tags.TagInfo:
+    """`tag` (or the template's title) with the timeline's chapters and the rebuild inputs."""
+    import dataclasses
+
+    from . import __version__
+
+    inputs = {**dataclasses.asdict(request), "template": prepared.info.name,
+              "template_path": str(prepared.info.path), "variables": prepared.variables,
+              "letgo": __version__}
+    tag = tag or tags.TagInfo(title=prepared.info.title)
+    return dataclasses.replace(
+        tag, chapters=prepared.timeline.chapters,
+        comment=tag.comment or describe(request, prepared),
+        extra={tags.INPUTS_KEY: json.dumps(inputs, ensure_ascii=False, sort_keys=True),
+               **tag.extra})
