@@ -19,6 +19,7 @@ import hashlib
 import json
 import logging
 import os
+import signal
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -358,7 +359,8 @@ def _run_local(todo: list[Job], jobs: int, scheduler, tracker: _Tracker):
     workers = min(jobs, len(todo))
     with context.Manager() as manager:
         updates = manager.Queue()
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                                   initializer=_take_interrupts)
         waiting = list(todo)
         pending = {}
         by_path = {job.episode.relpath: job for job in todo}
@@ -367,7 +369,7 @@ def _run_local(todo: list[Job], jobs: int, scheduler, tracker: _Tracker):
                 # only as many in flight as workers: after Ctrl-C nothing queued starts
                 while waiting and len(pending) < workers:
                     job = waiting.pop(0)
-                    pending[pool.submit(build_one, job, updates)] = job
+                    pending[_submit_shielded(pool, job, updates)] = job
                     tracker.report("start", job.episode, 0.0)
                 done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
                 _drain(updates, by_path, tracker)
@@ -383,6 +385,21 @@ def _run_local(todo: list[Job], jobs: int, scheduler, tracker: _Tracker):
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
+
+
+def _submit_shielded(pool: ProcessPoolExecutor, job: Job, updates):
+    """Submit with Ctrl-C ignored for the moment a worker may be spawned: the new process
+    inherits the ignore, so a Ctrl-C during its start-up cannot kill it mid-import with a
+    traceback; `_take_interrupts` turns Ctrl-C back on once it is ready to clean up after itself."""
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        return pool.submit(build_one, job, updates)
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _take_interrupts() -> None:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 def _drain(updates, by_path: dict[str, Job], tracker: _Tracker) -> None:
