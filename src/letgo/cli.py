@@ -9,11 +9,12 @@ from pathlib import Path
 
 import click
 
-from . import __version__, session, templates
-from .engines import ENGINES, VoiceSettings, make_engine
-from .errors import LetgoError
+from . import __version__, config, session, templates
+from .cache import ClipCache
+from .engines import ENGINES, LISTED, VoiceSettings, list_voices, make_engine
+from .errors import LetgoError, UsageError
 from .plan import format_minutes
-from .settings import ExportSettings, MixSettings
+from .settings import ExportSettings, MixSettings, PlanSettings
 
 DEFAULT_OUTPUT_DIR = Path("audio_out")
 
@@ -36,8 +37,9 @@ def fail_cleanly(command):
 
 
 def clock(seconds: float) -> str:
-    minutes, rest = divmod(seconds, 60)
-    return f"{int(minutes)}:{rest:04.1f}"
+    """'m:ss.s', rounded before splitting so 719.97 s reads 12:00.0, not 11:60.0."""
+    minutes, tenths = divmod(round(seconds * 10), 600)
+    return f"{minutes}:{tenths / 10:04.1f}"
 
 
 class Progress:
@@ -88,11 +90,7 @@ def session_options(command):
                           "Default: the template's own length."),
         click.option("-v", "--var", "variables", multiple=True, metavar="NAME=VALUE",
                      help="Set a template variable, e.g. -v name=Sam (repeatable)."),
-        click.option("--engine", type=click.Choice(ENGINES), default="pyttsx3",
-                     show_default=True, help="Speech engine."),
-        click.option("--voice", default=None, help="Voice id (see 'letgo voices')."),
-        click.option("--rate", type=click.IntRange(60, 400), default=VoiceSettings.rate,
-                     show_default=True, help="Speaking rate in words per minute."),
+        *voice_options(),
         click.option("--templates", "template_dirs", multiple=True,
                      type=click.Path(file_okay=False, path_type=Path),
                      help="A folder of your own templates (repeatable); they win over built-ins."),
@@ -102,16 +100,88 @@ def session_options(command):
     return command
 
 
+TUNING = "letgo.voice_tuning"
+
+
+def _keep_tuning(ctx: click.Context, param: click.Parameter, value):
+    """Gather a tuning option into the context, so commands need not name each one."""
+    ctx.meta.setdefault(TUNING, {})[param.name] = value
+    return value
+
+
+def voice_options():
+    """Engine, voice, pacing, pronunciation and cache options. Defaults come from the config
+    file, then the settings dataclasses, so they are None here. Beyond engine, voice and rate,
+    they reach `build_request` through the click context: a command using `session_options`
+    gets them all without naming them."""
+
+    def tuning(*names, **kwargs):
+        return click.option(*names, expose_value=False, callback=_keep_tuning, **kwargs)
+
+    return [
+        click.option("--engine", type=click.Choice(ENGINES), default=None,
+                     help="Speech engine: pyttsx3 (light, always there) or piper (neural, "
+                          "from letgo[neural]). Default: pyttsx3."),
+        click.option("--voice", default=None,
+                     help="Voice id or name (see 'letgo voices'); for piper also a path to "
+                          "a .onnx voice."),
+        click.option("--rate", type=click.IntRange(60, 400), default=None,
+                     help=f"pyttsx3 speaking rate. Default: {VoiceSettings.rate}."),
+        tuning("--pitch", type=click.IntRange(0, 100), default=None,
+               help="pyttsx3 (eSpeak) pitch, 0-100. Default: the voice's own."),
+        tuning("--length-scale", type=click.FloatRange(0.3, 3.0), default=None,
+               help=f"piper pace: above 1 is slower. Default: {VoiceSettings.length_scale}."),
+        tuning("--noise-scale", type=click.FloatRange(0.0, 2.0), default=None,
+               help=f"piper liveliness. Default: {VoiceSettings.noise_scale}."),
+        tuning("--noise-w", "noise_w_scale", type=click.FloatRange(0.0, 2.0), default=None,
+               help=f"piper rhythm variation. Default: {VoiceSettings.noise_w_scale}."),
+        tuning("--sentence-gap", type=click.FloatRange(0.0, 30.0), default=None,
+               help=f"Seconds of silence after a sentence. Default: {PlanSettings.sentence_gap}."),
+        tuning("--paragraph-gap", type=click.FloatRange(0.0, 60.0), default=None,
+               help=f"Seconds of silence after a paragraph. "
+                    f"Default: {PlanSettings.paragraph_gap}."),
+        tuning("--pronunciations", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
+               help="A pronunciation file (TOML, [plain] and [regex]); repeatable; applied "
+                    "before your config folder's and the built-in one."),
+        tuning("--no-cache", is_flag=True, default=False,
+               help="Speak every sentence afresh; neither read nor write the cache."),
+    ]
+
+
+VOICE_KEYS = ("pitch", "length_scale", "noise_scale", "noise_w_scale")
+PACING_KEYS = ("sentence_gap", "paragraph_gap")
+
+
 def build_request(template, minutes, variables, engine, voice, rate, template_dirs,
-                  background: str = MixSettings.background) -> session.Request:
+                  background: str = MixSettings.background, **tuning) -> session.Request:
+    """A request from the flags; a flag left out takes the config file's value, if any.
+    The tuning options come from the click context unless given here."""
+    context = click.get_current_context(silent=True)
+    tuning = {**(context.meta.get(TUNING, {}) if context else {}), **tuning}
+    pronunciations = tuning.pop("pronunciations", None) or ()
+    no_cache = bool(tuning.pop("no_cache", False))
+    defaults = config.load_defaults()
+    if engine is not None and defaults.get("engine", engine) != engine:
+        defaults.pop("voice", None)  # the file's voice belongs to the file's engine
+    given = {"engine": engine, "voice": voice, "rate": rate, **tuning}
+    chosen = {k: v if v is not None else defaults.get(k) for k, v in given.items()}
+    if chosen.get("engine") is not None and chosen["engine"] not in ENGINES:
+        raise UsageError(f"{config.config_file()}: unknown engine '{chosen['engine']}'; "
+                         f"choose one of: {', '.join(ENGINES)}")
+    voice_settings = {k: chosen[k] for k in ("voice", "rate", *VOICE_KEYS)
+                      if chosen.get(k) is not None}
+    pacing = {k: chosen[k] for k in PACING_KEYS if chosen.get(k) is not None}
     return session.Request(
         template=template,
         variables=templates.parse_assignments(variables),
         minutes=minutes,
-        engine=engine,
-        voice=VoiceSettings(voice=voice, rate=rate),
+        engine=chosen.get("engine") or "pyttsx3",
+        voice=VoiceSettings(**voice_settings),
+        plan=PlanSettings(**pacing),
         mix=MixSettings(background=background),
         template_dirs=tuple(str(d) for d in template_dirs),
+        pronunciations=tuple(str(p) for p in pronunciations),
+        cache=not no_cache,
     )
 
 
@@ -190,7 +260,9 @@ def render(template, minutes, variables, engine, voice, rate, template_dirs, out
            audio_format, bitrate, quiet):
     """Render a meditation to an audio file (MP3 unless asked otherwise).
 
-    TEMPLATE is a built-in name (see 'letgo list') or a path to a template file.
+    TEMPLATE is a built-in name (see 'letgo list') or a path to a template file. Defaults
+    for the voice and pacing options can be kept in config.toml in the user config folder
+    ('letgo doctor' shows where).
 
     \b
     Examples:
@@ -201,6 +273,7 @@ def render(template, minutes, variables, engine, voice, rate, template_dirs, out
       letgo render letting-go --background binaural --beat 6 -o theta.flac
       letgo render letting-go --background ~/waves.wav --background-offset 30 --lufs -19
       letgo render letting-go --format ogg
+      letgo render letting-go --engine piper --length-scale 1.5
     """
     from dataclasses import replace
 
@@ -228,13 +301,17 @@ def render(template, minutes, variables, engine, voice, rate, template_dirs, out
 
 @main.command()
 @session_options
+@click.option("--spoken", is_flag=True,
+              help="Show each sentence as the voice reads it (numbers, abbreviations and "
+                   "pronunciations applied).")
 @fail_cleanly
-def script(template, minutes, variables, engine, voice, rate, template_dirs):
+def script(template, minutes, variables, engine, voice, rate, template_dirs, spoken=False):
     """Show the rendered script with its planned timings; no audio is written.
 
     \b
-    Example:
+    Examples:
       letgo script letting-go --minutes 10
+      letgo script letting-go --spoken --pronunciations my-words.toml
     """
     request = build_request(template, minutes, variables, engine, voice, rate, template_dirs)
     prepared = session.prepare(request)
@@ -250,7 +327,8 @@ def script(template, minutes, variables, engine, voice, rate, template_dirs):
                        f"({clock(chapter.end - chapter.start)} long)")
             chapters.pop(0)
         if getattr(item, "kind", None) == "speech":
-            click.echo(f"  {clock(start):>8}  {item.text}")
+            text = prepared.spoken[item.clip] if spoken else item.text
+            click.echo(f"  {clock(start):>8}  {text}")
         elif getattr(item, "kind", None):
             click.echo(f"  {clock(start):>8}  [{item.kind}]")
         else:
@@ -390,21 +468,58 @@ def check(files, template_dirs):
 
 
 @main.command()
-@click.option("--engine", type=click.Choice(ENGINES), default="pyttsx3", show_default=True)
+@click.option("--engine", type=click.Choice(ENGINES), default=None,
+              help="Only this engine's voices. Default: every engine.")
 @fail_cleanly
 def voices(engine):
-    """List the voices an engine offers.
+    """List every engine's voices, with language and whether each is installed.
+
+    Use a voice with --engine and --voice on render or script.
+
+    \b
+    Examples:
+      letgo voices
+      letgo voices --engine piper
+      letgo render letting-go --engine piper --voice joe
+    """
+    for name in (engine,) if engine else LISTED:
+        for v in list_voices(name):
+            state = "installed" if v.installed else "missing"
+            click.echo(f"{v.engine:<8} {v.id:<28} {v.language or '-':<10} {state:<9} {v.name}")
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+@fail_cleanly
+def cache(ctx):
+    """Show the synthesis cache: where it is, its entries and its size.
+
+    Spoken sentences are kept there and shared by every session, so a re-render speaks only
+    what changed. Set LETGO_CACHE_DIR to put it elsewhere.
+
+    \b
+    Examples:
+      letgo cache
+      letgo cache clear
+    """
+    if ctx.invoked_subcommand is None:
+        stats = ClipCache().stats()
+        click.echo(f"{stats.folder}: {stats.entries} entries, "
+                   f"{stats.bytes / 1e6:.1f} MB")
+
+
+@cache.command(name="clear")
+@fail_cleanly
+def cache_clear():
+    """Empty the synthesis cache.
 
     \b
     Example:
-      letgo voices
+      letgo cache clear
     """
-    speaker = make_engine(engine)
-    try:
-        for voice in speaker.voices():
-            click.echo(f"{voice.id:<28} {voice.language:<10} {voice.name}")
-    finally:
-        speaker.close()
+    store = ClipCache()
+    removed = store.clear()
+    click.echo(f"Removed {removed} entries from {store.folder}")
 
 
 @main.command()
@@ -452,5 +567,227 @@ def doctor():
         click.echo(f"MISSING speech: {exc}")
     finally:
         speaker.close()
+    piper_voices = list_voices("piper")
+    if piper_voices[0].installed:
+        click.echo(f"ok      piper: {len(piper_voices)} voice(s) (see 'letgo voices --engine piper')")
+    else:
+        click.echo("note    piper (neural voice) not installed: pip install 'letgo[neural]'")
+    stats = ClipCache().stats()
+    click.echo(f"ok      speech cache: {stats.folder} ({stats.entries} entries)")
+    click.echo(f"ok      config file: {config.config_file()}"
+               f"{'' if config.config_file().is_file() else ' (none; defaults in use)'}")
     click.echo(f"ok      built-in templates: {templates.builtin_dir()}")
     sys.exit(1 if problems else 0)
+
+
+# --- series ----------------------------------------------------------------------------------
+
+@main.group()
+def series():
+    """Build a course of sessions (or one set per listener) and listen anywhere.
+
+    \b
+    Examples:
+      letgo series new my-course.toml
+      letgo series build my-course.toml -o audio_out/my-course
+      letgo series serve audio_out/my-course
+    """
+
+
+@series.command(name="new")
+@click.argument("path", type=click.Path(dir_okay=False, path_type=Path),
+                default=Path("series.toml"))
+@click.option("--title", default="My letting-go course", show_default=True,
+              help="The series title written into the plan.")
+@click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
+@fail_cleanly
+def series_new(path, title, force):
+    """Write a starter plan to PATH (default series.toml), ready to edit and build.
+
+    \b
+    Example:
+      letgo series new my-course.toml --title "A week of ease"
+    """
+    from .errors import UsageError
+    from .series import plan as series_plan
+    from .series.listen import write_if_changed
+
+    if path.exists() and not force:
+        raise UsageError(f"{path} already exists; use --force to overwrite it")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    write_if_changed(path, series_plan.starter(title, str(path)).encode("utf-8"))
+    click.echo(f"Wrote {path}; edit it, then: letgo series build {path}")
+
+
+class SeriesProgress:
+    """Per-session bars and an overall line with time left on a terminal; plain lines otherwise."""
+
+    def __init__(self, quiet: bool):
+        self.quiet = quiet
+        self.tty = sys.stderr.isatty()
+        self.active: dict[str, tuple[str, float]] = {}
+        self.drawn = 0
+        self.last_draw = 0.0
+        self.last = None
+
+    def __call__(self, update) -> None:
+        if self.quiet:
+            return
+        import time
+
+        self.last = update
+        line = None
+        if update.kind == "skip":
+            line = f"  skipped  {update.title} (unchanged)"
+        elif update.kind in ("done", "fail"):
+            self.active.pop(update.relpath, None)
+            word = "built  " if update.kind == "done" else "FAILED "
+            line = (f"  {word}  {update.title}: {update.message}  "
+                    f"[{update.finished}/{update.to_build}, {self.overall(update)}]")
+        else:
+            self.active[update.relpath] = (update.title, update.fraction)
+            if not self.tty:
+                if update.kind == "start":
+                    line = f"  started  {update.title}"
+                else:
+                    return
+        if not self.tty:
+            if line:
+                click.echo(line, err=True)
+            return
+        now = time.monotonic()
+        if line is None and now - self.last_draw < 0.1:
+            return
+        self.last_draw = now
+        self.erase()
+        if line:
+            click.echo(line, err=True)
+        self.draw(update)
+
+    @staticmethod
+    def overall(update) -> str:
+        left = "" if update.remaining is None else \
+            f", about {int(update.remaining // 60)}:{int(update.remaining % 60):02d} left"
+        return f"{update.overall:.0%} overall{left}"
+
+    def draw(self, update) -> None:
+        lines = []
+        for title, fraction in self.active.values():
+            filled = round(fraction * 24)
+            lines.append(f"  {title[:36]:<36} [{'#' * filled}{'-' * (24 - filled)}] "
+                         f"{fraction:4.0%}")
+        if update.to_build:
+            lines.append(f"  {update.finished}/{update.to_build} sessions, "
+                         f"{self.overall(update)}")
+        for text in lines:
+            click.echo(text, err=True)
+        self.drawn = len(lines)
+
+    def erase(self) -> None:
+        if self.drawn:
+            click.echo(f"\x1b[{self.drawn}F\x1b[J", err=True, nl=False)
+            self.drawn = 0
+
+    def close(self) -> None:
+        if self.tty and not self.quiet:
+            self.erase()
+
+
+@series.command(name="build")
+@click.argument("plan")
+@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Folder to build into. Default: audio_out/PLAN-NAME")
+@click.option("-j", "--jobs", type=click.IntRange(1, None), default=None,
+              help="Sessions built at once, each in its own process. Default: number of cores.")
+@click.option("--force", is_flag=True, help="Rebuild every session, even unchanged ones.")
+@click.option("--base-url", default=None, metavar="URL",
+              help="Where the folder will be served, for the podcast feed's links, "
+                   "e.g. https://example.org/course/")
+@click.option("--listeners", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help="CSV of listeners (name,person,minutes,...): one set each.")
+@click.option("--scheduler", default=None, metavar="ADDRESS",
+              help="Send sessions to a Dask cluster, e.g. tcp://10.0.0.5:8786 "
+                   "(needs letgo[cluster]; -o must be reachable by every worker).")
+@click.option("--templates", "template_dirs", multiple=True,
+              type=click.Path(file_okay=False, path_type=Path),
+              help="A folder of your own templates (repeatable).")
+@click.option("--engine", type=click.Choice(ENGINES), default=None,
+              help="Use this engine for every session, whatever the plan says "
+                   "(e.g. fake for a quick draft).")
+@click.option("-m", "--minutes", type=float, default=None,
+              help="Make every session this long, whatever the plan says.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@fail_cleanly
+def series_build(plan, output, jobs, force, base_url, listeners, scheduler, template_dirs, engine,
+                 minutes, quiet, as_json):
+    """Build every session of PLAN into a folder, with playlist, podcast feed and player page.
+
+    PLAN is a plan file (see 'letgo series new') or a built-in plan's name. Sessions whose
+    inputs have not changed are skipped; an interrupted build is finished by the next run.
+
+    \b
+    Examples:
+      letgo series build seven-days-of-release
+      letgo series build my-course.toml -o ~/course --jobs 2
+      letgo series build my-course.toml --listeners people.csv --json
+      letgo series build seven-days-of-release --engine fake --minutes 2
+      letgo series build my-course.toml --scheduler tcp://10.0.0.5:8786 -o /shared/course
+    """
+    from .series import build as series_build_module
+    from .series import plan as series_plan
+
+    loaded = series_plan.load(plan, tuple(str(d) for d in template_dirs), listeners,
+                              {"engine": engine, "minutes": minutes})
+    if output is None:
+        output = DEFAULT_OUTPUT_DIR / series_plan.slug(Path(plan).stem)
+    progress = SeriesProgress(quiet or as_json)
+    try:
+        summary = series_build_module.build(loaded, output, jobs=jobs, force=force,
+                                            base_url=base_url, scheduler=scheduler,
+                                            on_update=progress)
+    finally:
+        progress.close()
+    if as_json:
+        import json
+
+        click.echo(json.dumps(summary.as_dict(), indent=2))
+    elif not quiet:
+        click.echo(f"{summary.folder}: {summary.count('built')} built, "
+                   f"{summary.count('skipped')} unchanged, {summary.count('failed')} failed "
+                   f"in {summary.seconds:.1f} s; open {summary.folder / 'index.html'}")
+    for failure in summary.failed:
+        click.echo(f"letgo: error: {failure.title} ({failure.relpath}): {failure.error}",
+                   err=True)
+    sys.exit(0 if summary.ok else 1)
+
+
+@series.command(name="serve")
+@click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
+@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="Port to listen on (0 picks a free one).")
+@click.option("--host", default="0.0.0.0", show_default=True,
+              help="Address to listen on; 127.0.0.1 keeps it to this machine.")
+@fail_cleanly
+def series_serve(folder, port, host):
+    """Serve a built series over HTTP (with seeking) and print the podcast feed's URL.
+
+    \b
+    Example:
+      letgo series serve audio_out/seven-days-of-release --port 8000
+    """
+    from .series import serve
+
+    server = serve.make_server(folder, host, port)
+    shown = serve.local_address() if host in ("0.0.0.0", "") else host
+    actual = server.server_address[1]
+    click.echo(f"Serving {folder} at http://{shown}:{actual}/")
+    click.echo(f"  player page: http://{shown}:{actual}/index.html")
+    click.echo(f"  podcast feed: http://{shown}:{actual}/feed.xml")
+    click.echo("Press Ctrl-C to stop.")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        click.echo("Stopped.")
+    finally:
+        server.server_close()

@@ -53,3 +53,7 @@ class EncodeError(LetgoError):
 
 class OutputError(UsageError):
     """The output path cannot be written."""
+
+
+class PlanError(UsageError):
+    """A series plan that cannot be built as written; names the session and the field."""

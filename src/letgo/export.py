@@ -77,6 +77,7 @@ def atomic_path(path: Path):
     os.close(fd)
     try:
         yield Path(temporary)
+        os.chmod(temporary, 0o644)  # mkstemp makes 0600; a finished file is readable like any
         os.replace(temporary, path)
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
@@ -117,22 +118,14 @@ def encode(blocks: Iterable[np.ndarray], path: Path, sample_rate: int, channels:
 
 def write_tags(path: Path, title: str, comment: str, extra: Mapping[str, str] = {},
                format: str = "mp3") -> None:
-    """Title, artist 'letgo', a comment with what made the file: ID3v2 for MP3 (and WAV),
-    Vorbis comments for FLAC and Ogg, iTunes atoms for M4A."""
+    """Title, artist 'letgo', a comment with what made the file: ID3v2 for MP3 (see
+    letgo.tags), and for the other formats their own kind: ID3 in WAV, Vorbis comments in
+    FLAC and Ogg, iTunes atoms in M4A."""
     if format != "mp3":
         return _write_other_tags(path, title, comment, extra, format)
-    from mutagen.id3 import COMM, ID3, TIT2, TPE1, TXXX, ID3NoHeaderError
+    from . import tags
 
-    try:
-        tags = ID3(str(path))
-    except ID3NoHeaderError:
-        tags = ID3()
-    tags.add(TIT2(encoding=3, text=title))
-    tags.add(TPE1(encoding=3, text="letgo"))
-    tags.add(COMM(encoding=3, lang="eng", desc="", text=comment))
-    for key, value in extra.items():
-        tags.add(TXXX(encoding=3, desc=key, text=value))
-    tags.save(str(path), v2_version=3)
+    tags.write(path, tags.TagInfo(title=title, comment=comment, extra=dict(extra)))
 
 
 def _write_other_tags(path: Path, title: str, comment: str, extra: Mapping[str, str],

@@ -120,9 +120,27 @@ def parse_duration(text: str) -> float:
     return seconds
 
 
+#: A full stop that does not end a sentence: a title before a name ("Dr. Lee") or a common
+#: abbreviation ("e.g.", "i.e.", "approx.").
+_NOT_AN_END = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|St|Prof)|\b[Ee]\.\s?[Gg]|\b[Ii]\.\s?[Ee]|\bcf|\bvs|"
+                         r"\bapprox)\.$")
+
+
 def split_sentences(text: str) -> list[str]:
-    """Sentence-sized pieces: speech engines are most dependable on short jobs."""
-    return [piece.strip() for piece in _SENTENCE_END.split(text) if piece.strip()]
+    """Sentence-sized pieces: speech engines are most dependable on short jobs.
+
+    A full stop after an abbreviation, or followed by a lower-case word ("at 6 a.m. and"),
+    does not end the sentence."""
+    pieces: list[str] = []
+    for piece in (p.strip() for p in _SENTENCE_END.split(text)):
+        if not piece:
+            continue
+        if pieces and (_NOT_AN_END.search(pieces[-1])
+                       or (pieces[-1].endswith(".") and piece[0].islower())):
+            pieces[-1] = f"{pieces[-1]} {piece}"
+        else:
+            pieces.append(piece)
+    return pieces
 
 
 class _Parser:

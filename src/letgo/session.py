@@ -13,9 +13,10 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from . import export, mix, plan, script, templates
+from . import export, mix, normalize, plan, script, tags, templates
 from .backgrounds import make_background
-from .engines import Clip, Engine, VoiceSettings, make_engine
+from .cache import ClipCache
+from .engines import Clip, Engine, VoiceSettings, make_engine, trim
 from .errors import FitError, UsageError
 from .settings import ExportSettings, MixSettings, PlanSettings
 
@@ -39,6 +40,12 @@ class Request:
     mix: MixSettings = MixSettings()
     export: ExportSettings = ExportSettings()
     template_dirs: tuple[str, ...] = ()
+    pronunciations: tuple[str, ...] = ()
+    """Pronunciation files applied before the user's own and the built-in one."""
+    cache: bool = True
+    """Keep and reuse spoken sentences in the synthesis cache."""
+    cache_dir: str | None = None
+    """The cache folder; None for $LETGO_CACHE_DIR or the user cache folder."""
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,8 @@ class Prepared:
     script: script.Script
     clips: tuple[Clip, ...]
     timeline: plan.Timeline
+    spoken: tuple[str, ...] = ()
+    """Each sentence as the engine was given it (normalised), by clip index."""
 
 
 def check_minutes(minutes: float | None) -> None:
@@ -72,12 +81,33 @@ def target_minutes(request: Request, info: templates.TemplateInfo) -> float | No
     return minutes
 
 
-def synthesize(engine: Engine, sentences: list[str], progress: Progress | None = None
-               ) -> list[Clip]:
-    """A clip per sentence; a sentence said twice is spoken once."""
+def synthesize(engine: Engine, sentences: list[str], progress: Progress | None = None,
+               cache: ClipCache | None = None) -> list[Clip]:
+    """A clip per sentence; a sentence said twice is spoken once, and one in `cache` not at all.
+
+    `sentences` are what the engine is given (already normalised); the cache key is the
+    engine's identity plus that text, so only a sentence that changed is spoken again."""
     unique = list(dict.fromkeys(sentences))
-    report = (lambda done, total: progress("speech", done, total)) if progress else None
-    spoken = dict(zip(unique, engine.synthesize(unique, report)))
+    spoken: dict[str, Clip] = {}
+    keys: dict[str, str] = {}
+    if cache is not None:
+        identity = engine.identity()
+        for text in unique:
+            keys[text] = cache.key(identity, text)
+            hit = cache.get(keys[text])
+            if hit is not None:
+                spoken[text] = hit
+    missing = [text for text in unique if text not in spoken]
+    log.info("%d sentences: %d from the cache, %d to speak",
+             len(unique), len(unique) - len(missing), len(missing))
+    hits = len(unique) - len(missing)
+    if progress and hits:
+        progress("speech", hits, len(unique))
+    report = ((lambda done, total: progress("speech", hits + done, len(unique)))
+              if progress else None)
+    for text, clip in zip(missing, engine.synthesize(missing, report)):
+        clip = trim.edges(clip)
+        spoken[text] = cache.put(keys[text], clip) if cache is not None else clip
     return [spoken[s] for s in sentences]
 
 
@@ -91,10 +121,13 @@ def prepare(request: Request, engine: Engine | None = None,
     parsed = script.parse(text, str(info.path))
     if not parsed.sentences:
         raise UsageError(f"template '{info.name}' has nothing to say: it rendered no speech")
+    normalizer = normalize.load(request.pronunciations)
+    spoken = [normalizer(s.text) for s in parsed.sentences]
+    cache = ClipCache(request.cache_dir) if request.cache else None
     owned = engine is None
     engine = engine or make_engine(request.engine, request.voice)
     try:
-        clips = synthesize(engine, [s.text for s in parsed.sentences], progress)
+        clips = synthesize(engine, spoken, progress, cache)
     finally:
         if owned:
             engine.close()
@@ -103,7 +136,7 @@ def prepare(request: Request, engine: Engine | None = None,
                              None if minutes is None else minutes * 60, request.plan)
     except FitError as exc:  # say which template, for series builds and scripts
         raise FitError(f"'{info.name}' does not fit in {minutes:g} min: {exc}") from None
-    return Prepared(info, variables, parsed, tuple(clips), timeline)
+    return Prepared(info, variables, parsed, tuple(clips), timeline, tuple(spoken))
 
 
 @dataclass(frozen=True)
@@ -115,15 +148,19 @@ class Result:
 
 
 def render(request: Request, output: Path, engine: Engine | None = None,
-           progress: Progress | None = None) -> Result:
-    """Render a session to `output`; the file is complete or absent, never partial."""
+           progress: Progress | None = None, tag: tags.TagInfo | None = None) -> Result:
+    """Render a session to `output`; the file is complete or absent, never partial.
+
+    `tag` gives the ID3 tags (a series sets album, track, cover...); chapters from the
+    template's sections and the inputs that made the file are always added.
+    """
     started = time.perf_counter()
     output = Path(output).expanduser()
     export.check_writable(output)
     settings = request.mix
     background = _background(settings)
     try:
-        return _render(request, output, background, engine, progress, started)
+        return _render(request, output, background, engine, progress, started, tag)
     finally:
         getattr(background, "close", lambda: None)()
 
@@ -151,7 +188,7 @@ def mix_levels(prepared: Prepared, settings: MixSettings, background
 
 
 def _render(request: Request, output: Path, background, engine: Engine | None,
-            progress: Progress | None, started: float) -> Result:
+            progress: Progress | None, started: float, tag: tags.TagInfo | None) -> Result:
     prepared = prepare(request, engine, progress)
     shift = export.LEVEL_SHIFT.get(request.export.format, 0.0)
     settings, levels = mix_levels(prepared, replace(request.mix, encoder_shift=shift),
@@ -169,8 +206,12 @@ def _render(request: Request, output: Path, background, engine: Engine | None,
         export.encode(mix.blocks(prepared.timeline, levels.clips, background, settings, levels),
                       temporary, settings.sample_rate, background.channels, request.export,
                       on_block)
-        export.write_tags(temporary, prepared.info.title, describe(request, prepared),
-                          format=request.export.format)
+        info = session_tags(request, prepared, tag)
+        if request.export.format == "mp3":
+            tags.write(temporary, info)
+        else:  # chapters, covers and series tags are ID3; the other formats get the basics
+            export.write_tags(temporary, info.title, info.comment, info.extra,
+                              format=request.export.format)
     return Result(output, prepared.timeline.duration, time.perf_counter() - started, prepared)
 
 
@@ -180,3 +221,21 @@ def describe(request: Request, prepared: Prepared) -> str:
                        "minutes": request.minutes, "engine": request.engine},
                       ensure_ascii=False, sort_keys=True)
 
+
+
+def session_tags(request: Request, prepared: Prepared, tag: tags.TagInfo | None = None
+                 ) -> tags.TagInfo:
+    """`tag` (or the template's title) with the timeline's chapters and the rebuild inputs."""
+    import dataclasses
+
+    from . import __version__
+
+    inputs = {**dataclasses.asdict(request), "template": prepared.info.name,
+              "template_path": str(prepared.info.path), "variables": prepared.variables,
+              "letgo": __version__}
+    tag = tag or tags.TagInfo(title=prepared.info.title)
+    return dataclasses.replace(
+        tag, chapters=prepared.timeline.chapters,
+        comment=tag.comment or describe(request, prepared),
+        extra={tags.INPUTS_KEY: json.dumps(inputs, ensure_ascii=False, sort_keys=True),
+               **tag.extra})

@@ -60,7 +60,7 @@ class MixSettings:
     """dB kept free under `true_peak` before encoding, for the lossy encoder's overshoot."""
     encoder_shift: float = 0.0
     """dB the mix is aimed above the target to make up for the encoder (see export.LEVEL_SHIFT)."""
-    bell_db: float = -4.0
+    bell_db: float = -8.0
     """Loudness of a bell strike relative to the voice, in LU."""
     limit_db: float = -1.0
     """Last-resort sample ceiling in dBFS on the mix (levels are set so it rarely acts)."""

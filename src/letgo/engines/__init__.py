@@ -42,10 +42,20 @@ class VoiceSettings:
 
     voice: str | None = None
     """Voice id (see `letgo voices`); None for the engine's default."""
-    rate: int = 150
-    """Words per minute; slower than conversation, as a meditation teacher speaks."""
+    rate: int = 125
+    """pyttsx3 rate setting (with eSpeak, 125 measures about 158 words a minute of speech): a
+    calm teacher's pace, slower than conversation (eSpeak's own 175 is brisk)."""
     volume: float = 1.0
     """Engine volume, 0 to 1 (levels are set again when mixing)."""
+    pitch: int | None = None
+    """pyttsx3 (eSpeak) pitch, 0 to 100 (50 is eSpeak's own); None leaves the voice as it is."""
+    length_scale: float = 1.6
+    """Piper phoneme length: above 1 is slower. At 1.6 joe speaks about 155 words a minute,
+    an unhurried teacher's pace (scripts/bench_voices.py measures it)."""
+    noise_scale: float = 0.667
+    """Piper generator noise: more is livelier, less is flatter (the voices' own default)."""
+    noise_w_scale: float = 0.8
+    """Piper phoneme-width noise: how much the rhythm varies (the voices' own default)."""
 
 
 Progress = Callable[[int, int], None]
@@ -67,7 +77,9 @@ class Engine(Protocol):
     def close(self) -> None: ...
 
 
-ENGINES = ("pyttsx3", "fake")
+ENGINES = ("pyttsx3", "piper", "fake")
+#: The engines `letgo voices` lists by default (fake is for tests).
+LISTED = ("pyttsx3", "piper")
 
 
 def make_engine(name: str, settings: VoiceSettings = VoiceSettings()) -> Engine:
@@ -75,7 +87,27 @@ def make_engine(name: str, settings: VoiceSettings = VoiceSettings()) -> Engine:
     if name == "pyttsx3":
         from .pyttsx3 import Pyttsx3Engine
         return Pyttsx3Engine(settings)
+    if name == "piper":
+        from .piper import PiperEngine
+        return PiperEngine(settings)
     if name == "fake":
         from .fake import FakeEngine
         return FakeEngine(settings)
     raise EngineUnavailable(f"unknown engine '{name}'; choose one of: {', '.join(ENGINES)}")
+
+
+def list_voices(name: str) -> list[VoiceInfo]:
+    """An engine's voices, installed or not; an engine that cannot start says so in one row."""
+    if name == "piper":
+        from .piper import known_voices
+        return known_voices()
+    try:
+        engine = make_engine(name)
+    except EngineUnavailable as exc:
+        return [VoiceInfo(name, "-", str(exc), installed=False)]
+    try:
+        return engine.voices()
+    except EngineUnavailable as exc:
+        return [VoiceInfo(name, "-", str(exc), installed=False)]
+    finally:
+        engine.close()

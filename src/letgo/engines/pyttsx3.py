@@ -100,13 +100,29 @@ class Pyttsx3Engine:
             reply = self._worker.ask({"op": "init", **self._voice_args()}, START_TIMEOUT)
             if not reply.get("ok"):
                 self.close()
+                asked = [f"voice '{self.settings.voice}'"] if self.settings.voice else []
+                asked += [f"pitch {self.settings.pitch}"] if self.settings.pitch is not None else []
+                if asked:
+                    raise EngineUnavailable(
+                        f"pyttsx3 cannot use {' and '.join(asked)}: {reply.get('error')} "
+                        "('letgo voices --engine pyttsx3' lists the voices here)")
                 raise EngineUnavailable(f"pyttsx3 cannot start: {reply.get('error')}")
             self._info = reply
+            if self.settings.voice:
+                self._check_voice(self.settings.voice)
         return self._worker
+
+    def _check_voice(self, wanted: str) -> None:
+        """eSpeak quietly falls back to its default for an unknown voice: we do not."""
+        known = self.voices()
+        if not any(wanted.lower() in (v.id.lower(), v.name.lower()) for v in known):
+            self.close()
+            raise EngineUnavailable(f"no pyttsx3 voice '{wanted}' here; 'letgo voices --engine "
+                                    "pyttsx3' lists the voices (use the id or the name)")
 
     def _voice_args(self) -> dict:
         s = self.settings
-        return {"voice": s.voice, "rate": s.rate, "volume": s.volume}
+        return {"voice": s.voice, "rate": s.rate, "volume": s.volume, "pitch": s.pitch}
 
     def describe(self) -> dict:
         """What the worker found: the library in use and pyttsx3's version."""
@@ -116,7 +132,8 @@ class Pyttsx3Engine:
     def identity(self) -> str:
         info = self.describe()
         s = self.settings
-        return f"pyttsx3/{info.get('version')}/{info.get('library')}/{s.voice}/{s.rate}/{s.volume}"
+        return (f"pyttsx3/{info.get('version')}/{info.get('library')}/{s.voice}/{s.rate}/"
+                f"{s.volume}/{s.pitch}")
 
     def voices(self) -> list[VoiceInfo]:
         reply = self._ensure_worker().ask({"op": "voices"}, START_TIMEOUT)

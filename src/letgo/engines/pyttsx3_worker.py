@@ -26,6 +26,11 @@ def _configure(engine, request: dict) -> None:
         engine.setProperty("voice", request["voice"])
     engine.setProperty("rate", int(request.get("rate", 150)))
     engine.setProperty("volume", float(request.get("volume", 1.0)))
+    if request.get("pitch") is not None:  # eSpeak only; other drivers raise KeyError
+        try:
+            engine.setProperty("pitch", int(request["pitch"]))
+        except KeyError:
+            raise ValueError("this platform's speech driver has no pitch setting") from None
 
 
 def _say(pyttsx3, request: dict) -> dict:

@@ -1,0 +1,91 @@
+#!/usr/bin/env python3
+"""Benchmark `letgo series build`: a seven-session series with --jobs 1 and --jobs 2, then a
+rebuild with nothing changed. Prints the times and their ratios, measured in this one run.
+
+Uses the built-in plan seven-days-of-release when it is installed, else a seven-session plan of
+the built-in templates (said which). Usage:
+
+    .venv/bin/python scripts/bench_series.py [--engine pyttsx3|fake] [--minutes M]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from letgo.series import plan as series_plan
+
+BUILTIN = "seven-days-of-release"
+
+
+def own_plan(folder: Path) -> Path:
+    sessions = "".join(
+        f'\n[[sessions]]\ntemplate = "{"letting-go" if n % 2 else "whole"}"\n'
+        f'title = "Day {n}"\n' for n in range(1, 8))
+    path = folder / "seven.toml"
+    path.write_text(f'[series]\ntitle = "Seven sessions"\n{sessions}')
+    return str(path)
+
+
+def build(plan: str, out: Path, *extra: str) -> tuple[float, dict]:
+    """Wall seconds and the JSON summary; prints the CPU seconds used and the machine's load."""
+    command = [sys.executable, "-c", "from letgo.cli import main; main()", "series", "build",
+               str(plan), "-o", str(out), "--json", *extra]
+    load = os.getloadavg()[0]
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    result = subprocess.run(command, capture_output=True, text=True)
+    seconds = time.perf_counter() - started
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    used = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
+    print(f"  {' '.join(extra[:2])}: {seconds:.2f} s wall, {used:.1f} s CPU "
+          f"(load average {load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    if result.returncode != 0:
+        sys.exit(f"build failed: {result.stderr}")
+    return seconds, json.loads(result.stdout)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--engine", default="pyttsx3", choices=["pyttsx3", "fake"])
+    parser.add_argument("--minutes", type=float, default=None,
+                        help="length of every session (default: each template's or plan's own)")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        if BUILTIN in series_plan.builtin_plans():
+            plan, which = BUILTIN, f"built-in {BUILTIN}"
+        else:
+            plan, which = own_plan(folder), "own 7-session plan (letting-go, whole alternating)"
+        overrides = ["--engine", args.engine] + (["--minutes", str(args.minutes)]
+                                                  if args.minutes else [])
+        loaded = series_plan.load(plan, overrides={"engine": args.engine,
+                                                   "minutes": args.minutes})
+        audio = 0.0
+        for episode in loaded.episodes:
+            from letgo.templates import TemplateLibrary
+            info = TemplateLibrary(episode.request.template_dirs).find(episode.request.template)
+            audio += episode.request.minutes or info.minutes or 0
+        print(f"plan: {which}; engine {args.engine}; {len(loaded.episodes)} sessions, "
+              f"{audio:g} minutes of audio")
+        one, summary = build(plan, folder / "jobs1", "--jobs", "1", *overrides)
+        assert summary["built"] == 7, summary
+        two, summary = build(plan, folder / "jobs2", "--jobs", "2", *overrides)
+        assert summary["built"] == 7, summary
+        again, summary = build(plan, folder / "jobs2", "--jobs", "2", *overrides)
+        assert summary["built"] == 0 and not summary["written"], summary
+    print(f"--jobs 1: {one:7.1f} s")
+    print(f"--jobs 2: {two:7.1f} s   speed-up {one / two:.2f}x")
+    print(f"no-change rebuild: {again:.2f} s (whole command)   "
+          f"{again / two:.4f} of the --jobs 2 build")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,152 @@
+"""The synthesis cache: a spoken sentence is kept, so re-rendering does not speak it again.
+
+An entry's name is a hash of the engine's identity (engine, version, voice, settings) and the
+normalised text, so any change that alters the sound is a different entry, and every session
+and series shares the same entries. Each entry is one file: a header (magic, sample rate,
+sample count, SHA-256 of the key and samples) then 16-bit PCM. It is written under a temporary
+name and renamed into place, so two processes rendering at once never see half an entry; a
+damaged, truncated or misplaced entry fails its check, is removed, and is spoken again.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import struct
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import platformdirs
+
+from .engines import Clip
+
+log = logging.getLogger(__name__)
+
+FORMAT = 1
+MAGIC = b"LGC1"
+_HEADER = struct.Struct("<4sIQ32s")  # magic, sample rate, samples, sha256 of key + samples
+SUFFIX = ".clip"
+
+
+def key_of(path: Path) -> str:
+    """The key an entry file is named by."""
+    return path.name.removesuffix(SUFFIX)
+
+
+def default_folder() -> Path:
+    """$LETGO_CACHE_DIR if set, else the user cache folder (e.g. ~/.cache/letgo/speech)."""
+    override = os.environ.get("LETGO_CACHE_DIR")
+    if override:
+        return Path(override).expanduser()
+    return platformdirs.user_cache_path("letgo") / "speech"
+
+
+@dataclass(frozen=True)
+class Stats:
+    folder: Path
+    entries: int
+    bytes: int
+
+
+def _digest(key: str, pcm: bytes) -> bytes:
+    return hashlib.sha256(key.encode() + pcm).digest()
+
+
+def encode(clip: Clip, key: str) -> bytes:
+    """An entry for `key`; its checksum covers the key too, so a misplaced file is caught."""
+    pcm = np.clip(np.round(clip.samples * 32767.0), -32768, 32767).astype("<i2").tobytes()
+    return _HEADER.pack(MAGIC, clip.sample_rate, len(pcm) // 2, _digest(key, pcm)) + pcm
+
+
+def decode(data: bytes, key: str) -> Clip | None:
+    """The clip in `data`, or None if it is not a whole, undamaged entry for `key`."""
+    if len(data) < _HEADER.size:
+        return None
+    magic, rate, count, digest = _HEADER.unpack_from(data)
+    pcm = data[_HEADER.size:]
+    if magic != MAGIC or rate <= 0 or len(pcm) != 2 * count:
+        return None
+    if _digest(key, pcm) != digest:
+        return None
+    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32767.0
+    return Clip(samples, rate)
+
+
+class ClipCache:
+    """Clips on disk under `folder`, named by content hash."""
+
+    def __init__(self, folder: Path | str | None = None):
+        self.folder = Path(folder) if folder is not None else default_folder()
+
+    @staticmethod
+    def key(identity: str, text: str) -> str:
+        return hashlib.sha256(f"{FORMAT}\0{identity}\0{text}".encode()).hexdigest()
+
+    def path(self, key: str) -> Path:
+        return self.folder / key[:2] / f"{key}{SUFFIX}"
+
+    def get(self, key: str) -> Clip | None:
+        path = self.path(key)
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        except OSError as exc:
+            log.warning("cannot read cache entry %s: %s", path, exc)
+            return None
+        clip = decode(data, key)
+        if clip is None:
+            log.warning("damaged cache entry %s: removed, the sentence is spoken again", path)
+            path.unlink(missing_ok=True)
+        return clip
+
+    def put(self, key: str, clip: Clip) -> Clip:
+        """Store `clip`; returns it as stored (16-bit), so cold and warm renders match."""
+        data = encode(clip, key)
+        path = self.path(key)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=SUFFIX, dir=path.parent)
+            try:
+                with os.fdopen(handle, "wb") as file:
+                    file.write(data)
+                os.replace(temporary, path)
+            except BaseException:
+                Path(temporary).unlink(missing_ok=True)
+                raise
+        except OSError as exc:  # a full or read-only disk costs speed, not the render
+            log.warning("cannot write cache entry %s: %s", path, exc)
+        return decode(data, key)
+
+    def _files(self):
+        if not self.folder.is_dir():
+            return []
+        return [p for p in self.folder.glob(f"*/*{SUFFIX}") if p.is_file()]
+
+    def stats(self) -> Stats:
+        entries = total = 0
+        for path in self._files():
+            try:
+                total += path.stat().st_size
+            except FileNotFoundError:
+                continue
+            if not path.name.startswith(".tmp-"):
+                entries += 1
+        return Stats(self.folder, entries, total)
+
+    def clear(self) -> int:
+        """Remove every entry (and leftover temporary files); returns how many entries went."""
+        removed = 0
+        for path in self._files():
+            path.unlink(missing_ok=True)
+            removed += not path.name.startswith(".tmp-")
+        for sub in self.folder.glob("*") if self.folder.is_dir() else []:
+            if sub.is_dir():
+                try:
+                    sub.rmdir()
+                except OSError:
+                    pass
+        return removed

@@ -1,0 +1,140 @@
+"""Text as it should be read aloud: pronunciations, abbreviations, times and numbers in words.
+
+Engines read "10:30", "e.g." and "4" in their own ways (eSpeak says "e g", some voices say
+"ten colon thirty"), so every sentence is normalised the same way before any engine sees it.
+The rules come from pronunciation files (TOML, plain and regex replacements): the user's own
+first, so they win, then the built-in `pronunciations.toml`; numbers are read last (English).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from importlib.resources import files
+from pathlib import Path
+
+from num2words import num2words
+
+from .config import config_dir, read_toml
+from .errors import UsageError
+
+Replacement = str | Callable[[re.Match], str]
+
+
+@dataclass(frozen=True)
+class Rule:
+    pattern: re.Pattern
+    replacement: Replacement
+    source: str = ""
+
+
+def builtin_file() -> Path:
+    return Path(str(files("letgo").joinpath("pronunciations.toml")))
+
+
+def user_file() -> Path:
+    """The user's own pronunciation file, used when it exists."""
+    return config_dir() / "pronunciations.toml"
+
+
+def _plain_pattern(text: str) -> re.Pattern:
+    """`text` as a whole word: no word character may touch a word-character edge."""
+    before = r"(?<!\w)" if re.match(r"\w", text) else ""
+    after = r"(?!\w)" if re.search(r"\w$", text) else ""
+    return re.compile(before + re.escape(text) + after)
+
+
+def read_rules(path: Path) -> list[Rule]:
+    """The [plain] and [regex] rules of one pronunciation file, in that order."""
+    data = read_toml(path)
+    unknown = set(data) - {"plain", "regex"}
+    if unknown:
+        raise UsageError(f"{path}: unknown table [{sorted(unknown)[0]}]; a pronunciation file "
+                         "has [plain] and [regex]")
+    rules = []
+    for table in ("plain", "regex"):
+        for key, value in data.get(table, {}).items():
+            if not isinstance(value, str) or not key:
+                raise UsageError(f"{path}: [{table}] '{key}' must map to a string")
+            if table == "plain":
+                rules.append(Rule(_plain_pattern(key), value.replace("\\", "\\\\"), str(path)))
+                continue
+            try:
+                rules.append(Rule(re.compile(key), value, str(path)))
+            except re.error as exc:
+                raise UsageError(f"{path}: [regex] '{key}' is not a valid regex: {exc}") from None
+    return rules
+
+
+# --- numbers ---------------------------------------------------------------------------------
+
+def _words(number: str, to: str = "cardinal") -> str:
+    return num2words(int(number.replace(",", "")), to=to)
+
+
+def _time(match: re.Match) -> str:
+    parts = match.groupdict()
+    hour, minute, meridiem = parts["h"], parts.get("m"), parts.get("ap")
+    spoken = _words(hour)
+    if minute:
+        if minute == "00":
+            spoken += "" if meridiem else " o'clock"
+        elif minute.startswith("0"):
+            spoken += " oh " + _words(minute)
+        else:
+            spoken += " " + _words(minute)
+    if meridiem:
+        spoken += f" {meridiem.upper()} M"
+    return spoken
+
+
+def _number(match: re.Match) -> str:
+    whole, fraction = match.group("whole"), match.group("fraction")
+    if fraction is None and len(whole) == 4 and 1100 <= int(whole) <= 2099:
+        # "1990" and "1500" read as people say them: "nineteen ninety", "fifteen hundred"
+        return _words(whole, "year")
+    spoken = _words(whole)
+    if fraction is not None:
+        spoken += " point " + " ".join(_words(d) for d in fraction)
+    return spoken
+
+
+#: The full stop of "a.m." inside a sentence (one ending the sentence is kept).
+_AP_DOT = r"(?:\.(?=\s+[a-z]))?"
+_NUMBER = r"(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<fraction>\d+))?"
+NUMBER_RULES: tuple[Rule, ...] = (
+    # 10:30, 7:05 pm, 6 a.m.
+    Rule(re.compile(r"\b(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?:\s*(?P<ap>[AaPp])\.?[Mm]\b" + _AP_DOT + ")?"),
+         _time),
+    Rule(re.compile(r"\b(?P<h>1[0-2]|0?\d)\s*(?P<ap>[AaPp])\.?[Mm]\b" + _AP_DOT), _time),
+    # 5–10 (an en dash): "five to ten"
+    Rule(re.compile(r"\b(\d+)\s?[–—]\s?(\d+)\b"),
+         lambda m: f"{_words(m.group(1))} to {_words(m.group(2))}"),
+    Rule(re.compile(r"\b" + _NUMBER + r"\s?%"), lambda m: _number(m) + " percent"),
+    Rule(re.compile(r"\b(\d+)(?:st|nd|rd|th)\b"), lambda m: _words(m.group(1), "ordinal")),
+    Rule(re.compile(r"(?<![\w.])" + _NUMBER + r"(?![\w]|\.\d)"), _number),
+)
+
+
+class Normalizer:
+    """Applies pronunciation rules, then reads numbers and times in words."""
+
+    def __init__(self, rules: Sequence[Rule] = ()):
+        self.rules = tuple(rules) + NUMBER_RULES
+
+    def __call__(self, text: str) -> str:
+        for rule in self.rules:
+            text = rule.pattern.sub(rule.replacement, text)
+        return " ".join(text.split())
+
+
+def load(extra_files: Sequence[Path | str] = (), user: bool = True) -> Normalizer:
+    """Rules from `extra_files` (in order), the user's file, then the built-in file."""
+    rules: list[Rule] = []
+    for path in extra_files:
+        rules += read_rules(Path(path).expanduser())
+    if user and user_file().is_file():
+        rules += read_rules(user_file())
+    rules += read_rules(builtin_file())
+    return Normalizer(rules)

@@ -1,0 +1,217 @@
+"""The files people listen with: an M3U playlist, a podcast feed and an offline player page.
+
+All three are made from a `Listing` (what the build recorded), so a no-change build produces
+the same bytes and `write_if_changed` leaves the files alone.
+"""
+
+from __future__ import annotations
+
+import datetime
+import html
+import json
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import quote
+
+from .plan import SeriesInfo
+
+PLAYLIST = "playlist.m3u"
+FEED = "feed.xml"
+PAGE = "index.html"
+COVER = "cover.png"
+
+
+@dataclass(frozen=True)
+class Item:
+    """One built session as the listening files show it."""
+
+    file: str
+    title: str
+    description: str
+    track: int
+    duration: float
+    bytes: int
+    built: str
+    """ISO time it was built (UTC); the feed's publication date."""
+    guid: str
+    chapters: tuple[tuple[str, float, float], ...] = ()
+    cues: tuple[tuple[float, float, str], ...] = ()
+
+    @property
+    def stem(self) -> str:
+        return self.file.rsplit(".", 1)[0]
+
+
+@dataclass(frozen=True)
+class Listing:
+    info: SeriesInfo
+    items: tuple[Item, ...]
+
+
+def write_if_changed(path: Path, data: bytes) -> bool:
+    """Write atomically, and only when the bytes differ; True when written."""
+    try:
+        if path.read_bytes() == data:
+            return False
+    except OSError:
+        pass
+    fd, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}",
+                                     dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+        os.chmod(temporary, 0o644)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
+    return True
+
+
+def playlist(listing: Listing) -> str:
+    lines = ["#EXTM3U", f"#PLAYLIST:{listing.info.title}"]
+    for item in listing.items:
+        lines += [f"#EXTINF:{round(item.duration)},{listing.info.author} - {item.title}",
+                  item.file]
+    return "\n".join(lines) + "\n"
+
+
+def feed(listing: Listing, base_url: str) -> bytes:
+    """RSS 2.0 with the iTunes namespace, as podcast apps expect; `base_url` ends with '/'."""
+    from feedgen.feed import FeedGenerator
+
+    info = listing.info
+    base = base_url if base_url.endswith("/") else base_url + "/"
+    generator = FeedGenerator()
+    generator.load_extension("podcast")
+    generator.title(info.title)
+    generator.link(href=info.link or base + PAGE, rel="alternate")
+    generator.description(info.description or info.title)
+    generator.author({"name": info.author})
+    generator.language(info.language)
+    generator.generator("letgo")
+    generator.image(base + COVER, title=info.title, link=info.link or base + PAGE)
+    generator.podcast.itunes_author(info.author)
+    generator.podcast.itunes_category("Health & Fitness", "Mental Health")
+    generator.podcast.itunes_explicit("no")
+    generator.podcast.itunes_image(base + COVER)
+    generator.podcast.itunes_summary(info.description or info.title)
+    generator.podcast.itunes_type("serial")
+    latest = None
+    for item in listing.items:
+        built = datetime.datetime.fromisoformat(item.built)
+        latest = built if latest is None or built > latest else latest
+        entry = generator.add_entry(order="append")
+        entry.id(item.guid)
+        entry.guid(item.guid, permalink=False)
+        entry.title(item.title)
+        entry.description(item.description or item.title)
+        entry.enclosure(base + quote(item.file), str(item.bytes), "audio/mpeg")
+        entry.published(built)
+        entry.podcast.itunes_duration(round(item.duration))
+        entry.podcast.itunes_episode(item.track)
+        entry.podcast.itunes_episode_type("full")
+        entry.podcast.itunes_is_closed_captioned("yes")
+    generator.lastBuildDate(latest or datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC))
+    return generator.rss_str(pretty=True)
+
+
+def _clock(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    return f"{minutes}:{secs:02d}"
+
+
+def page(listing: Listing) -> str:
+    """A self-contained player page: no network, works from disk or served."""
+    info = listing.info
+    sessions = []
+    for n, item in enumerate(listing.items):
+        chapters = "".join(
+            f'<li><a href="#" class="chapter" data-audio="a{n}" data-start="{start:.3f}">'
+            f'{html.escape(title)}</a> <span class="time">{_clock(start)}</span></li>'
+            for title, start, _ in item.chapters)
+        sessions.append(f'''
+<section class="session" id="s{n}">
+  <h2>{item.track}. {html.escape(item.title)} <span class="time">{_clock(item.duration)}</span></h2>
+  <p>{html.escape(item.description)}</p>
+  <audio id="a{n}" controls preload="metadata" src="{html.escape(quote(item.file))}"
+         data-duration="{item.duration:.3f}">
+    <track kind="captions" srclang="{html.escape(info.language)}" label="Transcript"
+           src="{html.escape(quote(item.stem))}.vtt" default>
+  </audio>
+  <p class="caption" aria-live="polite"></p>
+  <ol class="chapters">{chapters}</ol>
+  <p class="files"><a href="{html.escape(quote(item.stem))}.vtt">transcript (VTT)</a> ·
+     <a href="{html.escape(quote(item.stem))}.srt">SRT</a></p>
+</section>''')
+    cues = {f"a{n}": item.cues for n, item in enumerate(listing.items)}
+    return PAGE_TEMPLATE.format(
+        title=html.escape(info.title), author=html.escape(info.author),
+        description=html.escape(info.description), sessions="".join(sessions),
+        cues=json.dumps(cues, ensure_ascii=False).replace("</", "<\\/"))
+
+
+PAGE_TEMPLATE = '''<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+  body {{ font-family: Georgia, serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem;
+         background: #f4f1ea; color: #2d3b36; line-height: 1.5; }}
+  header {{ display: flex; gap: 1.2rem; align-items: center; }}
+  header img {{ width: 7rem; height: 7rem; border-radius: .6rem; }}
+  .session {{ border-top: 1px solid #cfc8b8; padding: 1rem 0; }}
+  audio {{ width: 100%; }}
+  .caption {{ min-height: 1.5em; font-style: italic; color: #4d6b60; }}
+  .time {{ color: #7b8a84; font-size: .85em; font-weight: normal; }}
+  a {{ color: #35695a; }}
+</style>
+</head>
+<body>
+<header><img src="cover.png" alt=""><div><h1>{title}</h1><p>{author}</p></div></header>
+<p>{description}</p>
+<p><a href="playlist.m3u">playlist</a> · <a href="feed.xml">podcast feed</a></p>
+{sessions}
+<script>
+// Transcript cues, for when the browser will not load a .vtt beside a page opened from disk.
+const CUES = {cues};
+for (const audio of document.querySelectorAll("audio")) {{
+  const caption = audio.parentElement.querySelector(".caption");
+  const element = audio.querySelector("track");
+  let track = element.track;
+  const show = (t) => {{
+    t.mode = "hidden";
+    t.addEventListener("cuechange", () => {{
+      const active = t.activeCues && t.activeCues[0];
+      caption.textContent = active ? active.text : "";
+    }});
+  }};
+  const fallback = () => {{
+    if (audio.dataset.captions === "embedded") return;
+    track.mode = "disabled";
+    track = audio.addTextTrack("captions", "Transcript", element.srclang);
+    for (const [start, end, text] of CUES[audio.id] || []) track.addCue(new VTTCue(start, end, text));
+    audio.dataset.captions = "embedded";
+    show(track);
+  }};
+  element.addEventListener("load", () => {{ audio.dataset.captions = "loaded"; }});
+  element.addEventListener("error", fallback);
+  if (element.readyState === 3) fallback();
+  show(track);
+}}
+for (const link of document.querySelectorAll("a.chapter")) {{
+  link.addEventListener("click", (event) => {{
+    event.preventDefault();
+    const audio = document.getElementById(link.dataset.audio);
+    audio.currentTime = parseFloat(link.dataset.start);
+    audio.play().catch(() => {{}});  // a browser may ask for a tap first; the seek stands
+  }});
+}}
+</script>
+</body>
+</html>
+'''

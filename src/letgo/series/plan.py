@@ -1,0 +1,350 @@
+"""Reading a series plan (TOML) into the episodes to build, checked before any work starts.
+
+Shared defaults (minutes, engine, voice, rate, background, variables) apply to every session;
+a session can override any of them. Shared variables, and a listener's CSV columns, go only to
+templates that take them; a session's own variables must exist in its template. Every error
+names the plan file, the session and the field.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+
+from .. import session, tags, templates
+from ..engines import ENGINES, VoiceSettings
+from ..errors import LetgoError, PlanError, UsageError
+from ..settings import MixSettings
+
+PLAN_DIR = "series"
+SESSION_KEYS = {"template", "title", "minutes", "engine", "voice", "rate", "background",
+                "variables", "description"}
+DEFAULT_KEYS = SESSION_KEYS - {"template", "title", "description"}
+SERIES_KEYS = {"title", "author", "description", "year", "genre", "language", "templates",
+               "link"}
+#: CSV columns that set a session's settings rather than a template variable.
+LISTENER_SETTINGS = {"minutes", "engine", "voice", "rate", "background", "folder"}
+
+
+@dataclass(frozen=True)
+class SeriesInfo:
+    """What the feed, the page and the tags say about the series as a whole."""
+
+    title: str
+    author: str = "letgo"
+    description: str = ""
+    year: str = ""
+    genre: str = "Meditation"
+    language: str = "en"
+    link: str = ""
+
+
+@dataclass(frozen=True)
+class Episode:
+    """One session to build: where it goes and everything that decides its sound and tags."""
+
+    folder: str
+    """Sub-folder of the output folder ('' for the series itself, a listener's otherwise)."""
+    filename: str
+    """File name of the MP3, e.g. '01-day-1-meeting-the-pain.mp3'."""
+    title: str
+    description: str
+    request: session.Request
+    tag: tags.TagInfo
+    """Tags without the cover, which is made from `cover` where the file is built (it is slow)."""
+    cover: str = ""
+    """Seed of the generated cover (the series title)."""
+
+    @property
+    def relpath(self) -> str:
+        return f"{self.folder}/{self.filename}" if self.folder else self.filename
+
+
+@dataclass(frozen=True)
+class SeriesPlan:
+    info: SeriesInfo
+    source: str
+    episodes: tuple[Episode, ...]
+
+    def sets(self) -> dict[str, list[Episode]]:
+        """Episodes grouped by folder: one set for a plain plan, one per listener otherwise."""
+        grouped: dict[str, list[Episode]] = {}
+        for episode in self.episodes:
+            grouped.setdefault(episode.folder, []).append(episode)
+        return grouped
+
+
+def slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "session"
+
+
+def builtin_plans() -> dict[str, Path]:
+    folder = templates.builtin_dir() / PLAN_DIR
+    return {p.stem: p for p in sorted(folder.glob("*.toml"))} if folder.is_dir() else {}
+
+
+def find(name_or_path: str | Path, template_dirs: tuple[str, ...] = ()) -> Path:
+    """A plan file by path, or a plan by name from `series/NAME.toml` beside the templates
+    (your template folders first, then the built-in ones; as `letgo list` shows them)."""
+    path = Path(name_or_path).expanduser()
+    if path.is_file():
+        return path
+    name = str(name_or_path)
+    if "/" not in name:
+        for folder, _ in templates.TemplateLibrary(template_dirs).dirs:
+            candidate = folder / PLAN_DIR / f"{name}.toml"
+            if candidate.is_file():
+                return candidate
+    known = ", ".join(builtin_plans()) or "none installed"
+    raise UsageError(f"no plan file or series plan named '{name_or_path}' "
+                     f"(built-in plans: {known}; 'letgo list' shows yours too)")
+
+
+def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
+         listeners: str | Path | None = None, overrides: dict | None = None) -> SeriesPlan:
+    """Read, check and expand a plan; raises PlanError naming the session and field.
+
+    `overrides` (e.g. {"engine": "fake", "minutes": 2}) win over the plan's own settings,
+    for quick drafts of a whole series.
+    """
+    path = find(name_or_path, template_dirs)
+    where = str(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise PlanError(f"{where}: not valid TOML: {exc}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(f"{where}: cannot read: {exc}") from None
+    _only(data, {"series", "defaults", "sessions", "listeners"}, where, "the plan")
+    series = _table(data, "series", where, "the plan")
+    _only(series, SERIES_KEYS, where, "[series]")
+    if not isinstance(series.get("title"), str) or not series["title"].strip():
+        raise PlanError(f"{where}: [series]: 'title' is required (a non-empty string)")
+    info = SeriesInfo(
+        title=series["title"].strip(),
+        author=_text(series, "author", where, "[series]", "letgo"),
+        description=_text(series, "description", where, "[series]", ""),
+        year=str(series.get("year") or datetime.date.today().year),
+        genre=_text(series, "genre", where, "[series]", "Meditation"),
+        language=_text(series, "language", where, "[series]", "en"),
+        link=_text(series, "link", where, "[series]", ""),
+    )
+    dirs = tuple(template_dirs) + tuple(str((path.parent / d).resolve())
+                                        for d in series.get("templates", []))
+    defaults = _table(data, "defaults", where, "the plan")
+    _only(defaults, DEFAULT_KEYS, where, "[defaults]")
+    sessions = data.get("sessions")
+    if not isinstance(sessions, list) or not sessions:
+        raise PlanError(f"{where}: the plan has no [[sessions]]; add at least one")
+    rows = _listener_rows(data, path, listeners)
+    library = templates.TemplateLibrary(dirs)
+    cover = info.title
+    episodes = []
+    for row_number, row in enumerate(rows, start=1):
+        folder = ""
+        if row is not None:
+            folder = slug(row.get("folder") or row.get("name") or f"listener-{row_number}")
+        for number, spec in enumerate(sessions, start=1):
+            label = f"session {number}"
+            if isinstance(spec, dict) and isinstance(spec.get("title"), str):
+                label += f" ('{spec['title']}')"
+            if row is not None:
+                label = f"listener {row_number} ('{folder}'), {label}"
+            episodes.append(_episode(spec, number, len(sessions), defaults, row, folder, info,
+                                     cover, library, dirs, path.parent, f"{where}: {label}",
+                                     overrides or {}))
+    if rows != [None]:
+        _check_columns(rows[0], sessions, library, path.parent, listeners or
+                       path.parent / data["listeners"]["csv"])
+    names = [e.relpath for e in episodes]
+    for name in names:
+        if names.count(name) > 1:
+            raise PlanError(f"{where}: two sessions would both write {name}; give them "
+                            "different titles")
+    return SeriesPlan(info, where, tuple(episodes))
+
+
+def _episode(spec, number: int, total: int, defaults: dict, row: dict | None, folder: str,
+             info: SeriesInfo, cover: str, library: templates.TemplateLibrary,
+             dirs: tuple[str, ...], base: Path, label: str, overrides: dict) -> Episode:
+    if not isinstance(spec, dict):
+        raise PlanError(f"{label}: must be a table with at least 'template'")
+    _only(spec, SESSION_KEYS, label, "")
+    template = spec.get("template")
+    if not isinstance(template, str) or not template.strip():
+        raise PlanError(f"{label}: 'template' is required (a template name or .j2 path)")
+    if "/" in template or template.endswith(templates.SUFFIX):
+        template = str((base / template).expanduser().resolve())
+    try:
+        found = library.find(template)
+    except LetgoError as exc:
+        raise PlanError(f"{label}: 'template': {exc}") from None
+    merged = {**defaults, **{k: v for k, v in spec.items() if k != "variables"}}
+    if row is not None:
+        merged.update({k: row[k] for k in LISTENER_SETTINGS - {"folder"} if row.get(k)})
+    merged.update({k: v for k, v in overrides.items() if v is not None})
+    minutes = _minutes(merged.get("minutes"), label)
+    engine = merged.get("engine", "pyttsx3")
+    if engine not in ENGINES:
+        raise PlanError(f"{label}: 'engine' must be one of {', '.join(ENGINES)}, got {engine!r}")
+    rate = merged.get("rate", VoiceSettings.rate)
+    try:
+        rate = int(rate)
+    except (TypeError, ValueError):
+        raise PlanError(f"{label}: 'rate' must be words per minute, got {rate!r}") from None
+    if not 60 <= rate <= 400:
+        raise PlanError(f"{label}: 'rate' must be 60 to 400 words per minute, got {rate}")
+    voice = merged.get("voice") or None
+    background = str(merged.get("background", MixSettings.background))
+    known = set(found.variable_names())
+    shared = {**_variables(defaults.get("variables", {}), label, "[defaults.variables]")}
+    if row is not None:
+        shared.update({k: v for k, v in row.items() if k not in LISTENER_SETTINGS})
+    own = _variables(spec.get("variables", {}), label, "variables")
+    for key in own:
+        if key not in known:
+            takes = ", ".join(sorted(known)) or "none"
+            raise PlanError(f"{label}: 'variables.{key}': template '{found.name}' has no such "
+                            f"variable (it takes: {takes})")
+    given = {**{k: v for k, v in shared.items() if k in known}, **own}
+    request = session.Request(template=template, variables=given, minutes=minutes,
+                              engine=engine, voice=VoiceSettings(voice=voice, rate=rate),
+                              mix=MixSettings(background=background), template_dirs=dirs)
+    try:
+        templates.resolve_variables(found, given)
+        session.target_minutes(request, found)
+    except LetgoError as exc:
+        field = "minutes" if "minute" in str(exc) else "variables"
+        raise PlanError(f"{label}: '{field}': {exc}") from None
+    title = spec.get("title") or found.title
+    if not isinstance(title, str):
+        raise PlanError(f"{label}: 'title' must be a string")
+    description = spec.get("description") or found.description
+    tag = tags.TagInfo(title=title, artist=info.author, album=info.title, track=number,
+                       tracks=total, year=info.year, genre=info.genre,
+                       comment=str(description))
+    return Episode(folder, f"{number:02d}-{slug(title)}.mp3", title, str(description),
+                   request, tag, cover)
+
+
+def _check_columns(row: dict, sessions: list, library: templates.TemplateLibrary, base: Path,
+                   source) -> None:
+    """A CSV column that is neither a setting nor any session's variable is a typo."""
+    known = set(LISTENER_SETTINGS)
+    for spec in sessions:
+        name = spec["template"]
+        if "/" in name or name.endswith(templates.SUFFIX):
+            name = str((base / name).expanduser().resolve())
+        known.update(library.find(name).variable_names())
+    for column in row:
+        if column not in known:
+            raise PlanError(f"{source}: column '{column}' is neither a setting "
+                            f"({', '.join(sorted(LISTENER_SETTINGS))}) nor a variable of any "
+                            f"session's template ({', '.join(sorted(known - LISTENER_SETTINGS))})")
+
+
+def _minutes(value, label: str) -> float | None:
+    if value is None or value == "":
+        return None
+    try:
+        minutes = float(value)
+    except (TypeError, ValueError):
+        raise PlanError(f"{label}: 'minutes' must be a number, got {value!r}") from None
+    try:
+        session.check_minutes(minutes)
+    except UsageError as exc:
+        raise PlanError(f"{label}: 'minutes': {str(exc).replace('--minutes ', '')}") from None
+    return minutes
+
+
+def _variables(table, label: str, field: str) -> dict[str, str]:
+    if not isinstance(table, dict):
+        raise PlanError(f"{label}: '{field}' must be a table of name = \"value\"")
+    for key, value in table.items():
+        if isinstance(value, dict | list):
+            raise PlanError(f"{label}: '{field}.{key}' must be a plain value")
+    return {k: str(v) for k, v in table.items()}
+
+
+def _table(data: dict, key: str, where: str, what: str) -> dict:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise PlanError(f"{where}: '{key}' in {what} must be a table ([{key}])")
+    return value
+
+
+def _only(table: dict, allowed: set[str], where: str, what: str) -> None:
+    for key in table:
+        if key not in allowed:
+            raise PlanError(f"{where}: {what + ': ' if what else ''}unknown field '{key}' "
+                            f"(known: {', '.join(sorted(allowed))})")
+
+
+def _text(table: dict, key: str, where: str, what: str, default: str) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str):
+        raise PlanError(f"{where}: {what}: '{key}' must be a string")
+    return value
+
+
+def _listener_rows(data: dict, path: Path, override: str | Path | None) -> list[dict | None]:
+    """[None] for a plain plan; one dict of column -> value per listener otherwise."""
+    table = _table(data, "listeners", str(path), "the plan")
+    _only(table, {"csv"}, str(path), "[listeners]")
+    source = Path(override) if override else (path.parent / table["csv"] if "csv" in table
+                                               else None)
+    if source is None:
+        return [None]
+    try:
+        with open(source, newline="", encoding="utf-8-sig") as handle:
+            rows = [{(k or "").strip(): (v or "").strip() for k, v in row.items()}
+                    for row in csv.DictReader(handle)]
+    except OSError as exc:
+        raise PlanError(f"{source}: cannot read the listeners CSV: {exc.strerror}") from None
+    if not rows:
+        raise PlanError(f"{source}: the listeners CSV has a header but no rows")
+    return rows
+
+
+STARTER = '''# A letgo series plan. Build it with:  letgo series build {name}
+[series]
+title = "{title}"
+author = "letgo"
+description = "A short course of guided meditations on letting go and being whole."
+# year = 2026
+# templates = ["./my-templates"]   # folders of your own templates, relative to this file
+
+[defaults]            # shared by every session; a session can override each of these
+minutes = 10
+engine = "pyttsx3"    # or "fake" for a quick silent-tone draft
+background = "pink"   # or "none"
+# voice = "en-us"
+# rate = 150
+
+[defaults.variables]  # given to every template that takes them
+name = ""
+
+# One session per set of lines; runs in this order.
+[[sessions]]
+template = "whole"
+title = "Day 1: Whole and complete"
+
+[[sessions]]
+template = "letting-go"
+title = "Day 2: Letting go in love"
+minutes = 12          # an override
+[sessions.variables]
+person = ""
+
+# One set of sessions per listener: a CSV with a header such as  name,person,minutes
+# [listeners]
+# csv = "listeners.csv"
+'''
+
+
+def starter(title: str, name: str) -> str:
+    return STARTER.format(title=title.replace('"', "'"), name=name)
