@@ -49,14 +49,42 @@ STEP = 64  # control-rate decimation: 1.5 ms at 44.1 kHz
 
 
 class Pink:
-    """Pink noise: soft, like distant wind."""
+    """Pink noise: soft, like distant wind.
+
+    The sum of two pink-noise loops of coprime lengths (about 24 s and 32 s, each made
+    seamless by an equal-power crossfade of its ends): the sum only repeats after about a year,
+    and a block costs two slices and an add, which keeps the mixer off the encoder's back."""
+
+    LENGTHS = (1_048_573, 1_398_107)  # coprime frame counts
+    FADE = 22050
 
     def __init__(self, sample_rate: int, seed: int = 1, channels: int = 1):
-        self.noise = VossPink(channels, np.random.default_rng(seed))
         self.channels = channels
+        noise = VossPink(channels, np.random.default_rng(seed))
+        self.tables = [self._loop(noise, n) for n in self.LENGTHS]
+        self.positions = [0] * len(self.tables)
+
+    def _loop(self, noise: VossPink, n: int) -> np.ndarray:
+        piece = 1 << 16
+        raw = np.concatenate([noise.read(min(piece, n + self.FADE - i))
+                              for i in range(0, n + self.FADE, piece)]).astype(np.float32)
+        x = ((np.arange(self.FADE) + 0.5) / self.FADE)[:, None]
+        table = raw[:n].copy()
+        table[:self.FADE] = (raw[:self.FADE] * np.sin(0.5 * np.pi * x)
+                             + raw[n:n + self.FADE] * np.cos(0.5 * np.pi * x))
+        return table * np.float32(BED_RMS / np.sqrt(len(self.LENGTHS)))
 
     def read(self, frames: int) -> np.ndarray:
-        return (self.noise.read(frames) * BED_RMS).astype(np.float32)
+        out = np.zeros((frames, self.channels), dtype=np.float32)
+        for k, table in enumerate(self.tables):
+            done, position = 0, self.positions[k]
+            while done < frames:
+                take = min(frames - done, len(table) - position)
+                out[done:done + take] += table[position:position + take]
+                done += take
+                position = (position + take) % len(table)
+            self.positions[k] = position
+        return out
 
 
 class Brown:

@@ -97,6 +97,7 @@ def encode(blocks: Iterable[np.ndarray], path: Path, sample_rate: int, channels:
                "-map_metadata", "-1", str(path)]
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
+        _widen_pipe(process.stdin)
         try:
             for block in blocks:
                 process.stdin.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
@@ -114,6 +115,17 @@ def encode(blocks: Iterable[np.ndarray], path: Path, sample_rate: int, channels:
             errors.seek(0)
             raise EncodeError(f"the encoder failed (exit {code}): {' '.join(command)}: "
                               f"{ffmpeg.tail(errors.read())}")
+
+
+def _widen_pipe(stream) -> None:
+    """Let the mixer run a block or two ahead of the encoder (Linux pipes hold 64 KiB by
+    default, so the two would otherwise take turns every few milliseconds)."""
+    try:
+        import fcntl
+
+        fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
+    except (ImportError, OSError):
+        pass  # not Linux, or over the system's limit: the default pipe works, a little slower
 
 
 def write_tags(path: Path, title: str, comment: str, extra: Mapping[str, str] = {},
