@@ -10,10 +10,10 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from . import export, mix, normalize, plan, script, tags, templates
+from . import __version__, export, mix, normalize, plan, script, tags, templates
 from .backgrounds import make_background
 from .cache import ClipCache
 from .engines import Clip, Engine, VoiceSettings, make_engine, trim
@@ -222,19 +222,14 @@ def describe(request: Request, prepared: Prepared) -> str:
                       ensure_ascii=False, sort_keys=True)
 
 
-
 def session_tags(request: Request, prepared: Prepared, tag: tags.TagInfo | None = None
                  ) -> tags.TagInfo:
     """`tag` (or the template's title) with the timeline's chapters and the rebuild inputs."""
-    import dataclasses
-
-    from . import __version__
-
-    inputs = {**dataclasses.asdict(request), "template": prepared.info.name,
+    inputs = {**asdict(request), "template": prepared.info.name,
               "template_path": str(prepared.info.path), "variables": prepared.variables,
               "letgo": __version__}
     tag = tag or tags.TagInfo(title=prepared.info.title)
-    return dataclasses.replace(
+    return replace(
         tag, chapters=prepared.timeline.chapters,
         comment=tag.comment or describe(request, prepared),
         extra={tags.INPUTS_KEY: json.dumps(inputs, ensure_ascii=False, sort_keys=True),
