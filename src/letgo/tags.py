@@ -83,13 +83,25 @@ def write(path: Path | str, info: TagInfo) -> None:
     tags.save(str(path), v2_version=3)
 
 
+def _ordered_ids(titles: Sequence[str]) -> list[str]:
+    """Element ids that keep CHAP frames in time order in the file.
+
+    mutagen writes frames ordered by size, then by key, and ffmpeg-based players list CHAP
+    frames in file order, not by the CTOC. So each id is padded to make every CHAP frame the
+    same size (a v2.3 title is UTF-16: two bytes a code unit), and the zero-padded number then
+    orders them."""
+    units = [len(t.encode("utf-16-le")) // 2 for t in titles]
+    longest = max(units, default=0)
+    return [f"chp{n:03d}" + "_" * (2 * (longest - u)) for n, u in enumerate(units)]
+
+
 def chapter_frames(chapters: Sequence[Chapter]) -> list:
     """CHAP frames (times in ms) and the top-level, ordered CTOC that players look for."""
     from mutagen.id3 import CHAP, CTOC, TIT2, CTOCFlags
 
     if not chapters:
         return []
-    ids = [f"chp{n}" for n in range(len(chapters))]
+    ids = _ordered_ids([c.title for c in chapters])
     frames = [CHAP(element_id=i, start_time=round(c.start * 1000), end_time=round(c.end * 1000),
                    start_offset=0xFFFFFFFF, end_offset=0xFFFFFFFF,
                    sub_frames=[TIT2(encoding=3, text=c.title)])
