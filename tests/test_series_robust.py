@@ -139,3 +139,15 @@ def test_real_voice_end_to_end(tmp_path):
     start, end = (float(t.split(":")[-1]) + 60 * int(t.split(":")[1]) for t in speech[1])
     spoken = audio[int(start * 16000):int(end * 16000)]
     assert measure.rms_db(spoken) > measure.rms_db(audio[int(30 * 16000):int(40 * 16000)]) + 6
+
+
+def test_one_build_per_folder_at_a_time(tmp_path):
+    from letgo.errors import UsageError
+    from letgo.series.build import FolderLock
+
+    with FolderLock(tmp_path):
+        with pytest.raises(UsageError, match="another build is writing to"):
+            with FolderLock(tmp_path):
+                pass
+    with FolderLock(tmp_path):  # released on exit
+        pass

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
-import fcntl
 import hashlib
 import json
 import logging
@@ -189,6 +188,26 @@ def remove_leftovers(folder: Path) -> list[Path]:
     return found
 
 
+def _try_lock(handle) -> bool:
+    """An exclusive lock on an open file without waiting; False if another process holds it.
+    flock on POSIX, msvcrt on Windows; either is released when the process dies."""
+    try:
+        import fcntl
+    except ImportError:
+        import msvcrt
+        try:
+            handle.seek(0)
+            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 class FolderLock:
     """One build per output folder at a time (an advisory lock, released if the process dies)."""
 
@@ -197,17 +216,14 @@ class FolderLock:
 
     def __enter__(self):
         self.handle = open(self.path, "a")
-        try:
-            fcntl.flock(self.handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        if not _try_lock(self.handle):
             self.handle.close()
             raise UsageError(f"another build is writing to {self.path.parent}; wait for it "
-                             "to finish") from None
+                             "to finish")
         return self
 
     def __exit__(self, *exc):
-        fcntl.flock(self.handle, fcntl.LOCK_UN)
-        self.handle.close()
+        self.handle.close()  # closing the file releases the lock
 
 
 # --- one session (runs in a worker process or on a Dask worker) --------------------------------
