@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Voice benchmarks, measured in one run: real-time factor and pace of each engine, Piper with
-one thread against several, and a session rendered with a cold and then a warm cache.
+one thread against several, and `letgo render` with a cold and then a warm cache.
 
 Usage: .venv/bin/python scripts/bench_voices.py [--template letting-go] [--minutes 5]
 Prints ratios; the figures are this machine's, at this moment (other load skews them).
@@ -11,15 +11,15 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-from letgo import normalize, script, session, templates
+from letgo import normalize, script, templates
 from letgo.engines import VoiceSettings, make_engine, trim
 from letgo.errors import LetgoError
-from letgo.settings import MixSettings
 
 
 def sentences_of(template: str) -> list[str]:
@@ -72,32 +72,42 @@ def timed(action) -> float:
     return time.perf_counter() - started
 
 
-def render_cold_and_warm(template: str, minutes: float, engine: str) -> None:
-    """The same session rendered with an empty cache, then again; and the speech stage alone."""
-    with tempfile.TemporaryDirectory(prefix="letgo-bench-") as folder:
-        def request(background: str = "none", cache: str = "cache") -> session.Request:
-            return session.Request(template=template, minutes=minutes, engine=engine,
-                                   cache_dir=str(Path(folder) / cache),
-                                   mix=MixSettings(background=background))
+def letgo(*args: str, cache: Path) -> tuple[float, str]:
+    """Run the letgo command as a user would: (wall seconds, its log)."""
+    command = [sys.executable, "-c", "from letgo.cli import main; main()", "--verbose", *args]
+    started = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True,
+                          env={**os.environ, "LETGO_CACHE_DIR": str(cache)})
+    if done.returncode:
+        raise SystemExit(f"failed: letgo {' '.join(args)}\n{done.stderr}")
+    return time.perf_counter() - started, done.stderr
 
-        out = Path(folder) / "out.mp3"
+
+def render_cold_and_warm(template: str, minutes: float, engine: str) -> None:
+    """`letgo render` run as a user runs it: with an empty cache, then again unchanged (the
+    file is found up to date), again with --force (every sentence from the cache), and
+    with one sentence changed."""
+    with tempfile.TemporaryDirectory(prefix="letgo-bench-") as folder:
+        folder = Path(folder)
+
+        def run(out: str, *extra: str, cache: str = "cache0") -> tuple[float, str]:
+            return letgo("render", template, "--minutes", f"{minutes:g}", "--engine", engine,
+                         "-q", "-o", str(folder / out), *extra, cache=folder / cache)
+
         # Best of two each: other work on the machine only ever slows a run down.
-        cold = min(timed(lambda: session.render(request(cache=f"cold{n}"), out))
-                   for n in range(2))
-        warm = min(timed(lambda: session.render(request(cache="cold0"), out)) for _ in range(2))
-        speech_cold = min(timed(lambda: session.prepare(request(cache=f"speech{n}")))
-                          for n in range(2))
-        speech_warm = min(timed(lambda: session.prepare(request(cache="speech0")))
-                          for _ in range(2))
-        warm_pink = timed(lambda: session.render(request("pink", cache="cold0"), out))
-        print(f"{engine}: '{template}' at {minutes:g} min")
-        print(f"  whole render, no background: cold {cold:.2f} s, warm {warm:.2f} s: "
-              f"{cold / warm:.1f}x faster warm")
-        print(f"  speech stage alone (prepare): cold {speech_cold:.2f} s, warm "
-              f"{speech_warm:.3f} s: {speech_cold / speech_warm:.0f}x faster warm")
-        pink_cold = cold - warm + warm_pink
-        print(f"  with the pink background: warm {warm_pink:.2f} s, cold about {pink_cold:.2f} s "
-              f"({pink_cold / warm_pink:.1f}x; mixing the background is not cached)")
+        cold = min(run(f"cold{n}.mp3", cache=f"cache{n}")[0] for n in range(2))
+        again = min(run("cold0.mp3")[0] for _ in range(2))
+        forced = min(run("cold0.mp3", "--force")[0] for _ in range(2))
+        changed, log = run("cold0.mp3", "-v", "name=Robin")
+        spoken = re.search(r"(\d+) sentences: (\d+) from the cache, (\d+) to speak", log)
+        print(f"{engine}: letgo render {template} --minutes {minutes:g} (pink background)")
+        print(f"  first render (empty cache)          {cold:6.2f} s")
+        print(f"  the same command again              {again:6.2f} s: {cold / again:5.1f}x faster "
+              "(the file is up to date)")
+        print(f"  again with --force                  {forced:6.2f} s: {cold / forced:5.1f}x faster "
+              "(every sentence from the cache; mixing and encoding again)")
+        print(f"  with name=Robin                     {changed:6.2f} s: "
+              f"{spoken[3] if spoken else '?'} of {spoken[1] if spoken else '?'} sentences spoken")
 
 
 def main() -> int:

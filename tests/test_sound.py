@@ -217,7 +217,8 @@ def _mix_peak(minutes: float) -> int:
                               mix=MixSettings(background="ocean"))
     prepared = session.prepare(request)
     background = make_background("ocean", RATE)
-    settings, levels = session.mix_levels(prepared, request.mix, background)
+    settings = session.mix_settings(request, prepared)
+    levels = session.mix_levels(prepared, settings, background)
     tracemalloc.start()
     try:
         frames = sum(len(b) for b in mix.blocks(prepared.timeline, levels.clips, background,

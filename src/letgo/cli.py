@@ -253,11 +253,13 @@ def main(verbose: bool) -> None:
               help="Where to write the file. Default: audio_out/TEMPLATE.mp3 (or the --format's "
                    "extension)")
 @sound_options
+@click.option("--force", is_flag=True,
+              help="Render even when OUTPUT already holds this very session.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @fail_cleanly
 def render(template, minutes, variables, engine, voice, rate, template_dirs, output, background,
            background_db, background_offset, beat, duck_db, duck_attack, duck_release, lufs,
-           audio_format, bitrate, quiet):
+           audio_format, bitrate, force, quiet):
     """Render a meditation to an audio file (MP3 unless asked otherwise).
 
     TEMPLATE is a built-in name (see 'letgo list') or a path to a template file. Defaults
@@ -291,10 +293,15 @@ def render(template, minutes, variables, engine, voice, rate, template_dirs, out
         output = DEFAULT_OUTPUT_DIR / f"{name}{extension(audio_format)}"
     progress = Progress(quiet)
     try:
-        result = session.render(request, output, progress=progress)
+        result = session.render(request, output, progress=progress, reuse=not force)
     finally:
         progress.close()
-    if not quiet:
+    if quiet:
+        return
+    if result.reused:
+        click.echo(f"{result.path} is up to date ({format_minutes(result.duration)}, checked in "
+                   f"{result.seconds_taken:.1f} s); --force renders it again")
+    else:
         click.echo(f"Wrote {result.path} ({format_minutes(result.duration)}, "
                    f"rendered in {result.seconds_taken:.1f} s)")
 

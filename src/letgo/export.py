@@ -173,3 +173,33 @@ def _write_other_tags(path: Path, title: str, comment: str, extra: Mapping[str, 
     for key, value in extra.items():
         audio[key] = [value]
     audio.save()
+
+
+def read_extra(path: Path, format: str = "mp3") -> dict[str, str]:
+    """The extra tags `write_tags` stored in a file of `format`; {} for a missing, foreign or
+    unreadable file (it is then simply rendered again)."""
+    import mutagen
+
+    if format == "mp3":
+        from . import tags
+
+        return tags.read_extra(path)
+    try:
+        if format == "wav":
+            from mutagen.wave import WAVE
+
+            tags = WAVE(str(path)).tags
+            return {f.desc: str(f.text[0]) for f in tags.getall("TXXX")} if tags else {}
+        if format == "m4a":
+            from mutagen.mp4 import MP4
+
+            prefix = "----:com.apple.iTunes:"
+            return {k[len(prefix):]: bytes(v[0]).decode("utf-8", "replace")
+                    for k, v in (MP4(str(path)).tags or {}).items() if k.startswith(prefix)}
+        from mutagen.flac import FLAC
+        from mutagen.oggopus import OggOpus
+
+        audio = FLAC(str(path)) if format == "flac" else OggOpus(str(path))
+        return {k: v[0] for k, v in (audio.tags or {}).items()} if audio.tags else {}
+    except (OSError, mutagen.MutagenError):
+        return {}

@@ -6,6 +6,7 @@ callback `progress(stage, done, total)`; nothing here prints.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import time
@@ -145,14 +146,23 @@ class Result:
     duration: float
     seconds_taken: float
     prepared: Prepared
+    reused: bool = False
+    """True when `path` already held this very session and was left as it was."""
+
+
+#: The tag holding `output_key`: a file whose key matches needs no render.
+OUTPUT_KEY = "letgo:output"
 
 
 def render(request: Request, output: Path, engine: Engine | None = None,
-           progress: Progress | None = None, tag: tags.TagInfo | None = None) -> Result:
+           progress: Progress | None = None, tag: tags.TagInfo | None = None,
+           reuse: bool = False) -> Result:
     """Render a session to `output`; the file is complete or absent, never partial.
 
     `tag` gives the ID3 tags (a series sets album, track, cover...); chapters from the
-    template's sections and the inputs that made the file are always added.
+    template's sections and the inputs that made the file are always added. With `reuse`,
+    an `output` made from exactly the same speech, timeline and settings is kept as it is:
+    mixing and encoding it again would write the same file.
     """
     started = time.perf_counter()
     output = Path(output).expanduser()
@@ -160,7 +170,7 @@ def render(request: Request, output: Path, engine: Engine | None = None,
     settings = request.mix
     background = _background(settings)
     try:
-        return _render(request, output, background, engine, progress, started, tag)
+        return _render(request, output, background, engine, progress, started, tag, reuse)
     finally:
         getattr(background, "close", lambda: None)()
 
@@ -170,29 +180,61 @@ def _background(settings: MixSettings, offset: float | None = None):
                            offset=settings.background_offset if offset is None else offset)
 
 
-def mix_levels(prepared: Prepared, settings: MixSettings, background
-               ) -> tuple[MixSettings, mix.Levels]:
-    """The mix settings for this template (a long fade for sleep) and the measured levels
-    (`levels.clips` are the clips to mix); the bed is measured from a twin of `background`."""
+def mix_settings(request: Request, prepared: Prepared) -> MixSettings:
+    """The request's mix as this template and format need it: a long fade for sleep, and
+    room for the encoder's own change in level."""
+    settings = replace(request.mix,
+                       encoder_shift=export.LEVEL_SHIFT.get(request.export.format, 0.0))
     if prepared.info.sleep:
         settings = replace(settings, fade_out=max(settings.fade_out, settings.sleep_fade_out))
+    return settings
+
+
+def mix_levels(prepared: Prepared, settings: MixSettings, background) -> mix.Levels:
+    """The measured levels (`levels.clips` are the clips to mix); the bed is measured from a
+    twin of `background`."""
     twin = _background(settings, getattr(background, "offset", None))
     try:
         bed_lufs = mix.measure_background(twin, settings.sample_rate)
     finally:
         getattr(twin, "close", lambda: None)()
     audio = [mix.prepare_clip(c, settings) for c in prepared.clips]
-    levels = mix.plan_levels(prepared.timeline, audio, bed_lufs, background.channels, settings,
-                             sleep=prepared.info.sleep)
-    return settings, levels
+    return mix.plan_levels(prepared.timeline, audio, bed_lufs, background.channels, settings,
+                           sleep=prepared.info.sleep)
+
+
+def output_key(prepared: Prepared, settings: MixSettings, export_settings: ExportSettings,
+               channels: int, info: tags.TagInfo) -> str:
+    """A hash of everything that decides a rendered file's bytes: the speech itself (so a new
+    voice, engine release or pronunciation shows), the timeline, the mix, the format, the tags
+    and letgo's own version (its mixing code). A background file counts by size and time."""
+    digest = hashlib.sha256()
+    background = Path(settings.background).expanduser()
+    stat = background.stat() if background.is_file() else None
+    described = {"letgo": __version__, "mix": asdict(settings), "export": asdict(export_settings),
+                 "channels": channels, "timeline": asdict(prepared.timeline),
+                 "background_file": [stat.st_size, stat.st_mtime_ns] if stat else None,
+                 "tags": {**asdict(info), "cover": hashlib.sha256(info.cover).hexdigest()}}
+    digest.update(json.dumps(described, sort_keys=True, default=str).encode("utf-8"))
+    for clip in prepared.clips:
+        digest.update(f"{clip.sample_rate}:{len(clip.samples)}:".encode())
+        digest.update(clip.samples.tobytes())
+    return digest.hexdigest()
 
 
 def _render(request: Request, output: Path, background, engine: Engine | None,
-            progress: Progress | None, started: float, tag: tags.TagInfo | None) -> Result:
+            progress: Progress | None, started: float, tag: tags.TagInfo | None,
+            reuse: bool) -> Result:
     prepared = prepare(request, engine, progress)
-    shift = export.LEVEL_SHIFT.get(request.export.format, 0.0)
-    settings, levels = mix_levels(prepared, replace(request.mix, encoder_shift=shift),
-                                  background)
+    settings = mix_settings(request, prepared)
+    info = session_tags(request, prepared, tag)
+    key = output_key(prepared, settings, request.export, background.channels, info)
+    if reuse and export.read_extra(output, request.export.format).get(OUTPUT_KEY) == key:
+        log.info("%s is up to date (output key %s)", output, key[:12])
+        return Result(output, prepared.timeline.duration, time.perf_counter() - started,
+                      prepared, reused=True)
+    info = replace(info, extra={**info.extra, OUTPUT_KEY: key})
+    levels = mix_levels(prepared, settings, background)
     total = round(prepared.timeline.duration * settings.sample_rate)
     done = 0
 
@@ -206,7 +248,6 @@ def _render(request: Request, output: Path, background, engine: Engine | None,
         export.encode(mix.blocks(prepared.timeline, levels.clips, background, settings, levels),
                       temporary, settings.sample_rate, background.channels, request.export,
                       on_block)
-        info = session_tags(request, prepared, tag)
         if request.export.format == "mp3":
             tags.write(temporary, info)
         else:  # chapters, covers and series tags are ID3; the other formats get the basics

@@ -124,12 +124,13 @@ def read_chapters(path: Path | str) -> list[Chapter]:
 
 
 def read_extra(path: Path | str) -> dict[str, str]:
-    """TXXX description -> text."""
-    from mutagen.id3 import ID3, ID3NoHeaderError
+    """TXXX description -> text; {} for a missing or untagged file."""
+    from mutagen import MutagenError
+    from mutagen.id3 import ID3
 
     try:
         tags = ID3(str(path))
-    except (ID3NoHeaderError, FileNotFoundError):
+    except (OSError, MutagenError):
         return {}
     return {f.desc: str(f.text[0]) for f in tags.getall("TXXX")}
 
