@@ -176,6 +176,23 @@ def test_sleep_template_fades_out_slowly(tmp_path):
     assert level(end - 190) - level(end - 5) > 15
 
 
+@pytest.mark.parametrize("minutes", [6, 30])
+def test_a_sleep_session_is_set_by_its_guided_part(tmp_path, minutes):
+    """The words land at the target as in any session; the night of background after them
+    stays under the voice, so the whole file measures lower, the more so the longer it is."""
+    out = render(tmp_path, "sleep.mp3", "--minutes", str(minutes), "--background", "rain",
+                 template=SLEEP)
+    prepared = session.prepare(session.Request(SLEEP, minutes=minutes, engine="fake"))
+    guided = max(e.end for e in prepared.timeline.events) + mix.GUIDED_AFTER
+    words = measure.loudness(out, end=guided)
+    assert abs(words.integrated_lufs - -16.0) <= 1.0, words
+    assert words.true_peak_dbtp <= -1.0, words
+    night = measure.loudness(out, start=guided + 5, end=guided + 65)
+    assert -16.0 - 30 < night.integrated_lufs <= -16.0 + MixSettings.background_db + 1, night
+    whole = measure.loudness(out)
+    assert whole.integrated_lufs < words.integrated_lufs - 3, (whole, words)
+
+
 def test_bell_is_a_long_decaying_strike():
     bell = strike(RATE)
     first, last = bell[:RATE], bell[-2 * RATE:-RATE]

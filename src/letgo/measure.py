@@ -51,8 +51,12 @@ def stream_info(path: Path | str) -> StreamInfo:
                       int(h) * 3600 + int(m) * 60 + float(s))
 
 
-def loudness(path: Path | str) -> Loudness:
-    text = _stderr(["-nostats", "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"])
+def loudness(path: Path | str, start: float = 0.0, end: float | None = None) -> Loudness:
+    """ffmpeg ebur128's integrated loudness, range and true peak, of the whole file or of the
+    part from `start` to `end` seconds."""
+    part = ["-ss", f"{start:.3f}"] + (["-to", f"{end:.3f}"] if end is not None else [])
+    text = _stderr(["-nostats", *part, "-i", str(path), "-af", "ebur128=peak=true",
+                    "-f", "null", "-"])
     summary = text[text.rfind("Summary:"):]
 
     def grab(label: str) -> float:

@@ -11,6 +11,7 @@ on its loudness target with its true peak under the ceiling.
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -200,8 +201,8 @@ def _bed_energy(envelope: _Envelope, power: float, hops: int, rate: int) -> np.n
 
 #: The most the whole mix is moved (dB) to land on the target once the voice is set to it.
 MAX_CORRECTION = 6.0
-#: For sleep sessions, which are mostly background: the voice anchors the level instead.
-MAX_CORRECTION_SLEEP = 1.5
+#: Seconds after a sleep session's last word or bell that still count as its guided part.
+GUIDED_AFTER = 10.0
 #: How far (LU) a bed on its own stays under BS.1770's relative gate (noise and swells vary).
 GATE_MARGIN = 3.0
 
@@ -227,12 +228,19 @@ def plan_levels(timeline: Timeline, clips: Sequence[np.ndarray], background_lufs
     pauses, a bed 20 dB under the voice sits near that gate, and once it passes, the
     "integrated loudness" becomes the bed's: hitting -16 would then mean shouting. So the bed
     is lowered (from `background_db`, never raised) until it stays under the gate, and the
-    whole mix is then moved onto the target. Sleep sessions, which are
-    nearly all background, keep their bed and are anchored on the voice instead."""
+    whole mix is then moved onto the target.
+
+    A sleep session (`sleep`) is set by its guided part alone, up to GUIDED_AFTER seconds past
+    the last word or bell: the voice lands where it does in any other session, and the night
+    of background after it stays at its place under the voice. Its whole file therefore
+    measures lower than the target, the more so the longer the night."""
     rate = settings.sample_rate
     envelope = _Envelope.plan(timeline, settings)
     ceiling = db(settings.true_peak - settings.peak_margin)
     hops = int(np.ceil(timeline.duration * rate / round(dsp.HOP_SECONDS * rate))) + 1
+    if sleep:  # measured over the guided part only
+        guided = max((e.end for e in timeline.events), default=0.0) + GUIDED_AFTER
+        hops = min(hops, int(np.ceil(guided * rate / round(dsp.HOP_SECONDS * rate))) + 1)
     raw_bell = strike(rate)
     bell_unit = raw_bell * db(settings.loudness + settings.bell_db - dsp.loudness(raw_bell, rate))
     has_bed = np.isfinite(background_lufs)
@@ -242,27 +250,30 @@ def plan_levels(timeline: Timeline, clips: Sequence[np.ndarray], background_lufs
     unique = {id(c): c for c in clips}
     foreground = _Foreground(timeline, clips, bell_unit, channels, hops, rate)
     voice = foreground.energy({**unique, id(bell_unit): bell_unit})
-    limit = MAX_CORRECTION_SLEEP if sleep else MAX_CORRECTION
+    limit = MAX_CORRECTION
     target = settings.loudness + settings.encoder_shift
     lowered = 0
     master = float(np.clip(target - dsp.gated_loudness(voice + bed, rate), -limit, limit))
     final: dict[int, np.ndarray] = {}
     bell = bell_unit
     predicted = float("nan")
+    tried: list[tuple[float, float]] = []  # (master, predicted) of each round
     for _ in range(8):
         g = db(master)
         final = {}  # let the last round's clips go before making new ones
-        final = {key: dsp.limit(c * g, rate, ceiling) for key, c in unique.items()}
+        with ThreadPoolExecutor(2) as pool:  # numpy lets go of the GIL: both cores limit
+            final = dict(zip(unique, pool.map(lambda c: dsp.limit(c * g, rate, ceiling),
+                                              unique.values())))
         bell = dsp.limit(bell_unit * g, rate, ceiling)
         voice = foreground.energy({**final, id(bell_unit): bell})
-        while (has_bed and not sleep and lowered > -30
+        while (has_bed and lowered > -30
                and not _bed_clears_gate(voice, bed * (g * g * 10 ** (lowered / 10)), rate)):
             lowered -= 1
         predicted = dsp.gated_loudness(voice + bed * (g * g * 10 ** (lowered / 10)), rate)
         if not np.isfinite(predicted):
             break
-        # Limiting takes back part of any rise, so step a little past the error.
-        wanted = float(np.clip(master + 1.3 * (target - predicted), -limit, limit))
+        tried.append((master, predicted))
+        wanted = float(np.clip(master + (target - predicted) / _slope(tried), -limit, limit))
         if abs(target - predicted) < 0.1 or wanted == master:
             break
         master = wanted
@@ -270,6 +281,15 @@ def plan_levels(timeline: Timeline, clips: Sequence[np.ndarray], background_lufs
              "predicted %.2f LUFS", master, background_lufs, lowered, predicted)
     return Levels(tuple(final[id(c)] for c in clips), bell,
                   bed_unit * db(master + lowered), predicted)
+
+
+def _slope(tried: list[tuple[float, float]]) -> float:
+    """How much the measured loudness moves per dB of master gain, from the last two rounds
+    (a secant step): limiting takes back part of any rise. Before two rounds, a guess."""
+    if len(tried) < 2 or tried[-1][0] == tried[-2][0]:
+        return 0.75
+    (m0, p0), (m1, p1) = tried[-2:]
+    return float(np.clip((p1 - p0) / (m1 - m0), 0.2, 1.0))
 
 
 # --- the mixer ----------------------------------------------------------------------------------
