@@ -106,6 +106,23 @@ def test_file_loop_has_no_click_at_the_seam(tmp_path, monkeypatch, streamed):
     assert tail.min() > 0.3 * amplitude  # never a gap
 
 
+@pytest.mark.parametrize("streamed", [False, True])
+def test_a_file_loops_twin_plays_the_same(tmp_path, monkeypatch, streamed):
+    """The bed is measured from a twin; a short file's twin decodes nothing again."""
+    from letgo.backgrounds import FileLoop
+
+    if streamed:
+        monkeypatch.setattr(FileLoop, "IN_MEMORY", 0)
+    loop = make_background(str(sine_file(tmp_path / "s.flac", 2.37)), RATE, offset=0.7)
+    if not streamed:
+        monkeypatch.setattr(FileLoop, "_decode", lambda *a: pytest.fail("decoded again"))
+    twin = loop.twin()
+    for frames in (30000, 100000, 7):
+        assert np.array_equal(loop.read(frames), twin.read(frames))
+    loop.close()
+    twin.close()
+
+
 def test_file_background_bad_path_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(main, ["render", DUCK, "--engine", "fake", "-o",
                                        str(tmp_path / "x.mp3"), "--background",

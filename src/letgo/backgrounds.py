@@ -9,6 +9,7 @@ its level relative to the voice, so these levels only need to be sane.
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import subprocess
@@ -287,7 +288,9 @@ class FileLoop:
                              f"({info.duration:.1f} s long)")
         self.offset = offset
         fade = min(crossfade, info.duration / 3)
-        self.head = self._decode(0.0, fade)
+        in_memory = info.duration * sample_rate * self.channels * 4 <= self.IN_MEMORY
+        whole = self._decode(0.0) if in_memory else None
+        self.head = whole[:round(fade * sample_rate)] if in_memory else self._decode(0.0, fade)
         if len(self.head) < 2:
             raise UsageError(f"background file {self.path} is too short to loop")
         self.fade = len(self.head)
@@ -296,12 +299,19 @@ class FileLoop:
         self.pass_frames = 0
         self.cycle = None
         self.process = None
-        if info.duration * sample_rate * self.channels * 4 <= self.IN_MEMORY:
-            self._load(round(offset * sample_rate))
+        if in_memory:
+            self._load(whole, round(offset * sample_rate))
         else:
             self.process = self._open(offset)
         log.info("looping %s (%.1f s, %d channels) from %.1f s", self.path, info.duration,
                  self.channels, offset)
+
+    def twin(self) -> FileLoop:
+        """Another stream of this loop from the same place (take it before reading): a short
+        file's decoded loop is shared, so measuring the bed decodes nothing again."""
+        if self.cycle is None:
+            return FileLoop(self.path, self.rate, offset=self.offset)
+        return copy.copy(self)
 
     def _command(self, start: float) -> list[str]:
         return [ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error",
@@ -346,10 +356,9 @@ class FileLoop:
         self.buffer = np.concatenate(parts)
         return True
 
-    def _load(self, start: int) -> None:
-        """Decode the whole (short) file and build one loop cycle: the file from the end of the
-        opening crossfade to the start of the closing one, then the crossfade itself."""
-        whole = self._decode(0.0)
+    def _load(self, whole: np.ndarray, start: int) -> None:
+        """Build one loop cycle of the whole (short) file: the file from the end of the opening
+        crossfade to the start of the closing one, then the crossfade itself."""
         fade = min(self.fade, len(whole) // 3)
         x = (np.arange(fade) + 0.5) / fade
         blend = (whole[len(whole) - fade:] * np.cos(0.5 * np.pi * x)[:, None]

@@ -193,7 +193,8 @@ def mix_settings(request: Request, prepared: Prepared) -> MixSettings:
 def mix_levels(prepared: Prepared, settings: MixSettings, background) -> mix.Levels:
     """The measured levels (`levels.clips` are the clips to mix); the bed is measured from a
     twin of `background`."""
-    twin = _background(settings, getattr(background, "offset", None))
+    twin = (background.twin() if hasattr(background, "twin")
+            else _background(settings, getattr(background, "offset", None)))
     try:
         bed_lufs = mix.measure_background(twin, settings.sample_rate)
     finally:
