@@ -146,13 +146,23 @@ class Levels:
     """The measured, planned levels of one session."""
 
     clips: tuple[np.ndarray, ...]
-    """Speech clips at their final level, true peak limited."""
+    """Speech clips as prepared (at unit gain); `speech(i)` is clip i as it is heard."""
+    voice_gain: float
+    """Linear gain on every clip, before the limiter."""
+    ceiling: float
+    """True-peak ceiling (linear) the limiter holds each clip under."""
+    sample_rate: int
     bell: np.ndarray
     """The bell strike at its final level."""
     bed_gain: float
     """Linear gain on the background stream (before ducking and fades)."""
     predicted_lufs: float
     """The integrated loudness the mix is expected to measure."""
+
+    def speech(self, i: int) -> np.ndarray:
+        """Clip i at its final level, true peak limited. Made when the mixer reaches it, so
+        only the clips being heard are held twice."""
+        return dsp.limit(self.clips[i] * self.voice_gain, self.sample_rate, self.ceiling)
 
 
 class _Foreground:
@@ -175,10 +185,13 @@ class _Foreground:
         self.power = {id(a): float(np.sum(np.square(a, dtype=np.float64)))
                       for a in [*clips, bell]}
 
-    def energy(self, scaled: dict[int, np.ndarray]) -> np.ndarray:
-        """Energy per hop with each unit clip (by id) replaced by `scaled[id]`."""
-        ratio = {key: float(np.sum(np.square(a, dtype=np.float64))) / power if power else 0.0
-                 for key, power in self.power.items() for a in [scaled[key]]}
+    def ratio(self, unit: np.ndarray, scaled: np.ndarray) -> float:
+        """The energy of `scaled` (the unit clip `unit` after gain and limiter) over its own."""
+        power = self.power[id(unit)]
+        return float(np.sum(np.square(scaled, dtype=np.float64))) / power if power else 0.0
+
+    def energy(self, ratio: dict[int, float]) -> np.ndarray:
+        """Energy per hop with each unit clip's (by id) energy scaled by `ratio[id]`."""
         energy = np.zeros(self.hops)
         for first, e, key in self.placed:
             energy[first:first + len(e)] += e * ratio[key]
@@ -249,23 +262,24 @@ def plan_levels(timeline: Timeline, clips: Sequence[np.ndarray], background_lufs
                        rate) if has_bed else np.zeros(hops))
     unique = {id(c): c for c in clips}
     foreground = _Foreground(timeline, clips, bell_unit, channels, hops, rate)
-    voice = foreground.energy({**unique, id(bell_unit): bell_unit})
+    voice = foreground.energy(dict.fromkeys([*unique, id(bell_unit)], 1.0))
     limit = MAX_CORRECTION
     target = settings.loudness + settings.encoder_shift
     lowered = 0
     master = float(np.clip(target - dsp.gated_loudness(voice + bed, rate), -limit, limit))
-    final: dict[int, np.ndarray] = {}
     bell = bell_unit
     predicted = float("nan")
     tried: list[tuple[float, float]] = []  # (master, predicted) of each round
-    for _ in range(8):
+
+    def kept(clip: np.ndarray) -> float:  # only the energy is kept, not the limited clip
+        return foreground.ratio(clip, dsp.limit(clip * g, rate, ceiling))
+
+    for round_ in range(8):
         g = db(master)
-        final = {}  # let the last round's clips go before making new ones
         with ThreadPoolExecutor(2) as pool:  # numpy lets go of the GIL: both cores limit
-            final = dict(zip(unique, pool.map(lambda c: dsp.limit(c * g, rate, ceiling),
-                                              unique.values())))
+            ratios = dict(zip(unique, pool.map(kept, unique.values())))
         bell = dsp.limit(bell_unit * g, rate, ceiling)
-        voice = foreground.energy({**final, id(bell_unit): bell})
+        voice = foreground.energy({**ratios, id(bell_unit): foreground.ratio(bell_unit, bell)})
         while (has_bed and lowered > -30
                and not _bed_clears_gate(voice, bed * (g * g * 10 ** (lowered / 10)), rate)):
             lowered -= 1
@@ -274,12 +288,12 @@ def plan_levels(timeline: Timeline, clips: Sequence[np.ndarray], background_lufs
             break
         tried.append((master, predicted))
         wanted = float(np.clip(master + (target - predicted) / _slope(tried), -limit, limit))
-        if abs(target - predicted) < 0.1 or wanted == master:
+        if abs(target - predicted) < 0.1 or wanted == master or round_ == 7:
             break
         master = wanted
     log.info("levels: master %+.2f dB, bed %.1f LUFS at unit gain, lowered %d dB, "
              "predicted %.2f LUFS", master, background_lufs, lowered, predicted)
-    return Levels(tuple(final[id(c)] for c in clips), bell,
+    return Levels(tuple(clips), db(master), ceiling, rate, bell,
                   bed_unit * db(master + lowered), predicted)
 
 
@@ -297,12 +311,13 @@ def _slope(tried: list[tuple[float, float]]) -> float:
 @dataclass(frozen=True)
 class _Placed:
     start: int
-    audio: np.ndarray
-    bell: bool
+    end: int
+    clip: int
+    """The sentence's clip index; -1 for a bell."""
 
     @property
-    def end(self) -> int:
-        return self.start + len(self.audio)
+    def bell(self) -> bool:
+        return self.clip < 0
 
 
 def blocks(timeline: Timeline, clips: Sequence[np.ndarray], background, settings: MixSettings,
@@ -320,10 +335,12 @@ def blocks(timeline: Timeline, clips: Sequence[np.ndarray], background, settings
     total = round(timeline.duration * rate)
     placed = []
     for event in timeline.events:
-        speech = event.kind == "speech"
-        audio = levels.clips[event.clip] if speech else levels.bell
-        placed.append(_Placed(round(event.start * rate), audio, not speech))
+        clip = event.clip if event.kind == "speech" else -1
+        start = round(event.start * rate)
+        length = len(levels.clips[clip] if clip >= 0 else levels.bell)
+        placed.append(_Placed(start, start + length, clip))
     placed.sort(key=lambda p: p.start)
+    heard: dict[int, np.ndarray] = {}  # the clips playing now, at their final level
     ceiling = np.float32(db(settings.limit_db))
     block = max(1, round(settings.block_seconds * rate))
     first_active = 0
@@ -346,9 +363,13 @@ def blocks(timeline: Timeline, clips: Sequence[np.ndarray], background, settings
             lo, hi = max(a, p.start), min(b, p.end)
             if p.bell:
                 bells = np.zeros(n, dtype=np.float32) if bells is None else bells
-                bells[lo - a:hi - a] += p.audio[lo - p.start:hi - p.start]
-            else:
-                voice[lo - a:hi - a] += p.audio[lo - p.start:hi - p.start]
+                bells[lo - a:hi - a] += levels.bell[lo - p.start:hi - p.start]
+                continue
+            if p.clip not in heard:
+                heard[p.clip] = levels.speech(p.clip)
+            voice[lo - a:hi - a] += heard[p.clip][lo - p.start:hi - p.start]
+            if p.end <= b:
+                del heard[p.clip]
         if bells is not None:
             fade = envelope.fade(t)
             voice += bells * (np.float32(fade) if np.isscalar(fade) else fade.astype(np.float32))
