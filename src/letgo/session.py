@@ -191,8 +191,7 @@ def mix_settings(request: Request, prepared: Prepared) -> MixSettings:
 
 
 def mix_levels(prepared: Prepared, settings: MixSettings, background) -> mix.Levels:
-    """The measured levels (`levels.clips` are the clips to mix); the bed is measured from a
-    twin of `background`."""
+    """The measured levels of the session; the bed is measured from a twin of `background`."""
     twin = (background.twin() if hasattr(background, "twin")
             else _background(settings, getattr(background, "offset", None)))
     try:
