@@ -11,8 +11,8 @@ on its loudness target with its true peak under the ceiling.
 from __future__ import annotations
 
 import logging
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -245,8 +245,8 @@ def plan_levels(timeline: Timeline, clips: Sequence[np.ndarray], background_lufs
 
     A sleep session (`sleep`) is set by its guided part alone, up to GUIDED_AFTER seconds past
     the last word or bell: the voice lands where it does in any other session, and the night
-    of background after it stays at its place under the voice. Its whole file therefore
-    measures lower than the target, the more so the longer the night."""
+    of background after it stays at its place under the voice, so over a long night the
+    whole file measures lower than the target."""
     rate = settings.sample_rate
     envelope = _Envelope.plan(timeline, settings)
     ceiling = db(settings.true_peak - settings.peak_margin)
