@@ -8,6 +8,8 @@ leaves the long, pure hum. A few milliseconds of soft mallet noise gives the str
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 #: (frequency ratio, relative level, decay time constant in seconds, beat in Hz)
@@ -20,9 +22,11 @@ PARTIALS = (
 )
 
 
+@functools.lru_cache(maxsize=4)
 def strike(sample_rate: int, fundamental: float = 196.0, seconds: float = 14.0,
            peak: float = 0.5, seed: int = 7) -> np.ndarray:
-    """One strike, mono float32, `peak` at its loudest; it decays to silence within `seconds`."""
+    """One strike, mono float32, `peak` at its loudest; it decays to silence within `seconds`.
+    Made once per process and shared, so it is read-only."""
     n = int(seconds * sample_rate)
     t = np.arange(n) / sample_rate
     sound = np.zeros(n)
@@ -41,4 +45,6 @@ def strike(sample_rate: int, fundamental: float = 196.0, seconds: float = 14.0,
     attack = np.minimum(1.0, t / 0.003)  # 3 ms onset: a strike, not a click
     release = np.clip((t[-1] - t) / 1.0, 0, 1)  # reach zero before the buffer ends
     sound *= attack * release
-    return (sound * (peak / np.max(np.abs(sound)))).astype(np.float32)
+    sound = (sound * (peak / np.max(np.abs(sound)))).astype(np.float32)
+    sound.flags.writeable = False
+    return sound

@@ -11,11 +11,13 @@ import json
 import logging
 import time
 from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import __version__, export, mix, normalize, plan, script, tags, templates
 from .backgrounds import make_background
+from .bell import strike
 from .cache import ClipCache
 from .engines import Clip, Engine, VoiceSettings, make_engine, trim
 from .errors import FitError, UsageError
@@ -190,14 +192,21 @@ def mix_settings(request: Request, prepared: Prepared) -> MixSettings:
     return settings
 
 
-def mix_levels(prepared: Prepared, settings: MixSettings, background) -> mix.Levels:
-    """The measured levels of the session; the bed is measured from a twin of `background`."""
+def bed_loudness(settings: MixSettings, background) -> float:
+    """The bed's loudness at unit gain, measured from a twin of `background` (unread)."""
     twin = (background.twin() if hasattr(background, "twin")
             else _background(settings, getattr(background, "offset", None)))
     try:
-        bed_lufs = mix.measure_background(twin, settings.sample_rate)
+        return mix.measure_background(twin, settings.sample_rate)
     finally:
         getattr(twin, "close", lambda: None)()
+
+
+def mix_levels(prepared: Prepared, settings: MixSettings, background,
+               bed_lufs: float | None = None) -> mix.Levels:
+    """The measured levels of the session (`bed_lufs` from `bed_loudness`, else measured)."""
+    if bed_lufs is None:
+        bed_lufs = bed_loudness(settings, background)
     audio = [mix.prepare_clip(c, settings) for c in prepared.clips]
     return mix.plan_levels(prepared.timeline, audio, bed_lufs, background.channels, settings,
                            sleep=prepared.info.sleep)
@@ -225,7 +234,12 @@ def output_key(prepared: Prepared, settings: MixSettings, export_settings: Expor
 def _render(request: Request, output: Path, background, engine: Engine | None,
             progress: Progress | None, started: float, tag: tags.TagInfo | None,
             reuse: bool) -> Result:
-    prepared = prepare(request, engine, progress)
+    # While the voice is made ready (a worker starting, clips read from the cache), the
+    # other core measures the bed and strikes the bell.
+    with ThreadPoolExecutor(1) as early:
+        bed_lufs = early.submit(bed_loudness, request.mix, background)
+        early.submit(strike, request.mix.sample_rate)
+        prepared = prepare(request, engine, progress)
     settings = mix_settings(request, prepared)
     info = session_tags(request, prepared, tag)
     key = output_key(prepared, settings, request.export, background.channels, info)
@@ -234,7 +248,7 @@ def _render(request: Request, output: Path, background, engine: Engine | None,
         return Result(output, prepared.timeline.duration, time.perf_counter() - started,
                       prepared, reused=True)
     info = replace(info, extra={**info.extra, OUTPUT_KEY: key})
-    levels = mix_levels(prepared, settings, background)
+    levels = mix_levels(prepared, settings, background, bed_lufs.result())
     total = round(prepared.timeline.duration * settings.sample_rate)
     done = 0
 
