@@ -234,21 +234,23 @@ def output_key(prepared: Prepared, settings: MixSettings, export_settings: Expor
 def _render(request: Request, output: Path, background, engine: Engine | None,
             progress: Progress | None, started: float, tag: tags.TagInfo | None,
             reuse: bool) -> Result:
+    made_from = reuse and export.read_extra(output, request.export.format).get(OUTPUT_KEY)
     # While the voice is made ready (a worker starting, clips read from the cache), the
-    # other core measures the bed and strikes the bell.
+    # other core measures the bed and strikes the bell; unless the file will likely be kept.
     with ThreadPoolExecutor(1) as early:
-        bed_lufs = early.submit(bed_loudness, request.mix, background)
-        early.submit(strike, request.mix.sample_rate)
+        bed_lufs = None if made_from else early.submit(bed_loudness, request.mix, background)
+        if not made_from:
+            early.submit(strike, request.mix.sample_rate)
         prepared = prepare(request, engine, progress)
     settings = mix_settings(request, prepared)
     info = session_tags(request, prepared, tag)
     key = output_key(prepared, settings, request.export, background.channels, info)
-    if reuse and export.read_extra(output, request.export.format).get(OUTPUT_KEY) == key:
+    if made_from == key:
         log.info("%s is up to date (output key %s)", output, key[:12])
         return Result(output, prepared.timeline.duration, time.perf_counter() - started,
                       prepared, reused=True)
     info = replace(info, extra={**info.extra, OUTPUT_KEY: key})
-    levels = mix_levels(prepared, settings, background, bed_lufs.result())
+    levels = mix_levels(prepared, settings, background, bed_lufs.result() if bed_lufs else None)
     total = round(prepared.timeline.duration * settings.sample_rate)
     done = 0
 
