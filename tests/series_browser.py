@@ -97,7 +97,8 @@ REPORT = """
                                                                      {once: true})), wait(15000)]);
     }
     const element = audio.querySelector("track");
-    for (let i = 0; i < 100 && element.readyState < 2 && !audio.dataset.captions; i++) await wait(100);
+    // the page's own "load" listener runs after readyState turns 2: wait for what it records
+    for (let i = 0; i < 100 && !audio.dataset.captions; i++) await wait(100);
     const tracks = Array.from(audio.textTracks);
     const live = tracks.find((t) => t.mode !== "disabled" && t.cues && t.cues.length) || tracks[0];
     out.push({src: audio.getAttribute("src"), duration: audio.duration,

@@ -200,6 +200,7 @@ for (const audio of document.querySelectorAll("audio")) {{
   }};
   element.addEventListener("load", () => {{ audio.dataset.captions = "loaded"; }});
   element.addEventListener("error", fallback);
+  if (element.readyState === 2) audio.dataset.captions = "loaded";
   if (element.readyState === 3) fallback();
   show(track);
 }}
