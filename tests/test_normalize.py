@@ -38,7 +38,21 @@ def say():
     ("For 5–10 minutes.", "For five to ten minutes."),
     ("Rest & breathe.", "Rest and breathe."),
     ("Since 1990, and in 2024.", "Since nineteen ninety, and in twenty twenty-four."),
-    ("Some 1,500 or 1500 people.", "Some one thousand, five hundred or fifteen hundred people."),
+    ("Some 1,500 or 1500 people.", "Some one thousand five hundred or fifteen hundred people."),
+    ("Take 3-5 breaths.", "Take three to five breaths."),
+    ("Try 4-7-8 breathing.", "Try four seven eight breathing."),
+    ("A 20-minute sit.", "A twenty-minute sit."),
+    ("Rest for 1 min, then 10 mins.", "Rest for one minute, then ten minutes."),
+    ("Sit for 1 hr or 90 secs.", "Sit for one hour or ninety seconds."),
+    ("Rest a few mins.", "Rest a few minutes."),
+    ("A gift of $1 or $2.50, £5, €20.",
+     "A gift of one dollar or two dollars fifty, five pounds, twenty euros."),
+    ("Breathe out 1/2, then 3/4, then 2/3.",
+     "Breathe out one half, then three quarters, then two thirds."),
+    ("In your 30s, or the 1960s.", "In your thirties, or the nineteen sixties."),
+    ("Step #3, breathe 2x.", "Step number three, breathe two times."),
+    ("Approx. 5 mins.", "Approximately five minutes."),
+    ("Thoughts, plans, etc.", "Thoughts, plans, et cetera."),
     ("Count 1000 breaths.", "Count one thousand breaths."),
     ("Let go.", "Let go."),
 ])
@@ -118,7 +132,8 @@ BUILT_IN = normalize.load(user=False)
        st.sampled_from(["", "%", "st", "nd", "rd", "th"]))
 def test_no_digit_is_left_for_the_voice_to_guess(number, hour, minute, suffix):
     say = BUILT_IN
-    text = f"Count {number}{suffix} and {number:,} at {hour}:{minute:02d}, then {number}.5 more."
+    text = (f"Count {number}{suffix} and {number:,} at {hour}:{minute:02d}, then {number}.5 more,"
+            f" ${number}, {number} mins, {hour}-{minute}, {hour}/{minute}, {number}0s and #{number}.")
     assert not any(c.isdigit() for c in say(text)), say(text)
 
 

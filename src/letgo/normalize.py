@@ -70,7 +70,8 @@ def read_rules(path: Path) -> list[Rule]:
 # --- numbers ---------------------------------------------------------------------------------
 
 def _words(number: str, to: str = "cardinal") -> str:
-    return num2words(int(number.replace(",", "")), to=to)
+    # num2words writes "one thousand, five hundred"; a voice would pause at that comma
+    return num2words(int(number.replace(",", "")), to=to).replace(",", "")
 
 
 def _time(match: re.Match) -> str:
@@ -100,6 +101,48 @@ def _number(match: re.Match) -> str:
     return spoken
 
 
+def _plural(word: str, count: str) -> str:
+    return word if count.replace(",", "") == "1" else word + "s"
+
+
+#: Units a script may abbreviate after a number, and how each is said.
+_UNITS = {"min": "minute", "mins": "minute", "minute": "minute", "minutes": "minute",
+          "sec": "second", "secs": "second", "second": "second", "seconds": "second",
+          "hr": "hour", "hrs": "hour", "hour": "hour", "hours": "hour"}
+_CURRENCIES = {"$": ("dollar", "cent"), "£": ("pound", "penny"), "€": ("euro", "cent")}
+
+
+def _unit(match: re.Match) -> str:
+    """ "1 min", "10 mins": the number in words, the unit in full and agreeing with it."""
+    count, unit = match.group(1), _UNITS[match.group(2).lower()]
+    return f"{_words(count)} {_plural(unit, count)}"
+
+
+def _money(match: re.Match) -> str:
+    main, small = _CURRENCIES[match.group("sign")]
+    whole, cents = match.group("whole"), match.group("fraction")
+    spoken = f"{_words(whole)} {_plural(main, whole)}"
+    if cents and len(cents) == 2 and int(cents):
+        spoken += f" {_words(cents)}"
+    return spoken
+
+
+def _fraction(match: re.Match) -> str:
+    """ "1/2", "3/4": a half, three quarters; anything larger is left to the number rule."""
+    top, bottom = int(match.group(1)), int(match.group(2))
+    name = {2: "half", 4: "quarter"}.get(bottom) or num2words(bottom, to="ordinal")
+    if top > 1:
+        name = "halves" if bottom == 2 else name + "s"
+    return f"{_words(match.group(1))} {name}"
+
+
+def _decade(match: re.Match) -> str:
+    """ "the 1960s", "your 30s": nineteen sixties, thirties."""
+    number = match.group(1)
+    spoken = _words(number, "year" if len(number) == 4 and number[0] in "12" else "cardinal")
+    return spoken[:-1] + "ies" if spoken.endswith("y") else spoken + "s"
+
+
 #: The full stop of "a.m." inside a sentence (one ending the sentence is kept).
 _AP_DOT = r"(?:\.(?=\s+[a-z]))?"
 _NUMBER = r"(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<fraction>\d+))?"
@@ -108,11 +151,20 @@ NUMBER_RULES: tuple[Rule, ...] = (
     Rule(re.compile(r"\b(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?:\s*(?P<ap>[AaPp])\.?[Mm]\b" + _AP_DOT + ")?"),
          _time),
     Rule(re.compile(r"\b(?P<h>1[0-2]|0?\d)\s*(?P<ap>[AaPp])\.?[Mm]\b" + _AP_DOT), _time),
-    # 5–10 (an en dash): "five to ten"
-    Rule(re.compile(r"\b(\d+)\s?[–—]\s?(\d+)\b"),
+    # 4-7-8 breathing: the counts one by one
+    Rule(re.compile(r"\b\d+(?:-\d+){2,}\b"),
+         lambda m: " ".join(_words(n) for n in m.group().split("-"))),
+    # 5–10 or 3-5: "five to ten"
+    Rule(re.compile(r"\b(\d+)\s?[-–—]\s?(\d+)\b"),
          lambda m: f"{_words(m.group(1))} to {_words(m.group(2))}"),
+    Rule(re.compile(r"(?P<sign>[$£€])" + _NUMBER + r"\b"), _money),
     Rule(re.compile(r"\b" + _NUMBER + r"\s?%"), lambda m: _number(m) + " percent"),
+    Rule(re.compile(r"\b([1-9])/([2-9]|10)\b(?![/\d])"), _fraction),
+    Rule(re.compile(r"\b(\d+)\s?(" + "|".join(_UNITS) + r")\b", re.IGNORECASE), _unit),
     Rule(re.compile(r"\b(\d+)(?:st|nd|rd|th)\b"), lambda m: _words(m.group(1), "ordinal")),
+    Rule(re.compile(r"\b(\d*0)'?s\b"), _decade),
+    Rule(re.compile(r"\b(\d+)x\b"), lambda m: _words(m.group(1)) + " times"),
+    Rule(re.compile(r"#(\d+)\b"), lambda m: "number " + _words(m.group(1))),
     Rule(re.compile(r"(?<![\w.])" + _NUMBER + r"(?![\w]|\.\d)"), _number),
 )
 
