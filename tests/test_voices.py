@@ -35,11 +35,31 @@ def one_line_error(result, code: int) -> str:
 def test_voices_lists_every_engine_with_language_and_state(runner):
     result = runner.invoke(main, ["voices"])
     assert result.exit_code == 0, result.output
-    rows = [line.split() for line in result.output.splitlines()]
+    header, *rows = [line.split() for line in result.output.splitlines()]
+    assert header == ["ENGINE", "VOICE", "LANGUAGE", "STATE", "NAME"]
     assert {row[0] for row in rows} == {"pyttsx3", "piper"}
     joe = next(row for row in rows if row[:2] == ["piper", "joe"])
-    assert joe[2:4] == ["en_US", "installed"]
+    assert joe[2:4] == ["en_US", "installed"] and joe[-1] == "(default)"
     assert any(row[0] == "pyttsx3" and row[3] == "installed" for row in rows)
+    for engine in ("pyttsx3", "piper"):  # each engine marks the one voice it speaks by default
+        assert sum(row[0] == engine and row[-1] == "(default)" for row in rows) == 1
+
+
+def test_voices_by_language(runner):
+    result = runner.invoke(main, ["voices", "--engine", "pyttsx3", "--language", "EN_us"])
+    assert result.exit_code == 0, result.output
+    languages = [line.split()[2] for line in result.output.splitlines()[1:]]
+    assert "en-us" in languages and all(code.startswith("en-us") for code in languages)
+    none = runner.invoke(main, ["voices", "--language", "xx"])
+    assert none.exit_code == 0 and "No voice for language 'xx'" in none.output
+
+
+@pytest.mark.parametrize("language, wanted, yes", [
+    ("en-gb", "en", True), ("en_US", "en-us", True), ("en", "en", True), ("eng", "en", False),
+    ("fr, en-gb", "en", True), ("en", "en-gb", False), ("", "en", False)])
+def test_a_language_code_matches_its_varieties(language, wanted, yes):
+    from letgo.engines import VoiceInfo, speaks
+    assert speaks(VoiceInfo("x", "v", "V", language), wanted) is yes
 
 
 def test_piper_without_the_extra_says_how_to_install_it(runner, monkeypatch, template):

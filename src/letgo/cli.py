@@ -11,7 +11,7 @@ import click
 
 from . import __version__, config, session, templates
 from .cache import ClipCache
-from .engines import ENGINES, LISTED, VoiceSettings, list_voices, make_engine
+from .engines import ENGINES, LISTED, VoiceSettings, list_voices, make_engine, speaks
 from .errors import LetgoError, UsageError
 from .plan import format_minutes
 from .settings import ExportSettings, MixSettings, PlanSettings
@@ -477,22 +477,32 @@ def check(files, template_dirs):
 @main.command()
 @click.option("--engine", type=click.Choice(ENGINES), default=None,
               help="Only this engine's voices. Default: every engine.")
+@click.option("--language", metavar="CODE", default=None,
+              help="Only voices for this language: 'en' matches en-gb and en_US.")
 @fail_cleanly
-def voices(engine):
+def voices(engine, language):
     """List every engine's voices, with language and whether each is installed.
 
-    Use a voice with --engine and --voice on render or script.
+    Use a voice with --engine and --voice on render or script; the voice marked
+    (default) is used when --voice is not given.
 
     \b
     Examples:
       letgo voices
-      letgo voices --engine piper
+      letgo voices --engine pyttsx3 --language en
       letgo render letting-go --engine piper --voice joe
     """
-    for name in (engine,) if engine else LISTED:
-        for v in list_voices(name):
-            state = "installed" if v.installed else "missing"
-            click.echo(f"{v.engine:<8} {v.id:<28} {v.language or '-':<10} {state:<9} {v.name}")
+    rows = [v for name in ((engine,) if engine else LISTED) for v in list_voices(name)
+            if language is None or speaks(v, language)]
+    if not rows:
+        click.echo(f"No voice for language '{language}'; 'letgo voices' lists them all.")
+        return
+    table = [("ENGINE", "VOICE", "LANGUAGE", "STATE", "NAME")] + [
+        (v.engine, v.id, v.language or "-", "installed" if v.installed else "missing",
+         v.name + (" (default)" if v.default else "")) for v in rows]
+    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    for row in table:
+        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
 
 
 @main.group(invoke_without_command=True)

@@ -34,6 +34,15 @@ class VoiceInfo:
     name: str
     language: str = ""
     installed: bool = True
+    default: bool = False
+    """The voice the engine speaks with when no --voice is given."""
+
+
+def speaks(voice: VoiceInfo, language: str) -> bool:
+    """Whether `voice` speaks `language` or a variety of it ("en" for en-gb and en_US)."""
+    want = language.lower().replace("_", "-")
+    return any(code == want or code.startswith(want + "-")
+               for code in voice.language.lower().replace("_", "-").replace(" ", "").split(","))
 
 
 @dataclass(frozen=True)

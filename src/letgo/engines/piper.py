@@ -112,8 +112,8 @@ def known_voices() -> list[VoiceInfo]:
     engine = _piper_installed()
     joe = _bundled(DEFAULT_VOICE)
     if joe and engine:
-        rows = [VoiceInfo("piper", "joe", "Joe (neural, medium quality, CC0; the default)",
-                          _language(joe.config))]
+        rows = [VoiceInfo("piper", "joe", "Joe (neural, medium quality, CC0)",
+                          _language(joe.config), default=True)]
     else:
         rows = [VoiceInfo("piper", "joe", f"Joe (neural): not installed, {INSTALL}",
                           "en_US", installed=False)]

@@ -139,8 +139,8 @@ class Pyttsx3Engine:
         reply = self._ensure_worker().ask({"op": "voices"}, START_TIMEOUT)
         if not reply.get("ok"):
             raise EngineUnavailable(f"pyttsx3 cannot list voices: {reply.get('error')}")
-        return [VoiceInfo("pyttsx3", v["id"], v["name"], v.get("language", ""))
-                for v in reply["voices"]]
+        return [VoiceInfo("pyttsx3", v["id"], v["name"], v.get("language", ""),
+                          default=v.get("default", False)) for v in reply["voices"]]
 
     # -- speaking ---------------------------------------------------------------------------
     def synthesize(self, sentences: Sequence[str], progress: Progress | None = None

@@ -13,11 +13,13 @@ import sys
 
 def _voices(pyttsx3) -> list[dict]:
     engine = pyttsx3.init()
+    default = engine.getProperty("voice")
     voices = []
     for v in engine.getProperty("voices"):
         languages = [lang.decode("utf-8", "replace") if isinstance(lang, bytes) else str(lang)
                      for lang in (v.languages or [])]
-        voices.append({"id": v.id, "name": v.name, "language": ", ".join(languages)})
+        voices.append({"id": v.id, "name": v.name, "language": ", ".join(languages),
+                       "default": v.id == default})
     return voices
 
 
