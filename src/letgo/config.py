@@ -1,4 +1,5 @@
-"""The user's defaults for voice and pacing, from `config.toml` in the user config folder.
+"""The user's defaults for voice, pacing and the cache size, from `config.toml` in the user
+config folder.
 
 Flags win over the file, the file over the built-in defaults. The file is optional::
 
@@ -14,6 +15,9 @@ Flags win over the file, the file over the built-in defaults. The file is option
     [pacing]
     sentence_gap = 0.7      # seconds after a sentence
     paragraph_gap = 1.8     # seconds after a paragraph
+
+    [cache]
+    max_mb = 1000           # the synthesis cache's size; the least recently used go first
 """
 
 from __future__ import annotations
@@ -34,6 +38,7 @@ KEYS: dict[str, dict[str, tuple]] = {
               "length_scale": (NUMBER, 0.3, 3.0), "noise_scale": (NUMBER, 0.0, 2.0),
               "noise_w_scale": (NUMBER, 0.0, 2.0)},
     "pacing": {"sentence_gap": (NUMBER, 0.0, 30.0), "paragraph_gap": (NUMBER, 0.0, 60.0)},
+    "cache": {"max_mb": (NUMBER, 10, 1_000_000)},
 }
 
 

@@ -111,6 +111,8 @@ def synthesize(engine: Engine, sentences: list[str], progress: Progress | None =
     for text, clip in zip(missing, engine.synthesize(missing, report)):
         clip = trim.edges(clip)
         spoken[text] = cache.put(keys[text], clip) if cache is not None else clip
+    if cache is not None and missing:  # it grew: keep it within its limit
+        cache.prune()
     return [spoken[s] for s in sentences]
 
 
