@@ -176,3 +176,15 @@ def test_a_damaged_piper_voice_is_a_clear_error(runner, template, tmp_path):
     error = one_line_error(runner.invoke(main, ["script", str(template), "--engine", "piper",
                                                 "--voice", str(model), "--no-cache"]), 2)
     assert f"cannot load the Piper voice {model}" in error
+
+
+@needs_piper
+@pytest.mark.parametrize("config, reason", [("not json", "Expecting value"),
+                                            ('{"audio": {"sample_rate": 22050}}', "no 'num_symbols'")])
+def test_a_wrong_piper_voice_config_is_named(runner, template, tmp_path, config, reason):
+    model = tmp_path / "odd.onnx"
+    model.symlink_to(piper.resolve_voice("joe").model)
+    (tmp_path / "odd.onnx.json").write_text(config)
+    error = one_line_error(runner.invoke(main, ["script", str(template), "--engine", "piper",
+                                                "--voice", str(model), "--no-cache"]), 2)
+    assert f"{model}.json is not a Piper voice config ({reason}" in error

@@ -128,6 +128,13 @@ def known_voices() -> list[VoiceInfo]:
     return rows
 
 
+def _reason(exc: Exception) -> str:
+    """A load failure in a few words: a missing key by name, else the error's first line."""
+    if isinstance(exc, KeyError):
+        return f"no '{exc.args[0]}' in it"
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+
+
 def default_threads() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
@@ -170,12 +177,18 @@ class PiperEngine:
                 try:
                     config = PiperConfig.from_dict(
                         json.loads(self.files.config.read_text(encoding="utf-8")))
+                except (ValueError, KeyError, TypeError) as exc:
+                    raise EngineUnavailable(
+                        f"{self.files.config} is not a Piper voice config ({_reason(exc)}); "
+                        "use the .onnx.json that came with the voice") from None
+                try:
                     session = onnxruntime.InferenceSession(
                         str(self.files.model), sess_options=options,
                         providers=["CPUExecutionProvider"])
-                except Exception as exc:  # noqa: BLE001 - any load failure is the voice's
-                    raise EngineUnavailable(f"cannot load the Piper voice {self.files.model}: "
-                                            f"{type(exc).__name__}: {exc}") from None
+                except Exception as exc:  # noqa: BLE001 - any load failure is the model's
+                    raise EngineUnavailable(
+                        f"cannot load the Piper voice {self.files.model} ({_reason(exc)}); "
+                        "is it a whole .onnx voice file?") from None
                 self._voice = PiperVoice(config=config, session=session)
             return self._voice
 
