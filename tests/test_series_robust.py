@@ -52,9 +52,9 @@ def test_killed_build_leaves_no_partial_files_and_the_next_run_finishes(tmp_path
     process = subprocess.Popen(command, start_new_session=True)
     manifest = out / ".letgo-series.json"
     deadline = time.monotonic() + 60
-    while True:  # kill once the first session is done and the second is under way
-        if manifest.exists() and len(json.loads(manifest.read_text())["sessions"]) >= 1:
-            time.sleep(0.4)
+    while True:  # kill once the first session is done and the second is being encoded
+        if (manifest.exists() and len(json.loads(manifest.read_text())["sessions"]) >= 1
+                and any(out.glob(".*.part*"))):
             break
         assert process.poll() is None and time.monotonic() < deadline, "build ended too soon"
         time.sleep(0.05)
