@@ -45,8 +45,9 @@ def say():
     ("Rest for 1 min, then 10 mins.", "Rest for one minute, then ten minutes."),
     ("Sit for 1 hr or 90 secs.", "Sit for one hour or ninety seconds."),
     ("Rest a few mins.", "Rest a few minutes."),
-    ("A gift of $1 or $2.50, £5, €20.",
-     "A gift of one dollar or two dollars fifty, five pounds, twenty euros."),
+    ("A gift of $1 or $2.50, £5.01, €20.",
+     "A gift of one dollar or two dollars and fifty cents, five pounds and one penny, "
+     "twenty euros."),
     ("Breathe out 1/2, then 3/4, then 2/3.",
      "Breathe out one half, then three quarters, then two thirds."),
     ("In your 30s, or the 1960s.", "In your thirties, or the nineteen sixties."),

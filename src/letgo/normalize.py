@@ -109,7 +109,10 @@ def _plural(word: str, count: str) -> str:
 _UNITS = {"min": "minute", "mins": "minute", "minute": "minute", "minutes": "minute",
           "sec": "second", "secs": "second", "second": "second", "seconds": "second",
           "hr": "hour", "hrs": "hour", "hour": "hour", "hours": "hour"}
-_CURRENCIES = {"$": ("dollar", "cent"), "£": ("pound", "penny"), "€": ("euro", "cent")}
+#: Each currency's unit and hundredth, singular and plural.
+_CURRENCIES = {"$": (("dollar", "dollars"), ("cent", "cents")),
+               "£": (("pound", "pounds"), ("penny", "pence")),
+               "€": (("euro", "euros"), ("cent", "cents"))}
 
 
 def _unit(match: re.Match) -> str:
@@ -119,11 +122,13 @@ def _unit(match: re.Match) -> str:
 
 
 def _money(match: re.Match) -> str:
-    main, small = _CURRENCIES[match.group("sign")]
-    whole, cents = match.group("whole"), match.group("fraction")
-    spoken = f"{_words(whole)} {_plural(main, whole)}"
-    if cents and len(cents) == 2 and int(cents):
-        spoken += f" {_words(cents)}"
+    """ "$5", "£2.50": five dollars, two pounds and fifty pence."""
+    (one, many), (small, smalls) = _CURRENCIES[match.group("sign")]
+    whole, fraction = match.group("whole"), match.group("fraction")
+    spoken = f"{_words(whole)} {one if whole == '1' else many}"
+    hundredths = int((fraction or "0").ljust(2, "0")[:2])
+    if hundredths:
+        spoken += f" and {_words(str(hundredths))} {small if hundredths == 1 else smalls}"
     return spoken
 
 
