@@ -111,3 +111,18 @@ def test_a_real_render_has_the_length_asked_for_and_follows_its_timeline(tmp_pat
     assert info.codec == "mp3" and info.sample_rate == 44100
     assert abs(info.duration - 360) < 1.0
     assert assert_follows_timeline(out, result.prepared.timeline) >= 5
+
+
+def test_the_identity_names_the_voice_in_use_even_when_none_is_asked_for():
+    """With no --voice the platform chooses; its choice is part of the cache key."""
+    from letgo.engines import VoiceSettings
+
+    engines = [Pyttsx3Engine(VoiceSettings(voice=v)) for v in (None, "gmw/en-us")]
+    try:
+        default, american = (e.identity() for e in engines)
+        chosen = next(v for v in engines[0].voices() if v.default)
+    finally:
+        for e in engines:
+            e.close()
+    assert f"/{chosen.id}/" in default
+    assert default != american and "/gmw/en-us/" in american

@@ -130,10 +130,11 @@ class Pyttsx3Engine:
         return dict(self._info or {})
 
     def identity(self) -> str:
+        """With no --voice, the voice the platform chose: a new system default is a new voice."""
         info = self.describe()
         s = self.settings
-        return (f"pyttsx3/{info.get('version')}/{info.get('library')}/{s.voice}/{s.rate}/"
-                f"{s.volume}/{s.pitch}")
+        return (f"pyttsx3/{info.get('version')}/{info.get('library')}/"
+                f"{s.voice or info.get('voice')}/{s.rate}/{s.volume}/{s.pitch}")
 
     def voices(self) -> list[VoiceInfo]:
         reply = self._ensure_worker().ask({"op": "voices"}, START_TIMEOUT)

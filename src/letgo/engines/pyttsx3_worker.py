@@ -62,7 +62,8 @@ def main() -> None:
                 engine = pyttsx3.init()
                 _configure(engine, request)
                 from importlib.metadata import version
-                reply = {"ok": True, "library": library, "version": version("pyttsx3")}
+                reply = {"ok": True, "library": library, "version": version("pyttsx3"),
+                         "voice": str(engine.getProperty("voice"))}
             elif request["op"] == "voices":
                 reply = {"ok": True, "voices": _voices(pyttsx3)}
             elif request["op"] == "say":
