@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import logging
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import click
@@ -277,7 +278,6 @@ def render(template, minutes, variables, engine, voice, rate, template_dirs, out
       letgo render letting-go --format ogg
       letgo render letting-go --engine piper --length-scale 1.5
     """
-    from dataclasses import replace
 
     from .export import choose_format, extension
 
@@ -503,6 +503,51 @@ def voices(engine, language):
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     for row in table:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+
+
+def _with_voice_options(command):
+    for option in reversed(voice_options()):
+        command = option(command)
+    return command
+
+
+@main.command()
+@click.argument("text", required=False)
+@_with_voice_options
+@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
+              help="Where to write it. Default: audio_out/sample-ENGINE-VOICE.mp3")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@fail_cleanly
+def sample(text, engine, voice, rate, output, quiet):
+    """Write a few sentences in a voice, to choose one by ear.
+
+    Samples are levelled like sessions, so two of them differ only in the voice. TEXT is
+    what to say (default: a few lines of a meditation); the voice and pacing options are
+    those of render.
+
+    \b
+    Examples:
+      letgo sample --engine piper
+      letgo sample --engine pyttsx3 --voice gmw/en-us --rate 140
+      letgo sample "Breathe in for 4 counts." --engine piper --length-scale 1.4 -o slow.wav
+    """
+    from . import sample as voice_sample
+    from .export import choose_format, extension
+
+    request = build_request("sample", None, (), engine, voice, rate, ())
+    request = replace(request, export=ExportSettings(format=choose_format(output, None)))
+    if output is None:
+        output = DEFAULT_OUTPUT_DIR / voice_sample.output_name(
+            request.engine, request.voice.voice, extension(request.export.format))
+    progress = Progress(quiet)
+    try:
+        result = voice_sample.render(request, output, voice_sample.TEXT if text is None else text,
+                                     progress)
+    finally:
+        progress.close()
+    if not quiet:
+        click.echo(f"Wrote {result.path} ({result.duration:.1f} s of {request.engine}"
+                   f"{' ' + request.voice.voice if request.voice.voice else ', its default voice'})")
 
 
 @main.group(invoke_without_command=True)

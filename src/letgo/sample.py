@@ -1,0 +1,57 @@
+"""A short sample of a voice, to choose one by ear before rendering a whole session.
+
+A sample goes the way a session goes (normalising, the cache, levels, the encoder), so two
+samples land at the same loudness and differ only in the voice and its settings.
+"""
+
+from __future__ import annotations
+
+import re
+import tempfile
+from dataclasses import replace
+from pathlib import Path
+
+from . import session
+from .errors import UsageError
+
+#: What a sample says when no text is given: a little of everything a session asks of a
+#: voice (a greeting, a long sentence with a comma, a count, a quiet close).
+TEXT = """Hello, and welcome.
+Let your shoulders soften, and let the breath come and go by itself.
+Breathe in for 4 counts, and out for 6.
+
+There is nothing you need to fix right now.
+You are already whole, just as you are."""
+
+#: A sample starts almost at once and ends soon after its last word.
+LEAD_IN, TAIL = 0.5, 0.3
+
+
+def output_name(engine: str, voice: str | None, extension: str = ".mp3") -> str:
+    """sample-piper-joe.mp3, sample-pyttsx3-gmw-en-us.mp3, sample-pyttsx3-default.mp3."""
+    name = (Path(voice).stem if voice.endswith(".onnx") else voice) if voice else "default"
+    return f"sample-{engine}-{re.sub(r'[^A-Za-z0-9_.]+', '-', name).strip('-')}{extension}"
+
+
+def template(text: str) -> str:
+    """A template that says `text` as written: any Jinja in it is left unrun."""
+    return ('{#\ntitle = "Voice sample"\ndescription = "A few sentences to hear a voice by."\n#}\n'
+            f"{{% raw %}}{text}{{% endraw %}}\n")
+
+
+def render(request: session.Request, output: Path, text: str = TEXT, progress=None,
+           engine=None) -> session.Result:
+    """Speak `text` with the request's engine and voice, on silence, into `output`."""
+    if not text.strip():
+        raise UsageError("the sample text is empty; give a sentence or two, or none for the "
+                         "built-in one")
+    if "{% endraw %}" in text:
+        raise UsageError("the sample text may not contain '{% endraw %}'")
+    with tempfile.TemporaryDirectory(prefix="letgo-sample-") as folder:
+        path = Path(folder) / "voice-sample.j2"
+        path.write_text(template(text), encoding="utf-8")
+        request = replace(request, template=str(path), minutes=None,
+                          mix=replace(request.mix, background="none"),
+                          plan=replace(request.plan, lead_in=LEAD_IN, tail=TAIL))
+        return session.render(request, output, engine, progress)
+
