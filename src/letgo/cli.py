@@ -82,6 +82,13 @@ class Progress:
 
 # --- shared options --------------------------------------------------------------------------
 
+def _apply(options, command):
+    """Decorate `command` with `options`, listed in the order --help shows them."""
+    for option in reversed(options):
+        command = option(command)
+    return command
+
+
 def session_options(command):
     """Options that decide what a session sounds like (render and script)."""
     options = [
@@ -96,9 +103,7 @@ def session_options(command):
                      type=click.Path(file_okay=False, path_type=Path),
                      help="A folder of your own templates (repeatable); they win over built-ins."),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return _apply(options, command)
 
 
 TUNING = "letgo.voice_tuning"
@@ -216,9 +221,7 @@ def sound_options(command):
         click.option("--bitrate", default=ExportSettings.bitrate, show_default=True,
                      help="Bitrate for mp3, ogg (Opus) and m4a (AAC)."),
     ]
-    for option in reversed(options):
-        command = option(command)
-    return command
+    return _apply(options, command)
 
 
 def sound_settings(background, background_db, background_offset, beat, duck_db, duck_attack,
@@ -278,7 +281,6 @@ def render(template, minutes, variables, engine, voice, rate, template_dirs, out
       letgo render letting-go --format ogg
       letgo render letting-go --engine piper --length-scale 1.5
     """
-
     from .export import choose_format, extension
 
     audio_format = choose_format(output, audio_format)
@@ -505,15 +507,9 @@ def voices(engine, language):
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
 
 
-def _with_voice_options(command):
-    for option in reversed(voice_options()):
-        command = option(command)
-    return command
-
-
 @main.command()
 @click.argument("text", required=False)
-@_with_voice_options
+@lambda command: _apply(voice_options(), command)  # the voice and pacing options alone
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Where to write it. Default: audio_out/sample-ENGINE-VOICE.mp3")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
