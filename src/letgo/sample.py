@@ -33,10 +33,15 @@ def output_name(engine: str, voice: str | None, extension: str = ".mp3") -> str:
     return f"sample-{engine}-{re.sub(r'[^A-Za-z0-9_.]+', '-', name).strip('-')}{extension}"
 
 
-def template(text: str) -> str:
-    """A template that says `text` as written: any Jinja in it is left unrun."""
-    return ('{#\ntitle = "Voice sample"\ndescription = "A few sentences to hear a voice by."\n#}\n'
-            f"{{% raw %}}{text}{{% endraw %}}\n")
+#: The sample's template: the text comes in as a variable, so any Jinja in it is said as is.
+TEMPLATE = """{#
+title = "Voice sample"
+description = "A few sentences to hear a voice by."
+[variables.text]
+required = true
+#}
+{{ text }}
+"""
 
 
 def render(request: session.Request, output: Path, text: str = TEXT, progress=None,
@@ -45,13 +50,10 @@ def render(request: session.Request, output: Path, text: str = TEXT, progress=No
     if not text.strip():
         raise UsageError("the sample text is empty; give a sentence or two, or none for the "
                          "built-in one")
-    if "{% endraw %}" in text:
-        raise UsageError("the sample text may not contain '{% endraw %}'")
     with tempfile.TemporaryDirectory(prefix="letgo-sample-") as folder:
         path = Path(folder) / "voice-sample.j2"
-        path.write_text(template(text), encoding="utf-8")
-        request = replace(request, template=str(path), minutes=None,
+        path.write_text(TEMPLATE, encoding="utf-8")
+        request = replace(request, template=str(path), minutes=None, variables={"text": text},
                           mix=replace(request.mix, background="none"),
                           plan=replace(request.plan, lead_in=LEAD_IN, tail=TAIL))
         return session.render(request, output, engine, progress)
-
