@@ -43,13 +43,18 @@ def check_complete(out: Path, sessions: int, minutes: float) -> None:
     assert (out / "playlist.m3u").read_text().count(".mp3") == sessions
 
 
+def start_build(plan: Path, out: Path, jobs: int, **popen) -> subprocess.Popen:
+    """`letgo series build` in a process group of its own, as a terminal would start it."""
+    command = [sys.executable, "-c", "from letgo.cli import main; main()", "series", "build",
+               str(plan), "-o", str(out), "--jobs", str(jobs), "-q"]
+    return subprocess.Popen(command, start_new_session=True, **popen)
+
+
 def test_killed_build_leaves_no_partial_files_and_the_next_run_finishes(tmp_path):
     sessions, minutes = 3, 2
     plan = plan_of(tmp_path / "plan", sessions, minutes)
     out = tmp_path / "out"
-    command = [sys.executable, "-c", "from letgo.cli import main; main()", "series", "build",
-               str(plan), "-o", str(out), "--jobs", "1", "-q"]
-    process = subprocess.Popen(command, start_new_session=True)
+    process = start_build(plan, out, jobs=1)
     manifest = out / ".letgo-series.json"
     deadline = time.monotonic() + 60
     while True:  # kill once the first session is done and the second is being encoded
@@ -77,10 +82,7 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(tmp_path):
     sessions, minutes = 3, 2
     plan = plan_of(tmp_path / "plan", sessions, minutes)
     out = tmp_path / "out"
-    command = [sys.executable, "-c", "from letgo.cli import main; main()", "series", "build",
-               str(plan), "-o", str(out), "--jobs", "2", "-q"]
-    process = subprocess.Popen(command, start_new_session=True, stderr=subprocess.PIPE,
-                               text=True)
+    process = start_build(plan, out, jobs=2, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 60
     while not [p for p in out.glob(".*.part.mp3")]:  # encoding has begun
         assert process.poll() is None and time.monotonic() < deadline, "build ended too soon"
