@@ -254,28 +254,75 @@ def section(title: str) -> str:
     return f"## {title}"
 
 
-_BREATH_WORDS = [
-    ("Breathe in, slowly.", "Hold the breath, gently.", "And let it go."),
-    ("In.", "Hold.", "And out."),
-    ("Breathe in.", "Pause.", "And out, all the way."),
-]
+#: Named sets of breath cues, one (in, hold, out) per round; later rounds reuse the last.
+#: Each first hold cue leaves the hold optional: not every body can hold a breath today.
+BREATH_CUES: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "gentle": (
+        ("Breathe in slowly.", "Hold it a moment, only if that's comfortable.", "And let it go."),
+        ("Again, in.", "Resting.", "And out."),
+        ("One more, in.", "Rest at the top.", "And all the way out."),
+    ),
+    "wave": (
+        ("Let the breath come in, like a slow wave.", "Let it rest at the top, if that's easy.",
+         "And let the wave roll back out."),
+        ("In, with the wave.", "Resting.", "And out."),
+        ("Rising.", "Still.", "Falling."),
+    ),
+    "sigh": (
+        ("Take a full breath in.", "Hold it, if you like, just for a moment.",
+         "And let it out with a sigh."),
+        ("In, a little deeper.", "A short hold.", "And sigh it out."),
+        ("Once more, in.", "Hold.", "And let it all fall away."),
+    ),
+    "ground": (
+        ("Breathe in, and feel the ground under you.", "Hold, only as long as it's easy.",
+         "Breathe out, and let the ground hold you."),
+        ("In.", "Steady.", "And out."),
+        ("In again.", "Resting.", "Slowly out."),
+    ),
+    "nose": (
+        ("In through the nose.", "A soft hold, or none at all. Either is fine.",
+         "Out through the mouth, slowly."),
+        ("In through the nose.", "Hold.", "Out through the mouth."),
+        ("And in.", "Rest.", "And out."),
+    ),
+    "night": (
+        ("Breathe in, slow and easy.", "Rest at the top, if that's comfortable.",
+         "And breathe out, long and slow."),
+        ("In.", "Resting.", "And out, slower still."),
+        ("In.", "Rest.", "And let it go."),
+    ),
+}
 
 
-def breath(times: int = 3, inhale: float = 4, hold: float = 0, exhale: float = 6) -> str:
-    """Guided breaths: a spoken cue for each phase, then silence as long as the phase."""
+def breath(times: int = 3, inhale: float = 4, hold: float = 0, exhale: float = 6,
+           cues: str = "gentle") -> str:
+    """Guided breaths: a spoken cue for each phase, then silence as long as the phase.
+
+    `cues` names one of `BREATH_CUES`, so scripts need not all breathe in the same words."""
     if not isinstance(times, int) or isinstance(times, bool) or not 1 <= times <= 20:
         raise ValueError(f"breath(times=...) must be a whole number from 1 to 20, got {times!r}")
+    if not isinstance(cues, str) or cues not in BREATH_CUES:
+        raise ValueError(f"breath(cues={cues!r}) is not a cue set; "
+                         f"known: {', '.join(BREATH_CUES)}")
     inhale_mark = _seconds(inhale, "breath(inhale=...)")
     exhale_mark = _seconds(exhale, "breath(exhale=...)")
     hold_mark = _seconds(hold, "breath(hold=...)", allow_zero=True)
+    rounds = BREATH_CUES[cues]
     lines = []
     for round_ in range(times):
-        breathe_in, hold_word, breathe_out = _BREATH_WORDS[min(round_, 1) if round_ < 2 else 2]
+        breathe_in, hold_word, breathe_out = rounds[min(round_, len(rounds) - 1)]
         lines.append(f"{breathe_in} [pause {inhale_mark}]")
         if float(hold):
             lines.append(f"{hold_word} [pause {hold_mark}]")
         lines.append(f"{breathe_out} [pause {exhale_mark}]")
     return "\n".join(lines)
+
+
+def capfirst(value) -> str:
+    """A name as people write it: the first letter upper-case, the rest as typed (McKenzie)."""
+    text = str(value)
+    return text[:1].upper() + text[1:]
 
 
 HELPERS = {"pause": pause, "bell": bell, "section": section, "breath": breath}
@@ -324,6 +371,7 @@ def make_environment(search_path: Path | None = None) -> LetgoSandbox:
     )
     env.globals = {name: env.globals[name] for name in SAFE_GLOBALS}
     env.globals.update(HELPERS)
+    env.filters["capfirst"] = capfirst
     return env
 
 
