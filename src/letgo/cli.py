@@ -452,8 +452,8 @@ def new(name, folder):
 def check(files, template_dirs):
     """Check templates for mistakes: syntax, variables, markup and pauses.
 
-    FILES are template files or template names. Each problem is printed as FILE:LINE:
-    message; the exit code is 1 when anything is wrong.
+    FILES are template files or template names. Every problem found is printed, each as
+    FILE:LINE: message; the exit code is 1 when anything is wrong (warnings alone pass).
 
     \b
     Examples:
@@ -463,17 +463,19 @@ def check(files, template_dirs):
     from .lint import check as lint
 
     library = templates.TemplateLibrary(template_dirs)
-    problems = 0
+    problems = warnings = 0
     for name in files:
         path = Path(name) if Path(name).is_file() else library.find(name).path
         found = lint(path)
-        problems += len(found)
+        warnings += sum(p.warning for p in found)
+        problems += sum(not p.warning for p in found)
         for problem in found:
             click.echo(str(problem))
     if problems:
-        click.echo(f"{problems} problem(s) found", err=True)
+        click.echo(f"{problems} problem(s) and {warnings} warning(s) found", err=True)
         sys.exit(1)
-    click.echo(f"ok: {len(files)} template(s) checked")
+    click.echo(f"ok: {len(files)} template(s) checked"
+               f"{f', {warnings} warning(s)' if warnings else ''}")
 
 
 @main.command()

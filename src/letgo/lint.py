@@ -1,12 +1,16 @@
 """`letgo check`: find what is wrong with a template before anyone renders it.
 
 Checks the TOML header, Jinja syntax, variables used but not declared (and declared but never
-used), script markup in every branch the variables can reach, and pauses out of sensible bounds.
-Every problem carries the template's file and line, so an editor can jump to it.
+used), a variable that would be spoken bare when empty, helper calls, script markup in every
+branch the variables can reach, and pauses out of sensible bounds. It reports every problem in
+one run, not only the first: helpers called wrongly are noted and rendering goes on, and a bad
+line of markup is noted and parsing goes on without it. Every problem carries the template's
+file and line, so an editor can jump to it.
 """
 
 from __future__ import annotations
 
+import inspect
 import logging
 import re
 import sys
@@ -31,7 +35,8 @@ MAX_FLEX_PAUSE = 1800.0
 #: The value every variable takes in the second, "filled in" rendering.
 SAMPLE_VALUE = "Sam"
 _BLOCKS = {"if", "for", "macro", "call", "filter", "block", "raw", "with", "autoescape"}
-HEADER_KEYS = {"title", "description", "minutes", "max_minutes", "variables", "sleep"}
+#: Markup errors reported from one rendering before giving up on the rest.
+MAX_MARKUP_ERRORS = 50
 
 
 @dataclass(frozen=True)
@@ -41,10 +46,12 @@ class Problem:
     path: str
     line: int | None
     message: str
+    warning: bool = False
+    """A warning reads well enough to render but is probably not what was meant."""
 
     def __str__(self) -> str:
         where = f"{self.path}:{self.line}" if self.line else self.path
-        return f"{where}: {self.message}"
+        return f"{where}: {'warning: ' if self.warning else ''}{self.message}"
 
 
 def check(path: Path | str) -> list[Problem]:
@@ -56,7 +63,12 @@ def check(path: Path | str) -> list[Problem]:
         return [Problem(str(path), None, f"cannot read: {exc}")]
     found = _Checker(path, text)
     found.run()
-    return sorted(set(found.problems), key=lambda p: (p.line or 0, p.message))
+    problems = set(found.problems)
+    filled = _Checker.context({"_": SAMPLE_VALUE})
+    problems = {p for p in problems  # said once when it is wrong with the defaults too
+                if not (p.message.endswith(filled) and
+                        Problem(p.path, p.line, p.message[:-len(filled)], p.warning) in problems)}
+    return sorted(problems, key=lambda p: (p.line or 0, p.message))
 
 
 class _Checker:
@@ -68,8 +80,8 @@ class _Checker:
         self.problems: list[Problem] = []
         self.helper_lines: dict[str, int] = {}  # markup a helper returned -> its template line
 
-    def add(self, line: int | None, message: str) -> None:
-        self.problems.append(Problem(str(self.path), line, message))
+    def add(self, line: int | None, message: str, warning: bool = False) -> None:
+        self.problems.append(Problem(str(self.path), line, message, warning))
 
     def run(self) -> None:
         try:
@@ -89,9 +101,8 @@ class _Checker:
             else:
                 self.add(exc.lineno, f"syntax error: {exc.message}")
             return
-        undefined = self.names(info, tree)
-        if undefined:
-            return  # rendering would only repeat the same complaint
+        self.names(info, tree)
+        self.bare(info, tree)
         defaults = {v.name: v.default for v in info.variables}
         filled = {v.name: SAMPLE_VALUE for v in info.variables}
         if any(v.required and not v.default for v in info.variables):
@@ -122,13 +133,10 @@ class _Checker:
         return stack[-1] if stack else None
 
     def header(self, info: templates.TemplateInfo) -> None:
-        match = re.match(r"\s*\{#(.*?)#\}", self.text, re.DOTALL)
-        if not match:
-            self.add(1, "no header: start the file with a {# ... #} comment holding TOML "
-                        "(title, description, minutes, max_minutes, [variables.*])")
-            return
-        meta_ = tomllib.loads(match.group(1))
-        for key in sorted(set(meta_) - HEADER_KEYS):
+        if not info.header:
+            return  # no header is fine: the variables are the names the template uses
+        meta_ = tomllib.loads(templates.header_text(self.text) or "")
+        for key in sorted(set(meta_) - set(templates.HEADER_KEYS)):
             self.add(self.line_of(rf"^\s*{re.escape(key)}\s*="), f"unknown header key '{key}'")
         for key in ("title", "description", "minutes"):
             if key not in meta_:
@@ -157,24 +165,41 @@ class _Checker:
                      f"variable '{name}' is declared but never used")
         return undefined
 
+    def bare(self, info: templates.TemplateInfo, tree: nodes.Template) -> None:
+        """Warn where a variable that is empty unless given is printed with no {% if %}
+        around it: left out, it would leave a gap ('Welcome back, .')."""
+        empty = {v.name for v in info.variables if not v.default and not v.required}
+        for line, name in _bare_uses(tree, empty):
+            self.add(line, f"'{name}' is empty unless given, and here it would be spoken bare; "
+                           f"put it inside {{% if {name} %}}...{{% endif %}}", warning=True)
+
     def render(self, info: templates.TemplateInfo, values: dict[str, str]
                ) -> script.Script | None:
         try:
-            text = templates.render(info, values, self.recording_helpers())
+            text = templates.render(info, values, self.recording_helpers(),
+                                    undefined=jinja2.ChainableUndefined)
         except TemplateError as exc:
             self.add(exc.line, _bare(exc))
             return None
         rendered = text.splitlines()
-        try:
-            parsed = script.parse(text, str(self.path))
-        except TemplateError as exc:
-            where = rendered[exc.line - 1] if exc.line and exc.line <= len(rendered) else ""
-            self.add(self.locate(where), f"bad markup: {_bare(exc)}"
-                     f"{self.context(values)}")
-            return None
+        self.rendered = list(rendered)
+        dropped = False
+        for _ in range(MAX_MARKUP_ERRORS):
+            try:
+                parsed = script.parse("\n".join(rendered), str(self.path))
+                break
+            except TemplateError as exc:  # note it, drop the line, and look for the next
+                dropped = True
+                if not exc.line or exc.line > len(rendered):
+                    self.add(None, f"bad markup: {_bare(exc)}{self.context(values)}")
+                    return None
+                self.add(self.locate(rendered[exc.line - 1]),
+                         f"bad markup: {_bare(exc)}{self.context(values)}")
+                rendered[exc.line - 1] = ""
+        if dropped:
+            return None  # the pauses of a script with lines dropped would mislead
         if not parsed.sentences:
             self.add(None, f"the template says nothing{self.context(values)}")
-        self.rendered = rendered
         return parsed
 
     def pauses(self, parsed: script.Script, values: dict[str, str]) -> None:
@@ -199,17 +224,29 @@ class _Checker:
                            "use pause(N, flex=True) for the longer silences")
 
     def recording_helpers(self) -> dict[str, object]:
-        """The helpers, wrapped to remember which template line produced which markup."""
-        def wrap(helper):
+        """The helpers, wrapped to remember which template line produced which markup, and to
+        note a helper called wrongly (and carry on) instead of stopping at the first."""
+        def wrap(name, helper):
+            signature = inspect.signature(helper)
+
             def recorded(*args, **kwargs):
-                markup = helper(*args, **kwargs)
                 line = _calling_template_line()
+                try:
+                    signature.bind(*args, **kwargs)
+                    markup = helper(*args, **kwargs)
+                except TypeError as exc:
+                    self.add(line, f"{name}(): {_call_problem(exc)}; it takes "
+                                   f"{name}{_shown(signature)}")
+                    return ""
+                except ValueError as exc:
+                    self.add(line, str(exc))
+                    return ""
                 if line:
                     for piece in str(markup).splitlines():
                         self.helper_lines.setdefault(piece.strip(), line)
                 return markup
             return recorded
-        return {name: wrap(helper) for name, helper in templates.HELPERS.items()}
+        return {name: wrap(name, helper) for name, helper in templates.HELPERS.items()}
 
     def locate(self, rendered_line: str) -> int | None:
         """The template line a line of rendered script most likely came from."""
@@ -252,6 +289,55 @@ def _calling_template_line() -> int | None:
 
 def _is_name(name: str) -> bool:
     return re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name) is not None
+
+
+def _call_problem(exc: TypeError) -> str:
+    """"recorded() got an unexpected keyword argument 'flx'" -> "unexpected argument 'flx'"."""
+    text = str(exc)
+    match = re.search(r"unexpected keyword argument '(\w+)'", text)
+    if match:
+        return f"unknown argument '{match.group(1)}'"
+    return re.sub(r"^\w+\(\) ", "", text)
+
+
+def _shown(signature: inspect.Signature) -> str:
+    return "(" + ", ".join(str(p.replace(annotation=inspect.Parameter.empty))
+                           for p in signature.parameters.values()) + ")"
+
+
+#: Expressions that choose between a variable and something else: inside one, an empty value
+#: is the template's own decision.
+_GUARDS = (nodes.If, nodes.CondExpr, nodes.Or, nodes.And, nodes.Not, nodes.Test)
+
+
+def _bare_uses(tree: nodes.Node, names: set[str]) -> list[tuple[int, str]]:
+    """(line, name) for each of `names` printed outside any {% if %} or test that mentions it."""
+    found: list[tuple[int, str]] = []
+
+    def mentioned(node: nodes.Node) -> set[str]:
+        found_names = {n.name for n in node.find_all(nodes.Name)}
+        if isinstance(node, nodes.Name):
+            found_names.add(node.name)
+        return found_names & names
+
+    def visit(node: nodes.Node, guarded: frozenset[str], printing: bool) -> None:
+        if isinstance(node, nodes.If | nodes.CondExpr):
+            guarded = guarded | mentioned(node.test)
+        elif isinstance(node, _GUARDS) or (isinstance(node, nodes.Filter)
+                                          and node.name == "default"):
+            guarded = guarded | mentioned(node)
+        elif isinstance(node, nodes.Call):
+            printing = False  # a helper's argument is the helper's business
+        if isinstance(node, nodes.Output):
+            printing = True
+        if printing and isinstance(node, nodes.Name) and node.ctx == "load" \
+                and node.name in names and node.name not in guarded:
+            found.append((node.lineno, node.name))
+        for child in node.iter_child_nodes():
+            visit(child, guarded, printing)
+
+    visit(tree, frozenset(), False)
+    return found
 
 
 def _bare(exc: TemplateError | LetgoError) -> str:

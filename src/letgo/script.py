@@ -13,11 +13,17 @@ The format is line based and small enough to write by hand::
 
 Tags may also sit inside a line of text. Parsing is pure: text in, `Script` out, and every
 error names the line and column.
+
+A template variable's value is words, never markup: `literal` swaps each character the markup
+gives a meaning to (see `MARKUP`) for a stand-in from Unicode's private-use area, which no tag,
+heading or break can match, and the parser turns the stand-ins back into the characters in the
+text it speaks and the titles it shows.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field
 
 from .errors import TemplateError
@@ -101,6 +107,36 @@ class Script:
         return [item for item in self.items if isinstance(item, Speech)]
 
 
+#: The characters that mean something in the markup: tags, SSML breaks, headings.
+MARKUP = "[]<>#"
+#: Each markup character's stand-in inside a value, and the way back.
+_STAND_IN = {ord(c): 0xE000 + ord(c) for c in MARKUP}
+_RESTORE = {stand_in: chr(c) for c, stand_in in _STAND_IN.items()}
+#: Unicode categories dropped from a value: controls, lone surrogates, private use, unassigned.
+_DROPPED = {"Cc", "Cs", "Co", "Cn"}
+
+
+def tidy(value: str) -> str:
+    """A value as a person means it: one line (line and paragraph separators, tabs and other
+    whitespace become single spaces), no control characters or lone surrogates, no surrounding
+    spaces, and no trailing full stop (the template ends the sentence; an ellipsis stays)."""
+    text = " ".join(str(value).split())
+    text = "".join(c for c in text if unicodedata.category(c) not in _DROPPED).strip()
+    if text.endswith(".") and not text.endswith(".."):
+        text = text[:-1].rstrip()
+    return text
+
+
+def literal(value: str) -> str:
+    """`value`, tidied, with its markup characters swapped for stand-ins: said as typed."""
+    return tidy(value).translate(_STAND_IN)
+
+
+def restore(text: str) -> str:
+    """Stand-ins back to the characters they stand for (for speech and titles)."""
+    return text.translate(_RESTORE)
+
+
 _TAG = re.compile(r"\[(?P<tag>[^\[\]]*)\]|<break\b(?P<attrs>[^>]*?)/?>", re.IGNORECASE)
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)]))\s+")
 _DURATION = re.compile(r"^(?P<num>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>ms|s|sec|m|min)?$", re.IGNORECASE)
@@ -164,7 +200,8 @@ class _Parser:
         sentences = split_sentences(text)
         for i, sentence in enumerate(sentences):
             last = i == len(sentences) - 1
-            self.items.append(Speech(sentence, line, paragraph_end=paragraph_end and last))
+            self.items.append(Speech(restore(sentence), line,
+                                     paragraph_end=paragraph_end and last))
 
     def end_paragraph(self) -> None:
         self.flush_text(paragraph_end=True)
@@ -239,7 +276,7 @@ class _Parser:
             if not heading:
                 raise self.error("a section heading is '## Title'", number, text.index("#") + 1)
             self.close_section()
-            self.title, self.title_line = heading.group(1).strip(), number
+            self.title, self.title_line = restore(heading.group(1).strip()), number
             return
         position = 0
         for match in _TAG.finditer(text):

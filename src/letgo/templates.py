@@ -12,8 +12,15 @@ A template is a Jinja file (``*.j2``) whose first block is a Jinja comment holdi
     help = "Your first name, said once or twice; leave empty for none."
     #}
 
-Rendering happens in Jinja's sandbox with StrictUndefined: a template can use its variables
-and the helpers below, and nothing else of Python.
+The first comment is the header only when it reads as one: some line in it starts with one of
+the header keys and '=' (``title =``, ``minutes =``...) or with ``[variables.``. Any other
+comment (``{# my morning practice #}``) is just a comment, and a template without a header is
+fine: its variables are the names it uses (found by Jinja's own analysis), each empty unless
+given.
+
+Rendering happens in Jinja's sandbox: a template can use its variables and the helpers below,
+and nothing else of Python. A variable's value is tidied and marked as words
+(`script.literal`), so whatever it holds is said as typed and never read as markup.
 """
 
 from __future__ import annotations
@@ -29,14 +36,22 @@ from importlib import resources
 from pathlib import Path
 
 import jinja2
+from jinja2 import meta, nodes
 from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
 
+from . import script
 from .errors import LetgoError, TemplateError, TemplateNotFound, VariableError
 
 SUFFIX = ".j2"
 ENV_VAR = "LETGO_TEMPLATES"
 _HEADER = re.compile(r"\A\s*\{#(?P<body>.*?)#\}", re.DOTALL)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: The keys a header may set; a first comment with a line `KEY =` for one of them is a header.
+HEADER_KEYS = ("title", "description", "minutes", "max_minutes", "sleep", "variables")
+_HEADER_LINE = re.compile(rf"^\s*(?:(?:{'|'.join(HEADER_KEYS)})\s*=|\[\s*variables\s*[.\]])",
+                          re.MULTILINE)
+#: The longest value a variable takes, in characters: a name or an intention, not a text.
+MAX_VALUE = 500
 
 
 @dataclass(frozen=True)
@@ -60,6 +75,8 @@ class TemplateInfo:
     max_minutes: float | None = None
     variables: tuple[Variable, ...] = field(default_factory=tuple)
     sleep: bool = False
+    header: bool = True
+    """False for a template without a TOML header (its variables come from its own text)."""
 
     def variable_names(self) -> list[str]:
         return [v.name for v in self.variables]
@@ -90,31 +107,56 @@ def user_template_dir() -> Path:
     return platformdirs.user_config_path("letgo") / "templates"
 
 
+def header_text(text: str) -> str | None:
+    """The TOML inside the template's first comment, if that comment is a header."""
+    match = _HEADER.match(text)
+    if match and _HEADER_LINE.search(match.group("body")):
+        return match.group("body")
+    return None
+
+
 def read_info(path: Path, origin: str) -> TemplateInfo:
     text = _read(path)
-    header = _HEADER.match(text)
-    meta: dict = {}
-    if header:
+    header = header_text(text)
+    meta_: dict = {}
+    if header is not None:
         try:
-            meta = tomllib.loads(header.group("body"))
+            meta_ = tomllib.loads(header)
         except tomllib.TOMLDecodeError as exc:
             raise TemplateError(f"bad TOML header: {exc}", str(path)) from None
-    variables = []
-    for name, spec in (meta.get("variables") or {}).items():
-        if not _NAME.match(name) or not isinstance(spec, dict):
-            raise TemplateError(f"bad variable entry [variables.{name}]", str(path))
-        variables.append(Variable(name, str(spec.get("default", "")), str(spec.get("help", "")),
-                                  bool(spec.get("required", False))))
+        variables = []
+        for name, spec in (meta_.get("variables") or {}).items():
+            if not _NAME.match(name) or not isinstance(spec, dict):
+                raise TemplateError(f"bad variable entry [variables.{name}]", str(path))
+            variables.append(Variable(name, str(spec.get("default", "")),
+                                      str(spec.get("help", "")),
+                                      bool(spec.get("required", False))))
+    else:
+        variables = [Variable(name) for name in used_variables(text, str(path))]
     name = path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) else path.stem
     return TemplateInfo(
         name=name, path=path, origin=origin,
-        title=str(meta.get("title", name.replace("-", " ").capitalize())),
-        description=str(meta.get("description", "")),
-        minutes=_number(meta.get("minutes"), "minutes", path),
-        max_minutes=_number(meta.get("max_minutes"), "max_minutes", path),
+        title=str(meta_.get("title", name.replace("-", " ").capitalize())),
+        description=str(meta_.get("description", "")),
+        minutes=_number(meta_.get("minutes"), "minutes", path),
+        max_minutes=_number(meta_.get("max_minutes"), "max_minutes", path),
         variables=tuple(variables),
-        sleep=bool(meta.get("sleep", False)),
+        sleep=bool(meta_.get("sleep", False)),
+        header=header is not None,
     )
+
+
+def used_variables(text: str, source: str | None = None) -> list[str]:
+    """The names a template reads but never sets, in order of first use: its variables when
+    it has no header. Jinja's own analysis (`jinja2.meta`), less the helpers."""
+    env = make_environment()
+    try:
+        tree = env.parse(keep_text_line_breaks(text))
+    except jinja2.TemplateSyntaxError as exc:
+        raise TemplateError(f"syntax error: {exc.message}", source, exc.lineno) from None
+    free = meta.find_undeclared_variables(tree) - set(env.globals)
+    ordered = [n.name for n in tree.find_all(nodes.Name) if n.name in free]
+    return [name for name in dict.fromkeys(ordered) if _NAME.match(name)]
 
 
 def _number(value, key: str, path: Path) -> float | None:
@@ -376,7 +418,8 @@ def make_environment(search_path: Path | None = None) -> LetgoSandbox:
 
 
 def resolve_variables(info: TemplateInfo, given: Mapping[str, str]) -> dict[str, str]:
-    """Defaults overlaid with the user's values; unknown or missing names are errors."""
+    """Defaults overlaid with the user's values, each tidied (`script.tidy`); unknown names,
+    missing required ones and values over `MAX_VALUE` characters are errors."""
     known = info.variable_names()
     for key in given:
         if key not in known:
@@ -384,8 +427,12 @@ def resolve_variables(info: TemplateInfo, given: Mapping[str, str]) -> dict[str,
             hint = (f"did you mean '{close[0]}'?" if close else
                     f"it takes: {', '.join(known)}" if known else "it takes none")
             raise VariableError(f"template '{info.name}' has no variable '{key}'; {hint}")
-    values = {v.name: v.default for v in info.variables}
-    values.update({k: str(v).strip() for k, v in given.items()})
+    values = {v.name: script.tidy(v.default) for v in info.variables}
+    values.update({k: script.tidy(v) for k, v in given.items()})
+    for key, value in values.items():
+        if len(value) > MAX_VALUE:
+            raise VariableError(f"the value of '{key}' is {len(value):,} characters long; a value "
+                                f"is a name or a sentence, at most {MAX_VALUE} characters")
     missing = [v.name for v in info.variables if v.required and not values[v.name]]
     if missing:
         raise VariableError(f"template '{info.name}' needs {', '.join(missing)}; "
@@ -420,13 +467,16 @@ def keep_text_line_breaks(source: str) -> str:
 
 
 def render(info: TemplateInfo, variables: Mapping[str, str],
-           helpers: Mapping[str, object] | None = None) -> str:
+           helpers: Mapping[str, object] | None = None,
+           undefined: type[jinja2.Undefined] = jinja2.StrictUndefined) -> str:
     """Render a template to script markup, turning every Jinja failure into TemplateError.
 
-    `helpers` replaces some of the helpers (the linter wraps them to learn their lines)."""
-    values = resolve_variables(info, variables)
+    `helpers` replaces some of the helpers (the linter wraps them to learn their lines), and
+    `undefined` the strict handling of unknown names (the linter has reported them already)."""
+    values = {k: script.literal(v) for k, v in resolve_variables(info, variables).items()}
     source = str(info.path)
     env = make_environment()
+    env.undefined = undefined
     env.globals.update(helpers or {})
     try:  # the TOML header is a Jinja comment, so the whole file renders and lines match
         return env.from_string(keep_text_line_breaks(_read(info.path))).render(**values)

@@ -25,7 +25,7 @@ def cues(timeline: Timeline) -> list[tuple[float, float, str]]:
 def vtt(timeline: Timeline) -> str:
     lines = ["WEBVTT", ""]
     for n, (start, end, text) in enumerate(cues(timeline), start=1):
-        lines += [str(n), f"{_stamp(start, '.')} --> {_stamp(end, '.')}", _clean(text), ""]
+        lines += [str(n), f"{_stamp(start, '.')} --> {_stamp(end, '.')}", vtt_text(text), ""]
     return "\n".join(lines)
 
 
@@ -34,6 +34,13 @@ def srt(timeline: Timeline) -> str:
     for n, (start, end, text) in enumerate(cues(timeline), start=1):
         lines += [str(n), f"{_stamp(start, ',')} --> {_stamp(end, ',')}", _clean(text), ""]
     return "\n".join(lines)
+
+
+def vtt_text(text: str) -> str:
+    """Cue text as WebVTT wants it: '&', '<' and '>' escaped, so 'Tom & Jerry' or 'a<b' is
+    shown as said and never read as a tag ('-->' is then harmless too)."""
+    return (" ".join(text.split()).replace("&", "&amp;").replace("<", "&lt;")
+            .replace(">", "&gt;"))
 
 
 def _clean(text: str) -> str:

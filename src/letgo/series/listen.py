@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from ..transcripts import vtt_text
 from .plan import SeriesInfo
 
 PLAYLIST = "playlist.m3u"
@@ -146,7 +147,8 @@ def page(listing: Listing) -> str:
   <p class="files"><a href="{html.escape(quote(item.stem))}.vtt">transcript (VTT)</a> ·
      <a href="{html.escape(quote(item.stem))}.srt">SRT</a></p>
 </section>''')
-    cues = {f"a{n}": item.cues for n, item in enumerate(listing.items)}
+    cues = {f"a{n}": [(start, end, vtt_text(text)) for start, end, text in item.cues]
+            for n, item in enumerate(listing.items)}
     return PAGE_TEMPLATE.format(
         title=html.escape(info.title), author=html.escape(info.author),
         description=html.escape(info.description), sessions="".join(sessions),
@@ -187,7 +189,7 @@ for (const audio of document.querySelectorAll("audio")) {{
     t.mode = "hidden";
     t.addEventListener("cuechange", () => {{
       const active = t.activeCues && t.activeCues[0];
-      caption.textContent = active ? active.text : "";
+      caption.replaceChildren(active ? active.getCueAsHTML() : "");
     }});
   }};
   const fallback = () => {{
