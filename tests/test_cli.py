@@ -80,7 +80,7 @@ def broken_template(tmp_path: Path) -> str:
 
 def undefined_template(tmp_path: Path) -> str:
     path = tmp_path / "undefined.j2"
-    path.write_text("Hello.\nHello {{ nobody }}.\n")
+    path.write_text('{#\ntitle = "Undefined"\n#}\nHello.\nHello {{ nobody }}.\n')
     return str(path)
 
 
@@ -110,7 +110,7 @@ def test_user_mistakes_are_one_clear_line(runner, args, code, message, tmp_path)
 
 
 @pytest.mark.parametrize("make, location", [(broken_template, ":5: "),
-                                            (undefined_template, ":2: ")])
+                                            (undefined_template, ":5: ")])
 def test_template_errors_name_file_and_line(runner, tmp_path, make, location):
     path = make(tmp_path)
     result = runner.invoke(main, ["render", path, "--engine", "fake", "-o", str(tmp_path / "o.mp3")])

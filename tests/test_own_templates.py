@@ -1,0 +1,174 @@
+"""A user's own meditation, as written: templates without a header, variables said as typed,
+and `letgo check` reporting every problem at once; all through the CLI."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from letgo.cli import main
+
+SERIES_DATA = Path(__file__).parent / "series_data"
+HEADERLESS = ("{# my morning practice #}\n"
+              "Welcome back{% if name %}, {{ name }}{% endif %}.\n"
+              "{{ pause(3, flex=True) }}\n"
+              "Breathe.\n")
+HEADER = ('{#\ntitle = "Mine"\ndescription = "For the tests."\nminutes = 1\n'
+          '[variables.name]\ndefault = ""\nhelp = "A name."\n#}\n')
+
+
+def write(folder: Path, name: str, text: str) -> Path:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def spoken(output: str) -> list[str]:
+    """The sentences `letgo script` lists (its timed lines that are not pauses or cues)."""
+    return [m.group(1) for m in re.finditer(r"^\s+\d+:\d\d\.\d  (?!\[)(.*)$", output, re.M)]
+
+
+def script(runner, template, *args):
+    result = runner.invoke(main, ["script", str(template), "--engine", "fake", *args])
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+# --- templates without a header ------------------------------------------------------------
+
+def test_a_leading_plain_comment_is_a_comment_and_the_variables_are_found(runner, tmp_path):
+    path = write(tmp_path, "morning.j2", HEADERLESS)
+    assert spoken(script(runner, path)) == ["Welcome back.", "Breathe."]
+    assert spoken(script(runner, path, "-v", "name=Robin")) == ["Welcome back, Robin.",
+                                                                 "Breathe."]
+    wrong = runner.invoke(main, ["script", str(path), "--engine", "fake", "-v", "nmae=Robin"])
+    assert wrong.exit_code == 2
+    assert wrong.output == ("letgo: error: template 'morning' has no variable 'nmae'; "
+                            "did you mean 'name'?\n")
+
+
+def test_a_comment_with_header_keys_is_the_header(runner, tmp_path):
+    bad = write(tmp_path, "bad.j2", "{#\ntitle = Morning\n#}\nHello.\n")
+    result = runner.invoke(main, ["script", str(bad), "--engine", "fake"])
+    assert result.exit_code == 2 and "bad TOML header" in result.output
+    prose = write(tmp_path, "prose.j2", "{#\nThe title = what I call it, in my words.\n#}\n"
+                                        "Hello.\n{{ pause(2, flex=True) }}\n")
+    assert spoken(script(runner, prose)) == ["Hello."]
+
+
+def test_show_lists_a_headerless_templates_variables(runner, tmp_path):
+    path = write(tmp_path, "morning.j2", HEADERLESS.replace("Breathe.", "{{ closing }}"))
+    result = runner.invoke(main, ["show", str(path), "--engine", "fake"])
+    assert result.exit_code == 0, result.output
+    assert re.search(r"^  name +default empty\.", result.output, re.M), result.output
+    assert re.search(r"^  closing +default empty\.", result.output, re.M), result.output
+
+
+def test_check_passes_a_headerless_template_and_warns_of_a_bare_empty_variable(runner, tmp_path):
+    good = write(tmp_path, "morning.j2", HEADERLESS)
+    result = runner.invoke(main, ["check", str(good)])
+    assert result.exit_code == 0 and "ok: 1 template(s) checked" in result.output, result.output
+    bare = write(tmp_path, "bare.j2", "Welcome back, {{ name }}.\n"
+                                      "{% if other %}Hi {{ other }}.{% endif %}\n"
+                                      "{{ pause(3, flex=True) }}\n")
+    result = runner.invoke(main, ["check", str(bare)])
+    assert result.exit_code == 0, result.output
+    assert f"{bare}:1: warning: 'name' is empty unless given" in result.output
+    assert "'other'" not in result.output
+
+
+def test_check_reports_every_problem_in_one_run(runner, tmp_path):
+    path = write(tmp_path, "mine.j2", HEADER + "Hello {{ nmae }}.\n"
+                                               "{{ pause(4, flx=True) }}\n"
+                                               "{{ pause('4x') }}\n"
+                                               "[pasue 3s]\n"
+                                               "{{ pause(9, flex=True) }}\n"
+                                               "[bel]\n"
+                                               "{% if name %}Hi, {{ name }}.{% endif %}\n")
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        f"{path}:9: 'nmae' is not defined; declare it with [variables.nmae] in the header",
+        f"{path}:10: pause(): unknown argument 'flx'; it takes "
+        "pause(seconds, flex=False, min=None, weight=None)",
+        f"{path}:11: a pause needs a number of seconds, got '4x'",
+        f"{path}:12: bad markup: unknown tag [pasue 3s]; known tags: [pause ...], [bell]",
+        f"{path}:14: bad markup: unknown tag [bel]; known tags: [pause ...], [bell]",
+    ], result.output
+    assert "5 problem(s) and 0 warning(s) found" in result.output
+
+
+# --- a value is words, never markup --------------------------------------------------------
+
+MARKUP_VALUE = 'Alex [pause 60s] [bell] <break time="600s"/>\n## A new chapter\u2028B\u2029C\x07\x1b'
+
+
+def test_markup_separators_and_controls_in_a_value_are_said_as_typed(runner, tmp_path):
+    path = write(tmp_path, "mine.j2", HEADER + "{{ section('One') }}\n"
+                                               "{{ name }}\n{{ pause(3, flex=True) }}\n")
+    out = script(runner, path, "-v", f"name={MARKUP_VALUE}")
+    assert spoken(out) == ['Alex [pause 60s] [bell] <break time="600s"/> ## A new chapter B C']
+    assert re.findall(r"^## (\S+)", out, re.M) == ["One"]  # no chapter from the value
+    assert re.findall(r"^\s+\S+  \[(.*)\]$", out, re.M) == ["flexible pause 44.2 s"]
+
+
+def test_an_ordinary_name_with_brackets_is_fine_in_a_builtin(runner):
+    out = script(runner, "letting-go", "-v", "person=Sam [the great]", "--minutes", "8")
+    assert any("Sam [the great]" in line for line in spoken(out))
+    out = script(runner, "letting-go", "-v", "person=a<b", "--minutes", "8")
+    assert any("a<b" in line for line in spoken(out))
+
+
+def test_values_are_tidied(runner, tmp_path):
+    path = write(tmp_path, "mine.j2", "Today: {{ intention }}.\n{{ pause(3, flex=True) }}\n")
+    assert spoken(script(runner, path, "-v", "intention=  I can trust myself.  ")) == \
+        ["Today: I can trust myself."]
+    assert spoken(script(runner, path, "-v", "intention=wait for it...")) == \
+        ["Today: wait for it...."]
+
+
+def test_an_over_long_value_is_a_usage_error_before_anything_is_spoken(runner, tmp_path):
+    out = tmp_path / "never.mp3"
+    result = runner.invoke(main, ["render", "letting-go", "--engine", "fake", "-o", str(out),
+                                  "-v", "person=" + "x" * 100_000])
+    assert result.exit_code == 2
+    assert result.output == ("letgo: error: the value of 'person' is 100,000 characters long; "
+                             "a value is a name or a sentence, at most 500 characters\n")
+    assert not out.exists()
+
+
+def test_bytes_that_are_not_utf8_in_a_value_or_a_name_are_one_clear_line(tmp_path):
+    path = write(tmp_path, "mine.j2", HEADER + "Hello {{ name }}.\n{{ pause(3, flex=True) }}\n")
+    letgo = [str(Path(sys.executable).parent / "letgo")]
+    result = subprocess.run([*letgo, "script", str(path).encode(), b"--engine", b"fake",
+                             b"-v", b"name=Ro\xffbin"], capture_output=True)
+    assert result.returncode == 0, result.stderr
+    assert b"Hello Robin." in result.stdout
+    result = subprocess.run([*letgo, "script", b"caf\xe9", b"--engine", b"fake"],
+                            capture_output=True)
+    assert result.returncode == 2
+    assert result.stderr.count(b"\n") == 1 and result.stderr.startswith(b"letgo: error: ")
+
+
+def test_plan_variables_and_listener_cells_are_said_as_typed_and_captioned_escaped(runner, tmp_path):
+    shutil.copytree(SERIES_DATA, tmp_path / "plan")
+    plan = tmp_path / "plan" / "course.toml"
+    head = plan.read_text().split("[[sessions]]")[0].replace('name = "Sam"', 'name = "Tom & Jerry"')
+    plan.write_text(head + '[[sessions]]\ntemplate = "tiny"\ntitle = "Rest"\n'
+                    '[sessions.variables]\nperson = "Tom & a<b> [bell]\\n## Extra"\n'
+                    '\n[listeners]\ncsv = "people.csv"\n')
+    (plan.parent / "people.csv").write_text('name,minutes\n"Mia [pause 60s]",1\n')
+    result = runner.invoke(main, ["series", "build", str(plan), "-o", str(tmp_path / "out"),
+                                  "--json", "--jobs", "1"])
+    assert result.exit_code == 0, result.output
+    vtt = (tmp_path / "out" / "mia-pause-60s" / "01-rest.vtt").read_text()
+    assert "Welcome, Mia [pause 60s]." in vtt
+    assert "Let Tom &amp; a&lt;b&gt; [bell] ## Extra go, gently." in vtt
+    session = json.loads(result.stdout)["sessions"][0]
+    assert session["duration"] == 60
