@@ -172,3 +172,82 @@ def test_plan_variables_and_listener_cells_are_said_as_typed_and_captioned_escap
     assert "Let Tom &amp; a&lt;b&gt; [bell] ## Extra go, gently." in vtt
     session = json.loads(result.stdout)["sessions"][0]
     assert session["duration"] == 60
+
+
+# --- a template's own work is bounded ------------------------------------------------------
+
+RUNAWAY = {
+    "nested loops": "{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}"
+                    "{% endfor %}",
+    "loops of text": "{% for i in range(100000) %}{% for j in range(1000) %}x{% endfor %}"
+                     "{% endfor %}",
+    "center": '{{ "x"|center(1000000000) }}',
+    "format filter": '{{ "%999999999d"|format(1) }}',
+    "format width from an argument": '{{ "%*d"|format(999999999, 1) }}',
+    "str.format": '{{ "{:>{}}".format(1, 999999999) }}',
+    "doubling with ~": '{% set ns = namespace(s="xx") %}{% for i in range(64) %}'
+                       '{% set ns.s = ns.s ~ ns.s %}{% endfor %}{{ ns.s|length }}',
+    "doubling in a set block": '{% set ns = namespace(s="xx") %}{% for i in range(64) %}'
+                               '{% set ns.s %}{{ ns.s }}{{ ns.s }}{% endset %}{% endfor %}',
+    "** chain": "{{ ((10**100)**100)**100 }}",
+    "squaring": '{% set ns = namespace(x=3) %}{% for i in range(64) %}'
+                '{% set ns.x = ns.x * ns.x %}{% endfor %}{{ ns.x }}',
+    "replace": '{{ ("x" * 1000)|replace("x", "x" * 1000)|replace("x", "x" * 1000) }}',
+    "join": '{{ (range(100000)|list)|join("x" * 10000) }}',
+    "nested lists": '{% set a = ["x"*900000] %}{% set b = [a,a,a,a,a,a,a,a,a,a] %}'
+                    '{% set c = [b,b,b,b,b,b,b,b,b,b] %}{{ c }}',
+    "macro recursion": "{% macro f(n) %}{% if n %}{{ f(n-1) }}{{ f(n-1) }}{% endif %}"
+                       "{% endmacro %}{{ f(40) }}",
+    "comparisons": '{% set s = "x" * 900000 %}{% for i in range(100000) %}'
+                   '{% if s == s ~ "" %}{% endif %}{% endfor %}',
+    "recursive loop": "{% for i in range(100) recursive %}{% if loop.depth < 6 %}"
+                      "{{ loop(range(100)) }}{% endif %}{% endfor %}",
+    "indent": '{{ ("x\\n"*400000)|indent(1000) }}',
+    "batch": "{{ [1]|batch(1000000000, 0)|list }}",
+    "translate": '{{ ("x"*900000).translate({120: "y"*1000}) }}',
+    "filter block": "{% filter center(1000000000) %}x{% endfilter %}",
+    "a long script": "{% for i in range(100000) %}Some words here that repeat.{% endfor %}",
+}
+#: The bound: a few hundred MB of address space (a normal run needs under 200 MB) and CPU time
+#: that a stuck template would use up in no time.
+LIMIT_MB, LIMIT_CPU_SECONDS = 400, 30
+
+
+def bounded_run(*args: str) -> subprocess.CompletedProcess:
+    import resource
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_AS, (LIMIT_MB << 20, LIMIT_MB << 20))
+        resource.setrlimit(resource.RLIMIT_CPU, (LIMIT_CPU_SECONDS, LIMIT_CPU_SECONDS))
+
+    letgo = str(Path(sys.executable).parent / "letgo")
+    return subprocess.run([letgo, *args], capture_output=True, text=True, preexec_fn=limit)
+
+
+@pytest.fixture(scope="module")
+def runaways(tmp_path_factory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("runaway")
+    return {name: write(folder, f"{i:02d}.j2", f"Hello.\n{body}\n{{{{ pause(3, flex=True) }}}}\n")
+            for i, (name, body) in enumerate(RUNAWAY.items())}
+
+
+@pytest.mark.parametrize("name", ["nested loops", "center", "format filter", "doubling with ~",
+                                  "** chain", "nested lists", "macro recursion",
+                                  "a long script"])
+def test_a_runaway_template_stops_with_one_line_within_bounds(runaways, name):
+    path = runaways[name]
+    result = bounded_run("script", str(path), "--engine", "fake")
+    assert result.returncode == 2, (name, result.returncode, result.stderr[-500:])
+    assert result.stderr.count("\n") == 1, result.stderr[-500:]
+    assert re.match(rf"letgo: error: {re.escape(str(path))}(:2)?: (the template does too much "
+                    r"work|the rendered script is over|.* would (be|have) )", result.stderr)
+
+
+def test_check_stops_every_runaway_within_bounds(runaways):
+    result = bounded_run("check", *map(str, runaways.values()))
+    assert result.returncode == 1, result.stderr[-500:]
+    assert "Traceback" not in result.stderr
+    lines = result.stdout.splitlines()
+    for path in runaways.values():
+        assert any(re.match(rf"{re.escape(str(path))}(:2)?: ", line) for line in lines), \
+            (path, lines)

@@ -93,6 +93,7 @@ class _Checker:
         try:
             tree = templates.make_environment().parse(
                 templates.keep_text_line_breaks(self.text))
+            used = meta.find_undeclared_variables(tree)  # compiles: finds unknown filters too
         except jinja2.TemplateSyntaxError as exc:
             opened = self.unclosed_block() if "end of template" in (exc.message or "") else None
             if opened:
@@ -101,13 +102,13 @@ class _Checker:
             else:
                 self.add(exc.lineno, f"syntax error: {exc.message}")
             return
-        self.names(info, tree)
+        self.names(info, tree, used)
         self.bare(info, tree)
         defaults = {v.name: v.default for v in info.variables}
         filled = {v.name: SAMPLE_VALUE for v in info.variables}
         if any(v.required and not v.default for v in info.variables):
             defaults = filled  # a required variable has no default to render with
-        for values in (defaults, filled):
+        for values in (defaults, filled) if filled != defaults else (defaults,):
             parsed = self.render(info, values)
             if parsed is not None:
                 self.pauses(parsed, values)
@@ -149,11 +150,11 @@ class _Checker:
                 self.add(self.line_of(rf"^\s*\[variables\.{var.name}\]"),
                          f"variable '{var.name}' has no help text")
 
-    def names(self, info: templates.TemplateInfo, tree: nodes.Template) -> set[str]:
+    def names(self, info: templates.TemplateInfo, tree: nodes.Template, used: set[str]
+              ) -> set[str]:
         """Report undefined and unused variables; returns the undefined ones."""
         declared = set(info.variable_names())
         known = set(templates.make_environment().globals)
-        used = meta.find_undeclared_variables(tree)
         undefined = used - declared - known
         for name in sorted(undefined):
             line = next((n.lineno for n in tree.find_all(nodes.Name)

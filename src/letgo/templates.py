@@ -37,9 +37,10 @@ from pathlib import Path
 
 import jinja2
 from jinja2 import meta, nodes
-from jinja2.sandbox import ImmutableSandboxedEnvironment, SecurityError
+from jinja2.sandbox import SecurityError
 
 from . import script
+from .sandbox import LetgoSandbox, WorkLimit
 from .errors import LetgoError, TemplateError, TemplateNotFound, VariableError
 
 SUFFIX = ".j2"
@@ -150,11 +151,11 @@ def used_variables(text: str, source: str | None = None) -> list[str]:
     """The names a template reads but never sets, in order of first use: its variables when
     it has no header. Jinja's own analysis (`jinja2.meta`), less the helpers."""
     env = make_environment()
-    try:
+    try:  # the analysis compiles the template, which finds more mistakes (unknown filters)
         tree = env.parse(keep_text_line_breaks(text))
+        free = meta.find_undeclared_variables(tree) - set(env.globals)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"syntax error: {exc.message}", source, exc.lineno) from None
-    free = meta.find_undeclared_variables(tree) - set(env.globals)
     ordered = [n.name for n in tree.find_all(nodes.Name) if n.name in free]
     return [name for name in dict.fromkeys(ordered) if _NAME.match(name)]
 
@@ -370,33 +371,8 @@ def capfirst(value) -> str:
 HELPERS = {"pause": pause, "bell": bell, "section": section, "breath": breath}
 #: Jinja's own globals a template may keep; cycler, joiner and lipsum are left out.
 SAFE_GLOBALS = ("range", "dict", "namespace")
-#: Ceiling on the size of a string or list built with '*' and on '**' results.
-MAX_REPEAT = 10_000
-
-
-class _NoFiles(jinja2.BaseLoader):
-    """Refuses every {% include %}, {% import %} and {% extends %}: a template is one file."""
-
-    def get_source(self, environment, template):
-        raise jinja2.TemplateNotFound(
-            template, f"templates cannot include, import or extend other files ('{template}')")
-
-
-class LetgoSandbox(ImmutableSandboxedEnvironment):
-    """Jinja's immutable sandbox, with no file access and no runaway '*' or '**'."""
-
-    intercepted_binops = frozenset({"*", "**"})
-
-    def call_binop(self, context, operator, left, right):
-        if operator == "**":
-            if isinstance(right, int | float) and abs(right) > 100:
-                raise SecurityError("exponent too large in a template")
-            return left ** right
-        for seq, count in ((left, right), (right, left)):
-            if isinstance(seq, str | list | tuple) and isinstance(count, int) \
-                    and len(seq) * count > MAX_REPEAT:
-                raise SecurityError("repetition too large in a template")
-        return left * right
+#: The longest rendered script, in characters (a night's sleep session is a few thousand).
+MAX_SCRIPT = 1_000_000
 
 
 def make_environment(search_path: Path | None = None) -> LetgoSandbox:
@@ -404,7 +380,6 @@ def make_environment(search_path: Path | None = None) -> LetgoSandbox:
 
     `search_path` is accepted for compatibility and ignored: templates cannot load files."""
     env = LetgoSandbox(
-        loader=_NoFiles(),
         undefined=jinja2.StrictUndefined,
         autoescape=False,
         trim_blocks=True,
@@ -414,6 +389,7 @@ def make_environment(search_path: Path | None = None) -> LetgoSandbox:
     env.globals = {name: env.globals[name] for name in SAFE_GLOBALS}
     env.globals.update(HELPERS)
     env.filters["capfirst"] = capfirst
+    env.install_filters()
     return env
 
 
@@ -479,9 +455,15 @@ def render(info: TemplateInfo, variables: Mapping[str, str],
     env.undefined = undefined
     env.globals.update(helpers or {})
     try:  # the TOML header is a Jinja comment, so the whole file renders and lines match
-        return env.from_string(keep_text_line_breaks(_read(info.path))).render(**values)
+        template = env.from_string(keep_text_line_breaks(_read(info.path)))
+        return "".join(_limited(template.generate(**values)))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(exc.message or "syntax error", source, exc.lineno) from None
+    except WorkLimit as exc:
+        raise TemplateError(str(exc), source, _template_line(exc)) from None
+    except MemoryError:
+        raise TemplateError("the template ran out of memory; look for a loop or a string "
+                            "that grows", source) from None
     except SecurityError as exc:
         raise TemplateError(f"not allowed in a template: {exc}", source,
                             _template_line(exc)) from None
@@ -494,6 +476,17 @@ def render(info: TemplateInfo, variables: Mapping[str, str],
         raise TemplateError(str(exc), source, _template_line(exc)) from None
     except (TypeError, ArithmeticError, AttributeError, LookupError, RuntimeError) as exc:
         raise TemplateError(f"{type(exc).__name__}: {exc}", source, _template_line(exc)) from None
+
+
+def _limited(chunks):
+    """The rendered chunks, stopping once the script is over `MAX_SCRIPT` characters."""
+    size = 0
+    for chunk in chunks:
+        size += len(chunk)
+        if size > MAX_SCRIPT:
+            raise WorkLimit(f"the rendered script is over {MAX_SCRIPT:,} characters; "
+                            "look for a loop that says too much")
+        yield chunk
 
 
 def _template_line(exc: BaseException) -> int | None:
