@@ -271,32 +271,58 @@ def true_peak(x: np.ndarray) -> float:
     return best
 
 
-def limit(x: np.ndarray, sample_rate: int, ceiling: float) -> np.ndarray:
-    """Hold a clip's true peak under `ceiling` (linear) with a look-ahead limiter.
+#: Seconds the limiter looks ahead: its gain is fully down when a peak arrives, having eased
+#: down over this long, so no peak is caught by a sudden change.
+ATTACK = 0.005
+#: How fast the limiter's gain rises again after a peak, in dB a second: 3 dB takes 75 ms, so
+#: the gain follows syllables, never the waveform (no change at audio rate, no distortion).
+RELEASE_DB_PER_SECOND = 40.0
+#: Frames per step of the limiter's gain curve (0.7 ms at 44.1 kHz), interpolated between.
+STEP = 32
 
-    The gain each peak needs is spread +-6 ms by a minimum filter (the look-ahead) and then
-    smoothed by a moving average half as wide, so the gain is already down when the peak
-    arrives and rides back up gently. Works on coarse 32-frame steps and only looks closely
-    at samples within 3 dB of the ceiling: cheap enough to run on every clip."""
+
+def limiter_gain(x: np.ndarray, sample_rate: int, ceiling: float) -> np.ndarray | None:
+    """The gain (dB, one value per STEP frames) that holds `x`'s true peak under `ceiling`
+    (linear); None when no peak reaches it.
+
+    Each peak's need is held ATTACK either side (a minimum filter), released at
+    RELEASE_DB_PER_SECOND (a running minimum of a rising line), then smoothed by a moving
+    average a little narrower than the hold, so the average never rises above any need."""
+    x = np.asarray(x, dtype=np.float32)
+    index = _near(x, ceiling * NEAR)
+    if not len(index):
+        return None
+    peak = peaks_at(x.astype(np.float64), index)
+    over = peak > ceiling
+    if not over.any():
+        return None
+    steps = -(-len(x) // STEP)
+    need = np.zeros(steps)
+    np.minimum.at(need, index[over] // STEP, 20 * np.log10(ceiling * 0.995 / peak[over]))
+    reach = max(2, round(ATTACK * sample_rate / STEP))
+    held = sliding_window_view(np.pad(need, reach), 2 * reach + 1).min(axis=1)
+    rise = RELEASE_DB_PER_SECOND * STEP / sample_rate * np.arange(steps)
+    released = np.minimum(np.minimum.accumulate(held - rise) + rise, 0.0)
+    width = reach - 1
+    return np.convolve(np.pad(released, width, mode="edge"),
+                       np.ones(2 * width + 1) / (2 * width + 1), mode="valid")
+
+
+def apply_gain(x: np.ndarray, gain_db: np.ndarray) -> np.ndarray:
+    """`x` times a gain given in dB per STEP frames, interpolated between step centres."""
+    centres = np.arange(len(gain_db)) * STEP + (STEP - 1) / 2
+    gain = np.interp(np.arange(len(x)), centres, 10 ** (gain_db / 20))
+    return (x * gain).astype(np.float32)
+
+
+def limit(x: np.ndarray, sample_rate: int, ceiling: float) -> np.ndarray:
+    """`x` with its true peak held under `ceiling` (linear) by a look-ahead limiter with a
+    smooth release (see `limiter_gain`). A second look catches the rare peak that the
+    interpolated gain let through."""
     y = np.asarray(x, dtype=np.float32)
-    n = len(y)
-    step = 32
-    reach = max(2, round(0.006 * sample_rate / step))
-    for _ in range(4):
-        index = _near(y, ceiling * NEAR)
-        if not len(index):
-            return y
-        peak = peaks_at(y.astype(np.float64), index)
-        over = peak > ceiling
-        if not over.any():
-            return y
-        need = np.ones(-(-n // step))
-        np.minimum.at(need, index[over] // step, ceiling * 0.995 / peak[over])
-        held = sliding_window_view(np.pad(need, reach, constant_values=1.0),
-                                   2 * reach + 1).min(axis=1)
-        half = reach // 2
-        smooth = np.convolve(np.pad(held, half, mode="edge"), np.ones(2 * half + 1) / (2 * half + 1),
-                             mode="valid")
-        centres = np.arange(len(need)) * step + (step - 1) / 2
-        y = (y * np.interp(np.arange(n), centres, smooth)).astype(np.float32)
+    for _ in range(2):
+        gain = limiter_gain(y, sample_rate, ceiling)
+        if gain is None:
+            break
+        y = apply_gain(y, gain)
     return y

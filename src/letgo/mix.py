@@ -27,27 +27,17 @@ from .settings import MixSettings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["db", "prepare_clip", "measure_background", "plan_levels", "blocks", "Levels",
-           "duck_intervals", "bed_envelope"]
+__all__ = ["db", "measure_background", "plan_levels", "blocks", "Levels", "duck_intervals",
+           "bed_envelope"]
 
-
-def prepare_clip(clip: Clip, settings: MixSettings) -> np.ndarray:
-    """A speech clip at the session rate, at the target loudness, with 5 ms edges.
-
-    Every clip is brought to the same BS.1770 loudness, so the voice stays steady from one
-    sentence to the next whatever the engine did."""
-    samples = clip.samples.astype(np.float32)
-    if clip.sample_rate != settings.sample_rate:
-        samples = soxr.resample(samples, clip.sample_rate, settings.sample_rate).astype(np.float32)
-    loud = dsp.loudness(samples, settings.sample_rate) if len(samples) else float("-inf")
-    if np.isfinite(loud):
-        samples = samples * np.float32(db(settings.loudness - loud))
-    edge = min(len(samples) // 2, int(0.005 * settings.sample_rate))
-    if edge:
-        ramp = np.linspace(0.0, 1.0, edge, dtype=np.float32)
-        samples[:edge] *= ramp
-        samples[-edge:] *= ramp[::-1]
-    return samples
+#: The most the limiter may take off a sentence's highest peak, in dB: less than the ear
+#: notices on a voice. A sentence that would need more is set lower instead...
+LIMIT_MOST = 3.0
+#: ... by up to this many dB (a sentence whose peaks stand far above its loudness; Piper makes
+#: a few). Measured on letting-go, this keeps Piper's limiting to 3 dB where it was 5 dB.
+TRIM_MOST = 2.0
+#: Seconds of fade at each end of a spoken clip, so no clip starts or stops with a click.
+EDGE = 0.005
 
 
 def measure_background(background, sample_rate: int, seconds: float = 30.0) -> float:
@@ -145,10 +135,11 @@ def bed_envelope(timeline: Timeline, settings: MixSettings, t: np.ndarray) -> np
 class Levels:
     """The measured, planned levels of one session."""
 
-    clips: tuple[np.ndarray, ...]
-    """Speech clips as prepared (at unit gain); `speech(i)` is clip i as it is heard."""
-    voice_gain: float
-    """Linear gain on every clip, before the limiter."""
+    clips: tuple[Clip, ...]
+    """Speech clips as the engine made them; `speech(i)` is clip i as it is heard."""
+    gains: tuple[float, ...]
+    """Linear gain on each clip before the limiter: its loudness to the target, the master
+    correction and any trim of a peaky sentence."""
     ceiling: float
     """True-peak ceiling (linear) the limiter holds each clip under."""
     sample_rate: int
@@ -159,45 +150,72 @@ class Levels:
     predicted_lufs: float
     """The integrated loudness the mix is expected to measure."""
 
+    def frames(self, i: int) -> int:
+        """Clip i's length in frames at the session rate."""
+        clip = self.clips[i]
+        return round(len(clip.samples) * self.sample_rate / clip.sample_rate)
+
     def speech(self, i: int) -> np.ndarray:
-        """Clip i at its final level, true peak limited. Made when the mixer reaches it, so
-        only the clips being heard are held twice."""
-        return dsp.limit(self.clips[i] * self.voice_gain, self.sample_rate, self.ceiling)
+        """Clip i at the session rate and its final level, true peak limited. Made when the
+        mixer reaches it, so only the clips being heard are held at the session rate."""
+        clip = self.clips[i]
+        samples = np.asarray(clip.samples, dtype=np.float32)
+        if clip.sample_rate != self.sample_rate:
+            samples = soxr.resample(samples, clip.sample_rate, self.sample_rate)
+        n = self.frames(i)
+        samples = np.pad(samples[:n], (0, max(0, n - len(samples)))) * np.float32(self.gains[i])
+        edge = min(n // 2, round(EDGE * self.sample_rate))
+        if edge:
+            ramp = np.linspace(0.0, 1.0, edge, dtype=np.float32)
+            samples[:edge] *= ramp
+            samples[-edge:] *= ramp[::-1]
+        return dsp.limit(samples, self.sample_rate, self.ceiling)
+
+
+@dataclass(frozen=True)
+class _Measured:
+    """A clip's loudness and true peak at unit gain, measured once at its own rate."""
+
+    loudness: float
+    peak: float
+    """dBTP"""
+
+    @classmethod
+    def of(cls, clip: Clip) -> "_Measured":
+        peak = dsp.true_peak(clip.samples)
+        return cls(dsp.loudness(clip.samples, clip.sample_rate),
+                   20 * np.log10(peak) if peak > 0 else float("-inf"))
 
 
 class _Foreground:
     """K-weighted energy per hop of the speech and bells, placed as the timeline says.
 
-    Each event is weighted once, at unit gain; a later gain (and the little a limiter takes)
-    is applied per clip as the ratio of its plain energies, so trying levels costs no FFTs."""
+    Each event is weighted once, at unit gain and at its clip's own rate (scaled to the
+    session's); trying levels then only scales these energies, so it costs no FFTs."""
 
-    def __init__(self, timeline: Timeline, clips: Sequence[np.ndarray], bell: np.ndarray,
+    BELL = -1
+
+    def __init__(self, timeline: Timeline, clips: Sequence[Clip], bell: np.ndarray,
                  channels: int, hops: int, rate: int):
-        hop = round(dsp.HOP_SECONDS * rate)
         self.hops = hops
         self.placed = []
         for event in timeline.events:
-            audio = clips[event.clip] if event.kind == "speech" else bell
-            frame = round(event.start * rate)
-            first = frame // hop
-            e = dsp.hop_energy(audio, rate, frame)[:max(0, hops - first)] * channels
-            self.placed.append((first, e, id(audio)))
-        self.power = {id(a): float(np.sum(np.square(a, dtype=np.float64)))
-                      for a in [*clips, bell]}
+            if event.kind == "speech":
+                samples, own, key = clips[event.clip].samples, clips[event.clip].sample_rate, \
+                    id(clips[event.clip])
+            else:
+                samples, own, key = bell, rate, self.BELL
+            frame = round(event.start * own)
+            first = frame // round(dsp.HOP_SECONDS * own)
+            e = dsp.hop_energy(samples, own, frame)[:max(0, hops - first)] * (channels * rate / own)
+            self.placed.append((first, e, key))
 
-    def ratio(self, unit: np.ndarray, scaled: np.ndarray) -> float:
-        """The energy of `scaled` (the unit clip `unit` after gain and limiter) over its own."""
-        power = self.power[id(unit)]
-        return float(np.sum(np.square(scaled, dtype=np.float64))) / power if power else 0.0
-
-    def energy(self, ratio: dict[int, float]) -> np.ndarray:
-        """Energy per hop with each unit clip's (by id) energy scaled by `ratio[id]`."""
+    def energy(self, power: dict[int, float]) -> np.ndarray:
+        """Energy per hop with each clip's (by key) energy scaled by `power[key]`."""
         energy = np.zeros(self.hops)
         for first, e, key in self.placed:
-            energy[first:first + len(e)] += e * ratio[key]
+            energy[first:first + len(e)] += e * power[key]
         return energy
-
-
 def _bed_energy(envelope: _Envelope, power: float, hops: int, rate: int) -> np.ndarray:
     """K-weighted energy per hop of a bed of mean-square `power` under its planned gain."""
     hop = round(dsp.HOP_SECONDS * rate)
@@ -229,19 +247,24 @@ def _bed_clears_gate(voice: np.ndarray, bed: np.ndarray, rate: int) -> bool:
     return not alone.any() or bool(bed_blocks[alone].max() <= gate * 10 ** (-GATE_MARGIN / 10))
 
 
-def plan_levels(timeline: Timeline, clips: Sequence[np.ndarray], background_lufs: float,
+def plan_levels(timeline: Timeline, clips: Sequence[Clip], background_lufs: float,
                 channels: int, settings: MixSettings, sleep: bool = False) -> Levels:
     """Gains for voice, bell and bed so the mix measures `settings.loudness` LUFS.
 
-    `clips` come from `prepare_clip` (each at the target loudness); `background_lufs` is the
-    bed's loudness at unit gain (`measure_background`). The voice and bell are limited to
-    `settings.true_peak - settings.peak_margin` dBTP, leaving the encoder room to overshoot.
+    `clips[i]` is sentence i as the engine made it; `background_lufs` is the bed's loudness at
+    unit gain (`measure_background`). Every sentence is brought to the same loudness; the
+    voice and bell are limited to `settings.true_peak - settings.peak_margin` dBTP, leaving
+    the encoder room to overshoot. A sentence that would lose more than LIMIT_MOST dB to the
+    limiter is set lower instead, by up to TRIM_MOST dB.
+
+    Planned from measurements: each clip's loudness, true peak and K-weighted energy are
+    measured once, the master gain is solved on those (cheap), and the little the limiter
+    takes is measured once, on the clips it will touch, for a last correction.
 
     BS.1770 gates out blocks more than 10 LU below the mean. In a session that is mostly
     pauses, a bed 20 dB under the voice sits near that gate, and once it passes, the
-    "integrated loudness" becomes the bed's: hitting -16 would then mean shouting. So the bed
-    is lowered (from `background_db`, never raised) until it stays under the gate, and the
-    whole mix is then moved onto the target.
+    "integrated loudness" becomes the bed's: hitting the target would then mean shouting. So
+    the bed is lowered (from `background_db`, never raised) until it stays under the gate.
 
     A sleep session (`sleep`) is set by its guided part alone, up to GUIDED_AFTER seconds past
     the last word or bell: the voice lands where it does in any other session, and the night
@@ -249,11 +272,14 @@ def plan_levels(timeline: Timeline, clips: Sequence[np.ndarray], background_lufs
     whole file measures lower than the target."""
     rate = settings.sample_rate
     envelope = _Envelope.plan(timeline, settings)
-    ceiling = db(settings.true_peak - settings.peak_margin)
-    hops = int(np.ceil(timeline.duration * rate / round(dsp.HOP_SECONDS * rate))) + 1
+    ceiling_db = settings.true_peak - settings.peak_margin
+    ceiling = db(ceiling_db)
+    target = settings.loudness + settings.encoder_shift
+    hop = round(dsp.HOP_SECONDS * rate)
+    hops = int(np.ceil(timeline.duration * rate / hop)) + 1
     if sleep:  # measured over the guided part only
         guided = max((e.end for e in timeline.events), default=0.0) + GUIDED_AFTER
-        hops = min(hops, int(np.ceil(guided * rate / round(dsp.HOP_SECONDS * rate))) + 1)
+        hops = min(hops, int(np.ceil(guided * rate / hop)) + 1)
     raw_bell = strike(rate)
     bell_unit = raw_bell * db(settings.loudness + settings.bell_db - dsp.loudness(raw_bell, rate))
     has_bed = np.isfinite(background_lufs)
@@ -261,49 +287,60 @@ def plan_levels(timeline: Timeline, clips: Sequence[np.ndarray], background_lufs
     bed = (_bed_energy(envelope, 10 ** ((background_lufs + 0.691) / 10) * bed_unit ** 2, hops,
                        rate) if has_bed else np.zeros(hops))
     unique = {id(c): c for c in clips}
+    measured = {key: _Measured.of(c) for key, c in unique.items()}
+    to_target = {key: target - m.loudness if np.isfinite(m.loudness) else 0.0
+                 for key, m in measured.items()}
     foreground = _Foreground(timeline, clips, bell_unit, channels, hops, rate)
-    voice = foreground.energy(dict.fromkeys([*unique, id(bell_unit)], 1.0))
-    limit = MAX_CORRECTION
-    target = settings.loudness + settings.encoder_shift
-    lowered = 0
-    master = float(np.clip(target - dsp.gated_loudness(voice + bed, rate), -limit, limit))
+
+    def level(key: int, master: float) -> float:
+        """Clip `key`'s gain in dB: to the target, the master, less any trim."""
+        peak = measured[key].peak + to_target[key] + master
+        return to_target[key] + master - min(TRIM_MOST, max(0.0, peak - ceiling_db - LIMIT_MOST))
+
+    def kept(key: int, master: float) -> float:
+        """The share of clip `key`'s energy the limiter keeps at `master`."""
+        if measured[key].peak + level(key, master) <= ceiling_db:
+            return 1.0
+        clip = unique[key]
+        x = clip.samples * np.float32(db(level(key, master)))
+        gain = dsp.limiter_gain(x, clip.sample_rate, ceiling)
+        if gain is None:
+            return 1.0
+        return float(np.sum(np.square(dsp.apply_gain(x, gain), dtype=np.float64))
+                     / np.sum(np.square(x, dtype=np.float64)))
+
+    master, lowered, predicted = 0.0, 0, float("nan")
+    ratio = dict.fromkeys(unique, 1.0)
     bell = bell_unit
-    predicted = float("nan")
-    tried: list[tuple[float, float]] = []  # (master, predicted) of each round
-
-    def kept(clip: np.ndarray) -> float:  # only the energy is kept, not the limited clip
-        return foreground.ratio(clip, dsp.limit(clip * g, rate, ceiling))
-
-    for round_ in range(8):
-        g = db(master)
-        with ThreadPoolExecutor(2) as pool:  # numpy lets go of the GIL: both cores limit
-            ratios = dict(zip(unique, pool.map(kept, unique.values())))
-        bell = dsp.limit(bell_unit * g, rate, ceiling)
-        voice = foreground.energy({**ratios, id(bell_unit): foreground.ratio(bell_unit, bell)})
-        while (has_bed and lowered > -30
-               and not _bed_clears_gate(voice, bed * (g * g * 10 ** (lowered / 10)), rate)):
-            lowered -= 1
-        predicted = dsp.gated_loudness(voice + bed * (g * g * 10 ** (lowered / 10)), rate)
-        if not np.isfinite(predicted):
-            break
-        tried.append((master, predicted))
-        wanted = float(np.clip(master + (target - predicted) / _slope(tried), -limit, limit))
-        if abs(target - predicted) < 0.1 or wanted == master or round_ == 7:
-            break
-        master = wanted
-    log.info("levels: master %+.2f dB, bed %.1f LUFS at unit gain, lowered %d dB, "
-             "predicted %.2f LUFS", master, background_lufs, lowered, predicted)
-    return Levels(tuple(clips), db(master), ceiling, rate, bell,
-                  bed_unit * db(master + lowered), predicted)
-
-
-def _slope(tried: list[tuple[float, float]]) -> float:
-    """How much the measured loudness moves per dB of master gain, from the last two rounds
-    (a secant step): limiting takes back part of any rise. Before two rounds, a guess."""
-    if len(tried) < 2 or tried[-1][0] == tried[-2][0]:
-        return 0.75
-    (m0, p0), (m1, p1) = tried[-2:]
-    return float(np.clip((p1 - p0) / (m1 - m0), 0.2, 1.0))
+    for measuring_limiter in (False, True):
+        if measuring_limiter:  # once, at the level found without it
+            with ThreadPoolExecutor(2) as pool:  # numpy lets go of the GIL: both cores work
+                ratio = dict(zip(unique, pool.map(lambda k: kept(k, master), unique)))
+        for _ in range(8):
+            bell = dsp.limit(bell_unit * db(master), rate, ceiling)
+            power = {key: 10 ** (level(key, master) / 10) * ratio[key] for key in unique}
+            power[_Foreground.BELL] = float(np.sum(np.square(bell, dtype=np.float64))
+                                            / max(np.sum(np.square(bell_unit, dtype=np.float64)),
+                                                  1e-30))
+            voice = foreground.energy(power)
+            g2 = db(master) ** 2
+            while (has_bed and lowered > -30
+                   and not _bed_clears_gate(voice, bed * (g2 * 10 ** (lowered / 10)), rate)):
+                lowered -= 1
+            predicted = dsp.gated_loudness(voice + bed * (g2 * 10 ** (lowered / 10)), rate)
+            if not np.isfinite(predicted):
+                break
+            wanted = float(np.clip(master + target - predicted, -MAX_CORRECTION, MAX_CORRECTION))
+            if abs(wanted - master) < 0.02:
+                break
+            master = wanted
+    gains = tuple(db(level(id(c), master)) for c in clips)
+    log.info("levels: master %+.2f dB, %d of %d sentences trimmed, bed %.1f LUFS at unit gain, "
+             "lowered %d dB, predicted %.2f LUFS", master,
+             sum(level(k, master) < to_target[k] + master - 0.01 for k in unique), len(unique),
+             background_lufs, lowered, predicted)
+    return Levels(tuple(clips), gains, ceiling, rate, bell, bed_unit * db(master + lowered),
+                  predicted)
 
 
 # --- the mixer ----------------------------------------------------------------------------------
@@ -320,24 +357,20 @@ class _Placed:
         return self.clip < 0
 
 
-def blocks(timeline: Timeline, clips: Sequence[np.ndarray], background, settings: MixSettings,
-           levels: Levels | None = None) -> Iterator[np.ndarray]:
+def blocks(timeline: Timeline, levels: Levels, background, settings: MixSettings
+           ) -> Iterator[np.ndarray]:
     """The session as float32 blocks of shape (frames, background.channels), in order.
 
-    `clips[i]` is the prepared audio of sentence i (see `prepare_clip`); `background` is a
-    stream with `channels` and `read(frames)`. Without `levels`, they are planned here with
-    the bed's loudness taken as nominal (-20 LUFS); `session.render` measures it instead."""
+    `levels` (from `plan_levels`) carries the clips and their gains; `background` is a stream
+    with `channels` and `read(frames)`; `settings` give the ducking, fades and sample rate."""
     rate = settings.sample_rate
-    channels = background.channels
-    if levels is None:
-        levels = plan_levels(timeline, clips, -20.0, channels, settings)
     envelope = _Envelope.plan(timeline, settings)
     total = round(timeline.duration * rate)
     placed = []
     for event in timeline.events:
         clip = event.clip if event.kind == "speech" else -1
         start = round(event.start * rate)
-        length = len(levels.clips[clip] if clip >= 0 else levels.bell)
+        length = levels.frames(clip) if clip >= 0 else len(levels.bell)
         placed.append(_Placed(start, start + length, clip))
     placed.sort(key=lambda p: p.start)
     heard: dict[int, np.ndarray] = {}  # the clips playing now, at their final level

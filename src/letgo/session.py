@@ -21,7 +21,7 @@ from .bell import strike
 from .cache import ClipCache
 from .engines import Clip, Engine, VoiceSettings, make_engine, trim
 from .errors import FitError, UsageError
-from .settings import ExportSettings, MixSettings, PlanSettings
+from .settings import ExportSettings, MixSettings, PlanSettings, spoken_word_lufs
 
 log = logging.getLogger(__name__)
 
@@ -184,10 +184,13 @@ def _background(settings: MixSettings, offset: float | None = None):
                            offset=settings.background_offset if offset is None else offset)
 
 
-def mix_settings(request: Request, prepared: Prepared) -> MixSettings:
-    """The request's mix as this template and format need it: a long fade for sleep, and
-    room for the encoder's own change in level."""
+def mix_settings(request: Request, prepared: Prepared, channels: int) -> MixSettings:
+    """The request's mix as this template, output and format need it: the loudness target for
+    `channels` unless one was asked for, a long fade for sleep, and room for the encoder's own
+    change in level."""
+    loudness = request.mix.loudness
     settings = replace(request.mix,
+                       loudness=spoken_word_lufs(channels) if loudness is None else loudness,
                        encoder_shift=export.LEVEL_SHIFT.get(request.export.format, 0.0))
     if prepared.info.sleep:
         settings = replace(settings, fade_out=max(settings.fade_out, settings.sleep_fade_out))
@@ -209,9 +212,8 @@ def mix_levels(prepared: Prepared, settings: MixSettings, background,
     """The measured levels of the session (`bed_lufs` from `bed_loudness`, else measured)."""
     if bed_lufs is None:
         bed_lufs = bed_loudness(settings, background)
-    audio = [mix.prepare_clip(c, settings) for c in prepared.clips]
-    return mix.plan_levels(prepared.timeline, audio, bed_lufs, background.channels, settings,
-                           sleep=prepared.info.sleep)
+    return mix.plan_levels(prepared.timeline, prepared.clips, bed_lufs, background.channels,
+                           settings, sleep=prepared.info.sleep)
 
 
 def output_key(prepared: Prepared, settings: MixSettings, export_settings: ExportSettings,
@@ -244,7 +246,7 @@ def _render(request: Request, output: Path, background, engine: Engine | None,
         if not made_from:
             early.submit(strike, request.mix.sample_rate)
         prepared = prepare(request, engine, progress)
-    settings = mix_settings(request, prepared)
+    settings = mix_settings(request, prepared, background.channels)
     info = session_tags(request, prepared, tag)
     key = output_key(prepared, settings, request.export, background.channels, info)
     if made_from == key:
@@ -263,7 +265,7 @@ def _render(request: Request, output: Path, background, engine: Engine | None,
             progress("mix", done, total)
 
     with export.atomic_path(output) as temporary:
-        export.encode(mix.blocks(prepared.timeline, levels.clips, background, settings, levels),
+        export.encode(mix.blocks(prepared.timeline, levels, background, settings),
                       temporary, settings.sample_rate, background.channels, request.export,
                       on_block)
         if request.export.format == "mp3":
