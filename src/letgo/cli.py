@@ -214,8 +214,8 @@ def sound_options(command):
                      default=MixSettings.duck_release, show_default=True,
                      help="Seconds the background takes to rise again after speech."),
         click.option("--lufs", type=click.FloatRange(-40, -6), default=MixSettings.loudness,
-                     show_default=True,
-                     help="Loudness target (integrated LUFS), e.g. -16, -19, -23."),
+                     help="Loudness target (integrated LUFS), e.g. -23. Default: spoken word's "
+                          "standard, -19 for a mono file and -16 for stereo."),
         click.option("--format", "audio_format", type=click.Choice(list(CODECS)), default=None,
                      help="File format. Default: from the output's extension, else mp3."),
         click.option("--bitrate", default=ExportSettings.bitrate, show_default=True,
