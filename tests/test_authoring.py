@@ -157,6 +157,6 @@ def test_a_broken_user_template_is_listed_with_its_error_not_fatal(runner, tmp_p
 
 def test_show_at_a_given_length_and_beyond_the_range(runner):
     result = runner.invoke(main, ["show", "whole", "--engine", "fake", "--minutes", "20"])
-    assert result.exit_code == 0 and "Sections (at 20 minutes)" in result.output
+    assert result.exit_code == 0 and "(at 20 minutes)" in result.output
     beyond = runner.invoke(main, ["show", "whole", "--engine", "fake", "--minutes", "31"])
     assert beyond.exit_code == 2 and "at most 30 minutes" in beyond.output

@@ -20,6 +20,32 @@ from .settings import ExportSettings, MixSettings, PlanSettings
 DEFAULT_OUTPUT_DIR = Path("audio_out")
 
 
+class LetgoGroup(click.Group):
+    """The top-level group: Click's own usage errors (a bad number, an unknown choice, a
+    missing argument) read like letgo's: one line, `letgo: error: ...`, exit 2."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
+             **extra):
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, standalone_mode, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except click.exceptions.NoArgsIsHelpError as exc:  # 'letgo' alone: the help
+            exc.show()
+            sys.exit(exc.exit_code)
+        except click.ClickException as exc:
+            message = " ".join(exc.format_message().split()).rstrip(".")
+            context = getattr(exc, "ctx", None)
+            if isinstance(exc, click.UsageError) and context is not None:
+                message += f" (see '{context.command_path} --help')"
+            click.echo(f"letgo: error: {message}", err=True)
+            sys.exit(exc.exit_code)
+        except click.Abort:
+            click.echo("letgo: interrupted", err=True)
+            sys.exit(130)
+        sys.exit(result if isinstance(result, int) else 0)
+
+
 def fail_cleanly(command):
     """Library errors become one line on stderr and an exit code; never a traceback."""
 
@@ -234,7 +260,7 @@ def sound_settings(background, background_db, background_offset, beat, duck_db, 
 
 # --- commands --------------------------------------------------------------------------------
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.group(cls=LetgoGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="letgo")
 @click.option("--verbose", is_flag=True, help="Log what happens, step by step.")
 def main(verbose: bool) -> None:
@@ -415,9 +441,9 @@ def show(template, minutes, variables, engine, voice, rate, template_dirs):
         default = f'"{var.default}"' if var.default else "empty"
         click.echo(f"  {var.name:<12} default {default}. {var.help}")
     at = f"{minutes:g} minutes" if minutes else "the default length"
-    click.echo(f"\nSections (at {at}):")
+    click.echo(f"\nSections and how long each lasts (at {at}):")
     for title, seconds in view.sections:
-        click.echo(f"  {clock(seconds):>8}  {title}")
+        click.echo(f"  {clock(seconds):>8} long  {title}")
 
 
 @main.command()
@@ -839,9 +865,11 @@ def series_build(plan, output, jobs, force, base_url, listeners, scheduler, temp
 
         click.echo(json.dumps(summary.as_dict(), indent=2))
     elif not quiet:
+        page = summary.folder / "index.html"
+        ready = page.is_file() and (summary.count("built") or summary.count("skipped"))
         click.echo(f"{summary.folder}: {summary.count('built')} built, "
                    f"{summary.count('skipped')} unchanged, {summary.count('failed')} failed "
-                   f"in {summary.seconds:.1f} s; open {summary.folder / 'index.html'}")
+                   f"in {summary.seconds:.1f} s" + (f"; open {page}" if ready else ""))
     for failure in summary.failed:
         click.echo(f"letgo: error: {failure.title} ({failure.relpath}): {failure.error}",
                    err=True)

@@ -49,6 +49,10 @@ def choose_format(output: Path | None, format: str | None) -> str:
         raise OutputError(f"unknown format '{format}'; choose one of: {', '.join(CODECS)}")
     suffix = output.suffix.lower() if output is not None else ""
     named = next((f for f, ext in EXTENSIONS.items() if ext == suffix), ALIASES.get(suffix))
+    if suffix and not named and not format:
+        raise OutputError(f"{output.name}: '{suffix}' is not an audio format letgo writes; "
+                          f"name the file {' '.join(EXTENSIONS.values())} (or "
+                          f"{' '.join(ALIASES)}), or choose one with --format")
     if format and named and named != format:
         raise OutputError(f"--format {format} does not match the file name {output.name}; "
                           f"use a {extension(format)} name or leave out --format")

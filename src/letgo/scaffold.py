@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import re
-import tempfile
+import secrets
 from pathlib import Path
 
 from . import templates
@@ -71,7 +71,9 @@ def create(name: str, folder: Path | None = None) -> Path:
         raise OutputError(f"{target} already exists; pick another name or edit that file")
     try:
         folder.mkdir(parents=True, exist_ok=True)
-        handle, temporary = tempfile.mkstemp(prefix=f".{name}.", suffix=".tmp", dir=folder)
+        temporary = folder / f".{name}.{secrets.token_hex(6)}.tmp"
+        # mode 0666 less the umask, as an editor would make it (mkstemp would give 0600)
+        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
         with os.fdopen(handle, "w", encoding="utf-8") as out:
             out.write(starter(name))
         try:

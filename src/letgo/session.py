@@ -276,11 +276,10 @@ def _render(request: Request, output: Path, background, engine: Engine | None,
     return Result(output, prepared.timeline.duration, time.perf_counter() - started, prepared)
 
 
-def describe(request: Request, prepared: Prepared) -> str:
-    """The comment tag: which template and variables made this file."""
-    return json.dumps({"template": prepared.info.name, "variables": prepared.variables,
-                       "minutes": request.minutes, "engine": request.engine},
-                      ensure_ascii=False, sort_keys=True)
+def describe(prepared: Prepared) -> str:
+    """The comment tag, for people: the template's description (else its title). What made
+    the file, for letgo, is in its own frame (`tags.INPUTS_KEY`)."""
+    return prepared.info.description or prepared.info.title
 
 
 def session_tags(request: Request, prepared: Prepared, tag: tags.TagInfo | None = None
@@ -292,6 +291,6 @@ def session_tags(request: Request, prepared: Prepared, tag: tags.TagInfo | None 
     tag = tag or tags.TagInfo(title=prepared.info.title)
     return replace(
         tag, chapters=prepared.timeline.chapters,
-        comment=tag.comment or describe(request, prepared),
+        comment=tag.comment or describe(prepared),
         extra={tags.INPUTS_KEY: json.dumps(inputs, ensure_ascii=False, sort_keys=True),
                **tag.extra})

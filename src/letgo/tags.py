@@ -42,7 +42,7 @@ class TagInfo:
     genre: str = "Meditation"
     """TCON: genre."""
     comment: str = ""
-    """COMM: a short note on what made the file."""
+    """COMM: words for people (the template's or session's description)."""
     cover: bytes = b""
     """APIC: a PNG front cover; empty for none."""
     chapters: tuple[Chapter, ...] = ()
