@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from . import session
+from . import script, session
 from .errors import UsageError
 
 #: What a sample says when no text is given: a little of everything a session asks of a
@@ -33,7 +33,8 @@ def output_name(engine: str, voice: str | None, extension: str = ".mp3") -> str:
     return f"sample-{engine}-{re.sub(r'[^A-Za-z0-9_.]+', '-', name).strip('-')}{extension}"
 
 
-#: The sample's template: the text comes in as a variable, so any Jinja in it is said as is.
+#: The sample's template: the text comes in as a variable, so any Jinja in it is said as is;
+#: it is marked as script markup (`script.Markup`), so a [pause 2s] in it is a pause.
 TEMPLATE = """{#
 title = "Voice sample"
 description = "A few sentences to hear a voice by."
@@ -53,7 +54,7 @@ def render(request: session.Request, output: Path, text: str = TEXT, progress=No
     with tempfile.TemporaryDirectory(prefix="letgo-sample-") as folder:
         path = Path(folder) / "voice-sample.j2"
         path.write_text(TEMPLATE, encoding="utf-8")
-        request = replace(request, template=str(path), minutes=None, variables={"text": text},
+        request = replace(request, template=str(path), minutes=None, variables={"text": script.Markup(text)},
                           mix=replace(request.mix, background="none"),
                           plan=replace(request.plan, lead_in=LEAD_IN, tail=TAIL))
         return session.render(request, output, engine, progress)

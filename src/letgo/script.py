@@ -116,6 +116,11 @@ _RESTORE = {stand_in: chr(c) for c, stand_in in _STAND_IN.items()}
 _DROPPED = {"Cc", "Cs", "Co", "Cn"}
 
 
+class Markup(str):
+    """A value that is script markup on purpose (the text of `letgo sample`): kept as it is,
+    never tidied or marked. Values from the command line, plans and CSVs are plain str."""
+
+
 def tidy(value: str) -> str:
     """A value as a person means it: one line (line and paragraph separators, tabs and other
     whitespace become single spaces), no control characters or lone surrogates, no surrounding
@@ -129,6 +134,8 @@ def tidy(value: str) -> str:
 
 def literal(value: str) -> str:
     """`value`, tidied, with its markup characters swapped for stand-ins: said as typed."""
+    if isinstance(value, Markup):
+        return str(value)
     return tidy(value).translate(_STAND_IN)
 
 

@@ -404,9 +404,10 @@ def resolve_variables(info: TemplateInfo, given: Mapping[str, str]) -> dict[str,
                     f"it takes: {', '.join(known)}" if known else "it takes none")
             raise VariableError(f"template '{info.name}' has no variable '{key}'; {hint}")
     values = {v.name: script.tidy(v.default) for v in info.variables}
-    values.update({k: script.tidy(v) for k, v in given.items()})
+    values.update({k: v if isinstance(v, script.Markup) else script.tidy(v)
+                   for k, v in given.items()})
     for key, value in values.items():
-        if len(value) > MAX_VALUE:
+        if len(value) > MAX_VALUE and not isinstance(value, script.Markup):
             raise VariableError(f"the value of '{key}' is {len(value):,} characters long; a value "
                                 f"is a name or a sentence, at most {MAX_VALUE} characters")
     missing = [v.name for v in info.variables if v.required and not values[v.name]]
