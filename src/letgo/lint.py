@@ -154,7 +154,7 @@ class _Checker:
               ) -> set[str]:
         """Report undefined and unused variables; returns the undefined ones."""
         declared = set(info.variable_names())
-        known = set(templates.make_environment().globals)
+        known = set(templates.make_environment().globals) | set(templates.RESERVED)
         undefined = used - declared - known
         for name in sorted(undefined):
             line = next((n.lineno for n in tree.find_all(nodes.Name)

@@ -149,6 +149,8 @@ class Levels:
     """Linear gain on the background stream (before ducking and fades)."""
     predicted_lufs: float
     """The integrated loudness the mix is expected to measure."""
+    volumes: tuple[float, ...] = ()
+    """Linear gain on clip i after the limiter (<prosody volume>); none means 1 for all."""
 
     def frames(self, i: int) -> int:
         """Clip i's length in frames at the session rate."""
@@ -157,7 +159,11 @@ class Levels:
 
     def speech(self, i: int) -> np.ndarray:
         """Clip i at the session rate and its final level, true peak limited. Made when the
-        mixer reaches it, so only the clips being heard are held at the session rate."""
+        mixer reaches it, so only the clips being heard are held at the session rate.
+
+        A <prosody volume> is applied after the limiter, so a passage marked 6 dB softer is
+        heard exactly 6 dB under the same passage unmarked (before it, the limiter would take
+        less from the softer passage than from the rest)."""
         clip = self.clips[i]
         samples = np.asarray(clip.samples, dtype=np.float32)
         if clip.sample_rate != self.sample_rate:
@@ -169,7 +175,9 @@ class Levels:
             ramp = np.linspace(0.0, 1.0, edge, dtype=np.float32)
             samples[:edge] *= ramp
             samples[-edge:] *= ramp[::-1]
-        return dsp.limit(samples, self.sample_rate, self.ceiling)
+        heard = dsp.limit(samples, self.sample_rate, self.ceiling)
+        volume = self.volumes[i] if self.volumes else 1.0
+        return heard if volume == 1.0 else heard * np.float32(volume)
 
 
 @dataclass(frozen=True)
@@ -208,6 +216,8 @@ class _Foreground:
             frame = round(event.start * own)
             first = frame // round(dsp.HOP_SECONDS * own)
             e = dsp.hop_energy(samples, own, frame)[:max(0, hops - first)] * (channels * rate / own)
+            if event.kind == "speech" and event.volume:  # <prosody volume>, after the limiter
+                e = e * db(event.volume) ** 2
             self.placed.append((first, e, key))
 
     def energy(self, power: dict[int, float]) -> np.ndarray:
@@ -339,8 +349,11 @@ def plan_levels(timeline: Timeline, clips: Sequence[Clip], background_lufs: floa
              "lowered %d dB, predicted %.2f LUFS", master,
              sum(level(k, master) < to_target[k] + master - 0.01 for k in unique), len(unique),
              background_lufs, lowered, predicted)
+    volumes = [1.0] * len(clips)
+    for event in timeline.speech:
+        volumes[event.clip] = db(event.volume)
     return Levels(tuple(clips), gains, ceiling, rate, bell, bed_unit * db(master + lowered),
-                  predicted)
+                  predicted, tuple(volumes) if any(v != 1.0 for v in volumes) else ())
 
 
 # --- the mixer ----------------------------------------------------------------------------------

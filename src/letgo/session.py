@@ -84,36 +84,98 @@ def target_minutes(request: Request, info: templates.TemplateInfo) -> float | No
     return minutes
 
 
+Voice = tuple[float, float]
+"""(rate, pitch) of a passage, as <prosody> sets them; (1.0, 0.0) is the voice as it is."""
+PLAIN_VOICE: Voice = (1.0, 0.0)
+
+
 def synthesize(engine: Engine, sentences: list[str], progress: Progress | None = None,
-               cache: ClipCache | None = None) -> list[Clip]:
+               cache: ClipCache | None = None, voices: list[Voice] | None = None) -> list[Clip]:
     """A clip per sentence; a sentence said twice is spoken once, and one in `cache` not at all.
 
-    `sentences` are what the engine is given (already normalised); the cache key is the
-    engine's identity plus that text, so only a sentence that changed is spoken again."""
-    unique = list(dict.fromkeys(sentences))
-    spoken: dict[str, Clip] = {}
-    keys: dict[str, str] = {}
+    `sentences` are what the engine is given (already normalised); `voices[i]` is the (rate,
+    pitch) sentence i is said with (the engine's `variant`). The cache key is the (variant)
+    engine's identity plus the text, so only a sentence that changed is spoken again."""
+    wanted = list(zip(sentences, voices or [PLAIN_VOICE] * len(sentences)))
+    unique = list(dict.fromkeys(wanted))
+    engines = {voice: engine if voice == PLAIN_VOICE else engine.variant(*voice)
+               for voice in dict.fromkeys(voice for _, voice in unique)}
+    spoken: dict[tuple[str, Voice], Clip] = {}
+    keys: dict[tuple[str, Voice], str] = {}
     if cache is not None:
-        identity = engine.identity()
-        for text in unique:
-            keys[text] = cache.key(identity, text)
-            hit = cache.get(keys[text])
+        identities = {voice: variant.identity() for voice, variant in engines.items()}
+        for line in unique:
+            keys[line] = cache.key(identities[line[1]], line[0])
+            hit = cache.get(keys[line])
             if hit is not None:
-                spoken[text] = hit
-    missing = [text for text in unique if text not in spoken]
+                spoken[line] = hit
+    missing = [line for line in unique if line not in spoken]
     log.info("%d sentences: %d from the cache, %d to speak",
              len(unique), len(unique) - len(missing), len(missing))
-    hits = len(unique) - len(missing)
-    if progress and hits:
-        progress("speech", hits, len(unique))
-    report = ((lambda done, total: progress("speech", hits + done, len(unique)))
-              if progress else None)
-    for text, clip in zip(missing, engine.synthesize(missing, report)):
-        clip = trim.edges(clip)
-        spoken[text] = cache.put(keys[text], clip) if cache is not None else clip
+    done = len(unique) - len(missing)
+    if progress and done:
+        progress("speech", done, len(unique))
+    for voice, variant in engines.items():
+        texts = [text for text, v in missing if v == voice]
+        if not texts:
+            continue
+        offset = done
+        report = ((lambda n, _total, offset=offset: progress("speech", offset + n, len(unique)))
+                  if progress else None)
+        for text, clip in zip(texts, variant.synthesize(texts, report)):
+            clip = trim.edges(clip)
+            spoken[(text, voice)] = (cache.put(keys[(text, voice)], clip) if cache is not None
+                                     else clip)
+        done += len(texts)
     if cache is not None and missing:  # it grew: keep it within its limit
         cache.prune()
-    return [spoken[s] for s in sentences]
+    return [spoken[line] for line in wanted]
+
+
+class Speaker:
+    """Renders, parses and speaks a template at a given length, remembering what it spoke:
+    finding the shortest length renders the text at a few candidate lengths."""
+
+    def __init__(self, info: templates.TemplateInfo, variables: Mapping[str, str],
+                 engine: Engine, normalizer: Callable[[str], str],
+                 cache: ClipCache | None = None):
+        self.info, self.variables, self.engine = info, variables, engine
+        self.normalizer, self.cache = normalizer, cache
+        self.spoken: dict[tuple[str, Voice], Clip] = {}
+
+    def parse(self, minutes: float | None) -> script.Script:
+        text = templates.render(self.info, self.variables, minutes=minutes)
+        return script.parse(text, str(self.info.path))
+
+    def speak(self, parsed: script.Script, progress: Progress | None = None
+              ) -> tuple[list[str], list[Clip]]:
+        """What the engine is given for each spoken line (normalised), and its clip."""
+        lines = parsed.spoken
+        said = [self.normalizer(s.text) for s in lines]
+        voices = [s.prosody.voice for s in lines]
+        new = [(t, v) for t, v in zip(said, voices) if (t, v) not in self.spoken]
+        if new:
+            clips = synthesize(self.engine, [t for t, _ in new], progress, self.cache,
+                               [v for _, v in new])
+            self.spoken.update(zip(new, clips))
+        return said, [self.spoken[line] for line in zip(said, voices)]
+
+    def at(self, minutes: float) -> tuple[script.Script, list[float]]:
+        """The script as rendered for a session of `minutes`, with its clip lengths."""
+        parsed = self.parse(minutes)
+        return parsed, [c.duration for c in self.speak(parsed)[1]]
+
+    def shortest(self, settings: PlanSettings) -> float:
+        """Seconds: the shortest length whose own text fits in it (see plan.shortest_fit)."""
+        return plan.shortest_fit(self.at, settings)
+
+    def too_short(self, minutes: float, settings: PlanSettings) -> FitError:
+        """The error for `minutes` too short, suggesting a length whose own text fits."""
+        shortest = self.shortest(settings)
+        suggested = plan.shortest_fit(self.at, settings, rounded=True)
+        return FitError(f"'{self.info.name}' does not fit in {minutes:g} min: the script needs "
+                        f"at least {plan.format_minutes(shortest)} ({shortest:.0f} s) of speech "
+                        f"and pauses; ask for --minutes {suggested / 60:.1f} or more")
 
 
 def prepare(request: Request, engine: Engine | None = None,
@@ -122,25 +184,25 @@ def prepare(request: Request, engine: Engine | None = None,
     info = library.find(request.template)
     minutes = target_minutes(request, info)
     variables = templates.resolve_variables(info, request.variables)
-    text = templates.render(info, variables)
+    text = templates.render(info, variables, minutes=minutes)
     parsed = script.parse(text, str(info.path))
     if not parsed.sentences:
         raise UsageError(f"template '{info.name}' has nothing to say: it rendered no speech")
     normalizer = normalize.load(request.pronunciations)
-    spoken = [normalizer(s.text) for s in parsed.sentences]
     cache = ClipCache(request.cache_dir) if request.cache else None
     owned = engine is None
     engine = engine or make_engine(request.engine, request.voice)
     try:
-        clips = synthesize(engine, spoken, progress, cache)
+        speaker = Speaker(info, variables, engine, normalizer, cache)
+        spoken, clips = speaker.speak(parsed, progress)
+        try:
+            timeline = plan.plan(parsed, [c.duration for c in clips],
+                                 None if minutes is None else minutes * 60, request.plan)
+        except FitError:  # say which template and a length that fits, for series and scripts
+            raise speaker.too_short(minutes, request.plan) from None
     finally:
         if owned:
             engine.close()
-    try:
-        timeline = plan.plan(parsed, [c.duration for c in clips],
-                             None if minutes is None else minutes * 60, request.plan)
-    except FitError as exc:  # say which template, for series builds and scripts
-        raise FitError(f"'{info.name}' does not fit in {minutes:g} min: {exc}") from None
     return Prepared(info, variables, parsed, tuple(clips), timeline, tuple(spoken))
 
 

@@ -19,6 +19,9 @@ class PlanSettings:
     """Silence after the last sentence of a paragraph."""
     bell_gap: float = 6.0
     """Time a bell is given before whatever follows it (its ring goes on underneath)."""
+    hold_split: float = 150.0
+    """A hold() stretched past this many seconds is split into equal parts with its return
+    cues said between them, so no silence between spoken lines runs much past this."""
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ comment (``{# my morning practice #}``) is just a comment, and a template withou
 fine: its variables are the names it uses (found by Jinja's own analysis), each empty unless
 given.
 
-Rendering happens in Jinja's sandbox: a template can use its variables and the helpers below,
-and nothing else of Python. A variable's value is tidied and marked as words
+Rendering happens in Jinja's sandbox: a template can use its variables, `minutes` (the
+length of the session being made) and the helpers below, and nothing else of Python. A variable's value is tidied and marked as words
 (`script.literal`), so whatever it holds is said as typed and never read as markup.
 """
 
@@ -53,6 +53,8 @@ _HEADER_LINE = re.compile(rf"^\s*(?:(?:{'|'.join(HEADER_KEYS)})\s*=|\[\s*variabl
                           re.MULTILINE)
 #: The longest value a variable takes, in characters: a name or an intention, not a text.
 MAX_VALUE = 500
+#: Names every template sees and a header cannot declare as variables.
+RESERVED = ("minutes",)
 
 
 @dataclass(frozen=True)
@@ -129,6 +131,9 @@ def read_info(path: Path, origin: str) -> TemplateInfo:
         for name, spec in (meta_.get("variables") or {}).items():
             if not _NAME.match(name) or not isinstance(spec, dict):
                 raise TemplateError(f"bad variable entry [variables.{name}]", str(path))
+            if name in RESERVED:
+                raise TemplateError(f"[variables.{name}]: '{name}' is given to every template "
+                                    "(the session's length); choose another name", str(path))
             variables.append(Variable(name, str(spec.get("default", "")),
                                       str(spec.get("help", "")),
                                       bool(spec.get("required", False))))
@@ -153,7 +158,7 @@ def used_variables(text: str, source: str | None = None) -> list[str]:
     env = make_environment()
     try:  # the analysis compiles the template, which finds more mistakes (unknown filters)
         tree = env.parse(keep_text_line_breaks(text))
-        free = meta.find_undeclared_variables(tree) - set(env.globals)
+        free = meta.find_undeclared_variables(tree) - set(env.globals) - set(RESERVED)
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(f"syntax error: {exc.message}", source, exc.lineno) from None
     ordered = [n.name for n in tree.find_all(nodes.Name) if n.name in free]
@@ -286,6 +291,67 @@ def pause(seconds, flex: bool = False, min=None, weight=None) -> str:  # noqa: A
     return f"[{' '.join(parts)}]"
 
 
+_pause = pause  # for helpers whose own argument is named `pause`
+
+
+def hold(seconds, min=None, weight=None, cues=()) -> str:  # noqa: A002
+    """A flexible silence that keeps guiding: stretched past the plan's split limit (150 s by
+    default) it is cut into equal parts with `cues` said in turn between them; shorter, it is
+    a plain flexible pause and no cue is said."""
+    mark = pause(seconds, flex=True, min=min, weight=weight)[len("[pause"):-1]
+    if isinstance(cues, str):
+        cues = [cues]
+    said = []
+    for cue in cues:
+        text = " ".join(str(cue).split())
+        bad = next((c for c in "[]|<>" if c in text), None)
+        if not text or bad:
+            raise ValueError(f"hold(cues=...): each cue is a sentence with no '[', ']', '|', "
+                             f"'<' or '>'; got {str(cue)!r}")
+        said.append(text)
+    return f"[hold{mark}{''.join(f' | {c}' for c in said)}]"
+
+
+def _percent(value, what: str) -> str:
+    try:
+        return f"{float(value) * 100:+g}%" if what == "pitch" else f"{float(value) * 100:g}%"
+    except (TypeError, ValueError):
+        raise ValueError(f"prosody({what}=...) needs a number, got {value!r}") from None
+
+
+def prosody(rate=None, volume=None, pitch=None, caller=None) -> str:
+    """`{% call prosody(rate=0.85, volume=-3) %}Whole sentences.{% endcall %}`: the passage
+    slower (rate 0.85 = 85%), softer (volume in dB) or lower (pitch -0.1 = 10% lower)."""
+    if caller is None:
+        raise ValueError("prosody() wraps text: {% call prosody(rate=0.85) %}...{% endcall %}")
+    attrs = []
+    if rate is not None:
+        attrs.append(f'rate="{_percent(rate, "rate")}"')
+    if volume is not None:
+        try:
+            attrs.append(f'volume="{float(volume):+g}dB"')
+        except (TypeError, ValueError):
+            raise ValueError(f"prosody(volume=...) needs a number of dB, got {volume!r}") from None
+    if pitch is not None:
+        attrs.append(f'pitch="{_percent(pitch, "pitch")}"')
+    if not attrs:
+        raise ValueError("prosody() needs rate=, volume= or pitch=")
+    return f"<prosody {' '.join(attrs)}>{caller()}</prosody>"
+
+
+def repeat(text=None, pause=None, min=3, caller=None) -> str:  # noqa: A002
+    """A phrase for the listener to say after the voice: its own sentence, and with `pause=N`
+    a flexible pause after it that never drops below `min` seconds (3 by default)."""
+    said = caller() if caller is not None else text
+    if said is None or not str(said).strip():
+        raise ValueError("repeat() needs the phrase: repeat(\"I let you go.\") or "
+                         "{% call repeat() %}...{% endcall %}")
+    mark = f"<repeat>{str(said).strip()}</repeat>"
+    if pause is not None:
+        mark += " " + _pause(pause, flex=True, min=min)
+    return mark
+
+
 def bell() -> str:
     return "[bell]"
 
@@ -368,7 +434,8 @@ def capfirst(value) -> str:
     return text[:1].upper() + text[1:]
 
 
-HELPERS = {"pause": pause, "bell": bell, "section": section, "breath": breath}
+HELPERS = {"pause": pause, "hold": hold, "bell": bell, "section": section, "breath": breath,
+           "prosody": prosody, "repeat": repeat}
 #: Jinja's own globals a template may keep; cycler, joiner and lipsum are left out.
 SAFE_GLOBALS = ("range", "dict", "namespace")
 #: The longest rendered script, in characters (a night's sleep session is a few thousand).
@@ -445,12 +512,15 @@ def keep_text_line_breaks(source: str) -> str:
 
 def render(info: TemplateInfo, variables: Mapping[str, str],
            helpers: Mapping[str, object] | None = None,
-           undefined: type[jinja2.Undefined] = jinja2.StrictUndefined) -> str:
+           undefined: type[jinja2.Undefined] = jinja2.StrictUndefined,
+           minutes: float | None = None) -> str:
     """Render a template to script markup, turning every Jinja failure into TemplateError.
 
-    `helpers` replaces some of the helpers (the linter wraps them to learn their lines), and
-    `undefined` the strict handling of unknown names (the linter has reported them already)."""
+    The template sees `minutes`: the length asked for, else its own default (0 when it has
+    none). `helpers` replaces some of the helpers (the linter wraps them to learn their lines),
+    and `undefined` the strict handling of unknown names (the linter has reported them already)."""
     values = {k: script.literal(v) for k, v in resolve_variables(info, variables).items()}
+    values["minutes"] = session_minutes(info, minutes)
     source = str(info.path)
     env = make_environment()
     env.undefined = undefined
@@ -488,6 +558,13 @@ def _limited(chunks):
             raise WorkLimit(f"the rendered script is over {MAX_SCRIPT:,} characters; "
                             "look for a loop that says too much")
         yield chunk
+
+
+def session_minutes(info: TemplateInfo, minutes: float | None) -> float:
+    """What a template sees as `minutes`: the length asked for, else its default, else 0."""
+    if minutes is not None:
+        return float(minutes)
+    return info.minutes or 0.0
 
 
 def _template_line(exc: BaseException) -> int | None:

@@ -81,6 +81,11 @@ class Engine(Protocol):
                    ) -> Iterator[Clip]:
         """One clip per sentence, in order; raises SynthesisError naming a failed sentence."""
 
+    def variant(self, rate: float = 1.0, pitch: float = 0.0) -> Engine:
+        """The same voice `rate` times as fast and `pitch` (a share: -0.1 is 10% lower)
+        higher, for <prosody>; it shares this engine's model or worker and needs no close.
+        Its identity differs, so the cache keeps its clips apart."""
+
     def voices(self) -> list[VoiceInfo]: ...
 
     def close(self) -> None: ...

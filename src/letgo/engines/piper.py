@@ -11,6 +11,7 @@ cores for each sentence (see scripts/bench_voices.py). Every clip is checked lik
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import json
 import logging
@@ -18,7 +19,7 @@ import os
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
@@ -162,9 +163,22 @@ class PiperEngine:
         self._voice = None
         self._lock = threading.Lock()
         self._identity: str | None = None
+        self._host: PiperEngine | None = None
+
+    def variant(self, rate: float = 1.0, pitch: float = 0.0) -> PiperEngine:
+        """The same loaded voice with its length scale divided by `rate`. Piper has no pitch
+        control, so `pitch` is left out (the voice keeps its own)."""
+        if pitch:
+            log.info("Piper voices keep their pitch: <prosody pitch> is not applied")
+        twin = copy.copy(self)
+        twin.settings = replace(self.settings, length_scale=self.settings.length_scale / rate)
+        twin._identity, twin._host = None, self._host or self
+        return twin
 
     def _load(self):
         """Load the model on first use, so a fully cached render never pays for it."""
+        if self._host is not None:
+            return self._host._load()
         with self._lock:
             if self._voice is None:
                 import onnxruntime
@@ -195,7 +209,7 @@ class PiperEngine:
     @property
     def loaded(self) -> bool:
         """Whether the model was loaded (a fully cached run never loads it)."""
-        return self._voice is not None
+        return (self._host or self)._voice is not None
 
     def identity(self) -> str:
         if self._identity is None:

@@ -20,6 +20,7 @@ import tempfile
 import threading
 import wave
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -92,6 +93,20 @@ class Pyttsx3Engine:
         self.settings = settings
         self._worker: _Worker | None = None
         self._info: dict | None = None
+        self._variants: dict[tuple[float, float], Pyttsx3Engine] = {}
+
+    def variant(self, rate: float = 1.0, pitch: float = 0.0) -> Pyttsx3Engine:
+        """Rate multiplied; pitch moves eSpeak's 0-100 pitch setting (50 unless --pitch) by
+        the share asked (roughly that share of the voice's pitch). A variant has a worker of
+        its own (a worker keeps the rate it started with) and is closed with this engine."""
+        if (rate, pitch) not in self._variants:
+            s = self.settings
+            changed = {"rate": max(1, round(s.rate * rate))}
+            if pitch:
+                base = s.pitch if s.pitch is not None else 50
+                changed["pitch"] = max(0, min(100, round(base * (1 + pitch))))
+            self._variants[(rate, pitch)] = Pyttsx3Engine(replace(s, **changed))
+        return self._variants[(rate, pitch)]
 
     # -- the worker's life ------------------------------------------------------------------
     def _ensure_worker(self) -> _Worker:
@@ -164,14 +179,20 @@ class Pyttsx3Engine:
             if reason is None:
                 return clip
             log.info("attempt %d for %r failed: %s", attempt, text, reason)
-            self.close()  # a fresh worker for the next attempt
+            self._stop_worker()  # a fresh worker for the next attempt
         raise SynthesisError(f"pyttsx3 could not speak the sentence \"{text}\" after "
                              f"{ATTEMPTS} attempts: {reason}")
 
-    def close(self) -> None:
+    def _stop_worker(self) -> None:
         if self._worker is not None:
             self._worker.close()
             self._worker = None
+
+    def close(self) -> None:
+        """Stops the worker and those of the variants."""
+        self._stop_worker()
+        for variant in self._variants.values():
+            variant.close()
 
 
 def read_clip(path: Path) -> Clip | None:
