@@ -179,7 +179,7 @@ def test_a_softer_passage_is_softer_after_levelling(tmp_path):
     path = write(tmp_path, 'Breathe in.\n<prosody volume="-6dB">Breathe in.</prosody>\n'
                            "{{ pause(30, min=5) }}\n")
     prepared = prepare(path, minutes=2)
-    settings = session.MixSettings()
+    settings = session.MixSettings(loudness=-16.0)
     levels = mix.plan_levels(prepared.timeline, prepared.clips, float("-inf"), 1, settings)
     plain, soft = levels.speech(0), levels.speech(1)
     rate = settings.sample_rate
