@@ -6,6 +6,7 @@ scripts say what they are doing."""
 from __future__ import annotations
 
 import json
+import re
 import os
 import shutil
 import subprocess
@@ -123,3 +124,11 @@ def test_the_setup_scripts_say_what_they_do_while_pip_works(tmp_path):
     assert lines[installing + 1].startswith("ran python -m pip install --quiet -e")
     assert lines.index("updating pip...") < installing
     assert any(line.startswith("rendering letting-go") for line in lines)
+
+
+def test_the_starter_plan_suggests_a_voice_that_is_installed(runner, tmp_path):
+    plan = tmp_path / "course.toml"
+    assert runner.invoke(main, ["series", "new", str(plan)]).exit_code == 0
+    suggested = re.search(r'^# voice = "([^"]+)"', plan.read_text(), re.M).group(1)
+    listed = runner.invoke(main, ["voices", "--engine", "pyttsx3"]).output
+    assert re.search(rf"^pyttsx3 +{re.escape(suggested)} +\S+ +installed", listed, re.M), listed

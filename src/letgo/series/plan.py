@@ -322,7 +322,7 @@ description = "A short course of guided meditations on letting go and being whol
 minutes = 10
 engine = "pyttsx3"    # or "fake" for a quick silent-tone draft
 background = "pink"   # or "none"
-# voice = "en-us"
+{voice_line}
 # rate = 150
 
 [defaults.variables]  # given to every template that takes them
@@ -347,4 +347,17 @@ person = ""
 
 
 def starter(title: str, name: str) -> str:
-    return STARTER.format(title=title.replace('"', "'"), name=name)
+    return STARTER.format(title=title.replace('"', "'"), name=name,
+                          voice_line=_voice_line())
+
+
+def _voice_line() -> str:
+    """A commented voice setting naming a pyttsx3 voice installed here (its default one), so
+    uncommenting it works; 'letgo voices' lists the others."""
+    from ..engines import list_voices
+
+    installed = [v for v in list_voices("pyttsx3") if v.installed]
+    voice = next((v for v in installed if v.default), installed[0] if installed else None)
+    if voice is None:
+        return "# voice = \"...\"     # see 'letgo voices'"
+    return f"# voice = \"{voice.id}\"   # {voice.name}; 'letgo voices' lists the others"
