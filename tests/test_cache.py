@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import subprocess
 import sys
@@ -10,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from letgo import cache, session
+from letgo import atomic, cache, session
 from letgo.cli import main
 from letgo.engines import Clip
 from letgo.engines.fake import FakeEngine
@@ -216,7 +217,7 @@ def test_readers_never_see_half_an_entry_while_two_processes_write(tmp_path):
             seen += 1
     assert all(w.returncode == 0 for w in writers)
     assert store.stats().entries == 20 and seen > 0
-    assert not list(store.folder.glob("*/.tmp-*"))
+    assert not [p for p in store.folder.rglob("*") if atomic.is_temporary(p)]
 
 
 def test_pruning_removes_the_least_recently_used_first(tmp_path):
@@ -227,16 +228,19 @@ def test_pruning_removes_the_least_recently_used_first(tmp_path):
         store.put(key, clip)
         os.utime(store.path(key), (1e9 - age * 100, 1e9 - age * 100))
     assert store.get(keys[4]) is not None  # a hit: now the most recently used
-    stale = store.path(keys[0]).parent / f"{cache.TEMPORARY}dead{cache.SUFFIX}"
+    stale = store.path(keys[0]).parent / f".{keys[0]}.deadxxxx.part{cache.SUFFIX}"
     stale.write_bytes(b"half")
-    os.utime(stale, (1e9, 1e9))
-    fresh = store.path(keys[0]).parent / f"{cache.TEMPORARY}busy{cache.SUFFIX}"
-    fresh.write_bytes(b"being written")
+    os.utime(stale, (1e9, 1e9))  # left by a render that died long ago: nobody holds it
+    busy = store.path(keys[0]).parent / f".{keys[0]}.busyxxxx.part{cache.SUFFIX}"
+    busy.write_bytes(b"being written")
+    os.utime(busy, (1e9, 1e9))
     size = store.path(keys[0]).stat().st_size
-    removed = store.prune(3 * size + len(b"being written"))
+    with open(busy) as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # as a live render holds the file it writes
+        removed = store.prune(3 * size + len(b"being written"))
     assert removed.entries == 2
     assert [store.get(k) is not None for k in keys] == [True, True, False, False, True]
-    assert not stale.exists() and fresh.exists()  # another render may still be writing it
+    assert not stale.exists() and busy.exists()  # another render is still writing it
 
 
 def test_a_render_keeps_the_cache_within_its_limit(tmp_path, monkeypatch):

@@ -3,8 +3,8 @@
 An entry's name is a hash of the engine's identity (engine, version, voice, settings) and the
 normalised text, so any change that alters the sound is a different entry, and every session
 and series shares the same entries. Each entry is one file: a header (magic, sample rate,
-sample count, SHA-256 of the key and samples) then 16-bit PCM. It is written under a temporary
-name and renamed into place, so two processes rendering at once never see half an entry; a
+sample count, SHA-256 of the key and samples) then 16-bit PCM. It is written with
+`atomic.write`, so two processes rendering at once never see half an entry; a
 damaged, truncated or misplaced entry fails its check, is removed, and is spoken again.
 
 The cache has a size limit (`[cache] max_mb` in config.toml, 1000 MB by default). A hit
@@ -18,15 +18,15 @@ import hashlib
 import logging
 import os
 import struct
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import platformdirs
 
+from . import atomic
 from .engines import Clip
+from .errors import LetgoError
 
 log = logging.getLogger(__name__)
 
@@ -34,10 +34,7 @@ FORMAT = 1
 MAGIC = b"LGC1"
 _HEADER = struct.Struct("<4sIQ32s")  # magic, sample rate, samples, sha256 of key + samples
 SUFFIX = ".clip"
-TEMPORARY = ".tmp-"
 DEFAULT_MAX_MB = 1000
-#: A temporary file older than this was left by a render that died; pruning removes it.
-STALE_TEMPORARY = 3600.0
 
 
 def key_of(path: Path) -> str:
@@ -98,6 +95,8 @@ class ClipCache:
         """`max_bytes`: the size `prune` keeps to; None reads it from the config file."""
         self.folder = Path(folder) if folder is not None else default_folder()
         self.max_bytes = max_bytes if max_bytes is not None else configured_max_bytes()
+        self.writable = True
+        """False once a write has failed: the rest of the run does not try again."""
 
     @staticmethod
     def key(identity: str, text: str) -> str:
@@ -129,20 +128,13 @@ class ClipCache:
     def put(self, key: str, clip: Clip) -> Clip:
         """Store `clip`; returns it as stored (16-bit), so cold and warm renders match."""
         data = encode(clip, key)
-        path = self.path(key)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            handle, temporary = tempfile.mkstemp(prefix=TEMPORARY, suffix=SUFFIX,
-                                                dir=path.parent)
+        if self.writable:
             try:
-                with os.fdopen(handle, "wb") as file:
-                    file.write(data)
-                os.replace(temporary, path)
-            except BaseException:
-                Path(temporary).unlink(missing_ok=True)
-                raise
-        except OSError as exc:  # a full or read-only disk costs speed, not the render
-            log.warning("cannot write cache entry %s: %s", path, exc)
+                atomic.write(self.path(key), data)
+            except (OSError, LetgoError) as exc:  # a full or read-only disk costs speed only
+                self.writable = False  # and is said once, not once per sentence
+                log.warning("cannot write to the speech cache %s (%s); sentences are spoken "
+                            "afresh next time", self.folder, exc)
         return decode(data, key)
 
     def _files(self) -> list[tuple[Path, os.stat_result]]:
@@ -157,26 +149,22 @@ class ClipCache:
 
     def stats(self) -> Stats:
         files = self._files()
-        entries = sum(not path.name.startswith(TEMPORARY) for path, _ in files)
+        entries = sum(not atomic.is_temporary(path) for path, _ in files)
         return Stats(self.folder, entries, sum(stat.st_size for _, stat in files))
 
     def prune(self, max_bytes: int | None = None) -> Stats:
         """Remove the least recently used entries until the cache holds at most `max_bytes`
         (default: its limit), and temporary files a dead render left; returns what went."""
         limit = self.max_bytes if max_bytes is None else max_bytes
-        stale = time.time() - STALE_TEMPORARY
-        files = []
-        for path, stat in self._files():
-            if path.name.startswith(TEMPORARY) and stat.st_mtime < stale:
-                path.unlink(missing_ok=True)
-            else:
-                files.append((path, stat))
+        if self.folder.is_dir():
+            atomic.remove_stale(self.folder, recursive=True)
+        files = self._files()
         total = sum(stat.st_size for _, stat in files)
         removed = freed = 0
         for path, stat in sorted(files, key=lambda item: item[1].st_mtime):
             if total <= limit:
                 break
-            if path.name.startswith(TEMPORARY):  # another render is writing it
+            if atomic.is_temporary(path):  # another render is writing it
                 continue
             path.unlink(missing_ok=True)
             total -= stat.st_size
@@ -192,7 +180,7 @@ class ClipCache:
         removed = 0
         for path, _ in self._files():
             path.unlink(missing_ok=True)
-            removed += not path.name.startswith(TEMPORARY)
+            removed += not atomic.is_temporary(path)
         for sub in self.folder.glob("*") if self.folder.is_dir() else []:
             if sub.is_dir():
                 try:

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import functools
+import io
 import logging
+import os
+import signal
 import sys
 from dataclasses import replace
 from pathlib import Path
@@ -46,21 +49,70 @@ class LetgoGroup(click.Group):
         sys.exit(result if isinstance(result, int) else 0)
 
 
+class Stopped(KeyboardInterrupt):
+    """SIGTERM, raised wherever the program is, so it unwinds and cleans up as Ctrl-C does."""
+
+
+def _stop(signum, frame):
+    raise Stopped()
+
+
 def fail_cleanly(command):
-    """Library errors become one line on stderr and an exit code; never a traceback."""
+    """Library errors become one line on stderr and an exit code; never a traceback. SIGTERM
+    stops a command as Ctrl-C does (exit 143, no partial file); when the reader of its output
+    goes away (`| head`), it stops quietly (exit 141, as after SIGPIPE)."""
 
     @functools.wraps(command)
     def wrapper(*args, **kwargs):
+        previous = _on_sigterm(_stop)
         try:
             return command(*args, **kwargs)
         except LetgoError as exc:
-            click.echo(f"letgo: error: {exc}", err=True)
+            _say(f"letgo: error: {exc}")
             sys.exit(exc.exit_code)
+        except BrokenPipeError:
+            _silence()
+            sys.exit(141)
+        except Stopped:
+            _say("letgo: stopped (SIGTERM); no partial file was left behind")
+            sys.exit(143)
         except KeyboardInterrupt:
-            click.echo("letgo: interrupted; no partial file was left behind", err=True)
+            _say("letgo: interrupted; no partial file was left behind")
             sys.exit(130)
+        finally:
+            _on_sigterm(previous)
 
     return wrapper
+
+
+def _on_sigterm(handler):
+    """Install `handler` for SIGTERM, returning the one before (None where signals cannot be
+    set: outside the main thread, or with nothing to put back)."""
+    if handler is None:
+        return None
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except ValueError:  # not the main thread
+        return None
+
+
+def _say(line: str) -> None:
+    """One line on stderr, unless stderr has gone (then there is no one to tell)."""
+    try:
+        click.echo(line, err=True)
+    except OSError:
+        _silence()
+
+
+def _silence() -> None:
+    """Point stdout and stderr at nothing, so exiting does not fail flushing into a closed pipe."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            os.dup2(devnull, stream.fileno())
+        except (OSError, ValueError, io.UnsupportedOperation):
+            pass  # not a real file (a test's capture): nothing to flush into a pipe
+    os.close(devnull)
 
 
 def clock(seconds: float) -> str:
@@ -722,12 +774,11 @@ def series_new(path, title, force):
     """
     from .errors import UsageError
     from .series import plan as series_plan
-    from .series.listen import write_if_changed
+    from .atomic import write
 
     if path.exists() and not force:
         raise UsageError(f"{path} already exists; use --force to overwrite it")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    write_if_changed(path, series_plan.starter(title, str(path)).encode("utf-8"))
+    write(path, series_plan.starter(title, str(path)).encode("utf-8"))
     click.echo(f"Wrote {path}; edit it, then: letgo series build {path}")
 
 
@@ -884,20 +935,31 @@ def series_build(plan, output, jobs, force, base_url, listeners, scheduler, temp
               help="Address to listen on; 127.0.0.1 keeps it to this machine.")
 @fail_cleanly
 def series_serve(folder, port, host):
-    """Serve a built series over HTTP (with seeking) and print the podcast feed's URL.
+    """Serve a built series over HTTP (with seeking) and print its podcast feed URLs.
+
+    Only the series' own files are served (audio, transcripts, feed, page, playlist, covers);
+    no folder listings. By default every network interface listens, so a phone on the same
+    network can subscribe; --host 127.0.0.1 keeps it to this computer.
 
     \b
-    Example:
+    Examples:
       letgo series serve audio_out/seven-days-of-release --port 8000
+      letgo series serve audio_out/seven-days-of-release --host 127.0.0.1
     """
     from .series import serve
 
     server = serve.make_server(folder, host, port)
-    shown = serve.local_address() if host in ("0.0.0.0", "") else host
-    actual = server.server_address[1]
-    click.echo(f"Serving {folder} at http://{shown}:{actual}/")
-    click.echo(f"  player page: http://{shown}:{actual}/index.html")
-    click.echo(f"  podcast feed: http://{shown}:{actual}/feed.xml")
+    everywhere = host in ("0.0.0.0", "", "::")
+    shown = serve.local_address() if everywhere else host
+    root = f"http://{shown}:{server.server_address[1]}/"
+    click.echo(f"Serving the built series in {folder} at {root}")
+    for subfolder in serve.sets(folder):
+        named = f"{subfolder.rstrip('/')}: " if subfolder else ""
+        click.echo(f"  {named}player page: {root}{subfolder}index.html")
+        click.echo(f"  {named}podcast feed: {root}{subfolder}feed.xml")
+    if everywhere:
+        click.echo("Listening on every network interface: anyone on this network can reach it "
+                   "(--host 127.0.0.1 keeps it to this computer).")
     click.echo("Press Ctrl-C to stop.")
     try:
         server.serve_forever()

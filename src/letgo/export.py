@@ -1,17 +1,15 @@
 """Encoding blocks into a file that is either complete or absent.
 
-The encoder (ffmpeg) is fed raw blocks on its stdin as the mixer makes them, writes to a
-temporary name beside the target, and only a finished, tagged file is renamed into place:
-an existing file is replaced only by a complete new one.
+The encoder (ffmpeg) is fed raw blocks on its stdin as the mixer makes them and writes the
+temporary file `atomic.writing` gives, which is renamed into place only when finished and
+tagged: an existing file is replaced only by a complete new one.
 """
 
 from __future__ import annotations
 
-import os
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -59,35 +57,6 @@ def choose_format(output: Path | None, format: str | None) -> str:
     return format or named or "mp3"
 
 
-def check_writable(path: Path) -> None:
-    """Fail early, before any work, if the output cannot be written."""
-    folder = path.parent
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create folder {folder}: {exc.strerror}") from None
-    if path.is_dir():
-        raise OutputError(f"{path} is a folder; give a file name such as {path / 'session.mp3'}")
-    if not os.access(folder, os.W_OK):
-        raise OutputError(f"cannot write to {folder}: permission denied")
-
-
-@contextmanager
-def atomic_path(path: Path):
-    """A temporary path beside `path`, renamed to it only when the block exits cleanly."""
-    check_writable(path)
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}",
-                                     dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(temporary)
-        os.chmod(temporary, 0o644)  # mkstemp makes 0600; a finished file is readable like any
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-
-
 def encode(blocks: Iterable[np.ndarray], path: Path, sample_rate: int, channels: int,
            settings: ExportSettings = ExportSettings(),
            on_block: Callable[[int], None] | None = None) -> None:
@@ -101,15 +70,14 @@ def encode(blocks: Iterable[np.ndarray], path: Path, sample_rate: int, channels:
                "-map_metadata", "-1", str(path)]
     with tempfile.TemporaryFile() as errors:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
-        _widen_pipe(process.stdin)
         try:
+            _widen_pipe(process.stdin)
             for block in blocks:
-                process.stdin.write(np.ascontiguousarray(block, dtype="<f4").tobytes())
-                if on_block:
+                if not _feed(process.stdin, np.ascontiguousarray(block, dtype="<f4").tobytes()):
+                    break  # the encoder died; its exit code and stderr say why
+                if on_block:  # anything failing here (even a closed stderr) stops the encoder
                     on_block(len(block))
-            process.stdin.close()
-        except BrokenPipeError:
-            pass  # the encoder died; its exit code and stderr say why
+            _feed(process.stdin, None)
         except BaseException:
             process.kill()
             process.wait()
@@ -119,6 +87,18 @@ def encode(blocks: Iterable[np.ndarray], path: Path, sample_rate: int, channels:
             errors.seek(0)
             raise EncodeError(f"the encoder failed (exit {code}): {' '.join(command)}: "
                               f"{ffmpeg.tail(errors.read())}")
+
+
+def _feed(stdin, data: bytes | None) -> bool:
+    """Write `data` to the encoder, or close its input for None; False if it has gone."""
+    try:
+        if data is None:
+            stdin.close()
+        else:
+            stdin.write(data)
+    except BrokenPipeError:
+        return False
+    return True
 
 
 def _widen_pipe(stream) -> None:

@@ -1,17 +1,15 @@
 """`letgo new`: a commented starter template, written where letgo will find it.
 
-The file is created under a temporary name and linked into place, so an existing template is
-never overwritten and a half-written one never appears.
+The file is written with `atomic.write(exclusive=True)`, so an existing template is never
+overwritten and a half-written one never appears.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
 from pathlib import Path
 
-from . import templates
+from . import atomic, templates
 from .errors import OutputError, UsageError
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
@@ -70,16 +68,7 @@ def create(name: str, folder: Path | None = None) -> Path:
     if target.exists():
         raise OutputError(f"{target} already exists; pick another name or edit that file")
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        temporary = folder / f".{name}.{secrets.token_hex(6)}.tmp"
-        # mode 0666 less the umask, as an editor would make it (mkstemp would give 0600)
-        handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
-        with os.fdopen(handle, "w", encoding="utf-8") as out:
-            out.write(starter(name))
-        try:
-            os.link(temporary, target)  # fails, rather than overwrites, if it appeared meanwhile
-        finally:
-            os.unlink(temporary)
+        atomic.write(target, starter(name).encode("utf-8"), exclusive=True)
     except FileExistsError:
         raise OutputError(f"{target} already exists; pick another name or edit that file") from None
     except OSError as exc:

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-from . import __version__, export, mix, normalize, plan, script, tags, templates
+from . import __version__, atomic, export, mix, normalize, plan, script, tags, templates
 from .backgrounds import make_background
 from .bell import strike
 from .cache import ClipCache
@@ -232,7 +232,7 @@ def render(request: Request, output: Path, engine: Engine | None = None,
     """
     started = time.perf_counter()
     output = Path(output).expanduser()
-    export.check_writable(output)
+    output = atomic.target(output)
     settings = request.mix
     background = _background(settings)
     try:
@@ -326,7 +326,7 @@ def _render(request: Request, output: Path, background, engine: Engine | None,
         if progress:
             progress("mix", done, total)
 
-    with export.atomic_path(output) as temporary:
+    with atomic.writing(output) as temporary:
         export.encode(mix.blocks(prepared.timeline, levels, background, settings),
                       temporary, settings.sample_rate, background.channels, request.export,
                       on_block)

@@ -25,8 +25,8 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import __version__, session, tags, templates, transcripts
-from ..errors import LetgoError, OutputError, UsageError
+from .. import __version__, atomic, session, tags, templates, transcripts
+from ..errors import LetgoError, UsageError
 from . import listen
 from .plan import Episode, SeriesPlan
 
@@ -161,7 +161,7 @@ def read_manifest(folder: Path) -> dict:
 
 
 def _write_manifest(folder: Path, manifest: dict) -> None:
-    listen.write_if_changed(folder / MANIFEST,
+    atomic.write(folder / MANIFEST,
                             json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
 
 
@@ -178,14 +178,6 @@ def is_current(folder: Path, episode: Episode, key: str, manifest: dict) -> bool
         return mp3.stat().st_size == entry["bytes"] and all(p.is_file() for p in sidecars(mp3))
     except OSError:
         return False
-
-
-def remove_leftovers(folder: Path) -> list[Path]:
-    """Temporary files of a build that was killed (a clean exit never leaves any)."""
-    found = [p for p in folder.rglob(".*.part*") if p.is_file()]
-    for path in found:
-        path.unlink(missing_ok=True)
-    return found
 
 
 def _try_lock(handle) -> bool:
@@ -252,9 +244,9 @@ def build_one(job: Job, updates=None) -> dict:
                                   extra={**episode.tag.extra, tags.HASH_KEY: job.key})
         result = session.render(episode.request, output, progress=progress, tag=tag)
         timeline = result.prepared.timeline
-        listen.write_if_changed(output.with_suffix(".vtt"),
+        atomic.write(output.with_suffix(".vtt"),
                                 transcripts.vtt(timeline).encode("utf-8"))
-        listen.write_if_changed(output.with_suffix(".srt"),
+        atomic.write(output.with_suffix(".srt"),
                                 transcripts.srt(timeline).encode("utf-8"))
     except LetgoError as exc:
         return {"error": str(exc), "seconds": time.perf_counter() - started}
@@ -304,17 +296,12 @@ def build(plan: SeriesPlan, folder: Path | str, jobs: int | None = None, force: 
     """Build every session of `plan` that is not already current, then the listening files."""
     started = time.perf_counter()
     folder = Path(folder).expanduser().resolve()
-    try:
-        folder.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise OutputError(f"cannot create folder {folder}: {exc.strerror}") from None
-    if not os.access(folder, os.W_OK):
-        raise OutputError(f"cannot write to {folder}: permission denied")
+    atomic.ready(folder)
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, got {jobs}")
     summary = Summary(folder)
     with FolderLock(folder):
-        for leftover in remove_leftovers(folder):
+        for leftover in atomic.remove_stale(folder, recursive=True):
             log.info("removed %s, left by an interrupted build", leftover)
         manifest = read_manifest(folder)
         todo: list[Job] = []
@@ -372,12 +359,16 @@ def _run_local(todo: list[Job], jobs: int, scheduler, tracker: _Tracker):
     """Sessions on local worker processes; yields (job, result) as each finishes."""
     import multiprocessing
 
+    from multiprocessing.managers import SyncManager
+
     context = multiprocessing.get_context("spawn")  # no inherited threads or engine state
     workers = min(jobs, len(todo))
-    with context.Manager() as manager:
+    manager = SyncManager(ctx=context)
+    manager.start(_watch_parent, (os.getpid(),))
+    with manager:
         updates = manager.Queue()
         pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                   initializer=_take_interrupts)
+                                   initializer=_start_worker, initargs=(os.getpid(),))
         waiting = list(todo)
         pending = {}
         by_path = {job.episode.relpath: job for job in todo}
@@ -398,7 +389,9 @@ def _run_local(todo: list[Job], jobs: int, scheduler, tracker: _Tracker):
                         result = {"error": f"worker failed: {type(exc).__name__}: {exc}",
                                   "seconds": 0.0}
                     yield job, result
-        except BaseException:
+        except BaseException:  # Ctrl-C, SIGTERM, a closed stderr: stop the sessions in hand
+            for process in list(getattr(pool, "_processes", {}).values()):
+                _signal(process.pid, signal.SIGTERM)
             pool.shutdown(wait=True, cancel_futures=True)
             raise
         pool.shutdown(wait=True)
@@ -407,7 +400,7 @@ def _run_local(todo: list[Job], jobs: int, scheduler, tracker: _Tracker):
 def _submit_shielded(pool: ProcessPoolExecutor, job: Job, updates):
     """Submit with Ctrl-C ignored for the moment a worker may be spawned: the new process
     inherits the ignore, so a Ctrl-C during its start-up cannot kill it mid-import with a
-    traceback; `_take_interrupts` turns Ctrl-C back on once it is ready to clean up after itself."""
+    traceback; `_start_worker` turns Ctrl-C back on once it is ready to clean up after itself."""
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
         return pool.submit(build_one, job, updates)
@@ -415,8 +408,56 @@ def _submit_shielded(pool: ProcessPoolExecutor, job: Job, updates):
         signal.signal(signal.SIGINT, previous)
 
 
-def _take_interrupts() -> None:
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+#: Seconds a worker whose build has died has to stop its session before it exits anyway.
+ORPHAN_GRACE = 5.0
+
+
+def _start_worker(build_pid: int) -> None:
+    """Runs first in each worker: Ctrl-C or SIGTERM stops the session in hand, which cleans up
+    after itself, and the worker stops by itself if the build that started it dies."""
+    signal.signal(signal.SIGINT, _stop_session)
+    signal.signal(signal.SIGTERM, _stop_session)
+    _watch_parent(build_pid)
+
+
+def _stop_session(signum, frame) -> None:
+    # once is enough: a second signal (Ctrl-C, then the build's SIGTERM) must not cut the
+    # clean-up short. A handler doing nothing, not SIG_IGN: one already on its way would
+    # then raise "ignored due to race condition".
+    signal.signal(signal.SIGINT, _already_stopping)
+    signal.signal(signal.SIGTERM, _already_stopping)
+    raise KeyboardInterrupt
+
+
+def _already_stopping(signum, frame) -> None:
+    pass
+
+
+def _watch_parent(build_pid: int) -> None:
+    """In a helper process (worker or manager): when the build process is gone (killed, even
+    with SIGKILL, so its own clean-up never ran), stop too, promptly. The session in hand is
+    stopped as by SIGTERM, removing its temporary files; after ORPHAN_GRACE the process
+    leaves regardless. Its output goes nowhere by then: no one is waiting for it."""
+    import threading
+
+    def watch() -> None:
+        while os.getppid() == build_pid:
+            time.sleep(0.2)
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        _signal(os.getpid(), signal.SIGTERM)
+        time.sleep(ORPHAN_GRACE)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="letgo-watch-build", daemon=True).start()
+
+
+def _signal(pid: int, signum: int) -> None:
+    try:
+        os.kill(pid, signum)
+    except OSError:
+        pass  # already gone
 
 
 def _drain(updates, by_path: dict[str, Job], tracker: _Tracker) -> None:
@@ -513,7 +554,7 @@ def write_listening(plan: SeriesPlan, folder: Path, manifest: dict,
             files[listen.COVER] = tags.cover_png(episodes[0].cover)  # slow: only when new
             manifest.setdefault("covers", {})[subfolder] = cover
         for name, content in files.items():
-            if listen.write_if_changed(target / name, content):
+            if atomic.write(target / name, content):
                 written.append(str(Path(subfolder) / name) if subfolder else name)
         sets[subfolder] = [e.relpath for e in episodes]
     info = dataclasses.asdict(plan.info)

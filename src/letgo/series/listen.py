@@ -1,7 +1,7 @@
 """The files people listen with: an M3U playlist, a podcast feed and an offline player page.
 
 All three are made from a `Listing` (what the build recorded), so a no-change build produces
-the same bytes and `write_if_changed` leaves the files alone.
+the same bytes and `atomic.write` leaves the files alone.
 """
 
 from __future__ import annotations
@@ -9,8 +9,6 @@ from __future__ import annotations
 import datetime
 import html
 import json
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -49,26 +47,6 @@ class Item:
 class Listing:
     info: SeriesInfo
     items: tuple[Item, ...]
-
-
-def write_if_changed(path: Path, data: bytes) -> bool:
-    """Write atomically, and only when the bytes differ; True when written."""
-    try:
-        if path.read_bytes() == data:
-            return False
-    except OSError:
-        pass
-    fd, temporary = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=f".part{path.suffix}",
-                                     dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-        os.chmod(temporary, 0o644)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
-    return True
 
 
 def playlist(listing: Listing) -> str:

@@ -301,10 +301,22 @@ def _listener_rows(data: dict, path: Path, override: str | Path | None) -> list[
         return [None]
     try:
         with open(source, newline="", encoding="utf-8-sig") as handle:
-            rows = [{(k or "").strip(): (v or "").strip() for k, v in row.items()}
-                    for row in csv.DictReader(handle)]
+            reader = csv.DictReader(handle)
+            rows = []
+            for row in reader:
+                if None in row:  # DictReader files surplus cells under None
+                    raise PlanError(
+                        f"{source} line {reader.line_num}: {len(row) - 1 + len(row[None])} "
+                        f"cells, but the header names {len(reader.fieldnames)} columns; quote a "
+                        'value that holds a comma ("Smith, Alex")')
+                rows.append({(k or "").strip(): (v or "").strip() for k, v in row.items()})
     except OSError as exc:
         raise PlanError(f"{source}: cannot read the listeners CSV: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise PlanError(f"{source}: the listeners CSV is not UTF-8 text; save it as UTF-8 "
+                        "(in a spreadsheet: CSV UTF-8)") from None
+    except csv.Error as exc:
+        raise PlanError(f"{source}: not a readable CSV: {exc}") from None
     if not rows:
         raise PlanError(f"{source}: the listeners CSV has a header but no rows")
     return rows

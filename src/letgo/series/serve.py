@@ -1,9 +1,12 @@
-"""Serving a built series folder over HTTP, with byte ranges so players can seek.
+"""Serving a built series over HTTP: its files only, with byte ranges so players can seek.
 
-Python's SimpleHTTPRequestHandler answers every request with the whole file; audio players
-and podcast apps ask for ranges (`Range: bytes=...`) to seek and to resume. This handler
-answers them with 206 Partial Content. Each `feed.xml` is made afresh for the address the
-request came to, so a phone subscribing over the local network gets links it can reach.
+Only the files a build made are served: each session's audio and transcripts and each set's
+playlist, feed, page and cover, as the folder's manifest lists them, and only when the file
+lies inside the folder (a symlink out of it is not followed). There are no folder listings and
+no dot-files; a set's folder (`/` or `/alex/`) shows its player page. Each `feed.xml` is made
+afresh for the address the request came to, so a phone on the local network gets links it can
+reach. A request must arrive whole within a time limit, a reply that stalls is dropped, and
+only so many connections are served at once: a slow or idle client cannot tie the server up.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ import logging
 import os
 import re
 import socket
-from functools import partial
+import threading
+import time
 from pathlib import Path
+from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import UsageError
 from . import listen
@@ -22,138 +27,273 @@ from . import listen
 log = logging.getLogger(__name__)
 
 _RANGE = re.compile(r"^bytes=(\d*)-(\d*)$")
+#: A Host header a feed's links can be made from: a name or IPv4 address, or [IPv6], and a port.
+_HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
 CHUNK = 256 * 1024
+#: Seconds a client has to send its whole request (headers included).
+REQUEST_TIMEOUT = 10.0
+#: Seconds a client may take to accept each chunk of a reply.
+SEND_TIMEOUT = 60.0
+#: Connections served at once; more are told to come back shortly (503).
+MAX_CONNECTIONS = 32
+TYPES = {".mp3": "audio/mpeg", ".vtt": "text/vtt; charset=utf-8",
+         ".srt": "application/x-subrip", ".m3u": "audio/x-mpegurl",
+         ".xml": "application/rss+xml; charset=utf-8", ".html": "text/html; charset=utf-8",
+         ".png": "image/png"}
+SET_FILES = (listen.PAGE, listen.FEED, listen.PLAYLIST, listen.COVER)
 
 
-class Handler(http.server.SimpleHTTPRequestHandler):
-    """Static files with single byte ranges, a fresh feed per host, quiet logs."""
+class SeriesServer(http.server.ThreadingHTTPServer):
+    """A thread per connection, at most `max_connections` of them."""
 
-    extensions_map = {**http.server.SimpleHTTPRequestHandler.extensions_map,
-                      ".mp3": "audio/mpeg", ".vtt": "text/vtt; charset=utf-8",
-                      ".srt": "application/x-subrip", ".m3u": "audio/x-mpegurl",
-                      ".xml": "application/rss+xml; charset=utf-8"}
+    daemon_threads = True
+    block_on_close = False  # Ctrl-C stops at once; open connections end with the process
 
-    def __init__(self, *args, feeds=None, **kwargs):
-        self.feeds = feeds
-        super().__init__(*args, **kwargs)
+    def __init__(self, folder: Path, address: tuple[str, int],
+                 request_timeout: float = REQUEST_TIMEOUT,
+                 max_connections: int = MAX_CONNECTIONS):
+        self.folder = folder
+        self.request_timeout = request_timeout
+        self.slots = threading.BoundedSemaphore(max_connections)
+        self._manifest: tuple[tuple[int, int] | None, dict] = (None, {})
+        super().__init__(address, Handler)
+
+    def manifest(self) -> dict:
+        """The folder's manifest, read again only when it changes (a rebuild while serving)."""
+        from .build import MANIFEST, read_manifest
+
+        try:
+            info = (self.folder / MANIFEST).stat()
+            stamp = (info.st_mtime_ns, info.st_size)
+        except OSError:
+            stamp = None
+        if stamp != self._manifest[0]:
+            self._manifest = (stamp, read_manifest(self.folder))
+        return self._manifest[1]
+
+    def files(self) -> set[str]:
+        """The paths, relative to the folder, of every file the build made."""
+        manifest = self.manifest()
+        found = set()
+        for relpath in manifest.get("sessions", {}):
+            stem = relpath.rsplit(".", 1)[0]
+            found.update((relpath, f"{stem}.vtt", f"{stem}.srt"))
+        for subfolder in manifest.get("sets", {}):
+            found.update(f"{subfolder}/{name}" if subfolder else name for name in SET_FILES)
+        return found
+
+    def process_request(self, request, client_address):
+        if not self.slots.acquire(blocking=False):
+            try:
+                request.settimeout(1.0)
+                request.sendall(b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 5\r\n"
+                                b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+            except OSError:
+                pass
+            self.shutdown_request(request)
+            return
+        try:
+            super().process_request(request, client_address)
+        except BaseException:
+            self.slots.release()
+            raise
+
+    def process_request_thread(self, request, client_address):
+        try:
+            super().process_request_thread(request, client_address)
+        finally:
+            self.slots.release()
+
+    def handle_error(self, request, client_address):
+        """A client that goes away mid-reply is normal; anything else is logged in one line."""
+        import sys
+
+        error = sys.exc_info()[1]
+        level = logging.DEBUG if isinstance(error, OSError) else logging.WARNING
+        log.log(level, "request from %s failed: %s: %s", client_address[0],
+                type(error).__name__, error)
+
+
+class _DeadlineReader:
+    """The request's reader: every line must arrive by the deadline, so a client that sends
+    a byte now and then cannot hold its connection open (the socket's own timeout restarts
+    with each byte)."""
+
+    def __init__(self, rfile, connection: socket.socket):
+        self.rfile, self.connection = rfile, connection
+        self.deadline = float("inf")
+
+    def readline(self, limit: int = -1) -> bytes:
+        line = b""
+        while limit < 0 or len(line) < limit:
+            left = self.deadline - time.monotonic()
+            if left <= 0:
+                raise TimeoutError("the request did not arrive in time")
+            self.connection.settimeout(left)
+            buffered = self.rfile.peek(1)  # at most one read from the socket
+            if not buffered:
+                break
+            end = buffered.find(b"\n")
+            take = len(buffered) if end < 0 else end + 1
+            line += self.rfile.read(take if limit < 0 else min(take, limit - len(line)))
+            if line.endswith(b"\n"):
+                break
+        return line
+
+    def __getattr__(self, name):
+        return getattr(self.rfile, name)
+
+
+class Handler(http.server.BaseHTTPRequestHandler):
+    """GET and HEAD of the series' own files, single byte ranges, a fresh feed per host."""
+
+    server: SeriesServer
+    server_version = "letgo"
+
+    def setup(self):
+        super().setup()
+        self.rfile = _DeadlineReader(self.rfile, self.connection)
+
+    def handle_one_request(self):
+        self.rfile.deadline = time.monotonic() + self.server.request_timeout
+        super().handle_one_request()
 
     def log_message(self, format, *args):  # noqa: A002
         log.info("%s %s", self.address_string(), format % args)
 
-    def end_headers(self):
-        self.send_header("Accept-Ranges", "bytes")
-        super().end_headers()
+    def do_GET(self):
+        self._answer(body=True)
 
-    def send_head(self):
-        path = Path(self.translate_path(self.path))
-        if path.name == listen.FEED and self.feeds is not None:
-            body = self.feeds(path, self._base_url())
-            if body is not None:
-                self.send_response(200)
-                self.send_header("Content-Type", self.extensions_map[".xml"])
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                return _Bytes(body)
-        header = self.headers.get("Range")
-        if not header or not path.is_file():
-            return super().send_head()
-        match = _RANGE.match(header.strip())
-        size = path.stat().st_size
-        if not match or match.groups() == ("", ""):
-            return super().send_head()  # a form we do not do (several ranges): whole file
-        first, last = match.groups()
-        if first == "":
-            start, end = max(0, size - int(last)), size - 1
-        else:
-            start, end = int(first), min(int(last), size - 1) if last else size - 1
-        if start >= size or start > end:
-            self.send_response(416)
-            self.send_header("Content-Range", f"bytes */{size}")
-            self.send_header("Content-Length", "0")
-            self.end_headers()
-            return None
-        handle = open(path, "rb")
-        handle.seek(start)
-        self.send_response(206)
-        self.send_header("Content-Type", self.guess_type(str(path)))
-        self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
-        self.send_header("Content-Length", str(end - start + 1))
-        self.send_header("Last-Modified", self.date_time_string(int(path.stat().st_mtime)))
+    def do_HEAD(self):
+        self._answer(body=False)
+
+    def _answer(self, body: bool) -> None:
+        self.connection.settimeout(SEND_TIMEOUT)
+        relpath = _relpath(self.path)
+        host = self.headers.get("Host", "")
+        if relpath is None or (host and not _HOST.match(host)):
+            self.send_error(400)
+            return
+        if relpath not in self.server.files():
+            self.send_error(404)
+            return
+        folder = self.server.folder
+        path = (folder / relpath).resolve()
+        if not path.is_relative_to(folder) or not path.is_file():
+            self.send_error(404)  # a symlink out of the folder, or a file since removed
+            return
+        if path.name == listen.FEED:
+            return self._send_feed(relpath, host, body)
+        self._send_file(path, body)
+
+    def _send_feed(self, relpath: str, host: str, body: bool) -> None:
+        subfolder = relpath.rpartition("/")[0]
+        if not host:
+            host = f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+        base = f"http://{host}/" + (quote(subfolder) + "/" if subfolder else "")
+        data = _feed_for(self.server.manifest(), subfolder, base)
+        if data is None:
+            self.send_error(404)
+            return
+        self.send_response(200)
+        self.send_header("Content-Type", TYPES[".xml"])
+        self.send_header("Content-Length", str(len(data)))
         self.end_headers()
-        return _Slice(handle, end - start + 1)
+        if body:
+            self.wfile.write(data)
 
-    def copyfile(self, source, outputfile):
-        if isinstance(source, _Slice | _Bytes):
-            source.copy_to(outputfile)
-        else:
-            super().copyfile(source, outputfile)
-
-    def _base_url(self) -> str:
-        host = self.headers.get("Host") or f"{self.server.server_address[0]}:" \
-                                            f"{self.server.server_address[1]}"
-        folder = self.path.split("?", 1)[0].rsplit("/", 1)[0]
-        return f"http://{host}{folder}/"
-
-
-class _Slice:
-    def __init__(self, handle, length: int):
-        self.handle, self.length = handle, length
-
-    def copy_to(self, out) -> None:
-        left = self.length
-        while left > 0:
-            data = self.handle.read(min(CHUNK, left))
-            if not data:
-                break
-            out.write(data)
-            left -= len(data)
-
-    def close(self) -> None:
-        self.handle.close()
-
-
-class _Bytes:
-    def __init__(self, data: bytes):
-        self.data = data
-
-    def copy_to(self, out) -> None:
-        out.write(self.data)
-
-    def close(self) -> None:
-        pass
+    def _send_file(self, path: Path, body: bool) -> None:
+        with open(path, "rb") as handle:
+            size = os.fstat(handle.fileno()).st_size
+            start, end = 0, size - 1
+            status = 200
+            match = _RANGE.match((self.headers.get("Range") or "").strip())
+            if match and match.groups() != ("", ""):  # one range; other forms get the whole file
+                first, last = match.groups()
+                if first == "":
+                    start = max(0, size - int(last))
+                else:
+                    start, end = int(first), min(int(last), end) if last else end
+                if start >= size or start > end:
+                    self.send_response(416)
+                    self.send_header("Content-Range", f"bytes */{size}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
+                status = 206
+            self.send_response(status)
+            self.send_header("Content-Type", TYPES.get(path.suffix, "application/octet-stream"))
+            if status == 206:
+                self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
+            self.send_header("Content-Length", str(end - start + 1))
+            self.send_header("Accept-Ranges", "bytes")
+            self.send_header("Last-Modified", self.date_time_string(int(path.stat().st_mtime)))
+            self.end_headers()
+            if not body:
+                return
+            handle.seek(start)
+            left = end - start + 1
+            while left > 0:
+                data = handle.read(min(CHUNK, left))
+                if not data:
+                    break
+                self.wfile.write(data)
+                left -= len(data)
 
 
-def make_server(folder: Path | str, host: str = "0.0.0.0", port: int = 8000
-                ) -> http.server.ThreadingHTTPServer:
-    """A server for `folder` (not yet serving: call serve_forever); port 0 picks a free one."""
-    folder = Path(folder).expanduser().resolve()
-    if not folder.is_dir():
-        raise UsageError(f"{folder} is not a folder; build a series into it first")
-    feeds = partial(_feed_for, folder)
-    handler = partial(Handler, directory=str(folder), feeds=feeds)
+def _relpath(target: str) -> str | None:
+    """The file a request target names, relative to the folder ('' segments dropped, a
+    folder meaning its page); None when the target is malformed."""
     try:
-        return http.server.ThreadingHTTPServer((host, port), handler)
-    except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}; "
-                         "try another --port") from None
+        path = unquote(urlsplit(target).path, errors="strict")
+    except (UnicodeDecodeError, ValueError):
+        return None
+    if any(ord(c) < 32 or c in "\\\x7f" for c in path):
+        return None
+    parts = [p for p in path.split("/") if p]
+    if any(p in (".", "..") for p in parts):
+        return None
+    if not parts or path.endswith("/"):
+        parts.append(listen.PAGE)
+    return "/".join(parts)
 
 
-def _feed_for(folder: Path, path: Path, base_url: str) -> bytes | None:
-    """The feed of the set in `path`'s folder, with links under `base_url`; None if unknown."""
-    from .build import read_manifest, listing
+def _feed_for(manifest: dict, subfolder: str, base_url: str) -> bytes | None:
+    """The feed of the set in `subfolder`, with links under `base_url`; None if unknown."""
+    from .build import listing
     from .plan import SeriesInfo
 
-    manifest = read_manifest(folder)
-    try:
-        subfolder = os.path.relpath(path.parent, folder)
-    except ValueError:
-        return None
-    subfolder = "" if subfolder == "." else subfolder
     sets = manifest.get("sets") or {}
     if subfolder not in sets or "series" not in manifest:
         return None
     data = listing(SeriesInfo(**manifest["series"]), sets[subfolder], manifest)
     return listen.feed(data, base_url)
+
+
+def make_server(folder: Path | str, host: str = "0.0.0.0", port: int = 8000,
+                request_timeout: float = REQUEST_TIMEOUT,
+                max_connections: int = MAX_CONNECTIONS) -> SeriesServer:
+    """A server for `folder` (not yet serving: call serve_forever); port 0 picks a free one."""
+    folder = Path(folder).expanduser().resolve()
+    if not folder.is_dir():
+        raise UsageError(f"{folder} is not a folder; build a series into it first")
+    if not sets(folder):
+        raise UsageError(f"{folder} holds no built series; build one into it first")
+    try:
+        return SeriesServer(folder, (host, port), request_timeout, max_connections)
+    except OSError as exc:
+        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}; "
+                         "try another --port") from None
+    except UnicodeError:  # a host name that is not one, e.g. with a NUL or too long
+        raise UsageError(f"cannot listen on '{host}': not a host name or address") from None
+
+
+def sets(folder: Path) -> list[str]:
+    """The sets a built series folder holds: [''] for a plain series, listeners' folders
+    otherwise (their URL paths, ending in '/')."""
+    from .build import read_manifest
+
+    return [quote(s) + "/" if s else "" for s in (read_manifest(folder).get("sets") or {})]
 
 
 def local_address() -> str:

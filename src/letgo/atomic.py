@@ -1,0 +1,182 @@
+"""Writing a file complete or absent: the one way letgo writes any file.
+
+A file is written under a temporary name beside its target (`.NAME.XXXXXXXX.part.EXT`) and
+renamed over it only when complete, so a reader sees the old file or the new one, never half
+of one. Only regular files are created or replaced: a folder, device, FIFO or socket as the
+target is refused, and a symlink is written through (the file it points to is replaced; the
+link stays). While a temporary file is being written its writer holds a lock on it, released
+by the system even when the writer is killed; so a temporary file that nobody holds was left
+by a process that died, and the next write into that folder removes it.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import re
+import secrets
+import stat
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import OutputError
+
+#: The name of a temporary file (see `_create`).
+TEMPORARY = re.compile(r"^\..*\.[0-9a-f]{8}\.part(\.[A-Za-z0-9]+)?$")
+#: Seconds within which an unlocked temporary file may be one just made, not yet locked.
+JUST_MADE = 2.0
+#: Where files cannot be locked (Windows), a temporary file this old is taken as abandoned.
+STALE_AGE = 3600.0
+
+_KINDS = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
+          stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket"}
+
+
+def is_temporary(path: Path) -> bool:
+    return bool(TEMPORARY.match(path.name))
+
+
+def target(path: Path | str) -> Path:
+    """The regular file that writing `path` replaces or creates (a symlink is followed), after
+    checking it can be: its folder exists (it is made) and takes new files."""
+    path = Path(path).expanduser()
+    real = path.resolve() if path.is_symlink() else path
+    try:
+        mode = real.stat().st_mode
+    except FileNotFoundError:
+        mode = None
+    except OSError as exc:
+        raise OutputError(f"cannot write {path}: {exc.strerror}") from None
+    if mode is not None and stat.S_ISDIR(mode):
+        raise OutputError(f"{path} is a folder; give a file name such as {path / 'session.mp3'}")
+    if mode is not None and not stat.S_ISREG(mode):
+        kind = _KINDS.get(stat.S_IFMT(mode), "a special file")
+        raise OutputError(f"{path} is {kind}, not a regular file; letgo only creates or "
+                          "replaces regular files: give a file name such as session.mp3")
+    ready(real.parent)
+    return real
+
+
+def ready(folder: Path) -> None:
+    """Make `folder` if needed and check that files can be created in it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create folder {folder}: {_reason(folder, exc)}") from None
+    try:  # try it: os.access cannot tell, e.g. for root in /proc or on a read-only mount
+        fd, probe = _create(folder / ".letgo-probe")
+    except OSError as exc:
+        raise OutputError(f"cannot write to {folder}: {_reason(folder, exc)}") from None
+    os.close(fd)
+    probe.unlink()
+
+
+def _reason(folder: Path, exc: OSError) -> str:
+    """Why `folder` takes no files, in words a user can act on."""
+    if exc.errno == errno.EROFS:
+        return "it is on a read-only file system"
+    if exc.errno in (errno.EACCES, errno.EPERM):
+        return "the folder is read-only (no permission to create files in it)"
+    return f"the folder does not take new files ({exc.strerror or exc})"
+
+
+@contextmanager
+def writing(path: Path | str) -> Iterator[Path]:
+    """A temporary path beside `path`, renamed to it only when the block exits cleanly.
+
+    Whatever writes the temporary path (this process or one it starts) must write that very
+    file, not replace it: the lock that marks it as being written is on it."""
+    final = target(path)
+    with _temporary(final, str(path)) as temporary:
+        yield temporary
+        os.replace(temporary, final)
+
+
+def write(path: Path | str, data: bytes, exclusive: bool = False) -> bool:
+    """Write `data` to `path` completely or not at all; False (nothing written) when the file
+    already holds these bytes. `exclusive`: never replace a file; FileExistsError if one is
+    there, even one that appeared meanwhile."""
+    final = target(path)
+    try:
+        if final.read_bytes() == data and not exclusive:
+            return False
+        if exclusive:
+            raise FileExistsError(errno.EEXIST, "File exists", str(final))
+    except (FileNotFoundError, IsADirectoryError, PermissionError):
+        pass
+    with _temporary(final, str(path)) as temporary:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+        if exclusive:
+            os.link(temporary, final)  # fails, rather than replaces, if it appeared meanwhile
+        else:
+            os.replace(temporary, final)
+    return True
+
+
+@contextmanager
+def _temporary(final: Path, asked: str) -> Iterator[Path]:
+    """A locked temporary file beside `final`, removed at the end unless renamed or linked
+    into place; stale ones in the folder are removed first."""
+    remove_stale(final.parent)
+    try:
+        fd, temporary = _create(final)
+    except OSError as exc:
+        raise OutputError(f"cannot write {asked}: {_reason(final.parent, exc)}") from None
+    try:
+        _try_lock(fd)
+        yield temporary
+    finally:
+        temporary.unlink(missing_ok=True)  # gone already if it was renamed into place
+        os.close(fd)
+
+
+def _create(final: Path) -> tuple[int, Path]:
+    """A new, empty temporary file for `final`, named `.STEM.XXXXXXXX.part.SUFFIX`, with the
+    mode any new file gets (0666 less the umask; mkstemp's 0600 would stay on the result)."""
+    for _ in range(100):
+        path = final.with_name(f".{final.stem}.{secrets.token_hex(4)}.part{final.suffix}")
+        try:
+            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666), path
+        except FileExistsError:
+            continue
+    raise FileExistsError(errno.EEXIST, "no free temporary name", str(final.parent))
+
+
+def remove_stale(folder: Path, recursive: bool = False) -> list[Path]:
+    """Remove the temporary files in `folder` that no live process is writing; returns them."""
+    found = folder.rglob(".*.part*") if recursive else folder.glob(".*.part*")
+    removed = []
+    for path in found:
+        if is_temporary(path) and path.is_file() and not path.is_symlink() and _abandoned(path):
+            path.unlink(missing_ok=True)
+            removed.append(path)
+    return removed
+
+
+def _abandoned(path: Path) -> bool:
+    """Nobody holds it, and it is older than the moment between its creation and its lock."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return False
+    try:
+        return time.time() - os.fstat(fd).st_mtime > JUST_MADE and _try_lock(fd)
+    finally:
+        os.close(fd)  # and with it the lock
+
+
+def _try_lock(fd: int) -> bool:
+    """An exclusive lock on an open file without waiting; False if another process holds it.
+    Where there is no flock (Windows), a file is taken as held until it is STALE_AGE old."""
+    try:
+        import fcntl
+    except ImportError:
+        return time.time() - os.fstat(fd).st_mtime > STALE_AGE
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
