@@ -97,6 +97,7 @@ class ClipCache:
         self.max_bytes = max_bytes if max_bytes is not None else configured_max_bytes()
         self.writable = True
         """False once a write has failed: the rest of the run does not try again."""
+        self.warned = False
 
     @staticmethod
     def key(identity: str, text: str) -> str:
@@ -109,10 +110,10 @@ class ClipCache:
         path = self.path(key)
         try:
             data = path.read_bytes()
-        except FileNotFoundError:
+        except (FileNotFoundError, NotADirectoryError):
             return None
         except OSError as exc:
-            log.warning("cannot read cache entry %s: %s", path, exc)
+            self._warn_once(f"cannot read the speech cache {self.folder} ({exc})")
             return None
         clip = decode(data, key)
         if clip is None:
@@ -132,10 +133,16 @@ class ClipCache:
             try:
                 atomic.write(self.path(key), data)
             except (OSError, LetgoError) as exc:  # a full or read-only disk costs speed only
-                self.writable = False  # and is said once, not once per sentence
-                log.warning("cannot write to the speech cache %s (%s); sentences are spoken "
-                            "afresh next time", self.folder, exc)
+                self.writable = False
+                self._warn_once(f"cannot write to the speech cache {self.folder} ({exc}); "
+                                "sentences are spoken afresh next time")
         return decode(data, key)
+
+    def _warn_once(self, message: str) -> None:
+        """A cache that fails fails for every sentence: say so once, not once per sentence."""
+        if not self.warned:
+            self.warned = True
+            log.warning("%s", message)
 
     def _files(self) -> list[tuple[Path, os.stat_result]]:
         """Every file in the cache with its stat (temporary ones too)."""

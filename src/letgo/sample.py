@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from . import script, session
+from . import atomic, script, session
 from .errors import UsageError
 
 #: What a sample says when no text is given: a little of everything a session asks of a
@@ -53,7 +53,7 @@ def render(request: session.Request, output: Path, text: str = TEXT, progress=No
                          "built-in one")
     with tempfile.TemporaryDirectory(prefix="letgo-sample-") as folder:
         path = Path(folder) / "voice-sample.j2"
-        path.write_text(TEMPLATE, encoding="utf-8")
+        atomic.write(path, TEMPLATE.encode("utf-8"))
         request = replace(request, template=str(path), minutes=None, variables={"text": script.Markup(text)},
                           mix=replace(request.mix, background="none"),
                           plan=replace(request.plan, lead_in=LEAD_IN, tail=TAIL))
