@@ -228,10 +228,10 @@ def test_pruning_removes_the_least_recently_used_first(tmp_path):
         store.put(key, clip)
         os.utime(store.path(key), (1e9 - age * 100, 1e9 - age * 100))
     assert store.get(keys[4]) is not None  # a hit: now the most recently used
-    stale = store.path(keys[0]).parent / f".{keys[0]}.deadxxxx.part{cache.SUFFIX}"
+    stale = store.path(keys[0]).parent / f".{keys[0]}.dead0000.part{cache.SUFFIX}"
     stale.write_bytes(b"half")
     os.utime(stale, (1e9, 1e9))  # left by a render that died long ago: nobody holds it
-    busy = store.path(keys[0]).parent / f".{keys[0]}.busyxxxx.part{cache.SUFFIX}"
+    busy = store.path(keys[0]).parent / f".{keys[0]}.b0590000.part{cache.SUFFIX}"
     busy.write_bytes(b"being written")
     os.utime(busy, (1e9, 1e9))
     size = store.path(keys[0]).stat().st_size

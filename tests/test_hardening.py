@@ -372,7 +372,7 @@ def test_a_read_only_folder_says_so(tmp_path, monkeypatch, code, words):
     def refuse(*args, **kwargs):
         raise OSError(code, os.strerror(code))
 
-    monkeypatch.setattr(atomic.tempfile, "mkstemp", refuse)
+    monkeypatch.setattr(atomic, "_create", refuse)
     result = CliRunner().invoke(main, ["render", "letting-go", "--engine", "fake", "-m", "5",
                                        "-o", str(tmp_path / "x.mp3")])
     assert result.exit_code == 2
