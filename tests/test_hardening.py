@@ -104,6 +104,17 @@ def test_a_folder_as_output_is_a_usage_error(tmp_path):
     assert "is a folder" in one_error_line(result.stderr)
 
 
+def test_a_build_never_locks_through_a_symlink(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / ".letgo-series.lock").symlink_to(tmp_path / "victim")
+    result = CliRunner().invoke(main, ["series", "build", str(plan_of(tmp_path / "plan", 1, 1)),
+                                       "-o", str(out)])
+    assert result.exit_code == 2
+    assert "is a symlink" in one_error_line(result.stderr)
+    assert not (tmp_path / "victim").exists()
+
+
 def test_a_symlinked_output_is_written_through(tmp_path):
     real = tmp_path / "real" / "session.mp3"
     real.parent.mkdir()
@@ -146,6 +157,16 @@ def test_a_build_whose_stderr_closes_stops_cleanly(tmp_path):
         process.kill()
     assert not temporaries(out)
     wait_for(lambda: not descendants_alive(process.pid), "end of the workers")
+
+
+def test_a_render_started_with_stderr_closed_writes_its_file(tmp_path):
+    out = tmp_path / "closed.mp3"
+    command = [*LETGO, "render", "letting-go", "--engine", "fake", "-m", "5", "-o", str(out)]
+    process = subprocess.run(["sh", "-c", 'exec "$@" 2>&-', "sh", *command],
+                             capture_output=True, text=True, timeout=BOUND)
+    assert process.returncode == 0 and f"Wrote {out}" in process.stdout
+    assert measure.stream_info(out).duration == pytest.approx(300, abs=0.1)
+    assert [p.name for p in tmp_path.iterdir()] == ["closed.mp3"]
 
 
 # --- 3 and 4. the server shows only the series, and copes with bad and slow clients ------------

@@ -128,7 +128,7 @@ class Progress:
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
-        self.tty = sys.stderr.isatty()
+        self.tty = sys.stderr is not None and sys.stderr.isatty()
         self.bar = None
         self.stage = None
         self.last_percent = -1
@@ -325,8 +325,20 @@ def main(verbose: bool) -> None:
       letgo render letting-go --minutes 10 -v name=Sam -o ~/sam.mp3
       letgo script letting-go --minutes 10
     """
+    _fill_closed_streams()
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
+
+
+def _fill_closed_streams() -> None:
+    """Started with stdin, stdout or stderr closed (`2>&-`), put /dev/null there: otherwise
+    the next file opened takes that number, and what is written to 'stderr' (by letgo or by
+    the encoder it starts) lands in that file."""
+    for fd in (0, 1, 2):
+        try:
+            os.fstat(fd)
+        except OSError:
+            os.open(os.devnull, os.O_RDWR)  # the lowest free number: this one
 
 
 @main.command()
@@ -787,7 +799,7 @@ class SeriesProgress:
 
     def __init__(self, quiet: bool):
         self.quiet = quiet
-        self.tty = sys.stderr.isatty()
+        self.tty = sys.stderr is not None and sys.stderr.isatty()
         self.active: dict[str, tuple[str, float]] = {}
         self.drawn = 0
         self.last_draw = 0.0

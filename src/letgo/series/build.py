@@ -14,11 +14,13 @@ from __future__ import annotations
 
 import dataclasses
 import datetime
+import errno
 import hashlib
 import json
 import logging
 import os
 import signal
+import stat
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import __version__, atomic, session, tags, templates, transcripts
-from ..errors import LetgoError, UsageError
+from ..errors import LetgoError, OutputError, UsageError
 from . import listen
 from .plan import Episode, SeriesPlan
 
@@ -207,7 +209,16 @@ class FolderLock:
         self.path = folder / LOCK
 
     def __enter__(self):
-        self.handle = open(self.path, "a")
+        try:  # never through a symlink, never a FIFO's wait: only a regular file of our own
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
+                         | getattr(os, "O_NONBLOCK", 0), 0o666)
+        except OSError as exc:
+            why = "it is a symlink; remove it" if exc.errno == errno.ELOOP else exc.strerror
+            raise OutputError(f"cannot use {self.path} as the build's lock: {why}") from None
+        self.handle = os.fdopen(fd, "a")
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            self.handle.close()
+            raise OutputError(f"{self.path} is not a regular file; remove it")
         if not _try_lock(self.handle):
             self.handle.close()
             raise UsageError(f"another build is writing to {self.path.parent}; wait for it "
