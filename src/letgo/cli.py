@@ -538,25 +538,32 @@ def new(name, folder):
 @click.option("--templates", "template_dirs", multiple=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="A folder of your own templates, to check one of them by name.")
+@click.option("-v", "--var", "variables", multiple=True, metavar="NAME=VALUE",
+              help="A value you mean to use, checked for how it will read (repeatable).")
 @fail_cleanly
-def check(files, template_dirs):
-    """Check templates for mistakes: syntax, variables, markup and pauses.
+def check(files, template_dirs, variables):
+    """Check templates for mistakes: syntax, variables, markup, pauses and pacing.
 
     FILES are template files or template names. Every problem found is printed, each as
     FILE:LINE: message; the exit code is 1 when anything is wrong (warnings alone pass).
+    Pacing warnings: a stretch of over 3 minutes without a spoken line at the template's
+    longest length, sentences over 25 words, a phrase to repeat with no pause after it, a
+    reflective pause with no min=.
 
     \b
     Examples:
       letgo check ./my-meditation.j2
       letgo check letting-go whole
+      letgo check letting-go -v person=Alex
     """
     from .lint import check as lint
 
     library = templates.TemplateLibrary(template_dirs)
+    values = templates.parse_assignments(variables)
     problems = warnings = 0
     for name in files:
         path = Path(name) if Path(name).is_file() else library.find(name).path
-        found = lint(path)
+        found = lint(path, values)
         warnings += sum(p.warning for p in found)
         problems += sum(not p.warning for p in found)
         for problem in found:

@@ -21,8 +21,8 @@ from pathlib import Path
 import jinja2
 from jinja2 import meta, nodes
 
-from . import script, templates
-from .errors import LetgoError, TemplateError
+from . import pacing, plan, script, templates
+from .errors import FitError, LetgoError, TemplateError
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +54,17 @@ class Problem:
         return f"{where}: {'warning: ' if self.warning else ''}{self.message}"
 
 
-def check(path: Path | str) -> list[Problem]:
-    """Every problem found in the template at `path`, in line order (empty when it is fine)."""
+def check(path: Path | str, values: dict[str, str] | None = None) -> list[Problem]:
+    """Every problem found in the template at `path`, in line order (empty when it is fine).
+
+    `values` are variable values someone means to use (`letgo check -v person=...`): each is
+    judged for how it will read, and the template is checked with them filled in."""
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         return [Problem(str(path), None, f"cannot read: {exc}")]
-    found = _Checker(path, text)
+    found = _Checker(path, text, values or {})
     found.run()
     problems = set(found.problems)
     filled = _Checker.context({"_": SAMPLE_VALUE})
@@ -74,8 +77,9 @@ def check(path: Path | str) -> list[Problem]:
 class _Checker:
     """One pass over one template, collecting problems rather than stopping at the first."""
 
-    def __init__(self, path: Path, text: str):
+    def __init__(self, path: Path, text: str, values: dict[str, str] | None = None):
         self.path, self.text = path, text
+        self.values = values or {}
         self.lines = text.splitlines()
         self.problems: list[Problem] = []
         self.helper_lines: dict[str, int] = {}  # markup a helper returned -> its template line
@@ -104,14 +108,59 @@ class _Checker:
             return
         self.names(info, tree, used)
         self.bare(info, tree)
+        self.given(info, tree)
         defaults = {v.name: v.default for v in info.variables}
         filled = {v.name: SAMPLE_VALUE for v in info.variables}
         if any(v.required and not v.default for v in info.variables):
             defaults = filled  # a required variable has no default to render with
+        if self.values:
+            defaults = {**defaults, **{k: v for k, v in self.values.items() if k in defaults}}
         for values in (defaults, filled) if filled != defaults else (defaults,):
             parsed = self.render(info, values)
             if parsed is not None:
                 self.pauses(parsed, values)
+                self.pacing(parsed)
+        longest = info.max_minutes or info.minutes
+        if longest:  # the text may grow with minutes: check it, and its silences, at the top
+            parsed = self.render(info, defaults, longest)
+            if parsed is not None:
+                self.pacing(parsed)
+                self.silences(info, parsed, longest)
+
+    def given(self, info: templates.TemplateInfo, tree: nodes.Template) -> None:
+        """Warn about values (from -v) that will not read well where the template says them."""
+        capitalised = {f.node.name for f in tree.find_all(nodes.Filter)
+                       if f.name == "capfirst" and isinstance(f.node, nodes.Name)}
+        known = {v.name: v for v in info.variables}
+        for name, value in self.values.items():
+            if name not in known:
+                self.add(None, f"-v {name}=...: the template has no variable '{name}'")
+                continue
+            for message in pacing.value_findings(name, known[name].help, value,
+                                                 name in capitalised):
+                self.add(self.line_of(rf"^\s*\[variables\.{name}\]"), message, warning=True)
+
+    def pacing(self, parsed: script.Script) -> None:
+        """Long sentences, phrases to repeat with no beat after, reflective pauses with no
+        floor (see `pacing`), located in the template."""
+        for finding in pacing.script_findings(parsed):
+            self.add(self.locate(self.rendered[finding.line - 1]), finding.message, warning=True)
+
+    def silences(self, info: templates.TemplateInfo, parsed: script.Script,
+                 minutes: float) -> None:
+        """The longest stretch without a spoken line at the template's longest length, with
+        the fake voice's clip lengths (quicker than a real voice: the silences are if
+        anything shorter in a real session)."""
+        try:
+            timeline = plan.plan(parsed, pacing.reference_clips(parsed), minutes * 60)
+        except FitError:
+            self.add(self.line_of(r"^\s*(max_)?minutes\s*="),
+                     f"the script does not fit in {minutes:g} min even with a quick voice; "
+                     "raise the length or shorten the script")
+            return
+        for finding in pacing.timeline_findings(timeline, info.sleep):
+            line = (self.locate(self.rendered[finding.line - 1]) if finding.line else None)
+            self.add(line, finding.message, warning=True)
 
     def unclosed_block(self) -> tuple[str, int] | None:
         """The innermost {% if/for/macro/... %} left open: Jinja only sees the file end."""
@@ -174,11 +223,11 @@ class _Checker:
             self.add(line, f"'{name}' is empty unless given, and here it would be spoken bare; "
                            f"put it inside {{% if {name} %}}...{{% endif %}}", warning=True)
 
-    def render(self, info: templates.TemplateInfo, values: dict[str, str]
-               ) -> script.Script | None:
+    def render(self, info: templates.TemplateInfo, values: dict[str, str],
+               minutes: float | None = None) -> script.Script | None:
         try:
             text = templates.render(info, values, self.recording_helpers(),
-                                    undefined=jinja2.ChainableUndefined)
+                                    undefined=jinja2.ChainableUndefined, minutes=minutes)
         except TemplateError as exc:
             self.add(exc.line, _bare(exc))
             return None

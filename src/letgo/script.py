@@ -252,11 +252,17 @@ class _Parser:
         if not self.paragraph:
             return
         text = " ".join(piece for piece, _ in self.paragraph)
-        line = self.paragraph[0][1]
+        starts, offset = [], 0  # (offset in text, line) of each piece
+        for piece, piece_line in self.paragraph:
+            starts.append((offset, piece_line))
+            offset += len(piece) + 1
         self.paragraph = []
         sentences = split_sentences(text)
+        position = 0
         for i, sentence in enumerate(sentences):
             last = i == len(sentences) - 1
+            position = max(position, text.find(sentence, position))
+            line = max(n for start, n in starts if start <= position)  # where it starts
             self.items.append(Speech(restore(sentence), line,
                                      paragraph_end=paragraph_end and last,
                                      prosody=self.prosody, repeat="repeat" in self.open))
