@@ -3,9 +3,11 @@ mixed file, and the file still follows its timeline to the sample."""
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from letgo import measure, session
+from letgo.engines import make_engine
 from letgo.settings import MixSettings, PlanSettings
 
 from audio_checks import RATE, assert_follows_timeline, window_db
@@ -56,3 +58,31 @@ def test_slower_and_softer_passages_are_so_and_the_timeline_stays_exact(tmp_path
     soft = window_db(samples, softer.start, softer.end)
     assert 6.0 < loud - soft < 10.0, (loud, soft)
     assert abs(window_db(samples, slower.start, slower.end) - loud) < 2.0
+
+
+def median_f0(clip) -> float:
+    """The voice's median fundamental, by autocorrelation over voiced 40 ms frames."""
+    x, rate = clip.samples.astype(np.float64), clip.sample_rate
+    size = int(0.04 * rate)
+    low, high = int(rate / 400), int(rate / 60)
+    found = []
+    for start in range(0, len(x) - size, size // 2):
+        frame = x[start:start + size]
+        if np.sqrt(np.mean(frame * frame)) < 0.02:
+            continue
+        corr = np.correlate(frame, frame, "full")[size - 1:]
+        lag = low + int(np.argmax(corr[low:high]))
+        if corr[lag] > 0.3 * corr[0]:
+            found.append(rate / lag)
+    assert len(found) > 20, "too few voiced frames to measure"
+    return float(np.median(found))
+
+
+def test_a_lower_pitch_is_measurably_lower_with_pyttsx3():
+    engine = make_engine("pyttsx3")
+    try:
+        (plain,) = engine.synthesize([LINE])
+        (lower,) = engine.variant(1.0, -0.2).synthesize([LINE])
+    finally:
+        engine.close()
+    assert median_f0(lower) < 0.95 * median_f0(plain)
