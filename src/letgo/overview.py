@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from . import normalize, plan, session, templates
+from .cache import ClipCache
 from .engines import Engine, make_engine
 from .errors import FitError
 
@@ -39,7 +40,9 @@ def overview(request: session.Request, engine: Engine | None = None) -> Overview
     owned = engine is None
     engine = engine or make_engine(request.engine, request.voice)
     try:
-        speaker = session.Speaker(info, variables, engine, normalize.load(request.pronunciations))
+        cache = ClipCache(request.cache_dir) if request.cache else None  # shared with render
+        speaker = session.Speaker(info, variables, engine, normalize.load(request.pronunciations),
+                                  cache)
         shortest = speaker.shortest(request.plan)
         if info.minutes:
             default = info.minutes * 60
