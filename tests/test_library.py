@@ -73,7 +73,7 @@ def test_below_the_range_is_a_clear_error_naming_the_shortest(name):
     shortest = shortest_minutes(name)
     with pytest.raises(FitError, match=r"needs at least \d+ min \d\d s") as caught:
         prepare(name, minutes=shortest - 0.1)
-    suggested = float(re.search(r"--minutes (\d+\.\d)", str(caught.value)).group(1))
+    suggested = float(re.search(r"ask for (\d+\.\d) minutes", str(caught.value)).group(1))
     assert suggested >= shortest
     prepare(name, minutes=suggested)  # the suggestion works
 

@@ -6,7 +6,7 @@ import shutil
 
 import pytest
 
-from letgo import export, session
+from letgo import export, session, tags
 from letgo.cli import main
 from letgo.settings import ExportSettings, MixSettings
 
@@ -34,7 +34,7 @@ def test_an_unchanged_session_is_not_rendered_again(fmt, short_template, tmp_pat
     again = render(short_template, out, **changes)
     assert (first.reused, again.reused) == (False, True)
     assert written(out) == before
-    assert len(export.read_extra(out, fmt)[session.OUTPUT_KEY]) == 64
+    assert len(export.read_extra(out, fmt)[tags.HASH_KEY]) == 64
 
 
 @pytest.mark.parametrize("change", [

@@ -214,11 +214,12 @@ def test_one_set_per_listener_from_a_csv(tmp_path):
     (('title = "Day 2: Releasing"', 'title = "Day 2: Releasing"\ncolour = "blue"'),
      ["session 2", "Day 2: Releasing", "unknown field 'colour'"]),
     (('person = "Alex"', 'persn = "Alex"'), ["session 2", "'variables.persn'", "person"]),
-    (('minutes = 1.25', 'minutes = -3'), ["session 2", "'minutes'"]),
-    (('minutes = 1.25', 'minutes = 9'), ["session 2", "'minutes'", "at most 5"]),
+    (('minutes = 1.25', 'minutes = -3'), ["session 2", "minutes = -3: must be more than 0"]),
+    (('minutes = 1.25', 'minutes = 9'), ["session 2", "minutes = 9", "at most 5"]),
     (('template = "tiny"\ntitle = "Day 3', 'template = "tinny"\ntitle = "Day 3'),
      ["session 3", "'template'", "tinny"]),
-    (('engine = "fake"', 'engine = "espeak-ish"'), ["session 1", "'engine'"]),
+    (('engine = "fake"', 'engine = "espeak-ish"'), ["[defaults] engine = 'espeak-ish'",
+                                                         "must be one of"]),
 ])
 def test_plan_errors_name_the_session_and_field(tmp_path, change, words):
     plan = copy_data(tmp_path / "plan")

@@ -102,7 +102,7 @@ def test_a_piper_voice_in_the_voices_folder_is_listed_and_found(runner, tmp_path
 def test_pitch_is_for_pyttsx3_only(runner, template):
     error = one_line_error(runner.invoke(main, ["script", str(template), "--engine", "piper",
                                                 "--pitch", "40"]), 2)
-    assert "--pitch works with pyttsx3 only" in error
+    assert "--pitch 40: works with pyttsx3 only" in error
 
 
 def test_gap_options_reach_the_timeline(runner, template):
@@ -130,10 +130,14 @@ def test_the_config_file_sets_defaults_and_flags_win(runner, template, tmp_path,
 
 @pytest.mark.parametrize("content, message", [
     ("[voice]\nspeed = 3\n", "unknown setting 'speed' in [voice]"),
-    ("[sound]\n", "unknown table [sound]"),
-    ("[pacing]\nsentence_gap = 'long'\n", "wrong type"),
-    ("[voice]\nengine = 'loud'\n", "unknown engine 'loud'"),
-    ("[voice]\nrate = 5000\n", "out of range (60 to 400)"),
+    ("[voice]\nsentence_gap = 3\n", "unknown setting 'sentence_gap' in [voice]; it belongs in "
+                                     "[pacing]"),
+    ("[noise]\n", "unknown table [noise]"),
+    ("[pacing]\nsentence_gap = 'long'\n", "[pacing] sentence_gap = 'long': must be a number"),
+    ("[voice]\nengine = 'loud'\n", "[voice] engine = 'loud': must be one of: pyttsx3, piper"),
+    ("[voice]\nrate = 5000\n", "[voice] rate = 5000: must be from 60 to 400"),
+    ("[sound]\nduck_db = -1\n", "[sound] duck_db = -1: must be from 0 to 40"),
+    ("[file]\nformat = 'mp4'\n", "[file] format = 'mp4': must be one of: mp3, wav"),
 ])
 def test_a_bad_config_file_is_one_clear_line(runner, template, tmp_path, monkeypatch, content,
                                              message):

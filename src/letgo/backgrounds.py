@@ -1,9 +1,9 @@
 """Background beds, made block by block so a session of any length costs the same memory.
 
-A background is an object with `channels` and `read(frames) -> float32 array (frames, channels)`
-that carries on exactly where the previous read stopped: filters keep their state, oscillators
-their phase (computed from the absolute sample position), so there is no seam at a block
-boundary. Generated beds come out at roughly -20 dBFS RMS; the mixer measures each bed and sets
+A background is a `Background`: `channels`, and `read(frames) -> float32 array (frames,
+channels)` that carries on exactly where the previous read stopped: filters keep their state,
+oscillators their phase (computed from the absolute sample position), so there is no seam at a
+block boundary. Generated beds come out at roughly -20 dBFS RMS; the mixer measures each bed and sets
 its level relative to the voice, so these levels only need to be sane.
 """
 
@@ -15,16 +15,43 @@ import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from . import ffmpeg
 from .dsp import Highpass, Lowpass, VossPink, one_pole, pole, white
-from .errors import EncodeError, UsageError
+from .errors import EncodeError, SettingError, UsageError
 
 log = logging.getLogger(__name__)
 
 BED_RMS = 0.1  # -20 dBFS
+
+
+class Background(Protocol):
+    """A bed, read block by block; what the mixer and the level planner need of one."""
+
+    channels: int
+
+    def read(self, frames: int) -> np.ndarray:
+        """The next `frames` frames, float32, shape (frames, channels)."""
+
+    def twin(self) -> Background:
+        """An unread stream of the same sound from the same place, to measure the bed without
+        disturbing it (take it before reading)."""
+
+    def close(self) -> None:
+        """Free what it holds (a decoder process); the bed is not read again."""
+
+
+class _Generated:
+    """A bed computed here: its twin is a copy of its state, and it holds nothing to close."""
+
+    def twin(self):
+        return copy.deepcopy(self)
+
+    def close(self) -> None:
+        pass
 
 
 class _Slow:
@@ -49,7 +76,7 @@ def _hold(values: np.ndarray, step: int, frames: int) -> np.ndarray:
 STEP = 64  # control-rate decimation: 1.5 ms at 44.1 kHz
 
 
-class Pink:
+class Pink(_Generated):
     """Pink noise: soft, like distant wind.
 
     The sum of two pink-noise loops of coprime lengths (about 24 s and 32 s, each made
@@ -88,7 +115,7 @@ class Pink:
         return out
 
 
-class Brown:
+class Brown(_Generated):
     """Brown noise: deeper and rounder than pink, like a far-off waterfall."""
 
     def __init__(self, sample_rate: int, seed: int = 1):
@@ -105,7 +132,7 @@ class Brown:
         return (self.rumble(out) * self.scale * 1.15).astype(np.float32)
 
 
-class Rain:
+class Rain(_Generated):
     """Steady rain in stereo: a band of hiss that drifts in strength, and scattered drops."""
 
     DROPS_PER_SECOND = 60.0
@@ -144,7 +171,7 @@ class Rain:
         return (bed * BED_RMS).astype(np.float32)
 
 
-class Ocean:
+class Ocean(_Generated):
     """Ocean waves in stereo: a low roar that swells and falls every ten seconds or so, with
     foam at each crest; the right side lags a little, so the waves move across."""
 
@@ -171,7 +198,7 @@ class Ocean:
         return (out * BED_RMS).astype(np.float32)
 
 
-class Drone:
+class Drone(_Generated):
     """A warm drone: A1, A2, E3, A3, E4 in just intonation (all harmonics of 55 Hz), played
     by two oscillators a tenth of a hertz apart, so each voice beats slowly at its own rate.
 
@@ -207,14 +234,12 @@ class Drone:
         return out.astype(np.float32)[:, None] + 0.25 * self.air.read(frames)
 
 
-class Binaural:
+class Binaural(_Generated):
     """Binaural beats: a pure carrier in each ear, the right one `beat` Hz higher, over a
     whisper of pink noise (headphones needed for the effect)."""
 
     def __init__(self, sample_rate: int, beat: float = 6.0, carrier: float = 200.0,
                  seed: int = 1):
-        if not 0 < beat <= 40:
-            raise UsageError(f"--beat must be between 0 and 40 Hz, got {beat:g}")
         self.channels = 2
         self.frequencies = np.array([carrier, carrier + beat])
         self.clock = _Slow(sample_rate)
@@ -226,7 +251,7 @@ class Binaural:
         return (tones + 0.2 * self.air.read(frames)).astype(np.float32)
 
 
-class Silence:
+class Silence(_Generated):
     """No background at all."""
 
     channels = 1
@@ -277,15 +302,15 @@ class FileLoop:
                  crossfade: float = 3.0, seed: int | None = None):
         self.path = Path(path).expanduser()
         if not self.path.is_file():
-            raise UsageError(f"cannot read background file {self.path}: no such file")
+            raise SettingError("background", str(path), "no such file")
         info = probe(self.path)
         self.rate = sample_rate
         self.channels = info.channels
         if offset is None:
             offset = float(np.random.default_rng(seed).uniform(0, max(info.duration - 1, 0)))
         if not 0 <= offset < max(info.duration, 1e-9):
-            raise UsageError(f"--background-offset {offset:g} s is outside {self.path.name} "
-                             f"({info.duration:.1f} s long)")
+            raise SettingError("background_offset", offset, f"is outside {self.path.name} "
+                               f"({info.duration:.1f} s long)")
         self.offset = offset
         fade = min(crossfade, info.duration / 3)
         in_memory = info.duration * sample_rate * self.channels * 4 <= self.IN_MEMORY
@@ -435,7 +460,7 @@ _CLASSES = {"pink": Pink, "brown": Brown, "rain": Rain, "ocean": Ocean, "drone":
 
 
 def make_background(name: str, sample_rate: int, beat: float = 6.0,
-                    offset: float | None = None, seed: int = 1):
+                    offset: float | None = None, seed: int = 1) -> Background:
     """A fresh background stream: a built-in name, or a path to an audio file to loop."""
     if name == "binaural":
         return Binaural(sample_rate, beat=beat, seed=seed)
@@ -443,5 +468,5 @@ def make_background(name: str, sample_rate: int, beat: float = 6.0,
         return _CLASSES[name](sample_rate, seed=seed)
     if any(sep in name for sep in "/\\.") or Path(name).expanduser().exists():
         return FileLoop(name, sample_rate, offset=offset)
-    raise UsageError(f"unknown background '{name}'; choose one of: {', '.join(BUILT_IN)}, "
-                     "or give the path of an audio file")
+    raise SettingError("background", name, f"no such background; choose one of: "
+                       f"{', '.join(BUILT_IN)}, or give the path of an audio file")

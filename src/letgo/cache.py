@@ -52,9 +52,9 @@ def default_folder() -> Path:
 
 def configured_max_bytes() -> int:
     """The size limit from config.toml's [cache] max_mb, else DEFAULT_MAX_MB."""
-    from .config import load_defaults
+    from .config import cache_max_mb
 
-    return int(load_defaults().get("max_mb", DEFAULT_MAX_MB) * 1_000_000)
+    return int((cache_max_mb() or DEFAULT_MAX_MB) * 1_000_000)
 
 
 @dataclass(frozen=True)

@@ -13,12 +13,11 @@ from pathlib import Path
 
 import click
 
-from . import __version__, config, session, templates
+from . import __version__, config, request, session, templates
 from .cache import ClipCache
-from .engines import ENGINES, LISTED, VoiceSettings, list_voices, make_engine, speaks
-from .errors import LetgoError, UsageError
+from .engines import ENGINES, LISTED, list_voices, make_engine, speaks
+from .errors import LetgoError
 from .plan import format_minutes
-from .settings import ExportSettings, MixSettings, PlanSettings
 
 DEFAULT_OUTPUT_DIR = Path("audio_out")
 
@@ -167,16 +166,64 @@ def _apply(options, command):
     return command
 
 
-def session_options(command):
-    """Options that decide what a session sounds like (render and script)."""
+#: How a setting is spelled on the command line when not --its-name-with-dashes.
+FLAGS = {"minutes": ("-m", "--minutes"), "noise_w_scale": ("--noise-w",),
+         "loudness": ("--lufs",)}
+
+
+def flag(name: str) -> str:
+    """The command-line spelling of setting `name`: the one place a setting meets its flag."""
+    return FLAGS.get(name, (f"--{name.replace('_', '-')}",))[-1]
+
+
+def flag_place(name: str, value) -> str:
+    """Where a flag's value was written, for errors: `--rate 5000`."""
+    shown = " ".join(map(str, value)) if isinstance(value, tuple) else value
+    return f"{flag(name)} {shown}"
+
+
+def _click_type(setting: request.Setting):
+    if setting.choices:
+        return click.Choice(setting.choices)
+    if setting.kind is request.Paths:
+        return click.Path(dir_okay=False, path_type=str)
+    return setting.kind  # ranges are checked with the other layers', in one way
+
+
+def setting_option(setting: request.Setting):
+    """The option for a declared setting; not given, it is None and lower layers decide."""
+    shown = setting.help
+    if setting.default not in (None, ()) and "Default:" not in shown:
+        shown += f" Default: {setting.default}."
+    if setting.low is not None or setting.high is not None:
+        shown += f" ({setting.range_text().removeprefix('must be ')})"
+    if setting.kind is request.Paths:
+        shown = shown.rstrip(".") + " (repeatable)."
+    return click.option(*FLAGS.get(setting.name, (flag(setting.name),)), setting.name,
+                        type=_click_type(setting), default=None,
+                        multiple=setting.kind is request.Paths, help=shown)
+
+
+def settings_options(*tables: str, leave_out: tuple[str, ...] = ()):
+    """The options of every setting in `tables` (config.toml's tables), in declared order."""
+
+    def decorate(command):
+        chosen = [s for s in request.SETTINGS if s.table in tables and s.name not in leave_out]
+        return _apply([setting_option(s) for s in chosen], command)
+
+    return decorate
+
+
+ALL_TABLES = tuple(request.TABLES)
+SPEECH_TABLES = ("pacing", "voice")
+
+
+def template_options(command):
+    """The template and its variables, and where to find templates."""
     options = [
         click.argument("template"),
-        click.option("-m", "--minutes", type=float, default=None,
-                     help="Length of the session; silences stretch or shrink to fit. "
-                          "Default: the template's own length."),
         click.option("-v", "--var", "variables", multiple=True, metavar="NAME=VALUE",
                      help="Set a template variable, e.g. -v name=Sam (repeatable)."),
-        *voice_options(),
         click.option("--templates", "template_dirs", multiple=True,
                      type=click.Path(file_okay=False, path_type=Path),
                      help="A folder of your own templates (repeatable); they win over built-ins."),
@@ -184,130 +231,21 @@ def session_options(command):
     return _apply(options, command)
 
 
-TUNING = "letgo.voice_tuning"
+no_cache_option = click.option(
+    "--no-cache", is_flag=True, default=False,
+    help="Speak every sentence afresh; neither read nor write the cache.")
 
 
-def _keep_tuning(ctx: click.Context, param: click.Parameter, value):
-    """Gather a tuning option into the context, so commands need not name each one."""
-    ctx.meta.setdefault(TUNING, {})[param.name] = value
-    return value
+def given(settings: dict) -> dict:
+    """The setting options as given: a repeatable option left out is None, like the others."""
+    return {k: (v or None) if isinstance(v, tuple) else v for k, v in settings.items()}
 
 
-def voice_options():
-    """Engine, voice, pacing, pronunciation and cache options. Defaults come from the config
-    file, then the settings dataclasses, so they are None here. Beyond engine, voice and rate,
-    they reach `build_request` through the click context: a command using `session_options`
-    gets them all without naming them."""
-
-    def tuning(*names, **kwargs):
-        return click.option(*names, expose_value=False, callback=_keep_tuning, **kwargs)
-
-    return [
-        click.option("--engine", type=click.Choice(ENGINES), default=None,
-                     help="Speech engine: pyttsx3 (light, always there) or piper (neural, "
-                          "from letgo[neural]). Default: pyttsx3."),
-        click.option("--voice", default=None,
-                     help="Voice id or name (see 'letgo voices'); for piper also a path to "
-                          "a .onnx voice."),
-        click.option("--rate", type=click.IntRange(60, 400), default=None,
-                     help=f"pyttsx3 speaking rate. Default: {VoiceSettings.rate}."),
-        tuning("--pitch", type=click.IntRange(0, 100), default=None,
-               help="pyttsx3 (eSpeak) pitch, 0-100. Default: the voice's own."),
-        tuning("--length-scale", type=click.FloatRange(0.3, 3.0), default=None,
-               help=f"piper pace: above 1 is slower. Default: {VoiceSettings.length_scale}."),
-        tuning("--noise-scale", type=click.FloatRange(0.0, 2.0), default=None,
-               help=f"piper liveliness. Default: {VoiceSettings.noise_scale}."),
-        tuning("--noise-w", "noise_w_scale", type=click.FloatRange(0.0, 2.0), default=None,
-               help=f"piper rhythm variation. Default: {VoiceSettings.noise_w_scale}."),
-        tuning("--sentence-gap", type=click.FloatRange(0.0, 30.0), default=None,
-               help=f"Seconds of silence after a sentence. Default: {PlanSettings.sentence_gap}."),
-        tuning("--paragraph-gap", type=click.FloatRange(0.0, 60.0), default=None,
-               help=f"Seconds of silence after a paragraph. "
-                    f"Default: {PlanSettings.paragraph_gap}."),
-        tuning("--pronunciations", multiple=True, type=click.Path(dir_okay=False, path_type=Path),
-               help="A pronunciation file (TOML, [plain] and [regex]); repeatable; applied "
-                    "before your config folder's and the built-in one."),
-        tuning("--no-cache", is_flag=True, default=False,
-               help="Speak every sentence afresh; neither read nor write the cache."),
-    ]
-
-
-VOICE_KEYS = ("pitch", "length_scale", "noise_scale", "noise_w_scale")
-PACING_KEYS = ("sentence_gap", "paragraph_gap")
-
-
-def build_request(template, minutes, variables, engine, voice, rate, template_dirs,
-                  background: str = MixSettings.background, **tuning) -> session.Request:
-    """A request from the flags; a flag left out takes the config file's value, if any.
-    The tuning options come from the click context unless given here."""
-    context = click.get_current_context(silent=True)
-    tuning = {**(context.meta.get(TUNING, {}) if context else {}), **tuning}
-    pronunciations = tuning.pop("pronunciations", None) or ()
-    no_cache = bool(tuning.pop("no_cache", False))
-    defaults = config.load_defaults()
-    if engine is not None and defaults.get("engine", engine) != engine:
-        defaults.pop("voice", None)  # the file's voice belongs to the file's engine
-    given = {"engine": engine, "voice": voice, "rate": rate, **tuning}
-    chosen = {k: v if v is not None else defaults.get(k) for k, v in given.items()}
-    if chosen.get("engine") is not None and chosen["engine"] not in ENGINES:
-        raise UsageError(f"{config.config_file()}: unknown engine '{chosen['engine']}'; "
-                         f"choose one of: {', '.join(ENGINES)}")
-    voice_settings = {k: chosen[k] for k in ("voice", "rate", *VOICE_KEYS)
-                      if chosen.get(k) is not None}
-    pacing = {k: chosen[k] for k in PACING_KEYS if chosen.get(k) is not None}
-    return session.Request(
-        template=template,
-        variables=templates.parse_assignments(variables),
-        minutes=minutes,
-        engine=chosen.get("engine") or "pyttsx3",
-        voice=VoiceSettings(**voice_settings),
-        plan=PlanSettings(**pacing),
-        mix=MixSettings(background=background),
-        template_dirs=tuple(str(d) for d in template_dirs),
-        pronunciations=tuple(str(p) for p in pronunciations),
-        cache=not no_cache,
-    )
-
-
-def sound_options(command):
-    """Options that decide how a session sounds and is encoded (render)."""
-    from .export import CODECS
-
-    options = [
-        click.option("--background", default=MixSettings.background, show_default=True,
-                     help="Background: pink, brown, rain, ocean, drone, binaural, none (see "
-                          "'letgo backgrounds'), or the path of an audio file to loop."),
-        click.option("--background-db", type=float, default=MixSettings.background_db,
-                     show_default=True, help="Background loudness relative to the voice, in dB."),
-        click.option("--background-offset", type=click.FloatRange(min=0), default=None,
-                     help="Seconds into a background file to start from. Default: random."),
-        click.option("--beat", type=float, default=MixSettings.beat, show_default=True,
-                     help="Binaural beat frequency in Hz (e.g. 6 for theta, 10 for alpha)."),
-        click.option("--duck-db", type=click.FloatRange(0, 40), default=MixSettings.duck_db,
-                     show_default=True, help="How far the background dips under speech, in dB."),
-        click.option("--duck-attack", type=click.FloatRange(0, 10),
-                     default=MixSettings.duck_attack, show_default=True,
-                     help="Seconds the background takes to dip before speech."),
-        click.option("--duck-release", type=click.FloatRange(0, 30),
-                     default=MixSettings.duck_release, show_default=True,
-                     help="Seconds the background takes to rise again after speech."),
-        click.option("--lufs", type=click.FloatRange(-40, -6), default=MixSettings.loudness,
-                     help="Loudness target (integrated LUFS), e.g. -23. Default: spoken word's "
-                          "standard, -19 for a mono file and -16 for stereo."),
-        click.option("--format", "audio_format", type=click.Choice(list(CODECS)), default=None,
-                     help="File format. Default: from the output's extension, else mp3."),
-        click.option("--bitrate", default=ExportSettings.bitrate, show_default=True,
-                     help="Bitrate for mp3, ogg (Opus) and m4a (AAC)."),
-    ]
-    return _apply(options, command)
-
-
-def sound_settings(background, background_db, background_offset, beat, duck_db, duck_attack,
-                   duck_release, lufs, audio_format, bitrate) -> tuple[MixSettings, ExportSettings]:
-    mix = MixSettings(background=background, background_db=background_db,
-                      background_offset=background_offset, beat=beat, duck_db=duck_db,
-                      duck_attack=duck_attack, duck_release=duck_release, loudness=lufs)
-    return mix, ExportSettings(format=audio_format, bitrate=bitrate)
+def make_request(template: str, settings: dict, variables=(), template_dirs=(),
+                 no_cache: bool = False) -> session.Request:
+    """The session the flags ask for, over config.toml's settings."""
+    return request.make(template, given(settings), templates.parse_assignments(variables),
+                        [str(d) for d in template_dirs], place=flag_place, cache=not no_cache)
 
 
 # --- commands --------------------------------------------------------------------------------
@@ -342,23 +280,22 @@ def _fill_closed_streams() -> None:
 
 
 @main.command()
-@session_options
+@template_options
+@settings_options(*ALL_TABLES)
+@no_cache_option
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Where to write the file. Default: audio_out/TEMPLATE.mp3 (or the --format's "
                    "extension)")
-@sound_options
 @click.option("--force", is_flag=True,
               help="Render even when OUTPUT already holds this very session.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @fail_cleanly
-def render(template, minutes, variables, engine, voice, rate, template_dirs, output, background,
-           background_db, background_offset, beat, duck_db, duck_attack, duck_release, lufs,
-           audio_format, bitrate, force, quiet):
+def render(template, variables, template_dirs, no_cache, output, force, quiet, **settings):
     """Render a meditation to an audio file (MP3 unless asked otherwise).
 
     TEMPLATE is a built-in name (see 'letgo list') or a path to a template file. Defaults
-    for the voice and pacing options can be kept in config.toml in the user config folder
-    ('letgo doctor' shows where).
+    for every option from --minutes to --bitrate can be kept in config.toml in the user
+    config folder ('letgo doctor' shows where).
 
     \b
     Examples:
@@ -373,19 +310,15 @@ def render(template, minutes, variables, engine, voice, rate, template_dirs, out
     """
     from .export import choose_format, extension
 
-    audio_format = choose_format(output, audio_format)
-    mix_settings, export_settings = sound_settings(
-        background, background_db, background_offset, beat, duck_db, duck_attack, duck_release,
-        lufs, audio_format, bitrate)
-    request = build_request(template, minutes, variables, engine, voice, rate, template_dirs,
-                            background)
-    request = replace(request, mix=mix_settings, export=export_settings)
+    if output is not None:  # the output's extension, or --format: checked against each other
+        settings["format"] = choose_format(output, settings["format"])
+    made = make_request(template, settings, variables, template_dirs, no_cache)
     if output is None:
         name = Path(template).name.removesuffix(".j2")
-        output = DEFAULT_OUTPUT_DIR / f"{name}{extension(audio_format)}"
+        output = DEFAULT_OUTPUT_DIR / f"{name}{extension(made.export.format)}"
     progress = Progress(quiet)
     try:
-        result = session.render(request, output, progress=progress, reuse=not force)
+        result = session.render(made, output, progress=progress, reuse=not force)
     finally:
         progress.close()
     if quiet:
@@ -399,12 +332,14 @@ def render(template, minutes, variables, engine, voice, rate, template_dirs, out
 
 
 @main.command()
-@session_options
+@template_options
+@settings_options(*SPEECH_TABLES)
+@no_cache_option
 @click.option("--spoken", is_flag=True,
               help="Show each sentence as the voice reads it (numbers, abbreviations and "
                    "pronunciations applied).")
 @fail_cleanly
-def script(template, minutes, variables, engine, voice, rate, template_dirs, spoken=False):
+def script(template, variables, template_dirs, no_cache, spoken, **settings):
     """Show the rendered script with its planned timings; no audio is written.
 
     \b
@@ -412,8 +347,8 @@ def script(template, minutes, variables, engine, voice, rate, template_dirs, spo
       letgo script letting-go --minutes 10
       letgo script letting-go --spoken --pronunciations my-words.toml
     """
-    request = build_request(template, minutes, variables, engine, voice, rate, template_dirs)
-    prepared = session.prepare(request)
+    prepared = session.prepare(make_request(template, settings, variables, template_dirs,
+                                            no_cache))
     timeline = prepared.timeline
     click.echo(f"{prepared.info.title}: {format_minutes(timeline.duration)} "
                f"(flexible pauses at {timeline.stretch:.2f}x their written length)")
@@ -473,9 +408,11 @@ def where(origin: str, folder: Path) -> str:
 
 
 @main.command()
-@session_options
+@template_options
+@settings_options(*SPEECH_TABLES)
+@no_cache_option
 @fail_cleanly
-def show(template, minutes, variables, engine, voice, rate, template_dirs):
+def show(template, variables, template_dirs, no_cache, **settings):
     """Describe a template: what it is for, its variables, its length range and sections.
 
     The shortest length depends on the voice, so the script is spoken (not saved) with
@@ -488,15 +425,15 @@ def show(template, minutes, variables, engine, voice, rate, template_dirs):
     """
     from .overview import overview
 
-    request = build_request(template, minutes, variables, engine, voice, rate, template_dirs)
-    view = overview(request)
+    made = make_request(template, settings, variables, template_dirs, no_cache)
+    view = overview(made)
     info = view.info
     click.echo(f"{info.title}  ({info.name}, {where(info.origin, info.path.parent)})")
     if info.description:
         click.echo(info.description)
     click.echo(f"File: {info.path}")
     longest = f"{view.longest / 60:g} min" if view.longest else "no limit"
-    click.echo(f"\nLength (with {request.engine}): shortest {format_minutes(view.shortest)}, "
+    click.echo(f"\nLength (with {made.engine}): shortest {format_minutes(view.shortest)}, "
                f"default {format_minutes(view.default)}, longest {longest}")
     if info.sleep:
         click.echo("A sleep session: the added length goes into the closing silence.")
@@ -504,7 +441,7 @@ def show(template, minutes, variables, engine, voice, rate, template_dirs):
     for var in info.variables:
         default = f'"{var.default}"' if var.default else "empty"
         click.echo(f"  {var.name:<12} default {default}. {var.help}")
-    at = f"{minutes:g} minutes" if minutes else "the default length"
+    at = f"{made.minutes:g} minutes" if made.minutes else "the default length"
     click.echo(f"\nSections and how long each lasts (at {at}):")
     for title, seconds in view.sections:
         click.echo(f"  {clock(seconds):>8} long  {title}")
@@ -608,12 +545,13 @@ def voices(engine, language):
 
 @main.command()
 @click.argument("text", required=False)
-@lambda command: _apply(voice_options(), command)  # the voice and pacing options alone
+@settings_options(*SPEECH_TABLES, leave_out=("minutes",))  # the voice and pacing options
+@no_cache_option
 @click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
               help="Where to write it. Default: audio_out/sample-ENGINE-VOICE.mp3")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @fail_cleanly
-def sample(text, engine, voice, rate, output, quiet):
+def sample(text, no_cache, output, quiet, **settings):
     """Write a few sentences in a voice, to choose one by ear.
 
     Samples are levelled like sessions, so two of them differ only in the voice. TEXT is
@@ -629,8 +567,8 @@ def sample(text, engine, voice, rate, output, quiet):
     from . import sample as voice_sample
     from .export import choose_format, extension
 
-    request = build_request("sample", None, (), engine, voice, rate, ())
-    request = replace(request, export=ExportSettings(format=choose_format(output, None)))
+    settings["format"] = choose_format(output, None) if output else None
+    request = make_request("sample", settings, no_cache=no_cache)
     if output is None:
         output = DEFAULT_OUTPUT_DIR / voice_sample.output_name(
             request.engine, request.voice.voice, extension(request.export.format))
@@ -893,20 +831,18 @@ class SeriesProgress:
 @click.option("--templates", "template_dirs", multiple=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="A folder of your own templates (repeatable).")
-@click.option("--engine", type=click.Choice(ENGINES), default=None,
-              help="Use this engine for every session, whatever the plan says "
-                   "(e.g. fake for a quick draft).")
-@click.option("-m", "--minutes", type=float, default=None,
-              help="Make every session this long, whatever the plan says.")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
+@settings_options(*ALL_TABLES)
 @fail_cleanly
-def series_build(plan, output, jobs, force, base_url, listeners, scheduler, template_dirs, engine,
-                 minutes, quiet, as_json):
+def series_build(plan, output, jobs, force, base_url, listeners, scheduler, template_dirs,
+                 quiet, as_json, **settings):
     """Build every session of PLAN into a folder, with playlist, podcast feed and player page.
 
     PLAN is a plan file (see 'letgo series new') or a built-in plan's name. Sessions whose
     inputs have not changed are skipped; an interrupted build is finished by the next run.
+    The setting options (--minutes to --bitrate) apply to every session, over what the plan,
+    the listeners CSV and config.toml say.
 
     \b
     Examples:
@@ -920,7 +856,7 @@ def series_build(plan, output, jobs, force, base_url, listeners, scheduler, temp
     from .series import plan as series_plan
 
     loaded = series_plan.load(plan, tuple(str(d) for d in template_dirs), listeners,
-                              {"engine": engine, "minutes": minutes})
+                              request.Layer.read(given(settings), flag_place))
     if output is None:
         output = DEFAULT_OUTPUT_DIR / series_plan.slug(Path(plan).stem)
     progress = SeriesProgress(quiet or as_json)

@@ -1,23 +1,21 @@
-"""The user's defaults for voice, pacing and the cache size, from `config.toml` in the user
-config folder.
+"""The user's defaults, from `config.toml` in the user config folder (optional).
 
-Flags win over the file, the file over the built-in defaults. The file is optional::
+It holds any session setting (see request.SETTINGS) under its table, and the cache's size::
 
     [voice]
     engine = "piper"        # pyttsx3 or piper
-    voice = "joe"
-    rate = 130              # pyttsx3
-    pitch = 50              # pyttsx3 (eSpeak)
-    length_scale = 1.6      # piper
-    noise_scale = 0.667     # piper
-    noise_w_scale = 0.8     # piper
-
+    length_scale = 1.5
     [pacing]
-    sentence_gap = 0.7      # seconds after a sentence
-    paragraph_gap = 1.8     # seconds after a paragraph
-
+    sentence_gap = 1.0
+    [sound]
+    background = "rain"
+    [file]
+    format = "ogg"
     [cache]
     max_mb = 1000           # the synthesis cache's size; the least recently used go first
+
+It is the lowest layer above the built-in defaults: a series plan, a listener row and the
+flags win over it. Relative file paths in it are taken from the config folder.
 """
 
 from __future__ import annotations
@@ -29,17 +27,10 @@ from pathlib import Path
 import platformdirs
 
 from .errors import UsageError
+from .request import BY_NAME, TABLES, Layer
 
-NUMBER = (int, float)
-#: Every key the file may hold, by table: the type its value must have and, for numbers, the
-#: range allowed (the same as the command-line options').
-KEYS: dict[str, dict[str, tuple]] = {
-    "voice": {"engine": (str,), "voice": (str,), "rate": (int, 60, 400), "pitch": (int, 0, 100),
-              "length_scale": (NUMBER, 0.3, 3.0), "noise_scale": (NUMBER, 0.0, 2.0),
-              "noise_w_scale": (NUMBER, 0.0, 2.0)},
-    "pacing": {"sentence_gap": (NUMBER, 0.0, 30.0), "paragraph_gap": (NUMBER, 0.0, 60.0)},
-    "cache": {"max_mb": (NUMBER, 10, 1_000_000)},
-}
+#: The file's tables beyond the session settings' own (request.TABLES).
+CACHE_TABLE = {"max_mb": (10, 1_000_000)}
 
 
 def config_dir() -> Path:
@@ -67,27 +58,41 @@ def read_toml(path: Path) -> dict:
         raise UsageError(f"{path}: not valid TOML: {exc}") from None
 
 
-def load_defaults(path: Path | None = None) -> dict[str, object]:
-    """The file's settings as one flat dict (e.g. {'engine': 'piper', 'sentence_gap': 1.0})."""
+def _read(path: Path | None) -> tuple[Path, dict]:
     path = path or config_file()
-    if not path.is_file():
-        return {}
-    data = read_toml(path)
-    flat: dict[str, object] = {}
+    return path, (read_toml(path) if path.is_file() else {})
+
+
+def settings_layer(path: Path | None = None) -> Layer:
+    """The file's session settings, checked; errors name the file, table and key."""
+    path, data = _read(path)
+    given: dict[str, object] = {}
     for table, values in data.items():
-        known = KEYS.get(table)
+        known = TABLES.get(table) or (tuple(CACHE_TABLE) if table == "cache" else None)
         if known is None or not isinstance(values, dict):
             raise UsageError(f"{path}: unknown table [{table}]; known: "
-                             f"{', '.join(f'[{t}]' for t in KEYS)}")
+                             f"{', '.join(f'[{t}]' for t in (*TABLES, 'cache'))}")
         for key, value in values.items():
             if key not in known:
-                raise UsageError(f"{path}: unknown setting '{key}' in [{table}]; known: "
-                                 f"{', '.join(known)}")
-            kind, *limits = known[key]
-            if isinstance(value, bool) or not isinstance(value, kind):
-                raise UsageError(f"{path}: [{table}] {key} = {value!r} has the wrong type")
-            if limits and not limits[0] <= value <= limits[1]:
-                raise UsageError(f"{path}: [{table}] {key} = {value!r} is out of range "
-                                 f"({limits[0]:g} to {limits[1]:g})")
-            flat[key] = value
-    return flat
+                home = BY_NAME[key].table if key in BY_NAME else None
+                hint = f"it belongs in [{home}]" if home else f"known: {', '.join(known)}"
+                raise UsageError(f"{path}: unknown setting '{key}' in [{table}]; {hint}")
+            if table != "cache":
+                given[key] = value
+    return Layer.read(given, lambda name, value: f"{path}: [{BY_NAME[name].table}] {name} = "
+                                                 f"{value!r}", base=path.parent)
+
+
+def cache_max_mb(path: Path | None = None) -> float | None:
+    """[cache] max_mb, checked; None when the file does not set it."""
+    path, data = _read(path)
+    table = data.get("cache", {})
+    value = table.get("max_mb") if isinstance(table, dict) else None
+    if value is None:
+        return None
+    low, high = CACHE_TABLE["max_mb"]
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise UsageError(f"{path}: [cache] max_mb = {value!r}: must be a number")
+    if not low <= value <= high:
+        raise UsageError(f"{path}: [cache] max_mb = {value!r}: must be from {low} to {high}")
+    return value

@@ -4,6 +4,8 @@
 any other `LetgoError` means the work itself failed (exit 1).
 """
 
+from __future__ import annotations
+
 
 class LetgoError(Exception):
     """Base of every error letgo raises on purpose."""
@@ -15,6 +17,26 @@ class UsageError(LetgoError):
     """Bad input from the user: a name, a value, a file or a path."""
 
     exit_code = 2
+
+
+class SettingError(UsageError):
+    """A setting's value that cannot be used. It names the setting, not a flag: `place` says
+    where the value was written (`config.toml: [voice] rate = 5000`, `--rate 5000`), filled
+    in by whoever knows (see request.located)."""
+
+    def __init__(self, setting: str, value, problem: str, place: str | None = None):
+        self.setting, self.value, self.problem = setting, value, problem
+        self.placed = place is not None
+        self.place = place or (setting if value is None else f"{setting} = {value!r}")
+        super().__init__(f"{self.place}: {problem}")
+
+    def at(self, place: str) -> SettingError:
+        """The same error, said of the value written at `place`."""
+        return SettingError(self.setting, self.value, self.problem, place)
+
+    def __reduce__(self):
+        return SettingError, (self.setting, self.value, self.problem,
+                              self.place if self.placed else None)
 
 
 class TemplateNotFound(UsageError):

@@ -159,6 +159,13 @@ def _write_other_tags(path: Path, title: str, comment: str, extra: Mapping[str, 
     audio.save()
 
 
+def duration(path: Path) -> float:
+    """Seconds of audio in a file letgo wrote, from its header (nothing decoded)."""
+    import mutagen
+
+    return mutagen.File(str(path)).info.length
+
+
 def read_extra(path: Path, format: str = "mp3") -> dict[str, str]:
     """The extra tags `write_tags` stored in a file of `format`; {} for a missing, foreign or
     unreadable file (it is then simply rendered again)."""

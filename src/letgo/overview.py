@@ -10,9 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from . import normalize, plan, session, templates
-from .cache import ClipCache
-from .engines import Engine, make_engine
+from . import plan, session, templates
+from .engines import Engine
 from .errors import FitError
 
 
@@ -33,30 +32,23 @@ class Overview:
 
 
 def overview(request: session.Request, engine: Engine | None = None) -> Overview:
-    """Render, speak and plan `request.template` at its default length (no audio is mixed)."""
-    info = templates.TemplateLibrary(request.template_dirs).find(request.template)
-    variables = templates.resolve_variables(info, request.variables)
-    asked = session.target_minutes(request, info) if request.minutes else None
-    owned = engine is None
-    engine = engine or make_engine(request.engine, request.voice)
-    try:
-        cache = ClipCache(request.cache_dir) if request.cache else None  # shared with render
-        speaker = session.Speaker(info, variables, engine, normalize.load(request.pronunciations),
-                                  cache)
+    """`request`'s template written and spoken as `script` and `render` do it (normalised,
+    with its pronunciations and the cache), then planned at its shortest, default and asked-for
+    lengths; no audio is mixed."""
+    written = session.write(request)
+    info = written.info
+    with session.speaker(request, written, engine) as speaker:
         shortest = speaker.shortest(request.plan)
         if info.minutes:
             default = info.minutes * 60
         else:
             default = plan.natural_seconds(*speaker.at(0.0), request.plan)
-        target = asked * 60 if asked else default
+        target = written.minutes * 60 if request.minutes else default
         try:
             timeline = plan.plan(*speaker.at(target / 60), target, request.plan)
-        except FitError:  # the default is too short for this voice: show the shortest instead
+        except FitError:  # too short for this voice: show the shortest instead
             timeline = plan.plan(*speaker.at(shortest / 60), shortest, request.plan)
         sentences = len(speaker.parse(target / 60).sentences)
-    finally:
-        if owned:
-            engine.close()
     sections = tuple((c.title, c.end - c.start) for c in timeline.chapters)
     longest = info.max_minutes * 60 if info.max_minutes else None
     return Overview(info, shortest, default, longest, sections, sentences)

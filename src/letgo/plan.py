@@ -208,7 +208,7 @@ def split_hold(length: float, cue_seconds: Sequence[float], limit: float) -> lis
 def too_short(shortest: float) -> FitError:
     """The error for a target under `shortest` seconds, naming a length that fits."""
     return FitError(f"the script needs at least {format_minutes(shortest)} ({shortest:.0f} s) "
-                    f"of speech and pauses; ask for --minutes {suggest_minutes(shortest):.1f} "
+                    f"of speech and pauses; ask for {suggest_minutes(shortest):.1f} minutes "
                     "or more")
 
 

@@ -10,45 +10,24 @@ import hashlib
 import json
 import logging
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 from . import __version__, atomic, export, mix, normalize, plan, script, tags, templates
-from .backgrounds import make_background
+from .backgrounds import Background, make_background
 from .bell import strike
 from .cache import ClipCache
-from .engines import Clip, Engine, VoiceSettings, make_engine, trim
+from .engines import Clip, Engine, fingerprint, make_engine, trim
 from .errors import FitError, UsageError
-from .settings import ExportSettings, MixSettings, PlanSettings, spoken_word_lufs
+from .request import Request, located
+from .settings import MixSettings, PlanSettings, spoken_word_lufs
 
 log = logging.getLogger(__name__)
 
 Progress = Callable[[str, int, int], None]
-#: Longer than this is almost surely a typo (12 hours covers a night's sleep).
-MAX_MINUTES = 720.0
-
-
-@dataclass(frozen=True)
-class Request:
-    """Everything that decides what a session sounds like."""
-
-    template: str
-    variables: Mapping[str, str] = field(default_factory=dict)
-    minutes: float | None = None
-    engine: str = "pyttsx3"
-    voice: VoiceSettings = VoiceSettings()
-    plan: PlanSettings = PlanSettings()
-    mix: MixSettings = MixSettings()
-    export: ExportSettings = ExportSettings()
-    template_dirs: tuple[str, ...] = ()
-    pronunciations: tuple[str, ...] = ()
-    """Pronunciation files applied before the user's own and the built-in one."""
-    cache: bool = True
-    """Keep and reuse spoken sentences in the synthesis cache."""
-    cache_dir: str | None = None
-    """The cache folder; None for $LETGO_CACHE_DIR or the user cache folder."""
 
 
 @dataclass(frozen=True)
@@ -64,22 +43,12 @@ class Prepared:
     """Each sentence as the engine was given it (normalised), by clip index."""
 
 
-def check_minutes(minutes: float | None) -> None:
-    if minutes is None:
-        return
-    if not minutes > 0:
-        raise UsageError(f"--minutes must be more than 0, got {minutes:g}")
-    if minutes > MAX_MINUTES:
-        raise UsageError(f"--minutes {minutes:g} is more than {MAX_MINUTES:g} (12 hours)")
-
-
 def target_minutes(request: Request, info: templates.TemplateInfo) -> float | None:
     """The length asked for, else the template's default; above the template's range is an error."""
-    check_minutes(request.minutes)
     minutes = request.minutes if request.minutes is not None else info.minutes
     if request.minutes is not None and info.max_minutes and minutes > info.max_minutes:
         raise FitError(f"'{info.name}' runs at most {info.max_minutes:g} minutes "
-                       f"(its silences would grow too long); ask for --minutes {info.max_minutes:g} "
+                       f"(its silences would grow too long); ask for {info.max_minutes:g} minutes "
                        "or less")
     return minutes
 
@@ -175,35 +144,71 @@ class Speaker:
         suggested = plan.shortest_fit(self.at, settings, rounded=True)
         return FitError(f"'{self.info.name}' does not fit in {minutes:g} min: the script needs "
                         f"at least {plan.format_minutes(shortest)} ({shortest:.0f} s) of speech "
-                        f"and pauses; ask for --minutes {suggested / 60:.1f} or more")
+                        f"and pauses; ask for {suggested / 60:.1f} minutes or more")
 
 
-def prepare(request: Request, engine: Engine | None = None,
-            progress: Progress | None = None) -> Prepared:
-    library = templates.TemplateLibrary(request.template_dirs)
-    info = library.find(request.template)
-    minutes = target_minutes(request, info)
-    variables = templates.resolve_variables(info, request.variables)
-    text = templates.render(info, variables, minutes=minutes)
-    parsed = script.parse(text, str(info.path))
-    if not parsed.sentences:
-        raise UsageError(f"template '{info.name}' has nothing to say: it rendered no speech")
-    normalizer = normalize.load(request.pronunciations)
+@dataclass(frozen=True)
+class Written:
+    """A session up to its words: the template rendered at its length and parsed, each
+    sentence normalised. Cheap (nothing is spoken), so the freshness key starts from it."""
+
+    info: templates.TemplateInfo
+    variables: dict[str, str]
+    text: str
+    """The script markup the template rendered."""
+    script: script.Script
+    spoken: tuple[str, ...]
+    """Each spoken line as the engine is given it (normalised)."""
+    minutes: float | None
+    """The length to fit: the one asked for, else the template's own."""
+    normalizer: Callable[[str], str] = field(compare=False, repr=False, default=str)
+
+
+def write(request: Request) -> Written:
+    """Render, parse and normalise `request`'s template; nothing is spoken."""
+    with located(request):
+        info = templates.TemplateLibrary(request.template_dirs).find(request.template)
+        minutes = target_minutes(request, info)
+        variables = templates.resolve_variables(info, request.variables)
+        text = templates.render(info, variables, minutes=minutes)
+        parsed = script.parse(text, str(info.path))
+        if not parsed.sentences:
+            raise UsageError(f"template '{info.name}' has nothing to say: it rendered no speech")
+        normalizer = normalize.load(request.pronunciations)
+        spoken = tuple(normalizer(s.text) for s in parsed.spoken)
+    return Written(info, variables, text, parsed, spoken, minutes, normalizer)
+
+
+@contextmanager
+def speaker(request: Request, written: Written, engine: Engine | None = None
+            ) -> Iterator[Speaker]:
+    """A Speaker for `written` with the request's engine (unless one is given), its
+    pronunciations and the synthesis cache: how script, show and render all speak."""
     cache = ClipCache(request.cache_dir) if request.cache else None
-    owned = engine is None
-    engine = engine or make_engine(request.engine, request.voice)
-    try:
-        speaker = Speaker(info, variables, engine, normalizer, cache)
-        spoken, clips = speaker.speak(parsed, progress)
+    with located(request):
+        owned = engine is None
+        engine = engine or make_engine(request.engine, request.voice)
         try:
-            timeline = plan.plan(parsed, [c.duration for c in clips],
+            yield Speaker(written.info, written.variables, engine, written.normalizer, cache)
+        finally:
+            if owned:
+                engine.close()
+
+
+def prepare(request: Request, engine: Engine | None = None, progress: Progress | None = None,
+            written: Written | None = None) -> Prepared:
+    """The session up to its timeline: what `letgo script` shows and `render` mixes."""
+    written = written or write(request)
+    minutes = written.minutes
+    with speaker(request, written, engine) as voice:
+        spoken, clips = voice.speak(written.script, progress)
+        try:
+            timeline = plan.plan(written.script, [c.duration for c in clips],
                                  None if minutes is None else minutes * 60, request.plan)
         except FitError:  # say which template and a length that fits, for series and scripts
-            raise speaker.too_short(minutes, request.plan) from None
-    finally:
-        if owned:
-            engine.close()
-    return Prepared(info, variables, parsed, tuple(clips), timeline, tuple(spoken))
+            raise voice.too_short(minutes, request.plan) from None
+    return Prepared(written.info, written.variables, written.script, tuple(clips), timeline,
+                    tuple(spoken))
 
 
 @dataclass(frozen=True)
@@ -211,39 +216,70 @@ class Result:
     path: Path
     duration: float
     seconds_taken: float
-    prepared: Prepared
+    prepared: Prepared | None
+    """The session as it was mixed; None when `reused`."""
     reused: bool = False
     """True when `path` already held this very session and was left as it was."""
 
 
-#: The tag holding `output_key`: a file whose key matches needs no render.
-OUTPUT_KEY = "letgo:output"
+def freshness_key(request: Request, written: Written, tag: tags.TagInfo | None = None,
+                  cover: str = "") -> str:
+    """A hash of everything that decides a session's file: letgo's version, every setting,
+    the engine's release and voice files, the words as spoken (so a pronunciation rule that
+    changes one sentence shows), the script's markup, the template's header, the tags and a
+    background file's size and time. `render`'s up-to-date check and the series manifest both
+    use it. `cover` names cover art whose bytes are made later (a series')."""
+    background = Path(request.mix.background).expanduser()
+    stat = background.stat() if background.is_file() else None
+    info = written.info
+    described = {
+        "letgo": __version__, "engine": fingerprint(request.engine, request.voice),
+        "settings": {name: asdict(getattr(request, name))
+                     for name in ("voice", "plan", "mix", "export")},
+        "minutes": written.minutes, "pronunciations": request.pronunciations,
+        "template": [info.name, info.title, info.description, info.sleep, info.minutes,
+                     info.max_minutes, str(info.path)],
+        "variables": written.variables, "script": written.text, "spoken": written.spoken,
+        "background_file": [stat.st_size, stat.st_mtime_ns] if stat else None,
+        "tag": {k: v for k, v in asdict(tag).items() if k != "cover"} if tag else None,
+        "cover": cover or (hashlib.sha256(tag.cover).hexdigest() if tag else ""),
+    }
+    blob = json.dumps(described, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
 def render(request: Request, output: Path, engine: Engine | None = None,
            progress: Progress | None = None, tag: tags.TagInfo | None = None,
-           reuse: bool = False) -> Result:
+           reuse: bool = False, key: str | None = None) -> Result:
     """Render a session to `output`; the file is complete or absent, never partial.
 
-    `tag` gives the ID3 tags (a series sets album, track, cover...); chapters from the
-    template's sections and the inputs that made the file are always added. With `reuse`,
-    an `output` made from exactly the same speech, timeline and settings is kept as it is:
-    mixing and encoding it again would write the same file.
+    `tag` gives the tags (a series sets album, track, cover...); chapters from the template's
+    sections and the inputs that made the file are always added, with the freshness key
+    (`key` if the caller has it already). With `reuse`, an `output` made with the same key is
+    kept as it is: mixing and encoding it again would write the same file.
     """
     started = time.perf_counter()
     output = Path(output).expanduser()
     output = atomic.target(output)
-    settings = request.mix
-    background = _background(settings)
+    written = write(request)
+    key = key or freshness_key(request, written, tag)
+    if reuse and export.read_extra(output, request.export.format).get(tags.HASH_KEY) == key:
+        log.info("%s is up to date (freshness key %s)", output, key[:12])
+        return Result(output, export.duration(output), time.perf_counter() - started, None,
+                      reused=True)
+    with located(request):
+        background = _background(request.mix)
     try:
-        return _render(request, output, background, engine, progress, started, tag, reuse)
+        with located(request):
+            return _render(request, written, output, background, engine, progress, started,
+                           tag, key)
     finally:
-        getattr(background, "close", lambda: None)()
+        background.close()
 
 
-def _background(settings: MixSettings, offset: float | None = None):
+def _background(settings: MixSettings) -> Background:
     return make_background(settings.background, settings.sample_rate, beat=settings.beat,
-                           offset=settings.background_offset if offset is None else offset)
+                           offset=settings.background_offset)
 
 
 def mix_settings(request: Request, prepared: Prepared, channels: int) -> MixSettings:
@@ -259,17 +295,16 @@ def mix_settings(request: Request, prepared: Prepared, channels: int) -> MixSett
     return settings
 
 
-def bed_loudness(settings: MixSettings, background) -> float:
+def bed_loudness(settings: MixSettings, background: Background) -> float:
     """The bed's loudness at unit gain, measured from a twin of `background` (unread)."""
-    twin = (background.twin() if hasattr(background, "twin")
-            else _background(settings, getattr(background, "offset", None)))
+    twin = background.twin()
     try:
         return mix.measure_background(twin, settings.sample_rate)
     finally:
-        getattr(twin, "close", lambda: None)()
+        twin.close()
 
 
-def mix_levels(prepared: Prepared, settings: MixSettings, background,
+def mix_levels(prepared: Prepared, settings: MixSettings, background: Background,
                bed_lufs: float | None = None) -> mix.Levels:
     """The measured levels of the session (`bed_lufs` from `bed_loudness`, else measured)."""
     if bed_lufs is None:
@@ -278,45 +313,19 @@ def mix_levels(prepared: Prepared, settings: MixSettings, background,
                            settings, sleep=prepared.info.sleep)
 
 
-def output_key(prepared: Prepared, settings: MixSettings, export_settings: ExportSettings,
-               channels: int, info: tags.TagInfo) -> str:
-    """A hash of everything that decides a rendered file's bytes: the speech itself (so a new
-    voice, engine release or pronunciation shows), the timeline, the mix, the format, the tags
-    and letgo's own version (its mixing code). A background file counts by size and time."""
-    digest = hashlib.sha256()
-    background = Path(settings.background).expanduser()
-    stat = background.stat() if background.is_file() else None
-    described = {"letgo": __version__, "mix": asdict(settings), "export": asdict(export_settings),
-                 "channels": channels, "timeline": asdict(prepared.timeline),
-                 "background_file": [stat.st_size, stat.st_mtime_ns] if stat else None,
-                 "tags": {**asdict(info), "cover": hashlib.sha256(info.cover).hexdigest()}}
-    digest.update(json.dumps(described, sort_keys=True, default=str).encode("utf-8"))
-    for clip in prepared.clips:
-        digest.update(f"{clip.sample_rate}:{len(clip.samples)}:".encode())
-        digest.update(clip.samples.tobytes())
-    return digest.hexdigest()
-
-
-def _render(request: Request, output: Path, background, engine: Engine | None,
-            progress: Progress | None, started: float, tag: tags.TagInfo | None,
-            reuse: bool) -> Result:
-    made_from = reuse and export.read_extra(output, request.export.format).get(OUTPUT_KEY)
+def _render(request: Request, written: Written, output: Path, background: Background,
+            engine: Engine | None, progress: Progress | None, started: float,
+            tag: tags.TagInfo | None, key: str) -> Result:
     # While the voice is made ready (a worker starting, clips read from the cache), the
-    # other core measures the bed and strikes the bell; unless the file will likely be kept.
+    # other core measures the bed and strikes the bell.
     with ThreadPoolExecutor(1) as early:
-        bed_lufs = None if made_from else early.submit(bed_loudness, request.mix, background)
-        if not made_from:
-            early.submit(strike, request.mix.sample_rate)
-        prepared = prepare(request, engine, progress)
+        bed_lufs = early.submit(bed_loudness, request.mix, background)
+        early.submit(strike, request.mix.sample_rate)
+        prepared = prepare(request, engine, progress, written)
     settings = mix_settings(request, prepared, background.channels)
     info = session_tags(request, prepared, tag)
-    key = output_key(prepared, settings, request.export, background.channels, info)
-    if made_from == key:
-        log.info("%s is up to date (output key %s)", output, key[:12])
-        return Result(output, prepared.timeline.duration, time.perf_counter() - started,
-                      prepared, reused=True)
-    info = replace(info, extra={**info.extra, OUTPUT_KEY: key})
-    levels = mix_levels(prepared, settings, background, bed_lufs.result() if bed_lufs else None)
+    info = replace(info, extra={**info.extra, tags.HASH_KEY: key})
+    levels = mix_levels(prepared, settings, background, bed_lufs.result())
     total = round(prepared.timeline.duration * settings.sample_rate)
     done = 0
 
@@ -346,8 +355,9 @@ def describe(prepared: Prepared) -> str:
 
 def session_tags(request: Request, prepared: Prepared, tag: tags.TagInfo | None = None
                  ) -> tags.TagInfo:
-    """`tag` (or the template's title) with the timeline's chapters and the rebuild inputs."""
-    inputs = {**asdict(request), "template": prepared.info.name,
+    """`tag` (or the template's title) with the timeline's chapters and the inputs: the
+    template, its variables and every setting."""
+    inputs = {**request.settings(), "template": prepared.info.name,
               "template_path": str(prepared.info.path), "variables": prepared.variables,
               "letgo": __version__}
     tag = tag or tags.TagInfo(title=prepared.info.title)

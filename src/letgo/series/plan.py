@@ -1,9 +1,10 @@
 """Reading a series plan (TOML) into the episodes to build, checked before any work starts.
 
-Shared defaults (minutes, engine, voice, rate, background, variables) apply to every session;
-a session can override any of them. Shared variables, and a listener's CSV columns, go only to
+Any session setting (request.SETTINGS) can be set in [defaults], in a [[sessions]] entry and in
+a listener CSV column; the layers are config.toml < [defaults] < session < listener row < the
+command line's flags. Shared variables, and a listener's other CSV columns, go only to
 templates that take them; a session's own variables must exist in its template. Every error
-names the plan file, the session and the field.
+names the plan file (or CSV), the session (or row) and the field.
 """
 
 from __future__ import annotations
@@ -15,19 +16,18 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import session, tags, templates
-from ..engines import ENGINES, VoiceSettings
+from .. import config, request, session, tags, templates
 from ..errors import LetgoError, PlanError, UsageError
-from ..settings import MixSettings
+from ..export import extension
 
 PLAN_DIR = "series"
-SESSION_KEYS = {"template", "title", "minutes", "engine", "voice", "rate", "background",
-                "variables", "description"}
-DEFAULT_KEYS = SESSION_KEYS - {"template", "title", "description"}
+#: What a [[sessions]] entry and [defaults] may hold: every setting, and these.
+SESSION_KEYS = {"template", "title", "description", "variables", *request.BY_NAME}
+DEFAULT_KEYS = {"variables", *request.BY_NAME}
 SERIES_KEYS = {"title", "author", "description", "year", "genre", "language", "templates",
                "link"}
-#: CSV columns that set a session's settings rather than a template variable.
-LISTENER_SETTINGS = {"minutes", "engine", "voice", "rate", "background", "folder"}
+#: CSV columns that are not template variables: every setting, and the listener's folder.
+LISTENER_SETTINGS = {"folder", *request.BY_NAME}
 
 
 @dataclass(frozen=True)
@@ -105,11 +105,12 @@ def find(name_or_path: str | Path, template_dirs: tuple[str, ...] = ()) -> Path:
 
 
 def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
-         listeners: str | Path | None = None, overrides: dict | None = None) -> SeriesPlan:
+         listeners: str | Path | None = None,
+         overrides: request.Layer = request.Layer({}, {})) -> SeriesPlan:
     """Read, check and expand a plan; raises PlanError naming the session and field.
 
-    `overrides` (e.g. {"engine": "fake", "minutes": 2}) win over the plan's own settings,
-    for quick drafts of a whole series.
+    `overrides` (the flags, e.g. engine fake and 2 minutes for a quick draft of a whole
+    series) win over the plan, the listener rows and config.toml.
     """
     path = find(name_or_path, template_dirs)
     where = str(path)
@@ -140,14 +141,22 @@ def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
     sessions = data.get("sessions")
     if not isinstance(sessions, list) or not sessions:
         raise PlanError(f"{where}: the plan has no [[sessions]]; add at least one")
-    rows = _listener_rows(data, path, listeners)
+    source = _listeners_file(data, path, listeners)
+    rows = _listener_rows(source)
+    below = [config.settings_layer(),
+             _layer(defaults, lambda name, value: f"{where}: [defaults] {name} = {value!r}",
+                    path.parent)]
     library = templates.TemplateLibrary(dirs)
     cover = info.title
     episodes = []
     for row_number, row in enumerate(rows, start=1):
         folder = ""
+        row_layer = request.Layer({}, {})
         if row is not None:
             folder = slug(row.get("folder") or row.get("name") or f"listener-{row_number}")
+            row_layer = _layer({k: v for k, v in row.items() if k in request.BY_NAME},
+                               lambda name, value, n=row_number: f"{source} row {n + 1}, "
+                               f"column {name} = {value!r}", Path(source).parent, text=True)
         for number, spec in enumerate(sessions, start=1):
             label = f"session {number}"
             if isinstance(spec, dict) and isinstance(spec.get("title"), str):
@@ -156,10 +165,9 @@ def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
                 label = f"listener {row_number} ('{folder}'), {label}"
             episodes.append(_episode(spec, number, len(sessions), defaults, row, folder, info,
                                      cover, library, dirs, path.parent, f"{where}: {label}",
-                                     overrides or {}))
+                                     [*below, row_layer, overrides]))
     if rows != [None]:
-        _check_columns(rows[0], sessions, library, path.parent, listeners or
-                       path.parent / data["listeners"]["csv"])
+        _check_columns(rows[0], sessions, library, path.parent, source)
     names = [e.relpath for e in episodes]
     for name in names:
         if names.count(name) > 1:
@@ -168,9 +176,16 @@ def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
     return SeriesPlan(info, where, tuple(episodes))
 
 
+def _layer(table: dict, place: request.Place, base: Path, text: bool = False) -> request.Layer:
+    """The settings in a plan table or CSV row (its other keys are not settings)."""
+    return request.Layer.read({k: v for k, v in table.items() if k in request.BY_NAME}, place,
+                              text=text, base=base)
+
+
 def _episode(spec, number: int, total: int, defaults: dict, row: dict | None, folder: str,
              info: SeriesInfo, cover: str, library: templates.TemplateLibrary,
-             dirs: tuple[str, ...], base: Path, label: str, overrides: dict) -> Episode:
+             dirs: tuple[str, ...], base: Path, label: str,
+             layers: list[request.Layer]) -> Episode:
     if not isinstance(spec, dict):
         raise PlanError(f"{label}: must be a table with at least 'template'")
     _only(spec, SESSION_KEYS, label, "")
@@ -183,23 +198,8 @@ def _episode(spec, number: int, total: int, defaults: dict, row: dict | None, fo
         found = library.find(template)
     except LetgoError as exc:
         raise PlanError(f"{label}: 'template': {exc}") from None
-    merged = {**defaults, **{k: v for k, v in spec.items() if k != "variables"}}
-    if row is not None:
-        merged.update({k: row[k] for k in LISTENER_SETTINGS - {"folder"} if row.get(k)})
-    merged.update({k: v for k, v in overrides.items() if v is not None})
-    minutes = _minutes(merged.get("minutes"), label)
-    engine = merged.get("engine", "pyttsx3")
-    if engine not in ENGINES:
-        raise PlanError(f"{label}: 'engine' must be one of {', '.join(ENGINES)}, got {engine!r}")
-    rate = merged.get("rate", VoiceSettings.rate)
-    try:
-        rate = int(rate)
-    except (TypeError, ValueError):
-        raise PlanError(f"{label}: 'rate' must be words per minute, got {rate!r}") from None
-    if not 60 <= rate <= 400:
-        raise PlanError(f"{label}: 'rate' must be 60 to 400 words per minute, got {rate}")
-    voice = merged.get("voice") or None
-    background = str(merged.get("background", MixSettings.background))
+    own_layer = _layer(spec, lambda name, value: f"{label}: {name} = {value!r}", base)
+    layers = [*layers[:2], own_layer, *layers[2:]]  # config, defaults, session, row, flags
     known = set(found.variable_names())
     shared = {**_variables(defaults.get("variables", {}), label, "[defaults.variables]")}
     if row is not None:
@@ -211,15 +211,15 @@ def _episode(spec, number: int, total: int, defaults: dict, row: dict | None, fo
             raise PlanError(f"{label}: 'variables.{key}': template '{found.name}' has no such "
                             f"variable (it takes: {takes})")
     given = {**{k: v for k, v in shared.items() if k in known}, **own}
-    request = session.Request(template=template, variables=given, minutes=minutes,
-                              engine=engine, voice=VoiceSettings(voice=voice, rate=rate),
-                              mix=MixSettings(background=background), template_dirs=dirs)
+    made = request.build(template, layers, given, dirs)
     try:
         templates.resolve_variables(found, given)
-        session.target_minutes(request, found)
     except LetgoError as exc:
-        field = "minutes" if "minute" in str(exc) else "variables"
-        raise PlanError(f"{label}: '{field}': {exc}") from None
+        raise PlanError(f"{label}: 'variables': {exc}") from None
+    try:
+        session.target_minutes(made, found)
+    except LetgoError as exc:
+        raise PlanError(f"{dict(made.origins).get('minutes', label)}: {exc}") from None
     title = spec.get("title") or found.title
     if not isinstance(title, str):
         raise PlanError(f"{label}: 'title' must be a string")
@@ -227,8 +227,8 @@ def _episode(spec, number: int, total: int, defaults: dict, row: dict | None, fo
     tag = tags.TagInfo(title=title, artist=info.author, album=info.title, track=number,
                        tracks=total, year=info.year, genre=info.genre,
                        comment=str(description))
-    return Episode(folder, f"{number:02d}-{slug(title)}.mp3", title, str(description),
-                   request, tag, cover)
+    return Episode(folder, f"{number:02d}-{slug(title)}{extension(made.export.format)}", title,
+                   str(description), made, tag, cover)
 
 
 def _check_columns(row: dict, sessions: list, library: templates.TemplateLibrary, base: Path,
@@ -245,20 +245,6 @@ def _check_columns(row: dict, sessions: list, library: templates.TemplateLibrary
             raise PlanError(f"{source}: column '{column}' is neither a setting "
                             f"({', '.join(sorted(LISTENER_SETTINGS))}) nor a variable of any "
                             f"session's template ({', '.join(sorted(known - LISTENER_SETTINGS))})")
-
-
-def _minutes(value, label: str) -> float | None:
-    if value is None or value == "":
-        return None
-    try:
-        minutes = float(value)
-    except (TypeError, ValueError):
-        raise PlanError(f"{label}: 'minutes' must be a number, got {value!r}") from None
-    try:
-        session.check_minutes(minutes)
-    except UsageError as exc:
-        raise PlanError(f"{label}: 'minutes': {str(exc).replace('--minutes ', '')}") from None
-    return minutes
 
 
 def _variables(table, label: str, field: str) -> dict[str, str]:
@@ -291,12 +277,17 @@ def _text(table: dict, key: str, where: str, what: str, default: str) -> str:
     return value
 
 
-def _listener_rows(data: dict, path: Path, override: str | Path | None) -> list[dict | None]:
-    """[None] for a plain plan; one dict of column -> value per listener otherwise."""
+def _listeners_file(data: dict, path: Path, override: str | Path | None) -> Path | None:
+    """The listeners CSV: --listeners, else the plan's [listeners] csv, else none."""
     table = _table(data, "listeners", str(path), "the plan")
     _only(table, {"csv"}, str(path), "[listeners]")
-    source = Path(override) if override else (path.parent / table["csv"] if "csv" in table
-                                               else None)
+    if override:
+        return Path(override)
+    return path.parent / table["csv"] if "csv" in table else None
+
+
+def _listener_rows(source: Path | None) -> list[dict | None]:
+    """[None] for a plain plan; one dict of column -> value per listener otherwise."""
     if source is None:
         return [None]
     try:
