@@ -62,7 +62,7 @@ def test_the_shortest_length_renders_the_text_at_the_length_it_is_for(tmp_path, 
     assert found < 120  # the short text's own shortest, not the long text's
     with pytest.raises(FitError) as caught:
         prepare(path, minutes=found / 60 - 0.05)
-    suggested = float(re.search(r"--minutes (\d+\.\d)", str(caught.value)).group(1))
+    suggested = float(re.search(r"ask for (\d+\.\d) minutes", str(caught.value)).group(1))
     prepare(path, minutes=suggested)  # the suggestion fits, text and all
     result = runner.invoke(main, ["show", str(path), "--engine", "fake"])
     assert result.exit_code == 0, result.output
@@ -78,7 +78,7 @@ def test_a_suggested_length_past_a_threshold_fits_its_own_longer_text(tmp_path):
     path = write(tmp_path, body)
     with pytest.raises(FitError) as caught:
         prepare(path, minutes=1)
-    suggested = float(re.search(r"--minutes (\d+\.\d)", str(caught.value)).group(1))
+    suggested = float(re.search(r"ask for (\d+\.\d) minutes", str(caught.value)).group(1))
     assert suggested > 2.5
     assert prepare(path, minutes=suggested).timeline.duration == pytest.approx(suggested * 60)
 

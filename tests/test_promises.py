@@ -26,7 +26,7 @@ SHORT = Path(__file__).parent / "data" / "short.j2"
 
 @pytest.mark.parametrize("args, message", [
     (["render", "letting-go", "--rate", "abc"],
-     "Invalid value for '--rate': 'abc' is not a valid integer range (see 'letgo render --help')"),
+     "Invalid value for '--rate': 'abc' is not a valid integer (see 'letgo render --help')"),
     (["render"], "Missing argument 'TEMPLATE' (see 'letgo render --help')"),
     (["render", "x", "--engine", "nope"],
      "Invalid value for '--engine': 'nope' is not one of 'pyttsx3', 'piper', 'fake' "
