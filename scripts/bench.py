@@ -10,7 +10,7 @@ Prints ratios measured in this one run (never asserted by tests):
   3. the usual approach, carried here as a small reference: every sentence to a file, pydub
      `+` to join them with their silences, a looped bed overlaid, faded and exported.
 
-Usage (from the checkout, after `EXTRAS=bench scripts/test.sh` or pip install -e '.[bench]'):
+Usage (from the checkout, after scripts/test.sh or pip install -e .):
 
     .venv/bin/python scripts/bench.py            # everything (~10 minutes on 2 cores)
     .venv/bin/python scripts/bench.py --quick    # skip the 8-hour render and the 60-min reference

@@ -1,7 +1,8 @@
 """Turning a timeline into sound, block by block.
 
-Only one block of output, the clips and one bell are ever held in memory, so an eight-hour
-session costs what a ten-minute one does. Everything that changes over time is planned from the
+Only one block of output, the clips, the spoken passages being heard (assembled by the clip
+layer, `clips`, with pydub) and one bell are ever held in memory, so an eight-hour session costs
+what a ten-minute one does. Everything that changes over time is planned from the
 timeline, not detected from the audio: the background eases down before speech and back up in
 long pauses (ducking), fades in under the lead-in and out over the tail. Levels come from
 measurement (see `dsp`): the voice, the bed and the bell are set so the finished file lands
@@ -10,15 +11,16 @@ on its loudness target with its true peak under the ceiling.
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 import soxr
 
-from . import dsp
+from . import clips, dsp
 from .bell import strike
 from .engines import Clip
 from .dsp import db
@@ -157,13 +159,10 @@ class Levels:
         clip = self.clips[i]
         return round(len(clip.samples) * self.sample_rate / clip.sample_rate)
 
-    def speech(self, i: int) -> np.ndarray:
-        """Clip i at the session rate and its final level, true peak limited. Made when the
-        mixer reaches it, so only the clips being heard are held at the session rate.
-
-        A <prosody volume> is applied after the limiter, so a passage marked 6 dB softer is
-        heard exactly 6 dB under the same passage unmarked (before it, the limiter would take
-        less from the softer passage than from the rest)."""
+    def limited(self, i: int) -> np.ndarray:
+        """Clip i at the session rate and its level, true peak limited, before any <prosody
+        volume> (`clips.sentence` applies that). Made when the mixer reaches the clip's
+        passage, so only the clips being heard are held at the session rate."""
         clip = self.clips[i]
         samples = np.asarray(clip.samples, dtype=np.float32)
         if clip.sample_rate != self.sample_rate:
@@ -175,9 +174,11 @@ class Levels:
             ramp = np.linspace(0.0, 1.0, edge, dtype=np.float32)
             samples[:edge] *= ramp
             samples[-edge:] *= ramp[::-1]
-        heard = dsp.limit(samples, self.sample_rate, self.ceiling)
-        volume = self.volumes[i] if self.volumes else 1.0
-        return heard if volume == 1.0 else heard * np.float32(volume)
+        return dsp.limit(samples, self.sample_rate, self.ceiling)
+
+    def speech(self, i: int) -> np.ndarray:
+        """Clip i as it is heard (mono float32): limited, then its <prosody volume>."""
+        return clips.samples(clips.sentence(self, i))[:, 0]
 
 
 @dataclass(frozen=True)
@@ -360,14 +361,12 @@ def plan_levels(timeline: Timeline, clips: Sequence[Clip], background_lufs: floa
 
 @dataclass(frozen=True)
 class _Placed:
+    """A piece of sound on the timeline: a spoken passage, or a bell (faded with the bed)."""
+
     start: int
     end: int
-    clip: int
-    """The sentence's clip index; -1 for a bell."""
-
-    @property
-    def bell(self) -> bool:
-        return self.clip < 0
+    make: Callable[[], clips.AudioSegment]
+    bell: bool = False
 
 
 def blocks(timeline: Timeline, levels: Levels, background, settings: MixSettings
@@ -375,18 +374,22 @@ def blocks(timeline: Timeline, levels: Levels, background, settings: MixSettings
     """The session as float32 blocks of shape (frames, background.channels), in order.
 
     `levels` (from `plan_levels`) carries the clips and their gains; `background` is a stream
-    with `channels` and `read(frames)`; `settings` give the ducking, fades and sample rate."""
+    with `channels` and `read(frames)`; `settings` give the ducking, fades and sample rate.
+    The speech comes in passages that the clip layer assembles with pydub (`clips.Passage`),
+    each built when the mixer reaches it and let go once it has been heard."""
     rate = settings.sample_rate
     envelope = _Envelope.plan(timeline, settings)
     total = round(timeline.duration * rate)
-    placed = []
+    placed = [_Placed(p.start, p.end, functools.partial(p.build, levels))
+              for p in clips.passages(timeline, levels.frames, rate)]
+    bell = clips.segment(levels.bell, rate) if any(e.kind != "speech" for e in timeline.events) \
+        else None
     for event in timeline.events:
-        clip = event.clip if event.kind == "speech" else -1
-        start = round(event.start * rate)
-        length = levels.frames(clip) if clip >= 0 else len(levels.bell)
-        placed.append(_Placed(start, start + length, clip))
+        if event.kind != "speech":
+            start = round(event.start * rate)
+            placed.append(_Placed(start, start + len(levels.bell), lambda: bell, bell=True))
     placed.sort(key=lambda p: p.start)
-    heard: dict[int, np.ndarray] = {}  # the clips playing now, at their final level
+    heard: dict[int, clips.AudioSegment] = {}  # the pieces playing now, by place in `placed`
     ceiling = np.float32(db(settings.limit_db))
     block = max(1, round(settings.block_seconds * rate))
     first_active = 0
@@ -401,21 +404,23 @@ def blocks(timeline: Timeline, levels: Levels, background, settings: MixSettings
         bells = None
         while first_active < len(placed) and placed[first_active].end <= a:
             first_active += 1
-        for p in placed[first_active:]:
+        for k in range(first_active, len(placed)):
+            p = placed[k]
             if p.start >= b:
                 break
             if p.end <= a:
                 continue
             lo, hi = max(a, p.start), min(b, p.end)
+            if k not in heard:
+                heard[k] = p.make()
+            piece = clips.samples(heard[k].get_sample_slice(lo - p.start, hi - p.start))[:, 0]
             if p.bell:
                 bells = np.zeros(n, dtype=np.float32) if bells is None else bells
-                bells[lo - a:hi - a] += levels.bell[lo - p.start:hi - p.start]
-                continue
-            if p.clip not in heard:
-                heard[p.clip] = levels.speech(p.clip)
-            voice[lo - a:hi - a] += heard[p.clip][lo - p.start:hi - p.start]
+                bells[lo - a:hi - a] += piece
+            else:
+                voice[lo - a:hi - a] += piece
             if p.end <= b:
-                del heard[p.clip]
+                del heard[k]
         if bells is not None:
             fade = envelope.fade(t)
             voice += bells * (np.float32(fade) if np.isscalar(fade) else fade.astype(np.float32))
