@@ -225,3 +225,16 @@ def test_a_value_in_a_cue_or_a_phrase_to_repeat_is_said_as_typed(tmp_path):
     assert "Come back, Sam | [pause 600s] <b>." in said
     assert "I let you go, Sam | [pause 600s] <b>." in said
     assert prepared.timeline.duration == pytest.approx(20 * 60)
+
+
+def test_the_split_limit_is_a_setting_like_any_other(tmp_path, runner):
+    path = write(tmp_path, HOLD)
+    said = {}
+    for limit in ("150", "60"):
+        result = runner.invoke(main, ["script", str(path), "--engine", "fake", "--minutes",
+                                      "20", "--hold-split", limit])
+        assert result.exit_code == 0, result.output
+        said[limit] = result.output.count("Return, gently.")
+    assert said["60"] > 2 * said["150"] > 0
+    result = runner.invoke(main, ["script", str(path), "--engine", "fake", "--hold-split", "5"])
+    assert result.exit_code == 2 and "hold" in result.output

@@ -214,6 +214,9 @@ SETTINGS: tuple[Setting, ...] = (
     _pacing("sentence_gap", float, "Seconds of silence after a sentence.", low=0.0, high=30.0),
     _pacing("paragraph_gap", float, "Seconds of silence after a paragraph.", low=0.0,
             high=60.0),
+    _pacing("hold_split", float, "Longest silence a hold() keeps, in seconds: stretched past "
+            "it, the hold is split and its return cues are said between the parts.",
+            low=30.0, high=3600.0),
     _sound("background", str, "Background: pink, brown, rain, ocean, drone, binaural, none "
            "(see 'letgo backgrounds'), or the path of an audio file to loop.", file=True),
     _sound("background_db", float, "Background loudness relative to the voice, in dB.",
