@@ -69,8 +69,10 @@ def ready(folder: Path) -> None:
         fd, probe = _create(folder / ".letgo-probe")
     except OSError as exc:
         raise OutputError(f"cannot write to {folder}: {_reason(folder, exc)}") from None
-    os.close(fd)
-    probe.unlink()
+    try:
+        os.close(fd)
+    finally:
+        probe.unlink(missing_ok=True)
 
 
 def _reason(folder: Path, exc: OSError) -> str:

@@ -92,9 +92,11 @@ class SeriesServer(http.server.ThreadingHTTPServer):
                 pass
             self.shutdown_request(request)
             return
+        thread = threading.Thread(target=self.process_request_thread,
+                                  args=(request, client_address), daemon=True)
         try:
-            super().process_request(request, client_address)
-        except BaseException:
+            thread.start()
+        except RuntimeError:  # no thread to be had; not after start(): the thread releases
             self.slots.release()
             raise
 
