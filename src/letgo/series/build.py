@@ -21,6 +21,7 @@ import logging
 import os
 import signal
 import stat
+import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
@@ -383,13 +384,26 @@ def _submit_shielded(pool: ProcessPoolExecutor, job: Job, updates):
     traceback; `_start_worker` turns Ctrl-C back on once it is ready to clean up after itself."""
     previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
     try:
-        return pool.submit(build_one, job, updates)
+        return pool.submit(_build_here, job, updates)
     finally:
         signal.signal(signal.SIGINT, previous)
 
 
 #: Seconds a worker whose build has died has to stop its session before it exits anyway.
 ORPHAN_GRACE = 5.0
+#: In a local worker process: set while no session is in hand, so a worker whose build has
+#: died knows when the session it stopped has finished cleaning up.
+_IDLE = threading.Event()
+_IDLE.set()
+
+
+def _build_here(job: Job, updates) -> dict:
+    """`build_one` in a local worker process, marked busy while it runs."""
+    _IDLE.clear()
+    try:
+        return build_one(job, updates)
+    finally:
+        _IDLE.set()
 
 
 def _start_worker(build_pid: int) -> None:
@@ -418,7 +432,6 @@ def _watch_parent(build_pid: int) -> None:
     with SIGKILL, so its own clean-up never ran), stop too, promptly. The session in hand is
     stopped as by SIGTERM, removing its temporary files; after ORPHAN_GRACE the process
     leaves regardless. Its output goes nowhere by then: no one is waiting for it."""
-    import threading
 
     def watch() -> None:
         while os.getppid() == build_pid:
@@ -426,8 +439,9 @@ def _watch_parent(build_pid: int) -> None:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, 1)
         os.dup2(devnull, 2)
-        _signal(os.getpid(), signal.SIGTERM)
-        time.sleep(ORPHAN_GRACE)
+        _signal(os.getpid(), signal.SIGTERM)  # stops the session in hand, or an idle wait
+        time.sleep(0.1)
+        _IDLE.wait(ORPHAN_GRACE)
         os._exit(1)
 
     threading.Thread(target=watch, name="letgo-watch-build", daemon=True).start()
