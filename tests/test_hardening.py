@@ -375,7 +375,9 @@ def test_workers_of_a_killed_build_stop_and_leave_no_partial_files(tmp_path):
     process.send_signal(signal.SIGKILL)  # the build alone: its clean-up never runs
     process.wait()
     wait_for(lambda: not descendants_alive(process.pid), "end of every worker")
-    assert not temporaries(out), "a worker left a partial file"
+    # what the workers write; the build itself (the manifest) was killed without a chance
+    assert not [p for p in temporaries(out) if p.suffix in (".mp3", ".vtt", ".srt")], \
+        "a worker left a partial file"
 
 
 # --- 6. every failure is one line -----------------------------------------------------------

@@ -390,7 +390,7 @@ def _submit_shielded(pool: ProcessPoolExecutor, job: Job, updates):
 
 
 #: Seconds a worker whose build has died has to stop its session before it exits anyway.
-ORPHAN_GRACE = 5.0
+ORPHAN_GRACE = 10.0
 #: In a local worker process: set while no session is in hand, so a worker whose build has
 #: died knows when the session it stopped has finished cleaning up.
 _IDLE = threading.Event()
