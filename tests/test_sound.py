@@ -164,7 +164,7 @@ def test_background_ducks_under_speech_by_the_configured_depth(tmp_path):
 
 
 def test_mp3_meets_loudness_and_true_peak_targets(tmp_path):
-    out = render(tmp_path, "session.mp3", template="letting-go", *["--minutes", "4"])
+    out = render(tmp_path, "session.mp3", template="letting-go", *["--minutes", "6"])
     loud = measure.loudness(out)
     assert measure.stream_info(out).channels == 1
     assert abs(loud.integrated_lufs - -19.0) <= 1.0, loud  # mono spoken word (AES TD1004)
@@ -176,7 +176,7 @@ def test_mp3_meets_loudness_and_true_peak_targets(tmp_path):
 def test_sessions_of_a_series_agree(tmp_path):
     """Mono and stereo sessions each sit on their own channel count's target, 3 LU apart,
     which the ear hears as equally loud."""
-    files = [render(tmp_path, "a.mp3", "--minutes", "4", template="letting-go"),
+    files = [render(tmp_path, "a.mp3", "--minutes", "6", template="letting-go"),
              render(tmp_path, "b.mp3", "--background", "ocean"),
              render(tmp_path, "c.mp3", "--background", "rain", "-m", "2")]
     assert [measure.stream_info(f).channels for f in files] == [1, 2, 2]
