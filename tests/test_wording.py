@@ -8,6 +8,7 @@ import tomllib
 import pytest
 
 from letgo import script, templates
+from letgo.cli import main
 
 
 def spoken(markup: str) -> list[str]:
@@ -68,6 +69,14 @@ def parsed(template, minutes=None, **values) -> script.Script:
 
 def said(template, minutes=None, **values) -> list[str]:
     return [s.text for s in parsed(template, minutes, **values).sentences]
+
+
+def test_list_shows_sixteen_meditations_and_two_courses(runner):
+    result = runner.invoke(main, ["list"])
+    assert result.exit_code == 0, result.output
+    meditations, _, courses = result.output.partition("Series:")
+    assert len(re.findall(r"^\s+\S+\s+\d+ min\s", meditations, re.M)) >= 16
+    assert len(re.findall(r"^\s+\S+\s+\d+ sessions?\s", courses, re.M)) >= 2
 
 
 def test_the_library_has_sixteen_meditations_and_two_courses():
