@@ -1,0 +1,62 @@
+"""Every built-in meditation keeps guiding at its longest length and keeps its key pauses at
+its shortest (fake voice: exact clip lengths, and quicker than a real voice, so the silences
+measured here are if anything longer than a real session's)."""
+
+from __future__ import annotations
+
+import pytest
+
+from letgo import pacing, session, templates
+from letgo.engines.fake import FakeEngine
+from letgo.lint import check
+from letgo.script import Pause, Speech
+
+BUILTIN = sorted(p.name[:-3] for p in templates.builtin_dir().glob("*.j2"))
+
+
+def prepare(name: str, minutes: float) -> session.Prepared:
+    request = session.Request(name, minutes=minutes, engine="fake", cache=False)
+    return session.prepare(request, engine=FakeEngine())
+
+
+def shortest_minutes(name: str) -> float:
+    info = templates.TemplateLibrary().find(name)
+    speaker = session.Speaker(info, templates.resolve_variables(info, {}), FakeEngine(), str)
+    return speaker.shortest(session.PlanSettings()) / 60
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_at_its_longest_length_no_silence_between_spoken_lines_passes_three_minutes(name):
+    info = templates.TemplateLibrary().find(name)
+    timeline = prepare(name, info.max_minutes).timeline
+    gap = pacing.longest_gap(timeline, sleep=info.sleep)  # a sleep session's night aside
+    assert gap.seconds <= pacing.MAX_SILENCE, (
+        f"{name} at {info.max_minutes:g} min: {gap.seconds:.0f} s without a spoken line "
+        f"from {gap.start:.0f} s")
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_at_its_shortest_length_the_key_pauses_keep_their_minimums(name):
+    prepared = prepare(name, shortest_minutes(name))
+    items = prepared.script.items
+    pauses = [(i, item) for i, item in enumerate(items) if isinstance(item, Pause)]
+    silences = prepared.timeline.silences
+    assert len(silences) == len(pauses)  # no hold is split at the shortest length
+    reflective = beats = 0
+    for (i, pause), silence in zip(pauses, silences):
+        assert silence.duration >= pause.min_length - 1e-6
+        before = items[i - 1] if i else None
+        if isinstance(before, Speech) and before.repeat:  # the beat after a phrase to repeat
+            beats += 1
+            assert silence.duration >= pacing.REPEAT_BEAT - 1e-6, before.text
+        if pause.flexible and pause.seconds >= pacing.REFLECTIVE:  # a reflective pause
+            reflective += 1
+            assert pause.minimum is not None, f"{name}: line {pause.line} has no min="
+            assert silence.duration >= pause.minimum - 1e-6
+    assert reflective or beats, f"{name} has no reflective pause to protect"
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_the_lint_passes_every_built_in_template(name):
+    found = check(templates.TemplateLibrary().find(name).path)
+    assert not found, "\n".join(map(str, found))
