@@ -132,3 +132,20 @@ def test_the_starter_plan_suggests_a_voice_that_is_installed(runner, tmp_path):
     suggested = re.search(r'^# voice = "([^"]+)"', plan.read_text(), re.M).group(1)
     listed = runner.invoke(main, ["voices", "--engine", "pyttsx3"]).output
     assert re.search(rf"^pyttsx3 +{re.escape(suggested)} +\S+ +installed", listed, re.M), listed
+
+
+def test_minutes_on_a_build_is_each_sessions_nearest_length_a_quick_draft(runner, tmp_path):
+    plan = Path(__file__).parent / "series_data" / "course.toml"
+    short = runner.invoke(main, ["series", "build", str(plan), "-o", str(tmp_path / "short"),
+                                 "--minutes", "0.2", "--json", "--jobs", "2"])
+    assert short.exit_code == 0, short.output
+    lengths = [s["duration"] for s in json.loads(short.stdout)["sessions"]]
+    assert all(12 < length < 60 for length in lengths), lengths  # each at its shortest
+    shown = runner.invoke(main, ["show", str(plan.parent / "tiny.j2"), "--engine", "fake"])
+    shortest = re.search(r"shortest (\d+) min (\d+) s", shown.output)
+    assert lengths[0] == pytest.approx(int(shortest[1]) * 60 + int(shortest[2]), abs=6)
+    long = runner.invoke(main, ["series", "build", str(plan), "-o", str(tmp_path / "long"),
+                                "--minutes", "100", "--json", "--jobs", "2",
+                                "--background", "none"])
+    assert long.exit_code == 0, long.output
+    assert [s["duration"] for s in json.loads(long.stdout)["sessions"]] == [300, 300, 300]

@@ -190,6 +190,45 @@ def _click_type(setting: request.Setting):
     return setting.kind  # ranges are checked with the other layers', in one way
 
 
+def _with_files(names: list[str], incomplete: str) -> list:
+    """`names`, and the shell's own file names when none match (a template, plan or
+    background can be a file's path). The file item goes first: bash's script drops the
+    names before it."""
+    from click.shell_completion import CompletionItem
+
+    return [CompletionItem(incomplete, type="file")] + [CompletionItem(n) for n in names]
+
+
+def _complete_template(ctx, param, incomplete):
+    from . import completion
+
+    return _with_files(completion.templates(incomplete, ctx.params.get("template_dirs") or ()),
+                       incomplete)
+
+
+def _complete_plan(ctx, param, incomplete):
+    from . import completion
+
+    return _with_files(completion.plans(incomplete, ctx.params.get("template_dirs") or ()),
+                       incomplete)
+
+
+def _complete_background(ctx, param, incomplete):
+    from . import completion
+
+    return _with_files(completion.backgrounds(incomplete), incomplete)
+
+
+def _complete_voice(ctx, param, incomplete):
+    from . import completion
+
+    return completion.voices(incomplete, ctx.params.get("engine"))
+
+
+#: Settings whose values the shell can complete beyond file names.
+COMPLETE = {"background": _complete_background, "voice": _complete_voice}
+
+
 def setting_option(setting: request.Setting):
     """The option for a declared setting; not given, it is None and lower layers decide."""
     shown = setting.help
@@ -201,7 +240,8 @@ def setting_option(setting: request.Setting):
         shown = shown.rstrip(".") + " (repeatable)."
     return click.option(*FLAGS.get(setting.name, (flag(setting.name),)), setting.name,
                         type=_click_type(setting), default=None,
-                        multiple=setting.kind is request.Paths, help=shown)
+                        multiple=setting.kind is request.Paths, help=shown,
+                        shell_complete=COMPLETE.get(setting.name))
 
 
 def settings_options(*tables: str, leave_out: tuple[str, ...] = ()):
@@ -221,7 +261,7 @@ SPEECH_TABLES = ("pacing", "voice")
 def template_options(command):
     """The template and its variables, and where to find templates."""
     options = [
-        click.argument("template"),
+        click.argument("template", shell_complete=_complete_template),
         click.option("-v", "--var", "variables", multiple=True, metavar="NAME=VALUE",
                      help="Set a template variable, e.g. -v name=Sam (repeatable)."),
         click.option("--templates", "template_dirs", multiple=True,
@@ -471,7 +511,7 @@ def new(name, folder):
 
 
 @main.command()
-@click.argument("files", nargs=-1, required=True)
+@click.argument("files", nargs=-1, required=True, shell_complete=_complete_template)
 @click.option("--templates", "template_dirs", multiple=True,
               type=click.Path(file_okay=False, path_type=Path),
               help="A folder of your own templates, to check one of them by name.")
@@ -814,7 +854,7 @@ class SeriesProgress:
 
 
 @series.command(name="build")
-@click.argument("plan")
+@click.argument("plan", shell_complete=_complete_plan)
 @click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
               help="Folder to build into. Default: audio_out/PLAN-NAME")
 @click.option("-j", "--jobs", type=click.IntRange(1, None), default=None,
@@ -842,7 +882,9 @@ def series_build(plan, output, jobs, force, base_url, listeners, scheduler, temp
     PLAN is a plan file (see 'letgo series new') or a built-in plan's name. Sessions whose
     inputs have not changed are skipped; an interrupted build is finished by the next run.
     The setting options (--minutes to --bitrate) apply to every session, over what the plan,
-    the listeners CSV and config.toml say.
+    the listeners CSV and config.toml say. --minutes N makes each session as near N minutes
+    as it can be: at its own shortest (or longest) length when N is outside its range, so
+    '--engine fake --minutes 1' is a quick draft of the whole series.
 
     \b
     Examples:

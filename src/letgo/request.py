@@ -67,6 +67,10 @@ class Request:
     """Keep and reuse spoken sentences in the synthesis cache."""
     cache_dir: str | None = None
     """The cache folder; None for $LETGO_CACHE_DIR or the user cache folder."""
+    nearest: bool = False
+    """A length outside what the template can hold becomes the nearest one it can hold (its
+    shortest, to the tenth of a minute, or its longest) instead of an error: what `--minutes`
+    means on `letgo series build`, where one length meets many templates (a quick draft)."""
     origins: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     """(setting, place) for each value a layer set, so a later error can say where it came
     from; not part of what the session sounds like."""

@@ -44,9 +44,12 @@ class Prepared:
 
 
 def target_minutes(request: Request, info: templates.TemplateInfo) -> float | None:
-    """The length asked for, else the template's default; above the template's range is an error."""
+    """The length asked for, else the template's default; above the template's range is an
+    error, or (`request.nearest`) the template's longest length."""
     minutes = request.minutes if request.minutes is not None else info.minutes
     if request.minutes is not None and info.max_minutes and minutes > info.max_minutes:
+        if request.nearest:
+            return info.max_minutes
         raise FitError(f"'{info.name}' runs at most {info.max_minutes:g} minutes "
                        f"(its silences would grow too long); ask for {info.max_minutes:g} minutes "
                        "or less")
@@ -200,14 +203,20 @@ def prepare(request: Request, engine: Engine | None = None, progress: Progress |
     """The session up to its timeline: what `letgo script` shows and `render` mixes."""
     written = written or write(request)
     minutes = written.minutes
+    parsed = written.script
     with speaker(request, written, engine) as voice:
-        spoken, clips = voice.speak(written.script, progress)
+        spoken, clips = voice.speak(parsed, progress)
         try:
-            timeline = plan.plan(written.script, [c.duration for c in clips],
+            timeline = plan.plan(parsed, [c.duration for c in clips],
                                  None if minutes is None else minutes * 60, request.plan)
         except FitError:  # say which template and a length that fits, for series and scripts
-            raise voice.too_short(minutes, request.plan) from None
-    return Prepared(written.info, written.variables, written.script, tuple(clips), timeline,
+            if not request.nearest:
+                raise voice.too_short(minutes, request.plan) from None
+            seconds = plan.shortest_fit(voice.at, request.plan, rounded=True)  # the nearest
+            parsed = voice.parse(seconds / 60)
+            spoken, clips = voice.speak(parsed, progress)
+            timeline = plan.plan(parsed, [c.duration for c in clips], seconds, request.plan)
+    return Prepared(written.info, written.variables, parsed, tuple(clips), timeline,
                     tuple(spoken))
 
 

@@ -110,7 +110,9 @@ def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
     """Read, check and expand a plan; raises PlanError naming the session and field.
 
     `overrides` (the flags, e.g. engine fake and 2 minutes for a quick draft of a whole
-    series) win over the plan, the listener rows and config.toml.
+    series) win over the plan, the listener rows and config.toml. A length among them is
+    one length for many templates, so each session takes the nearest length it can hold
+    (`Request.nearest`): `--minutes 2` gives every session at its own shortest.
     """
     path = find(name_or_path, template_dirs)
     where = str(path)
@@ -165,7 +167,8 @@ def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
                 label = f"listener {row_number} ('{folder}'), {label}"
             episodes.append(_episode(spec, number, len(sessions), defaults, row, folder, info,
                                      cover, library, dirs, path.parent, f"{where}: {label}",
-                                     [*below, row_layer, overrides]))
+                                     [*below, row_layer, overrides],
+                                     nearest="minutes" in overrides.values))
     if rows != [None]:
         _check_columns(rows[0], sessions, library, path.parent, source)
     names = [e.relpath for e in episodes]
@@ -185,7 +188,7 @@ def _layer(table: dict, place: request.Place, base: Path, text: bool = False) ->
 def _episode(spec, number: int, total: int, defaults: dict, row: dict | None, folder: str,
              info: SeriesInfo, cover: str, library: templates.TemplateLibrary,
              dirs: tuple[str, ...], base: Path, label: str,
-             layers: list[request.Layer]) -> Episode:
+             layers: list[request.Layer], nearest: bool = False) -> Episode:
     if not isinstance(spec, dict):
         raise PlanError(f"{label}: must be a table with at least 'template'")
     _only(spec, SESSION_KEYS, label, "")
@@ -211,7 +214,7 @@ def _episode(spec, number: int, total: int, defaults: dict, row: dict | None, fo
             raise PlanError(f"{label}: 'variables.{key}': template '{found.name}' has no such "
                             f"variable (it takes: {takes})")
     given = {**{k: v for k, v in shared.items() if k in known}, **own}
-    made = request.build(template, layers, given, dirs)
+    made = request.build(template, layers, given, dirs, nearest=nearest)
     try:
         templates.resolve_variables(found, given)
     except LetgoError as exc:
