@@ -19,7 +19,7 @@ from typing import Protocol
 
 import numpy as np
 
-from . import ffmpeg
+from . import clips, ffmpeg
 from .dsp import Highpass, Lowpass, VossPink, one_pole, pole, white
 from .errors import EncodeError, SettingError, UsageError
 
@@ -325,7 +325,8 @@ class FileLoop:
         self.cycle = None
         self.process = None
         if in_memory:
-            self._load(whole, round(offset * sample_rate))
+            self.cycle = SegmentLoop(clips.segment(whole, sample_rate), sample_rate,
+                                     offset=offset, crossfade=fade)
         else:
             self.process = self._open(offset)
         log.info("looping %s (%.1f s, %d channels) from %.1f s", self.path, info.duration,
@@ -336,7 +337,9 @@ class FileLoop:
         file's decoded loop is shared, so measuring the bed decodes nothing again."""
         if self.cycle is None:
             return FileLoop(self.path, self.rate, offset=self.offset)
-        return copy.copy(self)
+        twin = copy.copy(self)
+        twin.cycle = self.cycle.twin()
+        return twin
 
     def _command(self, start: float) -> list[str]:
         return [ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error",
@@ -381,32 +384,9 @@ class FileLoop:
         self.buffer = np.concatenate(parts)
         return True
 
-    def _load(self, whole: np.ndarray, start: int) -> None:
-        """Build one loop cycle of the whole (short) file: the file from the end of the opening
-        crossfade to the start of the closing one, then the crossfade itself."""
-        fade = min(self.fade, len(whole) // 3)
-        x = (np.arange(fade) + 0.5) / fade
-        blend = (whole[len(whole) - fade:] * np.cos(0.5 * np.pi * x)[:, None]
-                 + whole[:fade] * np.sin(0.5 * np.pi * x)[:, None])
-        self.cycle = np.concatenate([whole[fade:len(whole) - fade], blend.astype(np.float32)])
-        start = min(start, len(whole) - 1)
-        self.buffer = whole[start:fade].copy() if start < fade else self.buffer
-        self.position = max(start - fade, 0)
-
-    def _read_cycle(self, frames: int) -> np.ndarray:
-        parts = [self.buffer[:frames]]
-        self.buffer = self.buffer[frames:]
-        needed = frames - len(parts[0])
-        while needed > 0:
-            take = self.cycle[self.position:self.position + needed]
-            parts.append(take)
-            needed -= len(take)
-            self.position = (self.position + len(take)) % len(self.cycle)
-        return np.concatenate(parts)
-
     def read(self, frames: int) -> np.ndarray:
         if self.cycle is not None:
-            return self._read_cycle(frames)
+            return self.cycle.read(frames)
         while not self._fill(frames + self.fade):
             # This pass has ended: cross its tail into the head, and play on after the head.
             if self.pass_frames == 0:
@@ -433,6 +413,69 @@ class FileLoop:
         process = getattr(self, "process", None)
         if process is not None and process.poll() is None:
             process.kill()
+
+
+class SegmentLoop:
+    """A pydub AudioSegment looped as the bed: a short background file (decoded by letgo), or a
+    segment handed to the Python API (`letgo.Session(..., background=segment)`).
+
+    The segment is held as it is and read a block at a time (nothing is copied whole, however
+    long it is). As with a file, its last `crossfade` seconds are blended into its first with
+    an equal-power crossfade, so it loops with no seam and no gap. A segment of another rate,
+    more than two channels or an odd sample width is converted first (`clips.conform`)."""
+
+    def __init__(self, audio: clips.AudioSegment, sample_rate: int, offset: float | None = None,
+                 crossfade: float = 3.0, seed: int | None = None):
+        audio = clips.conform(audio, sample_rate)
+        n = int(audio.frame_count())
+        seconds = n / sample_rate
+        if n < 3:
+            raise UsageError(f"the background AudioSegment is too short to loop "
+                             f"({seconds * 1000:.1f} ms)")
+        if offset is None:
+            offset = float(np.random.default_rng(seed).uniform(0, max(seconds - 1, 0)))
+        if not 0 <= offset < seconds:
+            raise SettingError("background_offset", offset,
+                               f"is outside the background ({seconds:.1f} s long)")
+        self.audio, self.channels, self.offset = audio, audio.channels, offset
+        self.fade = fade = max(1, min(round(crossfade * sample_rate), n // 3))
+        x = ((np.arange(fade) + 0.5) / fade)[:, None]
+        self.blend = (clips.samples(audio.get_sample_slice(n - fade)) * np.cos(0.5 * np.pi * x)
+                      + clips.samples(audio.get_sample_slice(0, fade)) * np.sin(0.5 * np.pi * x)
+                      ).astype(np.float32)
+        self.body = n - 2 * fade
+        """Frames of the segment played as they are in each cycle, after the blend."""
+        start = min(round(offset * sample_rate), n - 1)
+        self.opening = (start, fade) if start < fade else (0, 0)
+        """Frames of the head played once before the first cycle (when starting inside it)."""
+        self.position = max(start - fade, 0)
+        """Where the next frame comes from in the cycle: the body, then the blend."""
+
+    def twin(self) -> SegmentLoop:
+        """The same loop from the same place (take it before reading); shares the segment."""
+        return copy.copy(self)
+
+    def read(self, frames: int) -> np.ndarray:
+        lo, hi = self.opening
+        take = min(frames, hi - lo)
+        parts = [clips.samples(self.audio.get_sample_slice(lo, lo + take))] if take else []
+        self.opening = (lo + take, hi)
+        needed = frames - take
+        while needed > 0:
+            if self.position < self.body:
+                take = min(needed, self.body - self.position)
+                first = self.fade + self.position
+                parts.append(clips.samples(self.audio.get_sample_slice(first, first + take)))
+            else:
+                at = self.position - self.body
+                take = min(needed, self.fade - at)
+                parts.append(self.blend[at:at + take])
+            needed -= take
+            self.position = (self.position + take) % (self.body + self.fade)
+        return np.concatenate(parts) if parts else np.zeros((0, self.channels), np.float32)
+
+    def close(self) -> None:
+        pass
 
 
 # --- choosing one ------------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from . import __version__, config, request, session, templates
 from .cache import ClipCache
 from .engines import ENGINES, LISTED, list_voices, make_engine, speaks
 from .errors import LetgoError
-from .plan import format_minutes
+from .plan import clock, format_minutes
 
 DEFAULT_OUTPUT_DIR = Path("audio_out")
 
@@ -112,12 +112,6 @@ def _silence() -> None:
         except (OSError, ValueError, io.UnsupportedOperation):
             pass  # not a real file (a test's capture): nothing to flush into a pipe
     os.close(devnull)
-
-
-def clock(seconds: float) -> str:
-    """'m:ss.s', rounded before splitting so 719.97 s reads 12:00.0, not 11:60.0."""
-    minutes, tenths = divmod(round(seconds * 10), 600)
-    return f"{minutes}:{tenths / 10:04.1f}"
 
 
 class Progress:
@@ -389,26 +383,7 @@ def script(template, variables, template_dirs, no_cache, spoken, **settings):
     """
     prepared = session.prepare(make_request(template, settings, variables, template_dirs,
                                             no_cache))
-    timeline = prepared.timeline
-    click.echo(f"{prepared.info.title}: {format_minutes(timeline.duration)} "
-               f"(flexible pauses at {timeline.stretch:.2f}x their written length)")
-    rows = [(e.start, e) for e in timeline.events] + [(s.start, s) for s in timeline.silences]
-    chapters = list(timeline.chapters)
-    for start, item in sorted(rows, key=lambda row: row[0]):
-        while chapters and chapters[0].start <= start:
-            chapter = chapters[0]
-            click.echo(f"\n## {chapter.title}  [{clock(chapter.start)}]  "
-                       f"({clock(chapter.end - chapter.start)} long)")
-            chapters.pop(0)
-        if getattr(item, "kind", None) == "speech":
-            text = prepared.spoken[item.clip] if spoken else item.text
-            click.echo(f"  {clock(start):>8}  {text}")
-        elif getattr(item, "kind", None):
-            click.echo(f"  {clock(start):>8}  [{item.kind}]")
-        else:
-            kind = "flexible pause" if item.flexible else "pause"
-            click.echo(f"  {clock(start):>8}  [{kind} {item.duration:.1f} s]")
-    click.echo(f"\nTotal: {clock(timeline.duration)} ({timeline.duration:.1f} s)")
+    click.echo(prepared.listing(spoken))
 
 
 @main.command(name="list")

@@ -35,7 +35,8 @@ if TYPE_CHECKING:
     from .mix import Levels
     from .plan import Timeline
 
-__all__ = ["AudioSegment", "segment", "samples", "silence", "sentence", "Passage", "passages"]
+__all__ = ["AudioSegment", "segment", "samples", "silence", "conform", "sentence", "Passage",
+           "passages"]
 
 WIDTH = 4
 """Sample width (bytes) of the segments letgo makes: 32-bit, so float32 sound fits unchanged."""
@@ -73,6 +74,32 @@ def silence(frames: int, sample_rate: int, channels: int = 1) -> AudioSegment:
     """`frames` frames of silence (pydub's own `silent` counts in milliseconds and 16 bits)."""
     return AudioSegment(bytes(frames * WIDTH * channels), sample_width=WIDTH,
                         frame_rate=sample_rate, channels=channels)
+
+
+def conform(audio: AudioSegment, sample_rate: int) -> AudioSegment:
+    """`audio` as a bed is read: mono or stereo at `sample_rate`, in a width `samples` reads.
+
+    Nothing is refused: 8-bit stays 8-bit (pydub widens 24-bit to 32 as it loads), more than
+    two channels are mixed to two (the odd-numbered to the left, the even to the right, as
+    they alternate in the usual layouts), another rate is resampled by soxr on the integer
+    samples (pydub's `set_frame_rate` interpolates without a filter, which aliases)."""
+    if audio.sample_width not in _TYPES:
+        audio = audio.set_sample_width(WIDTH)
+    if audio.channels <= 2 and audio.frame_rate == sample_rate:
+        return audio
+    kind = _TYPES[audio.sample_width]
+    pcm = np.frombuffer(audio.raw_data, dtype=kind).reshape(-1, audio.channels)
+    if audio.channels > 2:
+        pcm = np.rint(np.stack([pcm[:, 0::2].mean(axis=1), pcm[:, 1::2].mean(axis=1)], axis=1))
+    if audio.frame_rate != sample_rate:
+        import soxr
+
+        wide = pcm.astype(np.float32) if kind == np.int8 else pcm.astype(np.dtype(kind))
+        pcm = soxr.resample(wide, audio.frame_rate, sample_rate)
+        pcm = np.clip(np.rint(pcm), np.iinfo(kind).min, np.iinfo(kind).max)
+    return AudioSegment(np.ascontiguousarray(pcm, dtype=kind).tobytes(),
+                        sample_width=audio.sample_width, frame_rate=sample_rate,
+                        channels=pcm.shape[1])
 
 
 def sentence(levels: Levels, i: int) -> AudioSegment:

@@ -217,6 +217,12 @@ def suggest_minutes(seconds: float) -> float:
     return math.ceil(round(seconds / 6, 9)) / 10
 
 
+def clock(seconds: float) -> str:
+    """'m:ss.s', rounded before splitting so 719.97 s reads 12:00.0, not 11:60.0."""
+    minutes, tenths = divmod(round(seconds * 10), 600)
+    return f"{minutes}:{tenths / 10:04.1f}"
+
+
 def format_minutes(seconds: float) -> str:
     minutes, rest = divmod(round(seconds), 60)
     return f"{minutes} min {rest:02d} s"

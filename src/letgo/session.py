@@ -16,6 +16,8 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
+
 from . import __version__, atomic, export, mix, normalize, plan, script, tags, templates
 from .backgrounds import Background, make_background
 from .bell import strike
@@ -41,6 +43,34 @@ class Prepared:
     timeline: plan.Timeline
     spoken: tuple[str, ...] = ()
     """Each sentence as the engine was given it (normalised), by clip index."""
+
+    def listing(self, spoken: bool = False) -> str:
+        """The script with its planned timings, as `letgo script` prints it: each sentence,
+        bell and pause at its start, under its section. With `spoken`, each sentence as the
+        voice reads it (numbers, abbreviations and pronunciations applied)."""
+        timeline = self.timeline
+        lines = [f"{self.info.title}: {plan.format_minutes(timeline.duration)} "
+                 f"(flexible pauses at {timeline.stretch:.2f}x their written length)"]
+        rows = [(e.start, e) for e in timeline.events] + [(s.start, s) for s in timeline.silences]
+        chapters = list(timeline.chapters)
+        for start, item in sorted(rows, key=lambda row: row[0]):
+            while chapters and chapters[0].start <= start:
+                chapter = chapters.pop(0)
+                lines.append(f"\n## {chapter.title}  [{plan.clock(chapter.start)}]  "
+                             f"({plan.clock(chapter.end - chapter.start)} long)")
+            if isinstance(item, plan.Silence):
+                kind = "flexible pause" if item.flexible else "pause"
+                lines.append(f"  {plan.clock(start):>8}  [{kind} {item.duration:.1f} s]")
+            elif item.kind == "speech":
+                text = self.spoken[item.clip] if spoken else item.text
+                lines.append(f"  {plan.clock(start):>8}  {text}")
+            else:
+                lines.append(f"  {plan.clock(start):>8}  [{item.kind}]")
+        lines.append(f"\nTotal: {plan.clock(timeline.duration)} ({timeline.duration:.1f} s)")
+        return "\n".join(lines)
+
+    def __str__(self) -> str:
+        return self.listing()
 
 
 def target_minutes(request: Request, info: templates.TemplateInfo) -> float | None:
@@ -259,13 +289,16 @@ def freshness_key(request: Request, written: Written, tag: tags.TagInfo | None =
 
 def render(request: Request, output: Path, engine: Engine | None = None,
            progress: Progress | None = None, tag: tags.TagInfo | None = None,
-           reuse: bool = False, key: str | None = None) -> Result:
+           reuse: bool = False, key: str | None = None, bed: Background | None = None
+           ) -> Result:
     """Render a session to `output`; the file is complete or absent, never partial.
 
     `tag` gives the tags (a series sets album, track, cover...); chapters from the template's
     sections and the inputs that made the file are always added, with the freshness key
     (`key` if the caller has it already). With `reuse`, an `output` made with the same key is
-    kept as it is: mixing and encoding it again would write the same file.
+    kept as it is: mixing and encoding it again would write the same file. `bed` is played
+    instead of the background `request` names (the Python API's AudioSegment; its
+    `request.mix.background` names it for the key); it is closed when done.
     """
     started = time.perf_counter()
     output = Path(output).expanduser()
@@ -277,7 +310,7 @@ def render(request: Request, output: Path, engine: Engine | None = None,
         return Result(output, export.duration(output), time.perf_counter() - started, None,
                       reused=True)
     with located(request):
-        background = _background(request.mix)
+        background = bed or _background(request.mix)
     try:
         with located(request):
             return _render(request, written, output, background, engine, progress, started,
@@ -322,9 +355,26 @@ def mix_levels(prepared: Prepared, settings: MixSettings, background: Background
                            settings, sleep=prepared.info.sleep)
 
 
-def _render(request: Request, written: Written, output: Path, background: Background,
-            engine: Engine | None, progress: Progress | None, started: float,
-            tag: tags.TagInfo | None, key: str) -> Result:
+@dataclass(frozen=True)
+class Mixed:
+    """A session ready to be heard: its timeline and mix settings, and its sound, made block
+    by block as `blocks` is read (once), so memory does not grow with its length."""
+
+    prepared: Prepared
+    settings: MixSettings
+    channels: int
+    blocks: Iterator[np.ndarray]
+    """float32 blocks of shape (frames, channels), in order (see `mix.blocks`)."""
+
+    @property
+    def frames(self) -> int:
+        return round(self.prepared.timeline.duration * self.settings.sample_rate)
+
+
+def mixed(request: Request, background: Background, engine: Engine | None = None,
+          progress: Progress | None = None, written: Written | None = None) -> Mixed:
+    """The session's sound over `background` (the caller closes it): what `render` encodes
+    and the Python API hands out as AudioSegments."""
     # While the voice is made ready (a worker starting, clips read from the cache), the
     # other core measures the bed and strikes the bell.
     with ThreadPoolExecutor(1) as early:
@@ -332,10 +382,23 @@ def _render(request: Request, written: Written, output: Path, background: Backgr
         early.submit(strike, request.mix.sample_rate)
         prepared = prepare(request, engine, progress, written)
     settings = mix_settings(request, prepared, background.channels)
+
+    def blocks() -> Iterator[np.ndarray]:
+        """The levels are planned when the first block is asked for (an encoder starts up
+        meanwhile)."""
+        levels = mix_levels(prepared, settings, background, bed_lufs.result())
+        yield from mix.blocks(prepared.timeline, levels, background, settings)
+
+    return Mixed(prepared, settings, background.channels, blocks())
+
+
+def _render(request: Request, written: Written, output: Path, background: Background,
+            engine: Engine | None, progress: Progress | None, started: float,
+            tag: tags.TagInfo | None, key: str) -> Result:
+    sound = mixed(request, background, engine, progress, written)
+    prepared, settings, total = sound.prepared, sound.settings, sound.frames
     info = session_tags(request, prepared, tag)
     info = replace(info, extra={**info.extra, tags.HASH_KEY: key})
-    levels = mix_levels(prepared, settings, background, bed_lufs.result())
-    total = round(prepared.timeline.duration * settings.sample_rate)
     done = 0
 
     def on_block(frames: int) -> None:
@@ -345,9 +408,8 @@ def _render(request: Request, written: Written, output: Path, background: Backgr
             progress("mix", done, total)
 
     with atomic.writing(output) as temporary:
-        export.encode(mix.blocks(prepared.timeline, levels, background, settings),
-                      temporary, settings.sample_rate, background.channels, request.export,
-                      on_block)
+        export.encode(sound.blocks, temporary, settings.sample_rate, sound.channels,
+                      request.export, on_block)
         if request.export.format == "mp3":
             tags.write(temporary, info)
         else:  # chapters, covers and series tags are ID3; the other formats get the basics
