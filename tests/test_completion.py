@@ -56,8 +56,8 @@ def test_template_plan_background_and_voice_names_complete(shell="bash"):
 
 
 def test_a_template_of_your_own_completes_from_templates(tmp_path):
-    (tmp_path / "morning-ease.j2").write_text("Hello.\n", encoding="utf-8")
-    assert complete("bash", "show", "--templates", str(tmp_path), "morn") == ["morning-ease"]
+    (tmp_path / "my-own-ease.j2").write_text("Hello.\n", encoding="utf-8")
+    assert complete("bash", "show", "--templates", str(tmp_path), "my-o") == ["my-own-ease"]
 
 
 def test_the_readme_set_up_lines_make_each_shells_script():

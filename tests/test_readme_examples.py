@@ -2,7 +2,8 @@
 
 A line runs as written, in a scratch folder with its own home, with two changes where the
 point of the line is not the voice: `--engine fake` is added when no engine is named, and a
-render is made short (`--minutes 4`; a series build, `--minutes 2`, its quick draft). Lines
+render is made short (its template's shortest length; a series build, `--minutes 2`, its
+quick draft). Lines
 that name a real engine or voice are end-to-end tests. `letgo series serve` runs until it has
 said where it serves (on a free local port) and is then stopped. Nothing reaches the network;
 only a line needing a cluster (`--scheduler`) would be skipped. The files the lines name are
@@ -71,8 +72,21 @@ def adjusted(args: list[str]) -> list[str]:
         for flag in ("-m", "--minutes"):
             if flag in args:
                 del args[args.index(flag):args.index(flag) + 2]
-        args += ["--minutes", "2" if command == "build" else "4"]
+        args += ["--minutes", "2" if command == "build" else SHORTEST]
     return args
+
+
+#: Stands for the template's shortest length with the fake voice, found when the line runs.
+SHORTEST = "SHORTEST"
+
+
+def shortest_minutes(template: str) -> str:
+    """The shortest length `template` fits in with the fake voice, to the tenth of a minute."""
+    from letgo import plan, request, session
+
+    made = request.make(template, {"engine": "fake"})
+    with session.speaker(made, session.write(made)) as voice:
+        return f"{plan.shortest_fit(voice.at, made.plan, rounded=True) / 60:.1f}"
 
 
 @pytest.fixture(scope="module")
@@ -158,7 +172,7 @@ def marks(args: list[str]):
     for doc, number, command in EXAMPLES])
 def test_the_example_runs(inside, runner, args):
     prepare(args, runner)
-    run(args, runner)
+    run([shortest_minutes(args[1]) if a == SHORTEST else a for a in args], runner)
 
 
 def test_the_examples_are_found():
