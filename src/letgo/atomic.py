@@ -42,7 +42,10 @@ def target(path: Path | str) -> Path:
     """The regular file that writing `path` replaces or creates (a symlink is followed), after
     checking it can be: its folder exists (it is made) and takes new files."""
     path = Path(path).expanduser()
-    real = path.resolve() if path.is_symlink() else path
+    try:
+        real = path.resolve() if path.is_symlink() else path
+    except (OSError, RuntimeError) as exc:  # a loop of symlinks
+        raise OutputError(f"cannot write {path}: cannot follow its symlink ({exc})") from None
     try:
         mode = real.stat().st_mode
     except FileNotFoundError:
@@ -66,7 +69,7 @@ def ready(folder: Path) -> None:
     except OSError as exc:
         raise OutputError(f"cannot create folder {folder}: {_reason(folder, exc)}") from None
     try:  # try it: os.access cannot tell, e.g. for root in /proc or on a read-only mount
-        fd, probe = _create(folder / ".letgo-probe")
+        fd, probe = _create(folder / "letgo-probe")
     except OSError as exc:
         raise OutputError(f"cannot write to {folder}: {_reason(folder, exc)}") from None
     try:
@@ -101,13 +104,13 @@ def write(path: Path | str, data: bytes, exclusive: bool = False) -> bool:
     already holds these bytes. `exclusive`: never replace a file; FileExistsError if one is
     there, even one that appeared meanwhile."""
     final = target(path)
+    if exclusive and final.exists():
+        raise FileExistsError(errno.EEXIST, "File exists", str(final))
     try:
-        if final.read_bytes() == data and not exclusive:
+        if not exclusive and final.stat().st_size == len(data) and final.read_bytes() == data:
             return False
-        if exclusive:
-            raise FileExistsError(errno.EEXIST, "File exists", str(final))
-    except (FileNotFoundError, IsADirectoryError, PermissionError):
-        pass
+    except OSError:
+        pass  # not there, or unreadable: write it
     with _temporary(final, str(path)) as temporary:
         with open(temporary, "wb") as handle:
             handle.write(data)
@@ -161,7 +164,7 @@ def remove_stale(folder: Path, recursive: bool = False) -> list[Path]:
 def _abandoned(path: Path) -> bool:
     """Nobody holds it, and it is older than the moment between its creation and its lock."""
     try:
-        fd = os.open(path, os.O_RDONLY)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return False
     try:
