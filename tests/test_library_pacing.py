@@ -60,3 +60,17 @@ def test_at_its_shortest_length_the_key_pauses_keep_their_minimums(name):
 def test_the_lint_passes_every_built_in_template(name):
     found = check(templates.TemplateLibrary().find(name).path)
     assert not found, "\n".join(map(str, found))
+
+
+SHORT = [name for name in BUILTIN if templates.TemplateLibrary().find(name).minutes <= 6]
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("name", SHORT)
+def test_a_short_practice_fits_its_default_length_with_the_default_voice(name, tmp_path):
+    """The fake voice is quicker than a real one: the shortest practices, whose default
+    leaves the least room, are spoken with pyttsx3 (the voice a first render uses)."""
+    request = session.Request(name, engine="pyttsx3", cache_dir=str(tmp_path))
+    info = templates.TemplateLibrary().find(name)
+    timeline = session.prepare(request).timeline
+    assert timeline.duration == pytest.approx(info.minutes * 60, abs=1.0)

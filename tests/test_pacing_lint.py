@@ -107,3 +107,15 @@ def test_gaps_count_the_lead_in_and_the_end_except_a_sleep_night():
 def test_value_findings(value, warned):
     assert bool(pacing.value_findings("person", "Their first name.", value)) == warned
     assert not pacing.value_findings("intention", "What you hope for.", value)
+
+
+def test_a_default_length_too_short_for_a_real_voice_is_found(tmp_path):
+    said = "".join(f"This is sentence number {n}, said at an unhurried pace.\n" for n in range(12))
+    body = ("Hello{% if person %}, {{ person }}{% endif %}.\n" + said + "{{ pause(10, min=8) }}\n")
+    # 12 sentences of 10 words: about 51 s at 140 words a minute, 40 s with the fake voice
+    tight = HEADER.replace("minutes = 10\n", "minutes = 1\n")
+    found, _ = findings(tmp_path, body, tight)
+    (line, message), = [f for f in found if "real voice's pace" in f[1]]
+    assert line == 4 and "more than its default of 1 min" in message
+    found, _ = findings(tmp_path, body, HEADER.replace("minutes = 10\n", "minutes = 2\n"))
+    assert not [f for f in found if "real voice's pace" in f[1]]

@@ -120,6 +120,8 @@ class _Checker:
             if parsed is not None:
                 self.pauses(parsed, values)
                 self.pacing(parsed)
+                if values is defaults:
+                    self.fits(info, parsed)
         longest = info.max_minutes or info.minutes
         if longest:  # the text may grow with minutes: check it, and its silences, at the top
             parsed = self.render(info, defaults, longest)
@@ -145,6 +147,18 @@ class _Checker:
         floor (see `pacing`), located in the template."""
         for finding in pacing.script_findings(parsed):
             self.add(self.locate(self.rendered[finding.line - 1]), finding.message, warning=True)
+
+    def fits(self, info: templates.TemplateInfo, parsed: script.Script) -> None:
+        """The default length must fit a real voice: the fake voice is quicker than any."""
+        if not info.minutes:
+            return
+        need = plan.shortest_seconds(parsed, pacing.paced_clips(parsed))
+        if need > info.minutes * 60:
+            self.add(self.line_of(r"^\s*minutes\s*="),
+                     f"at a real voice's pace ({pacing.REAL_WPM:g} words a minute) the script "
+                     f"needs {plan.format_minutes(need)}, more than its default of "
+                     f"{info.minutes:g} min; raise minutes or trim the text or the pauses' "
+                     "min=", warning=True)
 
     def silences(self, info: templates.TemplateInfo, parsed: script.Script,
                  minutes: float) -> None:

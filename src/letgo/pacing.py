@@ -25,6 +25,10 @@ MAX_WORDS = 25
 REPEAT_BEAT = 3.0
 #: A flexible pause written this long or longer is a reflective pause: it needs a floor.
 REFLECTIVE = 8.0
+#: Words a minute a little slower than the default voices (pyttsx3 about 158, Piper's joe
+#: about 155, scripts/bench_voices.py): a script that fits its default length at this pace
+#: fits with either. The fake voice is quicker (about 200), so it cannot tell.
+REAL_WPM = 140.0
 
 
 @dataclass(frozen=True)
@@ -48,6 +52,12 @@ class Gap:
 def reference_clips(script: Script) -> list[float]:
     """Clip lengths for `script.spoken` from the fake voice (exact, and at each prosody rate)."""
     return [fake_duration(s.text, s.prosody.rate) for s in script.spoken]
+
+
+def paced_clips(script: Script, words_per_minute: float = REAL_WPM) -> list[float]:
+    """Clip lengths for `script.spoken` at a real voice's pace, from their words."""
+    return [max(0.4, words(s.text) * 60 / words_per_minute / s.prosody.rate)
+            for s in script.spoken]
 
 
 def gaps(timeline: Timeline, sleep: bool = False) -> list[Gap]:
