@@ -94,6 +94,7 @@ class Pyttsx3Engine:
         self._worker: _Worker | None = None
         self._info: dict | None = None
         self._variants: dict[tuple[float, float], Pyttsx3Engine] = {}
+        self._host: Pyttsx3Engine | None = None  # for a variant: the engine it varies
 
     def variant(self, rate: float = 1.0, pitch: float = 0.0) -> Pyttsx3Engine:
         """Rate multiplied; pitch moves eSpeak's 0-100 pitch setting (50 unless --pitch) by
@@ -105,7 +106,9 @@ class Pyttsx3Engine:
             if pitch:
                 base = s.pitch if s.pitch is not None else 50
                 changed["pitch"] = max(0, min(100, round(base * (1 + pitch))))
-            self._variants[(rate, pitch)] = Pyttsx3Engine(replace(s, **changed))
+            variant = Pyttsx3Engine(replace(s, **changed))
+            variant._host = self  # same library and voice: its identity needs no worker
+            self._variants[(rate, pitch)] = variant
         return self._variants[(rate, pitch)]
 
     # -- the worker's life ------------------------------------------------------------------
@@ -141,6 +144,8 @@ class Pyttsx3Engine:
 
     def describe(self) -> dict:
         """What the worker found: the library in use and pyttsx3's version."""
+        if self._host is not None:
+            return self._host.describe()
         self._ensure_worker()
         return dict(self._info or {})
 
