@@ -74,3 +74,19 @@ def test_a_short_practice_fits_its_default_length_with_the_default_voice(name, t
     info = templates.TemplateLibrary().find(name)
     timeline = session.prepare(request).timeline
     assert timeline.duration == pytest.approx(info.minutes * 60, abs=1.0)
+
+
+def test_the_sleep_practice_slows_and_softens_as_it_goes():
+    spoken = prepare("sleep-release", 30).script.sentences
+    third = len(spoken) // 3
+    first, last = spoken[:third], spoken[-third:]
+
+    def mean(values):
+        return sum(values) / len(values)
+
+    assert mean([s.prosody.rate for s in last]) < mean([s.prosody.rate for s in first]) - 0.1
+    assert mean([s.prosody.volume for s in last]) < mean([s.prosody.volume for s in first]) - 4
+    # and the engine really says it slower: the fake voice's clips follow the rate exactly
+    timeline = prepare("sleep-release", 30).timeline
+    pace = [e.duration / len(e.text) for e in timeline.speech]
+    assert mean(pace[-third:]) > 1.1 * mean(pace[:third])
