@@ -133,8 +133,7 @@ def read_manifest(folder: Path) -> dict:
 
 
 def _write_manifest(folder: Path, manifest: dict) -> None:
-    atomic.write(folder / MANIFEST,
-                            json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
+    atomic.write(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
 
 
 def sidecars(mp3: Path) -> list[Path]:
@@ -225,10 +224,8 @@ def build_one(job: Job, updates=None) -> dict:
         result = session.render(episode.request, output, progress=progress, tag=tag,
                                 key=job.key)
         timeline = result.prepared.timeline
-        atomic.write(output.with_suffix(".vtt"),
-                                transcripts.vtt(timeline).encode("utf-8"))
-        atomic.write(output.with_suffix(".srt"),
-                                transcripts.srt(timeline).encode("utf-8"))
+        atomic.write(output.with_suffix(".vtt"), transcripts.vtt(timeline).encode("utf-8"))
+        atomic.write(output.with_suffix(".srt"), transcripts.srt(timeline).encode("utf-8"))
     except LetgoError as exc:
         return {"error": str(exc), "seconds": time.perf_counter() - started}
     except Exception as exc:  # a bug or an OS failure in one session must not stop the rest
@@ -339,7 +336,6 @@ def _forget_removed(folder: Path, plan: SeriesPlan, manifest: dict) -> None:
 def _run_local(todo: list[Job], jobs: int, scheduler, tracker: _Tracker):
     """Sessions on local worker processes; yields (job, result) as each finishes."""
     import multiprocessing
-
     from multiprocessing.managers import SyncManager
 
     context = multiprocessing.get_context("spawn")  # no inherited threads or engine state
