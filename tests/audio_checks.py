@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from letgo import measure
+from letgo import ffmpeg, measure
 
 RATE = 44100
 BELL_RING = 15.0  # a bell rings on into what follows it; its tail is sound, not a fault
@@ -17,7 +17,7 @@ def window_db(samples: np.ndarray, start: float, end: float) -> float:
 def assert_follows_timeline(path, timeline, background: bool = False) -> int:
     """Speech is audible where the timeline puts it; pauses are silent (without a background).
     Returns how many pauses were checked, so a caller can see the check was not empty."""
-    samples = measure.decode(path, RATE)[:, 0]
+    samples = ffmpeg.decode(path, RATE)[:, 0]
     assert abs(len(samples) / RATE - timeline.duration) < 0.1
     for event in timeline.speech:
         level = window_db(samples, event.start + 0.05, event.end - 0.05)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from letgo import measure, session
+from letgo import ffmpeg, measure, session
 from letgo.engines import make_engine
 from letgo.settings import MixSettings, PlanSettings
 
@@ -53,7 +53,7 @@ def test_slower_and_softer_passages_are_so_and_the_timeline_stays_exact(tmp_path
     assert "Come back to the breath." in [e.text for e in rest]
     assert abs(measure.stream_info(out).duration - 90.0) < 0.2
     assert assert_follows_timeline(out, timeline) >= 3
-    samples = measure.decode(out, RATE)[:, 0]
+    samples = ffmpeg.decode(out, RATE)[:, 0]
     loud = window_db(samples, plain.start, plain.end)
     soft = window_db(samples, softer.start, softer.end)
     assert 6.0 < loud - soft < 10.0, (loud, soft)

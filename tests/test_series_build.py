@@ -115,7 +115,7 @@ def test_transcripts_follow_the_speech(built):
         cues = parse_vtt(text)
         assert parse_vtt((built / f"{stem}.srt").read_text()) == cues
         assert [c[2] for c in cues][:2] == ["Welcome, Sam.", "Let your shoulders soften."]
-        audio = measure.decode(built / f"{stem}.mp3", 44100)[:, 0]
+        audio = ffmpeg.decode(built / f"{stem}.mp3", 44100)[:, 0]
         rate = 44100
         for start, end, _ in cues:
             assert 0 <= start < end <= length

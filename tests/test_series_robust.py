@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from letgo import measure, tags
+from letgo import ffmpeg, measure, tags
 from letgo.cli import main
 
 DATA = Path(__file__).parent / "series_data"
@@ -135,7 +135,7 @@ def test_real_voice_end_to_end(tmp_path):
     assert [c.title for c in tags.read_chapters(mp3)] == ["Arrival", "Release", "Return"]
     cues = (out / "01-part-1.vtt").read_text()
     assert "Let your shoulders soften." in cues and cues.count(" --> ") == 5
-    audio = measure.decode(mp3, 16000)[:, 0]
+    audio = ffmpeg.decode(mp3, 16000)[:, 0]
     # speech is louder than the soft pink background under the last, long pause
     speech = [line.split(" --> ") for line in cues.splitlines() if " --> " in line]
     start, end = (float(t.split(":")[-1]) + 60 * int(t.split(":")[1]) for t in speech[1])

@@ -134,7 +134,7 @@ def test_file_background_bad_path_is_a_usage_error(tmp_path):
 
 def test_binaural_channels_differ_by_the_beat(tmp_path):
     out = render(tmp_path, "beat.flac", "--background", "binaural", "--beat", "7")
-    audio = measure.decode(out, RATE, 2)
+    audio = ffmpeg.decode(out, RATE, 2)
     spectrum = np.abs(np.fft.rfft(audio * np.hanning(len(audio))[:, None], axis=0))
     freqs = np.fft.rfftfreq(len(audio), 1 / RATE)
     band = (freqs > 180) & (freqs < 212)  # the carriers; the fake voice sits at 220 Hz
@@ -148,7 +148,7 @@ def test_background_ducks_under_speech_by_the_configured_depth(tmp_path):
     request = session.Request(DUCK, engine="fake")
     timeline = session.prepare(request).timeline
     out = render(tmp_path, "duck.wav", "--background", "pink", "--duck-db", "9")
-    bed = high_band(measure.decode(out, RATE, 1)[:, 0])
+    bed = high_band(ffmpeg.decode(out, RATE, 1)[:, 0])
 
     def level(start: float, end: float) -> float:
         return measure.rms_db(bed[round(start * RATE):round(end * RATE)])
@@ -187,7 +187,7 @@ def test_sessions_of_a_series_agree(tmp_path):
 
 def test_sleep_template_fades_out_slowly(tmp_path):
     out = render(tmp_path, "sleep.wav", "--minutes", "6", template=SLEEP)
-    audio = measure.decode(out, RATE, 1)[:, 0]
+    audio = ffmpeg.decode(out, RATE, 1)[:, 0]
     end = len(audio) / RATE
 
     def level(t: float) -> float:

@@ -112,20 +112,11 @@ def _widen_pipe(stream) -> None:
         pass  # not Linux, or over the system's limit: the default pipe works, a little slower
 
 
-def write_tags(path: Path, title: str, comment: str, extra: Mapping[str, str] = {},
-               format: str = "mp3") -> None:
-    """Title, artist 'letgo', a comment with what made the file: ID3v2 for MP3 (see
-    letgo.tags), and for the other formats their own kind: ID3 in WAV, Vorbis comments in
-    FLAC and Ogg, iTunes atoms in M4A."""
-    if format != "mp3":
-        return _write_other_tags(path, title, comment, extra, format)
-    from . import tags
-
-    tags.write(path, tags.TagInfo(title=title, comment=comment, extra=dict(extra)))
-
-
-def _write_other_tags(path: Path, title: str, comment: str, extra: Mapping[str, str],
-                      format: str) -> None:
+def write_tags(path: Path, title: str, comment: str, extra: Mapping[str, str],
+               format: str) -> None:
+    """Title, artist 'letgo' and a comment with what made the file, in a format's own kind of
+    tag: ID3 in WAV, Vorbis comments in FLAC and Ogg, iTunes atoms in M4A. (MP3 carries the
+    full ID3 tag with chapters and cover: see letgo.tags.)"""
     if format == "wav":
         from mutagen.id3 import COMM, TIT2, TPE1, TXXX
         from mutagen.wave import WAVE

@@ -80,11 +80,6 @@ def silences(path: Path | str, noise_db: float = -45.0, minimum: float = 1.0
     return list(zip(starts, ends))
 
 
-def decode(path: Path | str, sample_rate: int = 44100, channels: int = 1) -> np.ndarray:
-    """The whole file as float32 frames (for tests and short files only)."""
-    return ffmpeg.decode(path, sample_rate, channels)
-
-
 def rms_db(samples: np.ndarray) -> float:
     value = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
     return 20 * np.log10(value) if value > 0 else float("-inf")

@@ -29,8 +29,7 @@ from .settings import MixSettings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["db", "measure_background", "plan_levels", "blocks", "Levels", "duck_intervals",
-           "bed_envelope"]
+__all__ = ["db", "measure_background", "plan_levels", "blocks", "Levels", "duck_intervals"]
 
 #: The most the limiter may take off a sentence's highest peak, in dB: less than the ear
 #: notices on a voice. A sentence that would need more is set lower instead...
@@ -123,12 +122,6 @@ class _Envelope:
         """The gain over `t`; a plain number when it is the same throughout."""
         floor = db(-self.settings.duck_db)
         return (1.0 - self.depth(t) * (1.0 - floor)) * self.fade(t)
-
-
-def bed_envelope(timeline: Timeline, settings: MixSettings, t: np.ndarray) -> np.ndarray:
-    """The bed's relative gain (1 = its set level) at times `t` (sorted, seconds)."""
-    t = np.asarray(t, dtype=np.float64)
-    return np.broadcast_to(_Envelope.plan(timeline, settings).bed(t), t.shape)
 
 
 # --- levels -------------------------------------------------------------------------------------

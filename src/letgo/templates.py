@@ -442,10 +442,9 @@ SAFE_GLOBALS = ("range", "dict", "namespace")
 MAX_SCRIPT = 1_000_000
 
 
-def make_environment(search_path: Path | None = None) -> LetgoSandbox:
-    """A fresh sandboxed environment per run (no shared, mutable Jinja state).
-
-    `search_path` is accepted for compatibility and ignored: templates cannot load files."""
+def make_environment() -> LetgoSandbox:
+    """A fresh sandboxed environment per run (no shared, mutable Jinja state); templates
+    cannot load files."""
     env = LetgoSandbox(
         undefined=jinja2.StrictUndefined,
         autoescape=False,
