@@ -291,3 +291,11 @@ def test_show_gives_the_shortest_length_script_finds(words, tmp_path):
     if words:
         plain = shortest(run("show", "small-steps", "--engine", "fake").output)
         assert seconds > plain + 1  # the longer words are counted
+
+
+def test_the_readme_lists_every_setting_under_its_table():
+    readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| `\[(\w+)\]` \| (.+) \|$", readme, re.M))
+    for setting in request.SETTINGS:
+        assert f"`{setting.name}`" in rows.get(setting.table, ""), \
+            f"README's settings table has no `{setting.name}` under [{setting.table}]"

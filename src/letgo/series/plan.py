@@ -324,12 +324,14 @@ description = "A short course of guided meditations on letting go and being whol
 # year = 2026
 # templates = ["./my-templates"]   # folders of your own templates, relative to this file
 
-[defaults]            # shared by every session; a session can override each of these
-minutes = 10
+[defaults]            # any setting, by its name ('letgo render --help' lists them as options);
+minutes = 10          # over your config.toml, under a session's own and the build's flags
 engine = "pyttsx3"    # or "fake" for a quick silent-tone draft
 background = "pink"   # or "none"
 {voice_line}
 # rate = 150
+# sentence_gap = 1.0
+# loudness = -19      # the --lufs option
 
 [defaults.variables]  # given to every template that takes them
 name = ""
@@ -347,6 +349,7 @@ minutes = 12          # an override
 person = ""
 
 # One set of sessions per listener: a CSV with a header such as  name,person,minutes
+# (a column named like a setting sets it; any other is a template variable)
 # [listeners]
 # csv = "listeners.csv"
 '''
