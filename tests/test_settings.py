@@ -272,8 +272,7 @@ def shortest(output: str) -> float:
     return int(found.group(1)) * 60 + int(found.group(2))
 
 
-@pytest.mark.parametrize("words", [None, '[plain]\n"shoulders" = "shoulders and the whole of '
-                                         'your back, slowly"\n'],
+@pytest.mark.parametrize("words", [None, "[regex]\n'^' = 'Now, slowly: '\n"],
                          ids=["as written", "with pronunciations"])
 def test_show_gives_the_shortest_length_script_finds(words, tmp_path):
     extra = ["--engine", "fake"]
