@@ -8,11 +8,18 @@ Prints ratios measured in this one run (never asserted by tests):
   2. memory: peak resident size of a render at 20 minutes, 60 minutes and 8 hours (a short
      script with a long background tail), each in a child process;
   3. the usual approach, carried here as a small reference: every sentence to a file, pydub
-     `+` to join them with their silences, a looped bed overlaid, faded and exported.
+     `+` to join them with their silences, a looped bed overlaid, faded and exported;
+  4. the cost of letgo's own pydub stage (the clip layer: passages built as AudioSegments and
+     read back block by block), measured in this process.
+
+With --against DIR (another letgo checkout, e.g. `git worktree add /tmp/before main~3`), the
+20-minute render is also timed with DIR's code, interleaved with this checkout's, so a change
+is measured before and after in one run.
 
 Usage (from the checkout, after scripts/test.sh or pip install -e .):
 
     .venv/bin/python scripts/bench.py            # everything (~10 minutes on 2 cores)
+    .venv/bin/python scripts/bench.py --quick --against /tmp/before   # speed before and after
     .venv/bin/python scripts/bench.py --quick    # skip the 8-hour render and the 60-min reference
     .venv/bin/python scripts/bench.py --engine pyttsx3   # real speech on both sides
 
@@ -63,9 +70,54 @@ def run(command: list[str], **kwargs) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024
 
 
-def best(command: list[str], repeat: int) -> tuple[float, float]:
-    results = [run(command) for _ in range(repeat)]
+def best(command: list[str], repeat: int, **kwargs) -> tuple[float, float]:
+    results = [run(command, **kwargs) for _ in range(repeat)]
     return min(r[0] for r in results), max(r[1] for r in results)
+
+
+def checkout(folder: str) -> dict:
+    """Popen arguments that make `LETGO` run the letgo code of another checkout."""
+    source = Path(folder).expanduser().resolve() / "src"
+    if not (source / "letgo" / "__init__.py").is_file():
+        raise SystemExit(f"--against: {folder} is not a letgo checkout (no src/letgo)")
+    return {"env": {**os.environ, "PYTHONPATH": str(source)}}
+
+
+def clip_layer_cost(template: str, minutes: float, engine: str, repeat: int
+                    ) -> tuple[int, int, float, float]:
+    """(passages, sentences, seconds building them, seconds reading them back) for one render:
+    the pydub stage's own work. The clips are levelled and limited beforehand (that is the
+    block mixer's numpy work, done with or without pydub), so only the making of sentence
+    segments, the passages' assembly and the block-by-block reading are timed."""
+    from dataclasses import fields
+
+    from letgo import clips, mix, session
+    from letgo.request import make
+    from letgo.settings import MixSettings
+
+    prepared = session.prepare(make(template, {"minutes": minutes, "engine": engine}))
+    settings = MixSettings(loudness=-19.0)
+    levels = mix.plan_levels(prepared.timeline, prepared.clips, float("-inf"), 1, settings)
+    limited = {i: levels.limited(i) for i in range(len(prepared.clips))}
+
+    class Limited(mix.Levels):
+        def limited(self, i):
+            return limited[i]
+
+    held = Limited(**{f.name: getattr(levels, f.name) for f in fields(levels)})
+    passages = clips.passages(prepared.timeline, levels.frames, settings.sample_rate)
+    block = round(settings.block_seconds * settings.sample_rate)
+    build = read = float("inf")
+    for _ in range(repeat):
+        started = time.perf_counter()
+        built = [p.build(held) for p in passages]
+        build = min(build, time.perf_counter() - started)
+        started = time.perf_counter()
+        for p, audio in zip(passages, built):
+            for a in range(0, p.end - p.start, block):
+                clips.samples(audio.get_sample_slice(a, a + block))
+        read = min(read, time.perf_counter() - started)
+    return len(passages), sum(len(p.sentences) for p in passages), build, read
 
 
 def render(template: str, minutes: float, out: Path, engine: str, *extra: str) -> list[str]:
@@ -141,6 +193,8 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing; the best counts")
     parser.add_argument("--quick", action="store_true",
                         help="skip the 8-hour render and the 60-minute reference")
+    parser.add_argument("--against", metavar="DIR",
+                        help="also time the 20-minute render with another letgo checkout's code")
     parser.add_argument("--reference", nargs=5, metavar=("TEMPLATE", "MINUTES", "ENGINE",
                                                          "FOLDER", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -166,12 +220,28 @@ def main() -> None:
         floor, _ = best([ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
                          "-i", str(wav), *codec, "-b:a", "128k", str(tmp / "floor.mp3")],
                         args.repeat)
-        ours, ours_rss = best(render("letting-go", minutes, tmp / "ours.mp3", args.engine),
-                              args.repeat)
+        command = render("letting-go", minutes, tmp / "ours.mp3", args.engine)
+        if args.against:  # interleaved, so both see the same load
+            other = checkout(args.against)
+            run(command, **other)  # its own synthesis cache entries, if they differ
+            theirs = ours = float("inf")
+            for _ in range(args.repeat):
+                theirs = min(theirs, run(command, **other)[0])
+                ours = min(ours, run(command)[0])
+        else:
+            ours, _ = best(command, args.repeat)
         print(f"\n1. speed, {minutes}-minute session (letting-go), mp3 128k")
         print(f"   ffmpeg alone encoding the finished WAV   {floor:7.2f} s")
         print(f"   letgo render                             {ours:7.2f} s")
         print(f"   ratio session / encoder floor            {ours / floor:7.2f}x   (goal <= 1.2x)")
+        if args.against:
+            print(f"   letgo render with {args.against}: {theirs:7.2f} s, ratio "
+                  f"{theirs / floor:5.2f}x (this checkout {ours / floor:5.2f}x)")
+        count, sentences, build, read = clip_layer_cost("letting-go", minutes, args.engine,
+                                                        args.repeat)
+        print(f"   of which the pydub clip layer: {count} passages ({sentences} sentences) built "
+              f"in {build:.3f} s, read back block by block in {read:.3f} s: "
+              f"{100 * (build + read) / ours:.1f}% of the render")
 
         # 2. memory with length
         print("\n2. peak memory (RSS, letgo and its encoder) by length: short script, long tail")
@@ -227,6 +297,8 @@ def main() -> None:
                       f"{ref_rss / cold_rss:4.1f}x less memory")
         print(json.dumps({"floor_s": round(floor, 3), "session_s": round(ours, 3),
                           "ratio": round(ours / floor, 3),
+                          "against_ratio": round(theirs / floor, 3) if args.against else None,
+                          "pydub_s": round(build + read, 4),
                           "peak_mb": {str(k): round(v, 1) for k, v in peaks.items()}}))
 
 

@@ -23,8 +23,6 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from . import clips, export, request, session
 from .backgrounds import Background, SegmentLoop
 from .clips import AudioSegment
@@ -60,8 +58,8 @@ class Session:
         >>> import letgo
         >>> from pydub import AudioSegment
         >>> s = letgo.Session("whole", minutes=5, background=AudioSegment.from_file("bed.wav"))
-        >>> s.render("whole.mp3").duration
-        300.0
+        >>> s.render("whole.mp3").path
+        PosixPath('whole.mp3')
     """
 
     def __init__(self, template: str | os.PathLike, *,
@@ -88,8 +86,8 @@ class Session:
         template. Spoken once (and kept in the synthesis cache).
 
             >>> s = letgo.Session("letting-go", minutes=10)
-            >>> s.script.timeline.duration
-            600.0
+            >>> round(s.script.timeline.duration)
+            600
         """
         if self._prepared is None:
             made, _ = self._request(self.settings)
@@ -115,8 +113,9 @@ class Session:
 
     def to_segment(self, **settings: Any) -> AudioSegment:
         """The whole session as one pydub AudioSegment (16-bit, at the session's rate, mono
-        or stereo as the background is), mixed exactly as `render` mixes it. At most
-        MOST_SEGMENT_MINUTES long, since it is all held in memory: use `segments()` for longer.
+        or stereo as the background is): what `render("x.wav")` writes, sample for sample
+        (`format` does not apply). At most MOST_SEGMENT_MINUTES long, since it is all held in
+        memory: use `segments()` for longer.
 
             >>> seg = letgo.Session("letting-go", minutes=10).to_segment()
             >>> seg.duration_seconds
