@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from letgo.errors import FitError
@@ -155,6 +155,7 @@ def test_the_split_limit_is_a_plan_setting():
 cue_lists = st.lists(st.floats(0.3, 8), min_size=0, max_size=4)
 
 
+@settings(deadline=None)  # no wall-time limit: the machine is shared
 @given(st.floats(0, 20_000), cue_lists, st.floats(30, 600))
 def test_split_hold_parts_are_equal_bounded_and_fill_the_hold(length, cues, limit):
     parts = split_hold(length, cues, limit)
@@ -175,6 +176,7 @@ hold_pause = st.builds(lambda s, m, n: Pause(s, 1, True, min(m, s), None,
                        st.floats(1, 120), st.floats(0, 30), st.integers(0, 3))
 
 
+@settings(deadline=None)  # no wall-time limit: the machine is shared
 @given(st.lists(st.one_of(speech, fixed_pause, flex_pause, hold_pause), min_size=1, max_size=15),
        st.data(), st.floats(0, 20_000))
 def test_with_holds_any_reachable_target_is_hit_and_no_hold_part_runs_past_the_limit(
@@ -207,6 +209,7 @@ def test_with_holds_any_reachable_target_is_hit_and_no_hold_part_runs_past_the_l
             assert item.cues
 
 
+@settings(deadline=None)  # no wall-time limit: the machine is shared
 @given(st.data())
 def test_shortest_fit_finds_the_shortest_length_whose_own_text_fits(data):
     # a text that grows by whole sentences at thresholds of minutes (as templates do)
