@@ -5,6 +5,8 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from letgo import plan, script, session, templates
 from letgo.cli import main
@@ -238,3 +240,34 @@ def test_the_split_limit_is_a_setting_like_any_other(tmp_path, runner):
     assert said["60"] > 2 * said["150"] > 0
     result = runner.invoke(main, ["script", str(path), "--engine", "fake", "--hold-split", "5"])
     assert result.exit_code == 2 and "hold" in result.output
+
+
+# --- properties of the markup ----------------------------------------------------------------
+
+_sentence = st.builds(lambda w, end: " ".join(w).capitalize() + end,
+                      st.lists(st.sampled_from(["rest", "breathe", "soft", "here", "now"]),
+                               min_size=1, max_size=6), st.sampled_from([".", "!", "?"]))
+_voice = st.one_of(st.none(), st.tuples(st.sampled_from([0.5, 0.8, 1.0, 1.25, 2.0]),
+                                        st.sampled_from([-20.0, -3.0, 0.0, 6.0]),
+                                        st.sampled_from([-0.5, -0.1, 0.0, 0.5])))
+
+
+@settings(deadline=None)
+@given(st.lists(st.tuples(st.lists(_sentence, min_size=1, max_size=3), _voice, st.booleans()),
+                min_size=1, max_size=6))
+def test_passages_keep_their_words_and_each_sentence_its_voice(passages):
+    """Whatever the passages, their prosody and line breaks: every sentence comes back once,
+    in order, with the voice of the passage it was in."""
+    text, expected = [], []
+    for sentences, voice, broken in passages:
+        body = ("\n" if broken else " ").join(sentences)
+        if voice:
+            rate, volume, pitch = voice
+            text.append(f'<prosody rate="{rate:.0%}" volume="{volume:+g}dB" '
+                        f'pitch="{pitch:+.0%}">{body}</prosody>')
+            expected += [(s, Prosody(rate, volume, pitch)) for s in sentences]
+        else:
+            text.append(body)
+            expected += [(s, Prosody()) for s in sentences]
+    parsed = parse("\n".join(text))
+    assert [(s.text, s.prosody) for s in parsed.sentences] == expected
