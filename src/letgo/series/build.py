@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import errno
-import hashlib
 import json
 import logging
 import os
