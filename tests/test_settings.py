@@ -298,3 +298,14 @@ def test_the_readme_lists_every_setting_under_its_table():
     for setting in request.SETTINGS:
         assert f"`{setting.name}`" in rows.get(setting.table, ""), \
             f"README's settings table has no `{setting.name}` under [{setting.table}]"
+
+
+def test_a_series_in_another_format(course, tmp_path):
+    course.write_text(course.read_text().replace("[defaults]\n", '[defaults]\nformat = "ogg"\n'))
+    out = tmp_path / "out"
+    assert build(course, out)["built"] == 3
+    files = sorted(p.name for p in out.glob("01-*"))
+    assert files == ["01-day-1-arriving.ogg", "01-day-1-arriving.srt", "01-day-1-arriving.vtt"]
+    assert measure.stream_info(out / files[0]).codec == "opus"
+    assert 'type="audio/ogg"' in (out / "feed.xml").read_text()
+    assert build(course, out)["skipped"] == 3

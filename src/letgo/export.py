@@ -27,6 +27,9 @@ CODECS = {
     "m4a": ["-c:a", "aac", "-f", "ipod"],
 }
 EXTENSIONS = {"mp3": ".mp3", "wav": ".wav", "flac": ".flac", "ogg": ".ogg", "m4a": ".m4a"}
+#: extension -> the media type a feed or a web server gives it
+MEDIA_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac",
+               ".ogg": "audio/ogg", ".m4a": "audio/mp4"}
 #: the formats that take --bitrate
 LOSSY = {"mp3", "ogg", "m4a"}
 #: How much louder (LU) the mix must be to measure its target after encoding. Measured here:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from ..export import MEDIA_TYPES
 from ..transcripts import vtt_text
 from .plan import SeriesInfo
 
@@ -87,7 +88,8 @@ def feed(listing: Listing, base_url: str) -> bytes:
         entry.guid(item.guid, permalink=False)
         entry.title(item.title)
         entry.description(item.description or item.title)
-        entry.enclosure(base + quote(item.file), str(item.bytes), "audio/mpeg")
+        entry.enclosure(base + quote(item.file), str(item.bytes),
+                        MEDIA_TYPES.get(Path(item.file).suffix, "audio/mpeg"))
         entry.published(built)
         entry.podcast.itunes_duration(round(item.duration))
         entry.podcast.itunes_episode(item.track)

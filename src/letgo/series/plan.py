@@ -50,7 +50,8 @@ class Episode:
     folder: str
     """Sub-folder of the output folder ('' for the series itself, a listener's otherwise)."""
     filename: str
-    """File name of the MP3, e.g. '01-day-1-meeting-the-pain.mp3'."""
+    """File name of the audio, e.g. '01-day-1-meeting-the-pain.mp3' (or the format's
+    extension)."""
     title: str
     description: str
     request: session.Request

@@ -22,6 +22,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from ..errors import UsageError
+from ..export import MEDIA_TYPES
 from . import listen
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ REQUEST_TIMEOUT = 10.0
 SEND_TIMEOUT = 60.0
 #: Connections served at once; more are told to come back shortly (503).
 MAX_CONNECTIONS = 32
-TYPES = {".mp3": "audio/mpeg", ".vtt": "text/vtt; charset=utf-8",
+TYPES = {**MEDIA_TYPES, ".vtt": "text/vtt; charset=utf-8",
          ".srt": "application/x-subrip", ".m3u": "audio/x-mpegurl",
          ".xml": "application/rss+xml; charset=utf-8", ".html": "text/html; charset=utf-8",
          ".png": "image/png"}
