@@ -75,7 +75,7 @@ def test_piper_without_the_extra_says_how_to_install_it(runner, monkeypatch, tem
 def test_an_unknown_piper_voice_is_a_clear_error(runner, template):
     error = one_line_error(runner.invoke(main, ["script", str(template), "--engine", "piper",
                                                 "--voice", "nobody"]), 2)
-    assert "no Piper voice 'nobody'" in error and ".onnx" in error
+    assert "--voice nobody: there is no such Piper voice" in error and ".onnx" in error
 
 
 @needs_piper
@@ -151,7 +151,7 @@ def test_the_config_files_voice_goes_with_its_engine(runner, template, tmp_path,
     monkeypatch.setenv("LETGO_CONFIG_DIR", str(tmp_path))
     (tmp_path / "config.toml").write_text('[voice]\nengine = "piper"\nvoice = "nobody"\n')
     error = one_line_error(runner.invoke(main, ["script", str(template)]), 2)
-    assert "no Piper voice 'nobody'" in error
+    assert "config.toml: [voice] voice = 'nobody': there is no such Piper voice" in error
     other = runner.invoke(main, ["script", str(template), "--engine", "fake"])
     assert other.exit_code == 0, other.output
 
@@ -159,7 +159,7 @@ def test_the_config_files_voice_goes_with_its_engine(runner, template, tmp_path,
 def test_an_unknown_pyttsx3_voice_is_a_clear_error(runner, template):
     error = one_line_error(runner.invoke(main, ["script", str(template), "--engine", "pyttsx3",
                                                 "--voice", "nobody"]), 2)
-    assert "no pyttsx3 voice 'nobody'" in error and "letgo voices" in error
+    assert "--voice nobody: there is no such pyttsx3 voice" in error and "letgo voices" in error
 
 
 @pytest.mark.e2e

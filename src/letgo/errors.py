@@ -32,11 +32,11 @@ class SettingError(UsageError):
 
     def at(self, place: str) -> SettingError:
         """The same error, said of the value written at `place`."""
-        return SettingError(self.setting, self.value, self.problem, place)
+        return type(self)(self.setting, self.value, self.problem, place)
 
     def __reduce__(self):
-        return SettingError, (self.setting, self.value, self.problem,
-                              self.place if self.placed else None)
+        return type(self), (self.setting, self.value, self.problem,
+                            self.place if self.placed else None)
 
 
 class TemplateNotFound(UsageError):
@@ -67,6 +67,10 @@ class SynthesisError(LetgoError):
 
 class EngineUnavailable(UsageError):
     """The engine or voice asked for is not installed here."""
+
+
+class VoiceNotFound(SettingError, EngineUnavailable):
+    """The engine has no voice of that name: a setting's value, so it says where it was set."""
 
 
 class EncodeError(LetgoError):

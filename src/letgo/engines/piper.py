@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
-from ..errors import EngineUnavailable, SettingError, SynthesisError
+from ..errors import EngineUnavailable, SettingError, SynthesisError, VoiceNotFound
 from . import Clip, Progress, VoiceInfo, VoiceSettings, clipcheck
 
 log = logging.getLogger(__name__)
@@ -80,9 +80,10 @@ def resolve_voice(voice: str | None) -> VoiceFiles:
     if path.suffix != ".onnx":
         path = voices_dir() / f"{name}.onnx"
     if not path.is_file():
-        raise EngineUnavailable(
-            f"no Piper voice '{name}': give the path to its .onnx file (with its .onnx.json "
-            f"beside it) or put both in {voices_dir()}; 'letgo voices' lists what is installed")
+        raise VoiceNotFound(
+            "voice", name, f"there is no such Piper voice: give the path to its .onnx file (with "
+            f"its .onnx.json beside it) or put both in {voices_dir()}; 'letgo voices' lists what "
+            "is installed")
     config = Path(f"{path}.json")
     if not config.is_file():
         raise EngineUnavailable(f"the Piper voice {path} has no config: {config} is missing "

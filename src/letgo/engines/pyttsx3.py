@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from .. import ffmpeg
-from ..errors import EngineUnavailable, SynthesisError
+from ..errors import EngineUnavailable, SynthesisError, VoiceNotFound
 from . import Clip, Progress, VoiceInfo, VoiceSettings, clipcheck
 
 log = logging.getLogger(__name__)
@@ -135,8 +135,9 @@ class Pyttsx3Engine:
         known = self.voices()
         if not any(wanted.lower() in (v.id.lower(), v.name.lower()) for v in known):
             self.close()
-            raise EngineUnavailable(f"no pyttsx3 voice '{wanted}' here; 'letgo voices --engine "
-                                    "pyttsx3' lists the voices (use the id or the name)")
+            raise VoiceNotFound("voice", wanted, "there is no such pyttsx3 voice here; 'letgo "
+                                "voices --engine pyttsx3' lists the voices (use the id or the "
+                                "name)")
 
     def _voice_args(self) -> dict:
         s = self.settings
