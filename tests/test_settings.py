@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 from mutagen.mp3 import MP3
 
-from letgo import config, measure, request, tags
+from letgo import config, measure, request, session, tags
 from letgo.cli import flag, main
 from letgo.errors import SettingError
 from letgo.series import plan as series_plan
@@ -309,3 +309,15 @@ def test_a_series_in_another_format(course, tmp_path):
     assert measure.stream_info(out / files[0]).codec == "opus"
     assert 'type="audio/ogg"' in (out / "feed.xml").read_text()
     assert build(course, out)["skipped"] == 3
+
+
+@pytest.mark.parametrize("setting", request.SETTINGS, ids=lambda s: s.name)
+def test_every_setting_is_in_the_freshness_key(setting, tmp_path, monkeypatch, short_template):
+    """A new setting changes the key that render's up-to-date check and a series compare."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "sample.toml").write_text('[plain]\n"Rest" = "Rest now"\n')
+    value = sample_value(setting)
+    plain = request.make(str(short_template), {"engine": "fake"})
+    changed = request.make(str(short_template), {"engine": "fake", setting.name: value})
+    keys = [session.freshness_key(r, session.write(r)) for r in (plain, changed)]
+    assert keys[0] != keys[1]
