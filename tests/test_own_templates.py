@@ -160,18 +160,26 @@ def test_plan_variables_and_listener_cells_are_said_as_typed_and_captioned_escap
     shutil.copytree(SERIES_DATA, tmp_path / "plan")
     plan = tmp_path / "plan" / "course.toml"
     head = plan.read_text().split("[[sessions]]")[0].replace('name = "Sam"', 'name = "Tom & Jerry"')
-    plan.write_text(head + '[[sessions]]\ntemplate = "tiny"\ntitle = "Rest"\n'
-                    '[sessions.variables]\nperson = "Tom & a<b> [bell]\\n## Extra"\n'
+    plan.write_text(head + '[[sessions]]\ntemplate = "tiny"\ntitle = "Rest & <b>be</b>"\n'
+                    '[sessions.variables]\nperson = "Tom & a<b> [bell]\\n## Extra </script>"\n'
                     '\n[listeners]\ncsv = "people.csv"\n')
     (plan.parent / "people.csv").write_text('name,minutes\n"Mia [pause 60s]",1\n')
     result = runner.invoke(main, ["series", "build", str(plan), "-o", str(tmp_path / "out"),
-                                  "--json", "--jobs", "1"])
+                                  "--json", "--jobs", "1", "--base-url", "https://e.org/c/"])
     assert result.exit_code == 0, result.output
-    vtt = (tmp_path / "out" / "mia-pause-60s" / "01-rest.vtt").read_text()
+    folder = tmp_path / "out" / "mia-pause-60s"
+    vtt = (folder / "01-rest-b-be-b.vtt").read_text()
     assert "Welcome, Mia [pause 60s]." in vtt
-    assert "Let Tom &amp; a&lt;b&gt; [bell] ## Extra go, gently." in vtt
+    assert "Let Tom &amp; a&lt;b&gt; [bell] ## Extra &lt;/script&gt; go, gently." in vtt
     session = json.loads(result.stdout)["sessions"][0]
     assert session["duration"] == 60
+    page = (folder / "index.html").read_text()
+    assert "Rest &amp; &lt;b&gt;be&lt;/b&gt;" in page and "<b>be</b>" not in page
+    assert page.count("</script>") == 1  # the page's own; the words cannot close it
+    import feedparser
+
+    feed = feedparser.parse((folder / "feed.xml").read_bytes())
+    assert not feed.bozo and feed.entries[0].title == "Rest & <b>be</b>"
 
 
 # --- a template's own work is bounded ------------------------------------------------------
