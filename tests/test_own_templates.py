@@ -259,3 +259,52 @@ def test_check_stops_every_runaway_within_bounds(runaways):
     for path in runaways.values():
         assert any(re.match(rf"{re.escape(str(path))}(:2)?: ", line) for line in lines), \
             (path, lines)
+
+
+CUE_TEXTS = """
+(async () => {
+  const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+  const audio = document.querySelector("audio");
+  for (let i = 0; i < 150 && !audio.dataset.captions; i++) await wait(100);
+  const live = Array.from(audio.textTracks).find((t) => t.mode !== "disabled" && t.cues
+                                                 && t.cues.length);
+  return Array.from(live.cues).map((cue) => cue.getCueAsHTML().textContent);
+})()
+"""
+
+
+@pytest.mark.parametrize("where", ["served", "disk"])
+def test_the_player_page_shows_a_value_as_typed(tmp_path, where):
+    """In Chromium, the captions (the .vtt served, or the page's own copy from disk) read
+    'Tom & Jerry <3' as typed: escaped in the file, shown as text."""
+    import threading
+
+    from click.testing import CliRunner
+
+    from letgo.series import serve
+
+    from series_browser import Browser, find_chromium
+
+    executable = find_chromium()
+    if executable is None:
+        pytest.fail("chromium is not installed (scripts/test.sh installs it with apt-get)")
+    shutil.copytree(SERIES_DATA, tmp_path / "plan")
+    plan = tmp_path / "plan" / "course.toml"
+    head = plan.read_text().split("[[sessions]]")[0].replace('name = "Sam"',
+                                                              'name = "Tom & Jerry <3"')
+    plan.write_text(head + '[[sessions]]\ntemplate = "tiny"\ntitle = "Rest"\n')
+    out = tmp_path / "out"
+    built = CliRunner().invoke(main, ["series", "build", str(plan), "-o", str(out), "-q"])
+    assert built.exit_code == 0, built.output
+    httpd = serve.make_server(out, "127.0.0.1", 0)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    browser = Browser(executable)
+    try:
+        url = (f"http://127.0.0.1:{httpd.server_address[1]}/index.html" if where == "served"
+               else (out / "index.html").as_uri())
+        texts = browser.evaluate(url, CUE_TEXTS)
+    finally:
+        browser.close()
+        httpd.shutdown()
+        httpd.server_close()
+    assert texts[0] == "Welcome, Tom & Jerry <3."
