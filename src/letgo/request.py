@@ -96,7 +96,7 @@ class Setting:
 
     name: str
     kind: type
-    """int, float, str, bool or Paths."""
+    """int, float, str or Paths."""
     lands_in: type
     """The dataclass with a field `name` holding the default."""
     table: str
@@ -135,7 +135,7 @@ class Setting:
             return tuple(items)
         if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
-        if not isinstance(value, self.kind) or (isinstance(value, bool) and self.kind is not bool):
+        if not isinstance(value, self.kind) or isinstance(value, bool):
             raise self.error(value, f"must be {KIND_NAMES[self.kind]}")
         if self.choices and value not in self.choices:
             raise self.error(value, f"must be one of: {', '.join(self.choices)}")
@@ -160,27 +160,22 @@ class Setting:
                 return self.kind(text)
             except ValueError:
                 raise self.error(text, f"must be {KIND_NAMES[self.kind]}") from None
-        if self.kind is bool:
-            lowered = text.lower()
-            if lowered not in ("true", "false", "yes", "no", "1", "0"):
-                raise self.error(text, "must be true or false")
-            return lowered in ("true", "yes", "1")
         return text
 
     def range_text(self) -> str:
-        low = "more than" if self.above else "from"
-        if self.low is not None and self.high is not None:
-            return f"must be {low} {self.low:g} to {self.high:g}" if not self.above else \
-                f"must be more than {self.low:g} and at most {self.high:g}"
-        if self.low is not None:
-            return f"must be {'more than' if self.above else 'at least'} {self.low:g}"
-        return f"must be at most {self.high:g}"
+        """'must be from 60 to 400', 'must be more than 0 and at most 720', 'must be at least 0'."""
+        if self.low is not None and self.high is not None and not self.above:
+            return f"must be from {self.low:g} to {self.high:g}"
+        low = None if self.low is None else \
+            f"{'more than' if self.above else 'at least'} {self.low:g}"
+        high = None if self.high is None else f"at most {self.high:g}"
+        return "must be " + " and ".join(part for part in (low, high) if part)
 
     def error(self, value: Any, problem: str) -> SettingError:
         return SettingError(self.name, value, problem)
 
 
-KIND_NAMES = {int: "a whole number", float: "a number", str: "text", bool: "true or false",
+KIND_NAMES = {int: "a whole number", float: "a number", str: "text",
               Paths: "a list of file paths"}
 
 
