@@ -416,9 +416,11 @@ def show(template, variables, template_dirs, no_cache, **settings):
     if info.sleep:
         click.echo("A sleep session: the added length goes into the closing silence.")
     click.echo("\nVariables:" if info.variables else "\nVariables: none")
+    if info.variables and not info.header:
+        click.echo("  (no header: these are the names the template uses; set them with -v)")
     for var in info.variables:
         default = f'"{var.default}"' if var.default else "empty"
-        click.echo(f"  {var.name:<12} default {default}. {var.help}")
+        click.echo(f"  {var.name:<12} default {default}. {var.help}".rstrip())
     at = f"{made.minutes:g} minutes" if made.minutes else "the default length"
     click.echo(f"\nSections and how long each lasts (at {at}):")
     for title, seconds in view.sections:

@@ -156,8 +156,9 @@ MARKUP = "[]<>#|"
 #: Each markup character's stand-in inside a value, and the way back.
 _STAND_IN = {ord(c): 0xE000 + ord(c) for c in MARKUP}
 _RESTORE = {stand_in: chr(c) for c, stand_in in _STAND_IN.items()}
-#: Unicode categories dropped from a value: controls, lone surrogates, private use, unassigned.
-_DROPPED = {"Cc", "Cs", "Co", "Cn"}
+#: Unicode categories dropped from a value: controls, lone surrogates and private use (where
+#: the stand-ins live).
+_DROPPED = {"Cc", "Cs", "Co"}
 
 
 class Markup(str):
