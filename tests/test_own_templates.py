@@ -252,6 +252,15 @@ def test_a_runaway_template_stops_with_one_line_within_bounds(runaways, name):
                     r"work|the rendered script is over|.* would (be|have) )", result.stderr)
 
 
+@pytest.mark.parametrize("name", ["loops of text", "doubling in a set block", "squaring"])
+def test_render_stops_a_runaway_within_bounds_and_writes_nothing(runaways, name, tmp_path):
+    out = tmp_path / "never.mp3"
+    result = bounded_run("render", str(runaways[name]), "--engine", "fake", "-o", str(out))
+    assert result.returncode == 2, (name, result.returncode, result.stderr[-500:])
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("letgo: error: ")
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_check_stops_every_runaway_within_bounds(runaways):
     result = bounded_run("check", *map(str, runaways.values()))
     assert result.returncode == 1, result.stderr[-500:]
