@@ -54,6 +54,8 @@ Sleep well.
 """
 
 LETGO = [sys.executable, "-c", "from letgo.cli import main; main()"]
+#: letting-go as this checkout has it, by path: --against renders the very same text.
+LETTING_GO = str(Path(__file__).resolve().parents[1] / "templates" / "letting-go.j2")
 
 
 def run(command: list[str], **kwargs) -> tuple[float, float]:
@@ -215,12 +217,12 @@ def main() -> None:
         # 1. speed against the encoder floor
         minutes = 20
         wav = tmp / "finished.wav"
-        run(render("letting-go", minutes, wav, args.engine))
+        run(render(LETTING_GO, minutes, wav, args.engine))
         codec = export.CODECS["mp3"]
         floor, _ = best([ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
                          "-i", str(wav), *codec, "-b:a", "128k", str(tmp / "floor.mp3")],
                         args.repeat)
-        command = render("letting-go", minutes, tmp / "ours.mp3", args.engine)
+        command = render(LETTING_GO, minutes, tmp / "ours.mp3", args.engine)
         if args.against:  # interleaved, so both see the same load
             other = checkout(args.against)
             run(command, **other)  # its own synthesis cache entries, if they differ
@@ -237,7 +239,7 @@ def main() -> None:
         if args.against:
             print(f"   letgo render with {args.against}: {theirs:7.2f} s, ratio "
                   f"{theirs / floor:5.2f}x (this checkout {ours / floor:5.2f}x)")
-        count, sentences, build, read = clip_layer_cost("letting-go", minutes, args.engine,
+        count, sentences, build, read = clip_layer_cost(LETTING_GO, minutes, args.engine,
                                                         args.repeat)
         print(f"   of which the pydub clip layer: {count} passages ({sentences} sentences) built "
               f"in {build:.3f} s, read back block by block in {read:.3f} s: "

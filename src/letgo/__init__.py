@@ -22,3 +22,7 @@ def __getattr__(name: str):
 
         return Session
     raise AttributeError(f"module 'letgo' has no attribute '{name}'")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), "Session"})

@@ -120,7 +120,7 @@ class Session:
             >>> seg = letgo.Session("letting-go", minutes=10).to_segment()
             >>> seg.duration_seconds
             600.0
-            >>> (seg - 6).export("quieter.mp3", format="mp3")  # pydub from here on
+            >>> (seg - 6).export("quieter.wav", format="wav")  # pydub from here on
         """
         made, bed = self._request(_as_pcm({**self.settings, **settings}))
         written = session.write(made)
