@@ -213,6 +213,8 @@ SETTINGS: tuple[Setting, ...] = (
     _pacing("sentence_gap", float, "Seconds of silence after a sentence.", low=0.0, high=30.0),
     _pacing("paragraph_gap", float, "Seconds of silence after a paragraph.", low=0.0,
             high=60.0),
+    _pacing("phrase_gap", float, "Shortest pause at a comma, semicolon, colon or dash inside "
+            "a sentence, in seconds (0 keeps the engine's own).", low=0.0, high=5.0),
     _pacing("hold_split", float, "Longest silence a hold() keeps, in seconds: stretched past "
             "it, the hold is split and its return cues are said between the parts.",
             low=30.0, high=3600.0),

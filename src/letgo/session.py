@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, atomic, export, mix, normalize, plan, script, tags, templates
+from . import __version__, atomic, export, mix, normalize, phrasing, plan, script, tags, templates
 from .backgrounds import Background, make_background
 from .bell import strike
 from .cache import ClipCache
@@ -140,9 +140,10 @@ class Speaker:
 
     def __init__(self, info: templates.TemplateInfo, variables: Mapping[str, str],
                  engine: Engine, normalizer: Callable[[str], str],
-                 cache: ClipCache | None = None):
+                 cache: ClipCache | None = None,
+                 phrase_gap: float = PlanSettings.phrase_gap):
         self.info, self.variables, self.engine = info, variables, engine
-        self.normalizer, self.cache = normalizer, cache
+        self.normalizer, self.cache, self.phrase_gap = normalizer, cache, phrase_gap
         self.spoken: dict[tuple[str, Voice], Clip] = {}
 
     def parse(self, minutes: float | None) -> script.Script:
@@ -159,7 +160,10 @@ class Speaker:
         if new:
             clips = synthesize(self.engine, [t for t, _ in new], progress, self.cache,
                                [v for _, v in new])
-            self.spoken.update(zip(new, clips))
+            # each phrase pause lengthened (see `phrasing`): after the cache, so a new
+            # phrase_gap needs no sentence spoken again
+            self.spoken.update((line, phrasing.widen(clip, line[0], self.phrase_gap))
+                               for line, clip in zip(new, clips))
         return said, [self.spoken[line] for line in zip(said, voices)]
 
     def at(self, minutes: float) -> tuple[script.Script, list[float]]:
@@ -222,7 +226,8 @@ def speaker(request: Request, written: Written, engine: Engine | None = None
         owned = engine is None
         engine = engine or make_engine(request.engine, request.voice)
         try:
-            yield Speaker(written.info, written.variables, engine, written.normalizer, cache)
+            yield Speaker(written.info, written.variables, engine, written.normalizer, cache,
+                          request.plan.phrase_gap)
         finally:
             if owned:
                 engine.close()

@@ -13,10 +13,14 @@ class PlanSettings:
     """Seconds of background alone before the first sound."""
     tail: float = 8.0
     """Seconds of background after the last sound, fading out."""
-    sentence_gap: float = 0.7
-    """Silence after a sentence inside a paragraph."""
-    paragraph_gap: float = 1.8
+    sentence_gap: float = 2.0
+    """Silence after a sentence inside a paragraph: a teacher's pace comes from room between
+    sentences, not from a slower voice."""
+    paragraph_gap: float = 3.0
     """Silence after the last sentence of a paragraph."""
+    phrase_gap: float = 0.5
+    """The shortest pause at a comma, semicolon, colon or dash inside a sentence (the engine's
+    own pause there is lengthened to it; 0 leaves it as the engine made it)."""
     bell_gap: float = 6.0
     """Time a bell is given before whatever follows it (its ring goes on underneath)."""
     hold_split: float = 150.0
