@@ -114,15 +114,19 @@ def test_a_real_render_has_the_length_asked_for_and_follows_its_timeline(tmp_pat
 
 
 def test_the_identity_names_the_voice_in_use_even_when_none_is_asked_for():
-    """With no --voice the platform chooses; its choice is part of the cache key."""
-    from letgo.engines import VoiceSettings
+    """With no --voice the platform chooses; its choice is part of the cache key. eSpeak's
+    choice is fixed by its library, which the identity names by checksum: no worker starts."""
+    from letgo.engines import VoiceSettings, espeak
 
     engines = [Pyttsx3Engine(VoiceSettings(voice=v)) for v in (None, "gmw/en-us")]
     try:
         default, american = (e.identity() for e in engines)
-        chosen = next(v for v in engines[0].voices() if v.default)
+        assert all(e._worker is None for e in engines)
     finally:
         for e in engines:
             e.close()
-    assert f"/{chosen.id}/" in default
+    line, path = espeak.library()
+    assert line in default and "/default/" in default
+    if path is not None:
+        assert f"/{path.stat().st_size}/" in default
     assert default != american and "/gmw/en-us/" in american

@@ -215,9 +215,14 @@ def loudness(samples: np.ndarray, sample_rate: int) -> float:
     """Integrated, gated loudness of a piece of audio in LUFS (-inf for silence)."""
     if len(samples) == 0:
         return float("-inf")
-    energy = hop_energy(samples, sample_rate)
-    if len(samples) < round(0.4 * sample_rate):
-        total = float(np.sum(energy)) / len(samples)
+    return energy_loudness(hop_energy(samples, sample_rate), len(samples), sample_rate)
+
+
+def energy_loudness(energy: np.ndarray, frames: int, sample_rate: int) -> float:
+    """`loudness` of `frames` of audio from its `hop_energy`: gated, or for a piece shorter
+    than one gating block, its mean."""
+    if frames < round(0.4 * sample_rate):
+        total = float(np.sum(energy)) / max(frames, 1)
         return -0.691 + 10 * np.log10(total) if total > 0 else float("-inf")
     return gated_loudness(energy, sample_rate)
 

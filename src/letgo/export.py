@@ -7,6 +7,7 @@ tagged: an existing file is replaced only by a complete new one.
 
 from __future__ import annotations
 
+import logging
 import subprocess
 import tempfile
 from collections.abc import Callable, Iterable, Mapping
@@ -17,6 +18,8 @@ import numpy as np
 from . import ffmpeg
 from .errors import EncodeError, OutputError
 from .settings import ExportSettings
+
+log = logging.getLogger(__name__)
 
 #: format -> the encoder's arguments (all in imageio-ffmpeg's build)
 CODECS = {
@@ -75,9 +78,11 @@ def encode(blocks: Iterable[np.ndarray], path: Path, sample_rate: int, channels:
         process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
         try:
             _widen_pipe(process.stdin)
-            for block in blocks:
+            for n, block in enumerate(blocks):
                 if not _feed(process.stdin, np.ascontiguousarray(block, dtype="<f4").tobytes()):
                     break  # the encoder died; its exit code and stderr say why
+                if n == 0:  # scripts/bench.py times the start-up by this line
+                    log.info("first block at the encoder")
                 if on_block:  # anything failing here (even a closed stderr) stops the encoder
                     on_block(len(block))
             _feed(process.stdin, None)

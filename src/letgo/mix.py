@@ -174,23 +174,9 @@ class Levels:
         return clips.samples(clips.sentence(self, i))[:, 0]
 
 
-@dataclass(frozen=True)
-class _Measured:
-    """A clip's loudness and true peak at unit gain, measured once at its own rate."""
-
-    loudness: float
-    peak: float
-    """dBTP"""
-
-    @classmethod
-    def of(cls, clip: Clip) -> "_Measured":
-        peak = dsp.true_peak(clip.samples)
-        return cls(dsp.loudness(clip.samples, clip.sample_rate),
-                   20 * np.log10(peak) if peak > 0 else float("-inf"))
-
-
 class _Foreground:
-    """K-weighted energy per hop of the speech and bells, placed as the timeline says.
+    """K-weighted energy per hop of the speech and bells, placed as the timeline says, and
+    each clip's loudness (from the same energies) and true peak.
 
     Each event is weighted once, at unit gain and at its clip's own rate (scaled to the
     session's); trying levels then only scales these energies, so it costs no FFTs."""
@@ -201,15 +187,24 @@ class _Foreground:
                  channels: int, hops: int, rate: int):
         self.hops = hops
         self.placed = []
+        self.loudness: dict[int, float] = {}
+        """LUFS of each clip at unit gain, by key (id of the clip)."""
+        self.peak: dict[int, float] = {}
+        """True peak (dBTP) of each clip at unit gain, by key."""
         for event in timeline.events:
             if event.kind == "speech":
-                samples, own, key = clips[event.clip].samples, clips[event.clip].sample_rate, \
-                    id(clips[event.clip])
+                clip = clips[event.clip]
+                samples, own, key = clip.samples, clip.sample_rate, id(clip)
             else:
                 samples, own, key = bell, rate, self.BELL
             frame = round(event.start * own)
             first = frame // round(dsp.HOP_SECONDS * own)
-            e = dsp.hop_energy(samples, own, frame)[:max(0, hops - first)] * (channels * rate / own)
+            e = dsp.hop_energy(samples, own, frame)
+            if key != self.BELL and key not in self.loudness:
+                self.loudness[key] = dsp.energy_loudness(e, len(samples), own)
+                peak = dsp.true_peak(samples)
+                self.peak[key] = 20 * np.log10(peak) if peak > 0 else float("-inf")
+            e = e[:max(0, hops - first)] * (channels * rate / own)
             if event.kind == "speech" and event.volume:  # <prosody volume>, after the limiter
                 e = e * db(event.volume) ** 2
             self.placed.append((first, e, key))
@@ -291,19 +286,18 @@ def plan_levels(timeline: Timeline, clips: Sequence[Clip], background_lufs: floa
     bed = (_bed_energy(envelope, 10 ** ((background_lufs + 0.691) / 10) * bed_unit ** 2, hops,
                        rate) if has_bed else np.zeros(hops))
     unique = {id(c): c for c in clips}
-    measured = {key: _Measured.of(c) for key, c in unique.items()}
-    to_target = {key: target - m.loudness if np.isfinite(m.loudness) else 0.0
-                 for key, m in measured.items()}
     foreground = _Foreground(timeline, clips, bell_unit, channels, hops, rate)
+    to_target = {key: target - loud if np.isfinite(loud) else 0.0
+                 for key, loud in foreground.loudness.items()}
 
     def level(key: int, master: float) -> float:
         """Clip `key`'s gain in dB: to the target, the master, less any trim."""
-        peak = measured[key].peak + to_target[key] + master
+        peak = foreground.peak[key] + to_target[key] + master
         return to_target[key] + master - min(TRIM_MOST, max(0.0, peak - ceiling_db - LIMIT_MOST))
 
     def kept(key: int, master: float) -> float:
         """The share of clip `key`'s energy the limiter keeps at `master`."""
-        if measured[key].peak + level(key, master) <= ceiling_db:
+        if foreground.peak[key] + level(key, master) <= ceiling_db:
             return 1.0
         clip = unique[key]
         x = clip.samples * np.float32(db(level(key, master)))

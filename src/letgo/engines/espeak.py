@@ -2,7 +2,8 @@
 
 pyttsx3 loads ``libespeak-ng.so.1`` by name. Where the system has none, the `espeakng-loader`
 package ships the library and its data: load it first (so the name resolves to it) and point
-ESPEAK_DATA_PATH at its data. Call this only inside the speech worker process.
+ESPEAK_DATA_PATH at its data. Call `prepare` only inside the speech worker process; `library`
+loads nothing, so the engine's identity can be learnt without a worker.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ import ctypes
 import ctypes.util
 import os
 import sys
+from pathlib import Path
 
 
 def system_library() -> str | None:
@@ -21,18 +23,28 @@ def system_library() -> str | None:
     return None
 
 
-def prepare() -> str:
-    """Make eSpeak NG loadable; returns a line saying which library is in use."""
+def library() -> tuple[str, Path | None]:
+    """Which eSpeak NG pyttsx3 will load here, as a line, and its file when that is known
+    (the loader's; a system library is found by name). Loads nothing."""
     if not sys.platform.startswith("linux"):
-        return "platform speech (not eSpeak)"
+        return "platform speech (not eSpeak)", None
     found = system_library()
     if found:
-        return f"system eSpeak NG ({found})"
+        return f"system eSpeak NG ({found})", None
     try:
         import espeakng_loader
     except ImportError:
-        return "none: install the system package espeak-ng, or pip install espeakng-loader"
-    library = str(espeakng_loader.get_library_path())
-    os.environ["ESPEAK_DATA_PATH"] = str(espeakng_loader.get_data_path())
-    ctypes.CDLL(library, mode=ctypes.RTLD_GLOBAL)
-    return f"eSpeak NG from espeakng-loader ({library})"
+        return "none: install the system package espeak-ng, or pip install espeakng-loader", None
+    path = Path(espeakng_loader.get_library_path())
+    return f"eSpeak NG from espeakng-loader ({path})", path
+
+
+def prepare() -> str:
+    """Make eSpeak NG loadable; returns a line saying which library is in use."""
+    line, path = library()
+    if path is not None:
+        import espeakng_loader
+
+        os.environ["ESPEAK_DATA_PATH"] = str(espeakng_loader.get_data_path())
+        ctypes.CDLL(str(path), mode=ctypes.RTLD_GLOBAL)
+    return line

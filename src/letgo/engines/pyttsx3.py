@@ -10,6 +10,7 @@ Silence is never passed off as speech.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -21,13 +22,14 @@ import threading
 import wave
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 
 import numpy as np
 
 from .. import ffmpeg
 from ..errors import EngineUnavailable, SynthesisError, VoiceNotFound
-from . import Clip, Progress, VoiceInfo, VoiceSettings, clipcheck
+from . import Clip, Progress, VoiceInfo, VoiceSettings, clipcheck, espeak
 
 log = logging.getLogger(__name__)
 
@@ -151,11 +153,20 @@ class Pyttsx3Engine:
         return dict(self._info or {})
 
     def identity(self) -> str:
-        """With no --voice, the voice the platform chose: a new system default is a new voice."""
-        info = self.describe()
+        """Version, library, voice and settings, learnt without starting a worker where that
+        can be done, so a render whose every sentence is cached starts none.
+
+        With no --voice, the voice is the one the platform chose: eSpeak's default is fixed by
+        its library, so the library's size and checksum stand for it; on macOS and Windows the
+        user can change the system voice at any time, so the worker is asked which it is."""
         s = self.settings
-        return (f"pyttsx3/{info.get('version')}/{info.get('library')}/"
-                f"{s.voice or info.get('voice')}/{s.rate}/{s.volume}/{s.pitch}")
+        line, path = espeak.library()
+        if path is not None:
+            data = path.read_bytes()
+            line += f"/{len(data)}/{hashlib.sha256(data).hexdigest()[:16]}"
+        voice = s.voice or ("default" if line.startswith(("system eSpeak", "eSpeak"))
+                            else self.describe().get("voice"))
+        return f"pyttsx3/{_version()}/{line}/{voice}/{s.rate}/{s.volume}/{s.pitch}"
 
     def voices(self) -> list[VoiceInfo]:
         reply = self._ensure_worker().ask({"op": "voices"}, START_TIMEOUT)
@@ -199,6 +210,13 @@ class Pyttsx3Engine:
         self._stop_worker()
         for variant in self._variants.values():
             variant.close()
+
+
+def _version() -> str:
+    try:
+        return version("pyttsx3")
+    except PackageNotFoundError:
+        return "?"
 
 
 def read_clip(path: Path) -> Clip | None:
