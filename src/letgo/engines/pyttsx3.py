@@ -10,6 +10,7 @@ Silence is never passed off as speech.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import logging
@@ -160,10 +161,7 @@ class Pyttsx3Engine:
         its library, so the library's size and checksum stand for it; on macOS and Windows the
         user can change the system voice at any time, so the worker is asked which it is."""
         s = self.settings
-        line, path = espeak.library()
-        if path is not None:
-            data = path.read_bytes()
-            line += f"/{len(data)}/{hashlib.sha256(data).hexdigest()[:16]}"
+        line = _library()
         voice = s.voice or ("default" if line.startswith(("system eSpeak", "eSpeak"))
                             else self.describe().get("voice"))
         return f"pyttsx3/{_version()}/{line}/{voice}/{s.rate}/{s.volume}/{s.pitch}"
@@ -212,6 +210,18 @@ class Pyttsx3Engine:
             variant.close()
 
 
+@functools.cache
+def _library() -> str:
+    """The speech library in use, with the size and checksum of its file where known. Looked
+    up once a process: the variants of an engine (<prosody>) share it."""
+    line, path = espeak.library()
+    if path is not None:
+        data = path.read_bytes()
+        line += f"/{len(data)}/{hashlib.sha256(data).hexdigest()[:16]}"
+    return line
+
+
+@functools.cache
 def _version() -> str:
     try:
         return version("pyttsx3")
