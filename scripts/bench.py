@@ -1,29 +1,38 @@
 #!/usr/bin/env python3
-"""Benchmark: letgo's render against the encoder alone and against the usual approach.
+"""Benchmark: a render against its encoder, memory by length, and the voice's level and pace.
 
-Prints ratios measured in this one run (never asserted by tests):
+Prints, measured in this one run (never asserted by tests):
 
-  1. speed: a 20-minute session rendered by `letgo render` vs ffmpeg alone encoding the
-     finished 20-minute WAV of that session to the same format with the same settings;
+  1. speed: `letgo render letting-go -m 20` (mono MP3 128k) against ffmpeg alone encoding the
+     finished WAV of that session with the same settings (the encoder floor), with the fake
+     engine and with pyttsx3 from a warm cache; how long after `letgo` starts its first
+     block reaches the encoder (from its --verbose log, read as it is written); and the cost
+     of letgo's own pydub stage (the clip layer: passages built as AudioSegments and read
+     back block by block), measured in this process;
   2. memory: peak resident size of a render at 20 minutes, 60 minutes and 8 hours (a short
-     script with a long background tail), each in a child process;
-  3. the usual approach, carried here as a small reference: every sentence to a file, pydub
-     `+` to join them with their silences, a looped bed overlaid, faded and exported;
-  4. the cost of letgo's own pydub stage (the clip layer: passages built as AudioSegments and
-     read back block by block), measured in this process.
+     script with a long night of background), each in a child process;
+  3. the voice: for each engine, `letting-go` at default settings with no background, metered
+     over the speech alone with ffmpeg's ebur128 (as /work/shared/tools/voicecheck.py does):
+     loudness, true peak, peak-to-loudness ratio (PLR), the pace in words a minute from one
+     sentence's start to the next (sentence gaps in, written pauses out) and the articulation
+     rate (words a minute of the voice itself, its pauses out);
+  4. with --usual: the usual approach (sentence files, pydub `+`, a looped bed overlaid,
+     exported) against letgo with the same bed.
 
 With --against DIR (another letgo checkout, e.g. `git worktree add /tmp/before main~3`), the
-20-minute render is also timed with DIR's code, interleaved with this checkout's, so a change
-is measured before and after in one run.
+20-minute renders are also timed with DIR's code, interleaved with this checkout's, so a
+change is measured before and after in one run.
 
-Usage (from the checkout, after scripts/test.sh or pip install -e .):
+Usage, from the checkout after scripts/test.sh or pip install -e . (the speech cache is the
+bench's own, warmed first):
 
-    .venv/bin/python scripts/bench.py            # everything (~10 minutes on 2 cores)
+    .venv/bin/python scripts/bench.py            # 1-3 (about 5 minutes on 2 quiet cores)
+    .venv/bin/python scripts/bench.py --quick    # without the 8-hour render, one run each
+    .venv/bin/python scripts/bench.py --usual    # and the pydub comparison
     .venv/bin/python scripts/bench.py --quick --against /tmp/before   # speed before and after
-    .venv/bin/python scripts/bench.py --quick    # skip the 8-hour render and the 60-min reference
-    .venv/bin/python scripts/bench.py --engine pyttsx3   # real speech on both sides
 
-Timings are the best of --repeat runs; other work on the machine slows both sides.
+Timings are the best of --repeat runs: other work on the machine only ever slows a run down,
+so the load average is printed with them.
 """
 
 from __future__ import annotations
@@ -37,10 +46,13 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 SLEEP_TEMPLATE = """{#
 title = "Bench: short script, long night"
 description = "A few sentences, then background to the end."
 minutes = 20
+max_minutes = 480
 sleep = true
 #}
 {{ bell() }}
@@ -58,11 +70,11 @@ LETGO = [sys.executable, "-c", "from letgo.cli import main; main()"]
 LETTING_GO = str(Path(__file__).resolve().parents[1] / "templates" / "letting-go.j2")
 
 
-def run(command: list[str], **kwargs) -> tuple[float, float]:
+def run(command: list[str], env: dict | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS in MB of the child and whatever it waited for)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               **kwargs)
+                               env=env)
     _, status, usage = os.wait4(process.pid, 0)
     wall = time.perf_counter() - started
     error = process.stderr.read().decode(errors="replace")
@@ -72,20 +84,20 @@ def run(command: list[str], **kwargs) -> tuple[float, float]:
     return wall, usage.ru_maxrss / 1024
 
 
-def best(command: list[str], repeat: int, **kwargs) -> tuple[float, float]:
-    results = [run(command, **kwargs) for _ in range(repeat)]
+def best(command: list[str], repeat: int, env: dict | None = None) -> tuple[float, float]:
+    results = [run(command, env) for _ in range(repeat)]
     return min(r[0] for r in results), max(r[1] for r in results)
 
 
-def checkout(folder: str) -> dict:
-    """Popen arguments that make `LETGO` run the letgo code of another checkout."""
+def checkout(folder: str, env: dict) -> dict:
+    """`env` with PYTHONPATH set so `LETGO` runs the letgo code of another checkout."""
     source = Path(folder).expanduser().resolve() / "src"
     if not (source / "letgo" / "__init__.py").is_file():
         raise SystemExit(f"--against: {folder} is not a letgo checkout (no src/letgo)")
-    return {"env": {**os.environ, "PYTHONPATH": str(source)}}
+    return {**env, "PYTHONPATH": str(source)}
 
 
-def clip_layer_cost(template: str, minutes: float, engine: str, repeat: int
+def clip_layer_cost(template: str, minutes: float, engine: str, repeat: int, cache_dir: str
                     ) -> tuple[int, int, float, float]:
     """(passages, sentences, seconds building them, seconds reading them back) for one render:
     the pydub stage's own work. The clips are levelled and limited beforehand (that is the
@@ -94,12 +106,13 @@ def clip_layer_cost(template: str, minutes: float, engine: str, repeat: int
     from dataclasses import fields
 
     from letgo import clips, mix, session
-    from letgo.request import make
     from letgo.settings import MixSettings
 
-    prepared = session.prepare(make(template, {"minutes": minutes, "engine": engine}))
+    prepared = session.prepare(session.Request(template, minutes=minutes, engine=engine,
+                                               cache_dir=cache_dir))
     settings = MixSettings(loudness=-19.0)
-    levels = mix.plan_levels(prepared.timeline, prepared.clips, float("-inf"), 1, settings)
+    levels = mix.plan_levels(prepared.timeline, prepared.clips, mix.BedLevel(float("-inf")), 1,
+                             settings)
     limited = {i: levels.limited(i) for i in range(len(prepared.clips))}
 
     class Limited(mix.Levels):
@@ -122,13 +135,64 @@ def clip_layer_cost(template: str, minutes: float, engine: str, repeat: int
     return len(passages), sum(len(p.sentences) for p in passages), build, read
 
 
-def render(template: str, minutes: float, out: Path, engine: str, *extra: str) -> list[str]:
+def first_block(command: list[str], env: dict) -> tuple[float, float]:
+    """(seconds from starting `command` (a --verbose render) to its first block reaching the
+    encoder, seconds to the end)."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                               env=env, text=True)
+    first = None
+    for line in process.stderr:
+        if first is None and "first block at the encoder" in line:
+            first = time.perf_counter() - started
+    if process.wait() != 0 or first is None:
+        raise SystemExit(f"failed: {' '.join(command)}")
+    return first, time.perf_counter() - started
+
+
+def render(template: str, minutes: float | None, out: Path, engine: str, *extra: str) -> list[str]:
     # --force: every run really renders (an up-to-date file would otherwise be kept).
-    return [*LETGO, "render", template, "--minutes", f"{minutes:g}", "--engine", engine,
-            "-q", "--force", "-o", str(out), *extra]
+    length = ["--minutes", f"{minutes:g}"] if minutes else []
+    return [*LETGO, "render", template, *length, "--engine", engine, "-q", "--force",
+            "-o", str(out), *extra]
 
 
-# --- the usual approach -----------------------------------------------------------------------
+def load() -> str:
+    return f"load average {os.getloadavg()[0]:.1f}"
+
+
+# --- the voice, metered over its speech -----------------------------------------------------------
+
+def voice(engine: str, folder: Path, env: dict) -> dict:
+    """The voice of `letting-go` at default settings with no background, metered over its
+    sentences (`letgo.measure.voice`, the method of /work/shared/tools/voicecheck.py), and
+    its articulation rate: words a minute of the voice itself, each clip from its first sound
+    to its last with its phrase pauses out."""
+    from letgo import measure, phrasing, session
+    from letgo.settings import MixSettings
+
+    out = folder / f"voice-{engine}.mp3"
+    run(render("letting-go", None, out, engine, "--background", "none"), env)
+    prepared = session.prepare(session.Request("letting-go", engine=engine,
+                                               mix=MixSettings(background="none"),
+                                               cache_dir=env["LETGO_CACHE_DIR"]))
+    metered = measure.voice(out, prepared.timeline)
+    said = 0.0
+    for event in prepared.timeline.speech:
+        clip = prepared.clips[event.clip]
+        hop = clip.sample_rate // 100
+        frames = len(clip.samples) // hop
+        rms = np.sqrt(np.mean(clip.samples[:frames * hop].reshape(frames, hop) ** 2, axis=1))
+        loud = np.flatnonzero(rms > rms.max() * 10 ** (phrasing.QUIET_DB / 20))
+        pauses = sum(b - a for a, b in phrasing.pauses(clip)) / clip.sample_rate
+        said += (loud[-1] + 1 - loud[0]) * 0.01 - pauses if len(loud) else 0.0
+    return {"voiced_lufs": metered.loudness_lufs, "true_peak": metered.true_peak_dbtp,
+            "plr_db": round(metered.plr_db, 1), "words": metered.words,
+            "pace_wpm": round(metered.pace_wpm, 1),
+            "articulation_wpm": round(metered.words / said * 60, 1)}
+
+
+# --- the usual approach ---------------------------------------------------------------------------
 
 def reference(template: str, minutes: float, engine: str, folder: Path, out: Path) -> None:
     """The way most people do it, kept small and honest; runs in its own process."""
@@ -157,8 +221,6 @@ def reference(template: str, minutes: float, engine: str, folder: Path, out: Pat
     else:
         import wave
 
-        import numpy as np
-
         for i, clip in enumerate(prepared.clips):
             path = folder / f"s{i}.wav"
             with wave.open(str(path), "wb") as w:
@@ -185,18 +247,46 @@ def reference(template: str, minutes: float, engine: str, folder: Path, out: Pat
     mixed.export(str(out), format="mp3", bitrate="128k")
 
 
-# --- main ---------------------------------------------------------------------------------------
+def usual(tmp: Path, env: dict, engine: str, repeat: int) -> None:
+    from letgo import export, ffmpeg
+    from letgo.bell import strike
+    import wave
+
+    print("\n4. the usual approach (sentence files, pydub +, looped stereo bed file overlaid, "
+          "export) vs letgo with the same bed file")
+    ffmpeg.run(["-y", "-filter_complex", "anoisesrc=c=pink:d=60:r=44100:a=0.1:seed=1[a];"
+                "anoisesrc=c=pink:d=60:r=44100:a=0.1:seed=2[b];[a][b]amerge=inputs=2",
+                str(tmp / "bed.wav")], "making a bed")
+    bed = ["--background", str(tmp / "bed.wav"), "--background-offset", "0"]
+    with wave.open(str(tmp / "bell.wav"), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(44100)
+        w.writeframes((strike(44100) * 32767).astype("<i2").tobytes())
+    ref_wall, ref_rss = best([sys.executable, __file__, "--reference", "letting-go", "20",
+                              engine, str(tmp), str(tmp / "ref.mp3")], repeat, env)
+    our_wall, our_rss = best(render(LETTING_GO, 20, tmp / "ours.mp3", engine, *bed), repeat, env)
+    run(render(LETTING_GO, 20, tmp / "stereo.wav", engine, *bed), env)
+    floor, _ = best([ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-i",
+                     str(tmp / "stereo.wav"), *export.CODECS["mp3"], "-b:a", "128k",
+                     str(tmp / "floor2.mp3")], repeat)
+    print(f"   20 min ({engine}): usual {ref_wall:6.2f} s {ref_rss:7.1f} MB   letgo {our_wall:6.2f} s "
+          f"{our_rss:6.1f} MB   ->  {ref_wall / our_wall:4.2f}x faster, "
+          f"{ref_rss / our_rss:4.1f}x less memory; the stereo encode alone {floor:6.2f} s "
+          f"({load()})")
+
+
+# --- main -----------------------------------------------------------------------------------------
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--engine", default="fake", choices=["fake", "pyttsx3"],
-                        help="voice for both sides (fake: exact tones, so only mixing and "
-                             "encoding are compared)")
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing; the best counts")
     parser.add_argument("--quick", action="store_true",
-                        help="skip the 8-hour render and the 60-minute reference")
+                        help="one run per timing, no 8-hour render")
+    parser.add_argument("--usual", action="store_true",
+                        help="also compare with the usual pydub approach")
     parser.add_argument("--against", metavar="DIR",
-                        help="also time the 20-minute render with another letgo checkout's code")
+                        help="also time the 20-minute renders with another letgo checkout's code")
     parser.add_argument("--reference", nargs=5, metavar=("TEMPLATE", "MINUTES", "ENGINE",
                                                          "FOLDER", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -204,104 +294,86 @@ def main() -> None:
         template, minutes, engine, folder, out = args.reference
         reference(template, float(minutes), engine, Path(folder), Path(out))
         return
+    repeat = 1 if args.quick else args.repeat
 
     from letgo import export, ffmpeg
+    from letgo.engines.piper import known_voices
 
     with tempfile.TemporaryDirectory(prefix="letgo-bench-") as tmp:
         tmp = Path(tmp)
+        env = {**os.environ, "LETGO_CACHE_DIR": str(tmp / "cache")}
         sleep = tmp / "sleep.j2"
         sleep.write_text(SLEEP_TEMPLATE)
-        print(f"letgo benchmark: {os.cpu_count()} cores, load average "
-              f"{os.getloadavg()[0]:.1f} at start, engine {args.engine}, best of {args.repeat}")
+        print(f"letgo benchmark: {os.cpu_count()} cores, {load()} at start, best of {repeat}")
+        print("warming the bench's own speech cache (pyttsx3 speaks letting-go once)...")
+        run(render(LETTING_GO, 20, tmp / "warm.mp3", "pyttsx3"), env)
+        run(render(str(sleep), 20, tmp / "warm.mp3", "pyttsx3"), env)
 
         # 1. speed against the encoder floor
-        minutes = 20
-        wav = tmp / "finished.wav"
-        run(render(LETTING_GO, minutes, wav, args.engine))
-        codec = export.CODECS["mp3"]
-        floor, _ = best([ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
-                         "-i", str(wav), *codec, "-b:a", "128k", str(tmp / "floor.mp3")],
-                        args.repeat)
-        command = render(LETTING_GO, minutes, tmp / "ours.mp3", args.engine)
-        if args.against:  # interleaved, so both see the same load
-            other = checkout(args.against)
-            run(command, **other)  # its own synthesis cache entries, if they differ
-            theirs = ours = float("inf")
-            for _ in range(args.repeat):
-                theirs = min(theirs, run(command, **other)[0])
-                ours = min(ours, run(command)[0])
-        else:
-            ours, _ = best(command, args.repeat)
-        print(f"\n1. speed, {minutes}-minute session (letting-go), mp3 128k")
-        print(f"   ffmpeg alone encoding the finished WAV   {floor:7.2f} s")
-        print(f"   letgo render                             {ours:7.2f} s")
-        print(f"   ratio session / encoder floor            {ours / floor:7.2f}x   (goal <= 1.2x)")
-        if args.against:
-            print(f"   letgo render with {args.against}: {theirs:7.2f} s, ratio "
-                  f"{theirs / floor:5.2f}x (this checkout {ours / floor:5.2f}x)")
-        count, sentences, build, read = clip_layer_cost(LETTING_GO, minutes, args.engine,
-                                                        args.repeat)
-        print(f"   of which the pydub clip layer: {count} passages ({sentences} sentences) built "
-              f"in {build:.3f} s, read back block by block in {read:.3f} s: "
+        print("\n1. speed: letting-go, 20 minutes, mono mp3 128k")
+        summary: dict = {"load_at_start": os.getloadavg()[0]}
+        for engine in ("fake", "pyttsx3"):
+            wav = tmp / f"finished-{engine}.wav"
+            run(render(LETTING_GO, 20, wav, engine), env)
+            floor, _ = best([ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
+                             "-i", str(wav), *export.CODECS["mp3"], "-b:a", "128k",
+                             str(tmp / "floor.mp3")], repeat)
+            verbose = [*LETGO, "--verbose",
+                       *render(LETTING_GO, 20, tmp / "ours.mp3", engine)[len(LETGO):]]
+            timed, theirs = [], float("inf")
+            other = checkout(args.against, env) if args.against else None
+            if other:
+                run(verbose, other)  # its own synthesis cache entries, if they differ
+            for _ in range(repeat):  # interleaved with --against, so both see the same load
+                timed.append(first_block(verbose, env))
+                if other:
+                    theirs = min(theirs, run(verbose, other)[0])
+            first, ours = min(t[0] for t in timed), min(t[1] for t in timed)
+            print(f"   {engine:8s} ffmpeg alone {floor:6.2f} s   letgo render {ours:6.2f} s   "
+                  f"ratio {ours / floor:4.2f}x (goal <= 1.1x)   first block at the encoder "
+                  f"{first:4.2f} s after start (goal ~1 s)   ({load()})")
+            summary[engine] = {"floor_s": round(floor, 3), "render_s": round(ours, 3),
+                               "ratio": round(ours / floor, 3), "first_block_s": round(first, 3)}
+            if other:
+                print(f"   {engine:8s} with {args.against}: {theirs:6.2f} s, ratio "
+                      f"{theirs / floor:4.2f}x")
+                summary[engine]["against_ratio"] = round(theirs / floor, 3)
+        count, sentences, build, read = clip_layer_cost(LETTING_GO, 20, "pyttsx3", repeat,
+                                                        env["LETGO_CACHE_DIR"])
+        print(f"   of which the pydub clip layer (pyttsx3): {count} passages ({sentences} "
+              f"sentences) built in {build:.3f} s, read back block by block in {read:.3f} s: "
               f"{100 * (build + read) / ours:.1f}% of the render")
+        summary["pydub_s"] = round(build + read, 4)
 
         # 2. memory with length
-        print("\n2. peak memory (RSS, letgo and its encoder) by length: short script, long tail")
-        lengths = [20, 60] + ([] if args.quick else [480])
+        print("\n2. peak memory (RSS of letgo, or its encoder if larger), pyttsx3 from the cache: "
+              "a short script and a long night")
         peaks = {}
-        for m in lengths:
-            wall, rss = run(render(str(sleep), m, tmp / f"long{m}.mp3", args.engine))
-            peaks[m] = rss
-            print(f"   {m:4d} min: {rss:7.1f} MB   rendered in {wall:7.1f} s "
-                  f"({m * 60 / wall:5.0f}x real time)")
-        last = lengths[-1]
-        print(f"   ratio {last} min / 20 min                  {peaks[last] / peaks[20]:7.2f}x   "
+        for minutes in [20, 60] + ([] if args.quick else [480]):
+            wall, rss = run(render(str(sleep), minutes, tmp / f"long{minutes}.mp3", "pyttsx3"),
+                            env)
+            peaks[minutes] = rss
+            print(f"   {minutes:4d} min: {rss:7.1f} MB   rendered in {wall:7.1f} s "
+                  f"({minutes * 60 / wall:5.0f}x real time)")
+        last = max(peaks)
+        print(f"   ratio {last} min / 20 min: {peaks[last] / peaks[20]:4.2f}x "
               f"(goal: flat; < 300 MB at 8 h)")
+        summary["peak_mb"] = {str(k): round(v, 1) for k, v in peaks.items()}
 
-        # 3. the usual approach
-        print("\n3. the usual approach (sentence files, pydub +, looped stereo bed file overlaid, "
-              "export) vs letgo with the same bed file")
-        # A stereo nature-sound-like bed file, as people loop: both sides use the same file.
-        ffmpeg.run(["-y", "-filter_complex", "anoisesrc=c=pink:d=60:r=44100:a=0.1:seed=1[a];"
-                    "anoisesrc=c=pink:d=60:r=44100:a=0.1:seed=2[b];[a][b]amerge=inputs=2",
-                    str(tmp / "bed.wav")], "making a bed")
-        bed = ["--background", str(tmp / "bed.wav"), "--background-offset", "0"]
-        from letgo.bell import strike
-        import wave
+        # 3. the voice
+        print("\n3. the voice: letting-go at default settings, no background, metered over its "
+              "speech (goals: PLR >= 16 dB, pace <= 120 words a minute)")
+        engines = ["pyttsx3"] + (["piper"] if any(v.installed for v in known_voices()) else [])
+        for engine in engines:
+            v = voice(engine, tmp, env)
+            print(f"   {engine:8s} voice {v['voiced_lufs']:6.1f} LUFS, true peak "
+                  f"{v['true_peak']:5.1f} dBTP, PLR {v['plr_db']:4.1f} dB; pace {v['pace_wpm']:5.1f} "
+                  f"words a minute (articulation {v['articulation_wpm']:5.1f}), {v['words']} words")
+            summary[f"voice_{engine}"] = v
 
-        import numpy as np
-        with wave.open(str(tmp / "bell.wav"), "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(44100)
-            w.writeframes((strike(44100) * 32767).astype("<i2").tobytes())
-        for m in [20] + ([] if args.quick else [40]):
-            ref_wall, ref_rss = best([sys.executable, __file__, "--reference", "letting-go",
-                                      str(m), args.engine, str(tmp), str(tmp / "ref.mp3")],
-                                     1 if m > 20 else args.repeat)
-            our_wall, our_rss = best(render("letting-go", m, tmp / "ours.mp3", args.engine, *bed),
-                                     1 if m > 20 else args.repeat)
-            print(f"   {m} min: usual {ref_wall:6.2f} s {ref_rss:7.1f} MB   letgo {our_wall:6.2f} s "
-                  f"{our_rss:6.1f} MB   ->  {ref_wall / our_wall:4.2f}x faster, "
-                  f"{ref_rss / our_rss:4.1f}x less memory   (goals >= 1.5x, >= 5x)")
-            if m == 20:  # both pay for the same stereo encode: how much of each run is it?
-                run(render("letting-go", m, tmp / "stereo.wav", args.engine, *bed))
-                floor2, _ = best([ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
-                                  "-i", str(tmp / "stereo.wav"), *codec, "-b:a", "128k",
-                                  str(tmp / "floor2.mp3")], args.repeat)
-                print(f"   {m} min: ffmpeg alone encoding this stereo session {floor2:6.2f} s: "
-                      f"usual {ref_wall / floor2:4.2f}x it, letgo {our_wall / floor2:4.2f}x it")
-            if args.engine != "fake":  # the usual approach speaks every sentence: so can letgo
-                cold, cold_rss = best(render("letting-go", m, tmp / "ours.mp3", args.engine,
-                                             "--no-cache", *bed), 1 if m > 20 else args.repeat)
-                print(f"   {m} min, letgo speaking every sentence too (--no-cache): {cold:6.2f} s "
-                      f"{cold_rss:6.1f} MB   ->  {ref_wall / cold:4.2f}x faster, "
-                      f"{ref_rss / cold_rss:4.1f}x less memory")
-        print(json.dumps({"floor_s": round(floor, 3), "session_s": round(ours, 3),
-                          "ratio": round(ours / floor, 3),
-                          "against_ratio": round(theirs / floor, 3) if args.against else None,
-                          "pydub_s": round(build + read, 4),
-                          "peak_mb": {str(k): round(v, 1) for k, v in peaks.items()}}))
+        if args.usual:
+            usual(tmp, env, "pyttsx3", repeat)
+        print(json.dumps(summary))
 
 
 if __name__ == "__main__":

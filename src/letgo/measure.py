@@ -83,3 +83,73 @@ def silences(path: Path | str, noise_db: float = -45.0, minimum: float = 1.0
 def rms_db(samples: np.ndarray) -> float:
     value = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
     return 20 * np.log10(value) if value > 0 else float("-inf")
+
+
+# --- the voice in a rendered session --------------------------------------------------------------
+
+#: The rate the voice is metered at (ebur128's own).
+METER_RATE = 48000
+
+
+@dataclass(frozen=True)
+class Voice:
+    """The voice of a rendered session, metered over its sentences alone."""
+
+    loudness_lufs: float
+    """Integrated loudness of the sentences without the silence after them."""
+    true_peak_dbtp: float
+    """The highest true peak of any sentence."""
+    words: int
+    seconds: float
+    """From each sentence's start to the next line's (a sentence, pause or bell): the sentence
+    gaps count, the written pauses do not."""
+
+    @property
+    def plr_db(self) -> float:
+        """Peak-to-loudness ratio: how much room the voice's peaks kept (a limiter that
+        squashes it brings this down)."""
+        return self.true_peak_dbtp - self.loudness_lufs
+
+    @property
+    def pace_wpm(self) -> float:
+        return self.words / self.seconds * 60 if self.seconds else 0.0
+
+
+def _meter(samples: np.ndarray) -> tuple[float, float]:
+    """(integrated LUFS, true peak dBTP) of mono float32 samples at METER_RATE."""
+    import tempfile
+
+    with tempfile.NamedTemporaryFile(suffix=".f32") as raw:
+        samples.astype("<f4").tofile(raw.name)
+        text = _stderr(["-nostats", "-f", "f32le", "-ar", str(METER_RATE), "-ac", "1",
+                        "-i", raw.name, "-af", "ebur128=peak=true", "-f", "null", "-"])
+    summary = text[text.rfind("Summary:"):]
+    return (float(re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary).group(1)),
+            float(re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1)))
+
+
+def _sounding(part: np.ndarray) -> np.ndarray:
+    """A sentence without the silence after it: up to its last 10 ms above -45 dBFS."""
+    hop = METER_RATE // 100
+    frames = len(part) // hop
+    rms = np.sqrt(np.mean(np.square(part[:frames * hop].reshape(frames, hop)), axis=1) + 1e-12)
+    loud = np.flatnonzero(rms > 10 ** (-45 / 20))
+    return part[:(loud[-1] + 1) * hop] if len(loud) else part[:0]
+
+
+def voice(path: Path | str, timeline) -> Voice:
+    """The voice of a session rendered with no background, metered sentence by sentence where
+    its `timeline` (plan.Timeline) places them, with ebur128 (as `letgo script` lists the
+    lines: each sentence runs to the start of the next line)."""
+    lines = sorted([(e.start, e.kind == "speech", e.text) for e in timeline.events]
+                   + [(s.start, False, "") for s in timeline.silences])
+    spans, words = [], 0
+    for (start, spoken, text), following in zip(lines, lines[1:] + [(None, False, "")]):
+        if spoken:
+            spans.append((start, following[0] if following[0] is not None else start + 3))
+            words += len(text.split())
+    audio = decode(path, METER_RATE, 1)[:, 0]
+    parts = [audio[round(a * METER_RATE):round(b * METER_RATE)] for a, b in spans]
+    loud, _ = _meter(np.concatenate([_sounding(p) for p in parts]))
+    _, peak = _meter(np.concatenate(parts))
+    return Voice(loud, peak, words, sum(b - a for a, b in spans))
