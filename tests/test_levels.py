@@ -70,7 +70,7 @@ def test_no_sentence_loses_more_than_limit_most_to_the_limiter():
     peaky = Clip(voice_like(2.0, burst_db=17, at=1.0), RATE)  # peaks ~4 dB over the ceiling
     timeline = plan.plan(sentences("One.", "Two."), [plain.duration, peaky.duration])
     settings = MixSettings(loudness=-19.0)
-    levels = mix.plan_levels(timeline, [plain, peaky], float("-inf"), 1, settings)
+    levels = mix.plan_levels(timeline, [plain, peaky], mix.BedLevel(float("-inf")), 1, settings)
     to_target = [settings.loudness - dsp.loudness(c.samples, RATE) for c in (plain, peaky)]
     below = [to_target[i] - 20 * np.log10(levels.gains[i]) for i in range(2)]  # less master
     assert 0.5 < below[1] - below[0] <= mix.TRIM_MOST + 0.01

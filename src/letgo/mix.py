@@ -29,7 +29,8 @@ from .settings import MixSettings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["db", "measure_background", "plan_levels", "blocks", "Levels", "duck_intervals"]
+__all__ = ["db", "BedLevel", "measure_background", "plan_levels", "blocks", "Levels",
+           "duck_intervals"]
 
 #: The most the limiter may take off a sentence's highest peak, in dB: less than the ear
 #: notices on a voice. A sentence that would need more is set lower instead...
@@ -41,17 +42,31 @@ TRIM_MOST = 2.0
 EDGE = 0.005
 
 
-def measure_background(background, sample_rate: int, seconds: float = 30.0) -> float:
-    """Loudness (LUFS) of a background stream at unit gain, from `seconds` of it.
+@dataclass(frozen=True)
+class BedLevel:
+    """A background stream measured at unit gain."""
+
+    lufs: float
+    """Its loudness (-inf for none)."""
+    peak: float = 0.0
+    """Its highest sample (linear): the most it can add to the voice's peaks."""
+
+
+def measure_background(background, sample_rate: int, seconds: float = 30.0) -> BedLevel:
+    """Loudness and peak of a background stream at unit gain, from `seconds` of it.
 
     Read a hop-aligned piece at a time, so measuring costs no more memory than mixing.
     Pass a stream of its own: the frames read here are used up."""
     hop = round(dsp.HOP_SECONDS * sample_rate)
     piece = 20 * hop
-    energy = [dsp.hop_energy(background.read(piece), sample_rate)
-              for _ in range(max(1, round(seconds * sample_rate / piece)))]
+    energy, peak = [], 0.0
+    for _ in range(max(1, round(seconds * sample_rate / piece))):
+        audio = background.read(piece)
+        energy.append(dsp.hop_energy(audio, sample_rate))
+        peak = max(peak, float(np.max(np.abs(audio))) if audio.size else 0.0)
     energy = np.concatenate(energy)
-    return dsp.gated_loudness(energy, sample_rate) if energy.any() else float("-inf")
+    return BedLevel(dsp.gated_loudness(energy, sample_rate) if energy.any() else float("-inf"),
+                    peak)
 
 
 # --- the bed's gain over time ------------------------------------------------------------------
@@ -246,15 +261,16 @@ def _bed_clears_gate(voice: np.ndarray, bed: np.ndarray, rate: int) -> bool:
     return not alone.any() or bool(bed_blocks[alone].max() <= gate * 10 ** (-GATE_MARGIN / 10))
 
 
-def plan_levels(timeline: Timeline, clips: Sequence[Clip], background_lufs: float,
+def plan_levels(timeline: Timeline, clips: Sequence[Clip], bed_level: BedLevel,
                 channels: int, settings: MixSettings, sleep: bool = False) -> Levels:
     """Gains for voice, bell and bed so the mix measures `settings.loudness` LUFS.
 
-    `clips[i]` is sentence i as the engine made it; `background_lufs` is the bed's loudness at
-    unit gain (`measure_background`). Every sentence is brought to the same loudness; the
-    voice and bell are limited to `settings.true_peak - settings.peak_margin` dBTP, leaving
-    the encoder room to overshoot. A sentence that would lose more than LIMIT_MOST dB to the
-    limiter is set lower instead, by up to TRIM_MOST dB.
+    `clips[i]` is sentence i as the engine made it; `bed_level` is the bed at unit gain
+    (`measure_background`). Every sentence is brought to the same loudness; the voice and
+    bell are limited to `settings.true_peak - settings.peak_margin` dBTP, less what the bed
+    under them can add at its peaks, leaving the encoder room to overshoot. A sentence that
+    would lose more than LIMIT_MOST dB to the limiter is set lower instead, by up to
+    TRIM_MOST dB.
 
     Planned from measurements: each clip's loudness, true peak and K-weighted energy are
     measured once, the master gain is solved on those (cheap), and the little the limiter
@@ -271,7 +287,13 @@ def plan_levels(timeline: Timeline, clips: Sequence[Clip], background_lufs: floa
     whole file measures lower than the target."""
     rate = settings.sample_rate
     envelope = _Envelope.plan(timeline, settings)
-    ceiling_db = settings.true_peak - settings.peak_margin
+    background_lufs = bed_level.lufs
+    has_bed = np.isfinite(background_lufs)
+    bed_unit = db(settings.loudness + settings.background_db - background_lufs) if has_bed else 0.0
+    room = db(settings.true_peak - settings.peak_margin)
+    ceiling = room - bed_level.peak * bed_unit * db(-settings.duck_db)  # the bed under speech
+    bell_ceiling = room - bed_level.peak * bed_unit  # a bell rings over the bed at full level
+    ceiling_db = 20 * np.log10(max(ceiling, room * 0.5))
     ceiling = db(ceiling_db)
     target = settings.loudness + settings.encoder_shift
     hop = round(dsp.HOP_SECONDS * rate)
@@ -281,8 +303,6 @@ def plan_levels(timeline: Timeline, clips: Sequence[Clip], background_lufs: floa
         hops = min(hops, int(np.ceil(guided * rate / hop)) + 1)
     raw_bell = strike(rate)
     bell_unit = raw_bell * db(settings.loudness + settings.bell_db - dsp.loudness(raw_bell, rate))
-    has_bed = np.isfinite(background_lufs)
-    bed_unit = db(settings.loudness + settings.background_db - background_lufs) if has_bed else 0.0
     bed = (_bed_energy(envelope, 10 ** ((background_lufs + 0.691) / 10) * bed_unit ** 2, hops,
                        rate) if has_bed else np.zeros(hops))
     unique = {id(c): c for c in clips}
@@ -315,7 +335,7 @@ def plan_levels(timeline: Timeline, clips: Sequence[Clip], background_lufs: floa
             with ThreadPoolExecutor(2) as pool:  # numpy lets go of the GIL: both cores work
                 ratio = dict(zip(unique, pool.map(lambda k: kept(k, master), unique)))
         for _ in range(8):
-            bell = dsp.limit(bell_unit * db(master), rate, ceiling)
+            bell = dsp.limit(bell_unit * db(master), rate, max(bell_ceiling, room * 0.5))
             power = {key: 10 ** (level(key, master) / 10) * ratio[key] for key in unique}
             power[_Foreground.BELL] = float(np.sum(np.square(bell, dtype=np.float64))
                                             / max(np.sum(np.square(bell_unit, dtype=np.float64)),
@@ -333,8 +353,8 @@ def plan_levels(timeline: Timeline, clips: Sequence[Clip], background_lufs: floa
                 break
             master = wanted
     gains = tuple(db(level(id(c), master)) for c in clips)
-    log.info("levels: master %+.2f dB, %d of %d sentences trimmed, bed %.1f LUFS at unit gain, "
-             "lowered %d dB, predicted %.2f LUFS", master,
+    log.info("levels: master %+.2f dB, voice limited to %.2f dBTP, %d of %d sentences trimmed, "
+             "bed %.1f LUFS at unit gain, lowered %d dB, predicted %.2f LUFS", master, ceiling_db,
              sum(level(k, master) < to_target[k] + master - 0.01 for k in unique), len(unique),
              background_lufs, lowered, predicted)
     volumes = [1.0] * len(clips)

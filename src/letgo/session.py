@@ -332,18 +332,21 @@ def _background(settings: MixSettings) -> Background:
 def mix_settings(request: Request, prepared: Prepared, channels: int) -> MixSettings:
     """The request's mix as this template, output and format need it: the loudness target for
     `channels` unless one was asked for, a long fade for sleep, and room for the encoder's own
-    change in level."""
+    change in level and its overshoot of peaks."""
     loudness = request.mix.loudness
     settings = replace(request.mix,
                        loudness=spoken_word_lufs(channels) if loudness is None else loudness,
-                       encoder_shift=export.LEVEL_SHIFT.get(request.export.format, 0.0))
+                       encoder_shift=export.LEVEL_SHIFT.get(request.export.format, 0.0),
+                       peak_margin=request.mix.peak_margin
+                       + export.OVERSHOOT.get(request.export.format, 0.0))
     if prepared.info.sleep:
         settings = replace(settings, fade_out=max(settings.fade_out, settings.sleep_fade_out))
     return settings
 
 
-def bed_loudness(settings: MixSettings, background: Background) -> float:
-    """The bed's loudness at unit gain, measured from a twin of `background` (unread)."""
+def bed_level(settings: MixSettings, background: Background) -> mix.BedLevel:
+    """The bed's loudness and peak at unit gain, measured from a twin of `background`
+    (unread)."""
     twin = background.twin()
     try:
         return mix.measure_background(twin, settings.sample_rate)
@@ -352,11 +355,11 @@ def bed_loudness(settings: MixSettings, background: Background) -> float:
 
 
 def mix_levels(prepared: Prepared, settings: MixSettings, background: Background,
-               bed_lufs: float | None = None) -> mix.Levels:
-    """The measured levels of the session (`bed_lufs` from `bed_loudness`, else measured)."""
-    if bed_lufs is None:
-        bed_lufs = bed_loudness(settings, background)
-    return mix.plan_levels(prepared.timeline, prepared.clips, bed_lufs, background.channels,
+               bed: mix.BedLevel | None = None) -> mix.Levels:
+    """The measured levels of the session (`bed` from `bed_level`, else measured)."""
+    if bed is None:
+        bed = bed_level(settings, background)
+    return mix.plan_levels(prepared.timeline, prepared.clips, bed, background.channels,
                            settings, sleep=prepared.info.sleep)
 
 
@@ -383,7 +386,7 @@ def mixed(request: Request, background: Background, engine: Engine | None = None
     # While the voice is made ready (a worker starting, clips read from the cache), the
     # other core measures the bed and strikes the bell.
     with ThreadPoolExecutor(1) as early:
-        bed_lufs = early.submit(bed_loudness, request.mix, background)
+        bed = early.submit(bed_level, request.mix, background)
         early.submit(strike, request.mix.sample_rate)
         prepared = prepare(request, engine, progress, written)
     settings = mix_settings(request, prepared, background.channels)
@@ -391,7 +394,7 @@ def mixed(request: Request, background: Background, engine: Engine | None = None
     def blocks() -> Iterator[np.ndarray]:
         """The levels are planned when the first block is asked for (an encoder starts up
         meanwhile)."""
-        levels = mix_levels(prepared, settings, background, bed_lufs.result())
+        levels = mix_levels(prepared, settings, background, bed.result())
         yield from mix.blocks(prepared.timeline, levels, background, settings)
 
     return Mixed(prepared, settings, background.channels, blocks())

@@ -66,7 +66,8 @@ class MixSettings:
     """Highest true peak allowed in the encoded file, dBTP."""
     peak_margin: float = 0.5
     """dB kept free under `true_peak` before encoding, for the lossy encoder's overshoot (MP3
-    at 128k measures its speech peaks 0.4 dB lower than its input; at 64k, the same)."""
+    at 128k and 64k measures speech peaks lower than its input; see export.OVERSHOOT for AAC).
+    What the bed adds under the voice is measured and kept free as well."""
     encoder_shift: float = 0.0
     """dB the mix is aimed above the target to make up for the encoder (see export.LEVEL_SHIFT)."""
     bell_db: float = -8.0
