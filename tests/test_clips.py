@@ -40,7 +40,8 @@ def prepared(tmp_path, minutes: float = 6) -> session.Prepared:
 
 
 def levels_of(prepared_: session.Prepared, settings: MixSettings) -> mix.Levels:
-    return mix.plan_levels(prepared_.timeline, prepared_.clips, float("-inf"), 1, settings)
+    return mix.plan_levels(prepared_.timeline, prepared_.clips, mix.BedLevel(float("-inf")), 1,
+                           settings)
 
 
 def test_float_sound_goes_into_a_segment_and_back_unchanged():
@@ -124,7 +125,8 @@ def test_sentences_that_touch_by_a_frame_are_overlaid():
     second = timeline.speech[1]
     moved = plan.Timeline(timeline.duration, (timeline.speech[0], plan.Event(
         second.start - 1 / RATE, second.duration, "speech", second.text, 1)))
-    levels = mix.plan_levels(moved, [tone, tone], float("-inf"), 1, MixSettings(loudness=-19))
+    levels = mix.plan_levels(moved, [tone, tone], mix.BedLevel(float("-inf")), 1,
+                             MixSettings(loudness=-19))
     [passage] = clips.passages(moved, levels.frames, RATE)
     assert [first for _, first in passage.sentences] == [round(moved.speech[0].start * RATE),
                                                          round(moved.speech[0].start * RATE)

@@ -182,7 +182,8 @@ def test_a_softer_passage_is_softer_after_levelling(tmp_path):
                            "{{ pause(30, min=5) }}\n")
     prepared = prepare(path, minutes=2)
     settings = session.MixSettings(loudness=-16.0)
-    levels = mix.plan_levels(prepared.timeline, prepared.clips, float("-inf"), 1, settings)
+    levels = mix.plan_levels(prepared.timeline, prepared.clips, mix.BedLevel(float("-inf")), 1,
+                             settings)
     plain, soft = levels.speech(0), levels.speech(1)
     rate = settings.sample_rate
     assert dsp.loudness(plain, rate) - dsp.loudness(soft, rate) == pytest.approx(6.0, abs=0.01)
