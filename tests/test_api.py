@@ -182,11 +182,11 @@ def test_an_unusual_audiosegment_bed_is_converted_not_refused(width, rate, chann
 
 def test_a_different_bed_makes_a_different_file(tmp_path):
     out = tmp_path / "s.mp3"
-    first = letgo.Session("whole", minutes=5, engine="fake", background=tone(3.0),
+    first = letgo.Session("whole", minutes=6, engine="fake", background=tone(3.0),
                           background_offset=0.0)
     assert not first.render(out).reused
     assert first.render(out).reused
-    other = letgo.Session("whole", minutes=5, engine="fake", background=tone(3.0, 220.0),
+    other = letgo.Session("whole", minutes=6, engine="fake", background=tone(3.0, 220.0),
                           background_offset=0.0)
     assert not other.render(out).reused
 

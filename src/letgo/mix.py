@@ -189,6 +189,11 @@ class Levels:
         return clips.samples(clips.sentence(self, i))[:, 0]
 
 
+def _peak_db(samples: np.ndarray) -> float:
+    peak = dsp.true_peak(samples)
+    return 20 * np.log10(peak) if peak > 0 else float("-inf")
+
+
 class _Foreground:
     """K-weighted energy per hop of the speech and bells, placed as the timeline says, and
     each clip's loudness (from the same energies) and true peak.
@@ -217,12 +222,15 @@ class _Foreground:
             e = dsp.hop_energy(samples, own, frame)
             if key != self.BELL and key not in self.loudness:
                 self.loudness[key] = dsp.energy_loudness(e, len(samples), own)
-                peak = dsp.true_peak(samples)
-                self.peak[key] = 20 * np.log10(peak) if peak > 0 else float("-inf")
+                self.peak[key] = _peak_db(samples)
             e = e[:max(0, hops - first)] * (channels * rate / own)
             if event.kind == "speech" and event.volume:  # <prosody volume>, after the limiter
                 e = e * db(event.volume) ** 2
             self.placed.append((first, e, key))
+        for clip in clips:  # a clip the timeline does not place (a cue held back) is measured too
+            if id(clip) not in self.loudness:
+                self.loudness[id(clip)] = dsp.loudness(clip.samples, clip.sample_rate)
+                self.peak[id(clip)] = _peak_db(clip.samples)
 
     def energy(self, power: dict[int, float]) -> np.ndarray:
         """Energy per hop with each clip's (by key) energy scaled by `power[key]`."""
