@@ -186,12 +186,16 @@ class Normalizer:
         return " ".join(text.split())
 
 
+def rule_files(extra_files: Sequence[Path | str] = (), user: bool = True) -> list[Path]:
+    """The files whose rules apply, in order: `extra_files`, the user's file if there is one,
+    then the built-in file."""
+    found = [Path(path).expanduser() for path in extra_files]
+    if user and user_file().is_file():
+        found.append(user_file())
+    return [*found, builtin_file()]
+
+
 def load(extra_files: Sequence[Path | str] = (), user: bool = True) -> Normalizer:
     """Rules from `extra_files` (in order), the user's file, then the built-in file."""
-    rules: list[Rule] = []
-    for path in extra_files:
-        rules += read_rules(Path(path).expanduser())
-    if user and user_file().is_file():
-        rules += read_rules(user_file())
-    rules += read_rules(builtin_file())
-    return Normalizer(rules)
+    return Normalizer([rule for path in rule_files(extra_files, user)
+                       for rule in read_rules(path)])

@@ -266,30 +266,52 @@ class Result:
     """True when `path` already held this very session and was left as it was."""
 
 
-def freshness_key(request: Request, written: Written, tag: tags.TagInfo | None = None,
+def _digest(described: dict) -> str:
+    blob = json.dumps(described, sort_keys=True, default=str, ensure_ascii=False)
+    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+
+
+def words(written: Written) -> str:
+    """A hash of what `write` made: the template's header, the values, the length, the script's
+    markup and each line as the engine is given it (so a pronunciation rule shows)."""
+    info = written.info
+    return _digest({"template": [info.name, info.title, info.description, info.sleep,
+                                 info.minutes, info.max_minutes, str(info.path)],
+                    "minutes": written.minutes, "variables": written.variables,
+                    "script": written.text, "spoken": written.spoken})
+
+
+def sources(request: Request) -> str:
+    """A hash of everything `write` reads: letgo's and Jinja's versions, the template file, the
+    values and length asked for, and the pronunciation files. Equal sources make equal `words`,
+    so a series that has them on record need not write an unchanged session again."""
+    import jinja2
+
+    info = templates.TemplateLibrary(request.template_dirs).find(request.template)
+    files = [info.path, *normalize.rule_files(request.pronunciations)]
+    return _digest({"letgo": __version__, "jinja": jinja2.__version__,
+                    "variables": dict(request.variables), "minutes": request.minutes,
+                    "files": [[str(p), hashlib.sha256(p.read_bytes()).hexdigest()]
+                              for p in files]})
+
+
+def freshness_key(request: Request, said: str, tag: tags.TagInfo | None = None,
                   cover: str = "") -> str:
-    """A hash of everything that decides a session's file: letgo's version, every setting,
-    the engine's release and voice files, the words as spoken (so a pronunciation rule that
-    changes one sentence shows), the script's markup, the template's header, the tags and a
-    background file's size and time. `render`'s up-to-date check and the series manifest both
-    use it. `cover` names cover art whose bytes are made later (a series')."""
+    """A hash of everything that decides a session's file: its `words` (`said`), letgo's
+    version, every setting, the engine's release and voice files, the tags and a background
+    file's size and time. `render`'s up-to-date check and the series manifest both use it.
+    `cover` names cover art whose bytes are made later (a series')."""
     background = Path(request.mix.background).expanduser()
     stat = background.stat() if background.is_file() else None
-    info = written.info
-    described = {
-        "letgo": __version__, "engine": fingerprint(request.engine, request.voice),
+    return _digest({
+        "letgo": __version__, "words": said,
+        "engine": fingerprint(request.engine, request.voice),
         "settings": {name: asdict(getattr(request, name))
                      for name in ("voice", "plan", "mix", "export")},
-        "minutes": written.minutes, "pronunciations": request.pronunciations,
-        "template": [info.name, info.title, info.description, info.sleep, info.minutes,
-                     info.max_minutes, str(info.path)],
-        "variables": written.variables, "script": written.text, "spoken": written.spoken,
         "background_file": [stat.st_size, stat.st_mtime_ns] if stat else None,
         "tag": {k: v for k, v in asdict(tag).items() if k != "cover"} if tag else None,
         "cover": cover or (hashlib.sha256(tag.cover).hexdigest() if tag else ""),
-    }
-    blob = json.dumps(described, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
+    })
 
 
 def render(request: Request, output: Path, engine: Engine | None = None,
@@ -309,7 +331,7 @@ def render(request: Request, output: Path, engine: Engine | None = None,
     output = Path(output).expanduser()
     output = atomic.target(output)
     written = write(request)
-    key = key or freshness_key(request, written, tag)
+    key = key or freshness_key(request, words(written), tag)
     if reuse and export.read_extra(output, request.export.format).get(tags.HASH_KEY) == key:
         log.info("%s is up to date (freshness key %s)", output, key[:12])
         return Result(output, export.duration(output), time.perf_counter() - started, None,

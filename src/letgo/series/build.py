@@ -1,7 +1,9 @@
 """Building a series: every session in parallel, incrementally, and never leaving partial files.
 
 Each session's freshness key (session.freshness_key: the words as spoken, every setting, the
-template, engine and voice, tags, letgo's version) is the one `letgo render` checks too. The manifest in the output folder records the key each file was built
+template, engine and voice, tags, letgo's version) is the one `letgo render` checks too. The
+manifest keeps each session's sources (template file, values, pronunciation files) beside its
+words, so a rebuild renders again only the templates whose sources changed. The manifest in the output folder records the key each file was built
 from; a session whose key and files are unchanged is skipped. Every file is written under a
 temporary name and renamed; the manifest is rewritten (atomically) as each session finishes,
 so a build killed at any moment loses only the sessions in flight, and the next run removes
@@ -49,6 +51,8 @@ class Job:
     output: str
     """Absolute path of the MP3 (on a path every worker can reach)."""
     key: str
+    record: dict = field(default_factory=dict)
+    """What the manifest keeps beside the key: the session's sources and words."""
 
 
 @dataclass(frozen=True)
@@ -113,12 +117,17 @@ OnUpdate = Callable[[Update], None]
 
 # --- inputs and the manifest ----------------------------------------------------------------
 
-def input_key(episode: Episode) -> str:
-    """The session's freshness key (see session.freshness_key): the words as they will be
-    spoken, every setting, the template, the tags and the cover."""
+def input_key(episode: Episode, entry: dict) -> tuple[str, dict]:
+    """The session's freshness key (session.freshness_key), and the sources and words to record
+    beside it. When the manifest's `entry` has these very sources, its words are taken as they
+    are: an unchanged session is not written again (no template is rendered)."""
     request = episode.request
-    return session.freshness_key(request, session.write(request), episode.tag,
-                                 cover=f"{episode.cover}/{tags.COVER_STYLE}")
+    sources = session.sources(request)
+    said = entry.get("words") if entry.get("sources") == sources else None
+    said = said or session.words(session.write(request))
+    key = session.freshness_key(request, said, episode.tag,
+                                cover=f"{episode.cover}/{tags.COVER_STYLE}")
+    return key, {"sources": sources, "words": said}
 
 
 def read_manifest(folder: Path) -> dict:
@@ -231,7 +240,7 @@ def build_one(job: Job, updates=None) -> dict:
         log.exception("session %s failed", episode.relpath)
         return {"error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - started}
     return {
-        "key": job.key, "title": episode.title, "description": episode.description,
+        "key": job.key, **job.record, "title": episode.title, "description": episode.description,
         "track": episode.tag.track, "duration": round(timeline.duration, 3),
         "bytes": output.stat().st_size,
         "built": datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat(),
@@ -285,11 +294,12 @@ def build(plan: SeriesPlan, folder: Path | str, jobs: int | None = None, force: 
         skipped: list[Episode] = []
         for episode in plan.episodes:
             (folder / episode.folder).mkdir(parents=True, exist_ok=True)
-            key = input_key(episode)
+            key, record = input_key(episode, manifest["sessions"].get(episode.relpath, {}))
             if not force and is_current(folder, episode, key, manifest):
+                manifest["sessions"][episode.relpath].update(record)  # a new rule, same words
                 skipped.append(episode)
             else:
-                todo.append(Job(episode, str(folder / episode.relpath), key))
+                todo.append(Job(episode, str(folder / episode.relpath), key, record))
         tracker = _Tracker(len(todo), on_update)
         for episode in skipped:
             duration = manifest["sessions"][episode.relpath]["duration"]
