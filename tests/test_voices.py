@@ -7,6 +7,7 @@ import pytest
 from conftest import needs_piper
 from letgo.cli import main
 from letgo.engines import piper
+from letgo.settings import PlanSettings
 
 TEMPLATE = '{#\ntitle = "Gaps"\n#}\nOne. Two. Three.\n'
 
@@ -105,13 +106,19 @@ def test_pitch_is_for_pyttsx3_only(runner, template):
     assert "--pitch 40: works with pyttsx3 only" in error
 
 
+#: Slower gaps than the defaults: the template has two sentence gaps and one paragraph gap.
+SLOW = {"sentence_gap": PlanSettings.sentence_gap + 1.0,
+        "paragraph_gap": PlanSettings.paragraph_gap + 1.5}
+ADDED = 2 * 1.0 + 1.5
+
+
 def test_gap_options_reach_the_timeline(runner, template):
     plain = runner.invoke(main, ["script", str(template), "--engine", "fake"])
     slow = runner.invoke(main, ["script", str(template), "--engine", "fake",
-                                "--sentence-gap", "2", "--paragraph-gap", "3"])
+                                "--sentence-gap", str(SLOW["sentence_gap"]),
+                                "--paragraph-gap", str(SLOW["paragraph_gap"])])
     assert plain.exit_code == 0 and slow.exit_code == 0, slow.output
-    # two sentence gaps 0.7 -> 2 and one paragraph gap 1.8 -> 3
-    assert total(slow.output) - total(plain.output) == pytest.approx(3.8, abs=0.11)
+    assert total(slow.output) - total(plain.output) == pytest.approx(ADDED, abs=0.11)
 
 
 def test_the_config_file_sets_defaults_and_flags_win(runner, template, tmp_path, monkeypatch):
@@ -119,12 +126,14 @@ def test_the_config_file_sets_defaults_and_flags_win(runner, template, tmp_path,
     plain = total(runner.invoke(main, ["script", str(template), "--engine", "fake"]).output)
     (tmp_path / "conf").mkdir()
     (tmp_path / "conf" / "config.toml").write_text(
-        '[voice]\nengine = "fake"\n[pacing]\nsentence_gap = 2.0\nparagraph_gap = 3\n')
+        '[voice]\nengine = "fake"\n[pacing]\n'
+        + "".join(f"{name} = {value}\n" for name, value in SLOW.items()))
     configured = runner.invoke(main, ["script", str(template)])
     assert configured.exit_code == 0, configured.output
-    assert total(configured.output) - plain == pytest.approx(3.8, abs=0.11)
-    flagged = runner.invoke(main, ["script", str(template), "--sentence-gap", "0.7",
-                                   "--paragraph-gap", "1.8"])
+    assert total(configured.output) - plain == pytest.approx(ADDED, abs=0.11)
+    flagged = runner.invoke(main, ["script", str(template),
+                                   "--sentence-gap", str(PlanSettings.sentence_gap),
+                                   "--paragraph-gap", str(PlanSettings.paragraph_gap)])
     assert total(flagged.output) == pytest.approx(plain, abs=0.11)
 
 
