@@ -323,3 +323,10 @@ def test_every_setting_is_in_the_freshness_key(setting, tmp_path, monkeypatch, s
     changed = request.make(str(short_template), {"engine": "fake", setting.name: value})
     keys = [session.freshness_key(r, session.words(session.write(r))) for r in (plain, changed)]
     assert keys[0] != keys[1]
+
+
+def test_a_format_that_contradicts_the_file_name_is_named_as_its_flag(tmp_path, short_template):
+    line = one_line(run("render", str(short_template), "--engine", "fake", "--format", "ogg",
+                        "-o", str(tmp_path / "s.mp3")))
+    assert "--format ogg: does not match the file name s.mp3" in line
+    assert not (tmp_path / "s.mp3").exists()

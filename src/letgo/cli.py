@@ -16,7 +16,7 @@ from . import __version__, config, request, session, templates
 from .cache import ClipCache
 from .cli_progress import Progress, SeriesProgress
 from .engines import ENGINES, LISTED, list_voices, make_engine, speaks
-from .errors import LetgoError
+from .errors import LetgoError, SettingError
 from .plan import clock, format_minutes
 
 DEFAULT_OUTPUT_DIR = Path("audio_out")
@@ -308,7 +308,10 @@ def render(template, variables, template_dirs, no_cache, output, force, quiet, *
     from .export import choose_format, extension
 
     if output is not None:  # the output's extension, or --format: checked against each other
-        settings["format"] = choose_format(output, settings["format"])
+        try:
+            settings["format"] = choose_format(output, settings["format"])
+        except SettingError as exc:
+            raise exc.at(flag_place(exc.setting, exc.value)) from None
     made = make_request(template, settings, variables, template_dirs, no_cache)
     if output is None:
         name = Path(template).name.removesuffix(".j2")

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from . import ffmpeg
-from .errors import EncodeError, OutputError
+from .errors import EncodeError, OutputError, SettingError
 from .settings import ExportSettings
 
 log = logging.getLogger(__name__)
@@ -62,8 +62,8 @@ def choose_format(output: Path | None, format: str | None) -> str:
                           f"name the file {' '.join(EXTENSIONS.values())} (or "
                           f"{' '.join(ALIASES)}), or choose one with --format")
     if format and named and named != format:
-        raise OutputError(f"--format {format} does not match the file name {output.name}; "
-                          f"use a {extension(format)} name or leave out --format")
+        raise SettingError("format", format, f"does not match the file name {output.name}; "
+                           f"use a {extension(format)} name or leave the format out")
     return format or named or "mp3"
 
 
