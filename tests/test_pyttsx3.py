@@ -130,3 +130,15 @@ def test_the_identity_names_the_voice_in_use_even_when_none_is_asked_for():
     if path is not None:
         assert f"/{path.stat().st_size}/" in default
     assert default != american and "/gmw/en-us/" in american
+
+
+def test_a_system_espeak_is_found_where_the_dynamic_loader_would_look(tmp_path, monkeypatch):
+    """LD_LIBRARY_PATH first (the loader's own order), read without running ldconfig."""
+    from letgo.engines import espeak
+
+    if not sys.platform.startswith("linux"):
+        pytest.skip("eSpeak is the pyttsx3 voice on Linux only")
+    (tmp_path / "libespeak-ng.so.1").write_bytes(b"\x7fELF not really")
+    monkeypatch.setenv("LD_LIBRARY_PATH", f"/nowhere:{tmp_path}")
+    line, path = espeak.library()
+    assert path == tmp_path / "libespeak-ng.so.1" and line.startswith("system eSpeak NG")
