@@ -148,7 +148,7 @@ def voice(path: Path | str, timeline) -> Voice:
         if spoken:
             spans.append((start, following[0] if following[0] is not None else start + 3))
             words += len(text.split())
-    audio = decode(path, METER_RATE, 1)[:, 0]
+    audio = ffmpeg.decode(path, METER_RATE, 1)[:, 0]
     parts = [audio[round(a * METER_RATE):round(b * METER_RATE)] for a, b in spans]
     loud, _ = _meter(np.concatenate([_sounding(p) for p in parts]))
     _, peak = _meter(np.concatenate(parts))
