@@ -25,7 +25,7 @@ from .errors import OutputError
 
 #: The name of a temporary file (see `_create`).
 TEMPORARY = re.compile(r"^\..*\.[0-9a-f]{8}\.part(\.[A-Za-z0-9]+)?$")
-#: Seconds within which an unlocked temporary file may be one just made, not yet locked.
+#: Seconds within which an empty, unlocked temporary file may be one just made, not yet locked.
 JUST_MADE = 2.0
 #: Where files cannot be locked (Windows), a temporary file this old is taken as abandoned.
 STALE_AGE = 3600.0
@@ -131,7 +131,7 @@ def _temporary(final: Path, asked: str) -> Iterator[Path]:
     except OSError as exc:
         raise OutputError(f"cannot write {asked}: {_reason(final.parent, exc)}") from None
     try:
-        _try_lock(fd)
+        _lock(fd)
         yield temporary
     finally:
         temporary.unlink(missing_ok=True)  # gone already if it was renamed into place
@@ -162,15 +162,27 @@ def remove_stale(folder: Path, recursive: bool = False) -> list[Path]:
 
 
 def _abandoned(path: Path) -> bool:
-    """Nobody holds it, and it is older than the moment between its creation and its lock."""
+    """Nobody holds it, and it is not a file just made whose writer has yet to lock it (such
+    a file is still empty: one that holds data was written under its writer's lock)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return False
     try:
-        return time.time() - os.fstat(fd).st_mtime > JUST_MADE and _try_lock(fd)
+        status = os.fstat(fd)
+        just_made = status.st_size == 0 and time.time() - status.st_mtime <= JUST_MADE
+        return not just_made and _try_lock(fd)
     finally:
         os.close(fd)  # and with it the lock
+
+
+def _lock(fd: int) -> None:
+    """Hold the file for as long as its writer lives; waits out a remover's brief look."""
+    try:
+        import fcntl
+    except ImportError:
+        return
+    fcntl.flock(fd, fcntl.LOCK_EX)
 
 
 def _try_lock(fd: int) -> bool:
