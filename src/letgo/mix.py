@@ -318,10 +318,19 @@ def plan_levels(timeline: Timeline, clips: Sequence[Clip], bed_level: BedLevel,
     to_target = {key: target - loud if np.isfinite(loud) else 0.0
                  for key, loud in foreground.loudness.items()}
 
+    trim = dict.fromkeys(unique, 0.0)
+
     def level(key: int, master: float) -> float:
         """Clip `key`'s gain in dB: to the target, the master, less any trim."""
+        return to_target[key] + master - trim[key]
+
+    def trimmed(key: int, master: float) -> float:
+        """How far clip `key` is set lower so the limiter takes at most LIMIT_MOST dB at
+        `master` (at most TRIM_MOST). Found once, at the master found without trims: were it
+        found again, the master would rise to make up for the trims and the trims would
+        follow, until every sentence was trimmed and nothing gained."""
         peak = foreground.peak[key] + to_target[key] + master
-        return to_target[key] + master - min(TRIM_MOST, max(0.0, peak - ceiling_db - LIMIT_MOST))
+        return min(TRIM_MOST, max(0.0, peak - ceiling_db - LIMIT_MOST))
 
     def kept(key: int, master: float) -> float:
         """The share of clip `key`'s energy the limiter keeps at `master`."""
@@ -335,35 +344,49 @@ def plan_levels(timeline: Timeline, clips: Sequence[Clip], bed_level: BedLevel,
         return float(np.sum(np.square(dsp.apply_gain(x, gain), dtype=np.float64))
                      / np.sum(np.square(x, dtype=np.float64)))
 
-    master, lowered, predicted = 0.0, 0, float("nan")
     ratio = dict.fromkeys(unique, 1.0)
-    bell = bell_unit
-    for measuring_limiter in (False, True):
-        if measuring_limiter:  # once, at the level found without it
-            with ThreadPoolExecutor(2) as pool:  # numpy lets go of the GIL: both cores work
-                ratio = dict(zip(unique, pool.map(lambda k: kept(k, master), unique)))
+    lowered = 0
+
+    def predict(master: float) -> tuple[float, np.ndarray]:
+        """(predicted LUFS, the bell at its level) at `master`, lowering the bed as needed."""
+        nonlocal lowered
+        bell = dsp.limit(bell_unit * db(master), rate, max(bell_ceiling, room * 0.5))
+        power = {key: 10 ** (level(key, master) / 10) * ratio[key] for key in unique}
+        power[_Foreground.BELL] = float(np.sum(np.square(bell, dtype=np.float64))
+                                        / max(np.sum(np.square(bell_unit, dtype=np.float64)),
+                                              1e-30))
+        voice = foreground.energy(power)
+        g2 = db(master) ** 2
+        while (has_bed and lowered > -30
+               and not _bed_clears_gate(voice, bed * (g2 * 10 ** (lowered / 10)), rate)):
+            lowered -= 1
+        return dsp.gated_loudness(voice + bed * (g2 * 10 ** (lowered / 10)), rate), bell
+
+    def solve(master: float) -> tuple[float, float, np.ndarray]:
+        """(master, predicted LUFS, bell): the master gain that lands on the target."""
         for _ in range(8):
-            bell = dsp.limit(bell_unit * db(master), rate, max(bell_ceiling, room * 0.5))
-            power = {key: 10 ** (level(key, master) / 10) * ratio[key] for key in unique}
-            power[_Foreground.BELL] = float(np.sum(np.square(bell, dtype=np.float64))
-                                            / max(np.sum(np.square(bell_unit, dtype=np.float64)),
-                                                  1e-30))
-            voice = foreground.energy(power)
-            g2 = db(master) ** 2
-            while (has_bed and lowered > -30
-                   and not _bed_clears_gate(voice, bed * (g2 * 10 ** (lowered / 10)), rate)):
-                lowered -= 1
-            predicted = dsp.gated_loudness(voice + bed * (g2 * 10 ** (lowered / 10)), rate)
+            predicted, bell = predict(master)
             if not np.isfinite(predicted):
                 break
             wanted = float(np.clip(master + target - predicted, -MAX_CORRECTION, MAX_CORRECTION))
             if abs(wanted - master) < 0.02:
                 break
             master = wanted
+        return master, predicted, bell
+
+    master, predicted, bell = solve(0.0)  # each sentence at the target, nothing limited
+    trim = {key: trimmed(key, master) for key in unique}
+    with ThreadPoolExecutor(2) as pool:  # the limiter's share, once; numpy lets go of the GIL
+        ratio = dict(zip(unique, pool.map(lambda k: kept(k, master), unique)))
+    master, predicted, bell = solve(master)
+    final = {key: max(trim[key], trimmed(key, master)) for key in unique}
+    if final != trim:  # the master rose a little over the trims: hold them to LIMIT_MOST still,
+        trim = final  # at the cost of a little loudness (not found again: see `trimmed`)
+        predicted, bell = predict(master)
     gains = tuple(db(level(id(c), master)) for c in clips)
     log.info("levels: master %+.2f dB, voice limited to %.2f dBTP, %d of %d sentences trimmed, "
              "bed %.1f LUFS at unit gain, lowered %d dB, predicted %.2f LUFS", master, ceiling_db,
-             sum(level(k, master) < to_target[k] + master - 0.01 for k in unique), len(unique),
+             sum(t > 0.01 for t in trim.values()), len(unique),
              background_lufs, lowered, predicted)
     volumes = [1.0] * len(clips)
     for event in timeline.speech:
