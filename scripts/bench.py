@@ -31,8 +31,8 @@ bench's own, warmed first):
     .venv/bin/python scripts/bench.py --usual    # and the pydub comparison
     .venv/bin/python scripts/bench.py --quick --against /tmp/before   # speed before and after
 
-Timings are the best of --repeat runs: other work on the machine only ever slows a run down,
-so the load average is printed with them.
+Timings are the medians of --repeat runs, with the load average printed beside them; peak
+memory is what letgo's own process reports from /proc as it exits (Linux).
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -65,28 +66,41 @@ Sleep well.
 {{ bell() }}
 """
 
-LETGO = [sys.executable, "-c", "from letgo.cli import main; main()"]
+#: letgo's CLI, reporting its own peak resident size on stderr as it exits. Its own: the kernel
+#: carries a parent's high-water mark across fork and exec, so the ru_maxrss that wait4 gives
+#: would include this (much larger) bench process.
+PEAK = "letgo-bench-peak-mb:"
+LETGO = [sys.executable, "-c",
+         "import atexit, sys\n"
+         "def peak():\n"
+         "    with open('/proc/self/status') as status:\n"
+         "        kb = next(int(l.split()[1]) for l in status if l.startswith('VmHWM:'))\n"
+         f"    print('{PEAK}', kb / 1024, file=sys.stderr)\n"
+         "atexit.register(peak)\n"
+         "from letgo.cli import main; main()"]
 #: letting-go as this checkout has it, by path: --against renders the very same text.
 LETTING_GO = str(Path(__file__).resolve().parents[1] / "templates" / "letting-go.j2")
 
 
 def run(command: list[str], env: dict | None = None) -> tuple[float, float]:
-    """(wall seconds, peak RSS in MB of the child and whatever it waited for)."""
+    """(wall seconds, peak RSS in MB of letgo itself; 0 for another program)."""
     started = time.perf_counter()
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               env=env)
-    _, status, usage = os.wait4(process.pid, 0)
+                               env=env, text=True)
+    error = process.stderr.read()
+    status = process.wait()
     wall = time.perf_counter() - started
-    error = process.stderr.read().decode(errors="replace")
     process.stderr.close()
     if status != 0:
         raise SystemExit(f"failed: {' '.join(map(str, command))}\n{error}")
-    return wall, usage.ru_maxrss / 1024
+    peaks = [float(line.split()[1]) for line in error.splitlines() if line.startswith(PEAK)]
+    return wall, max(peaks, default=0.0)
 
 
-def best(command: list[str], repeat: int, env: dict | None = None) -> tuple[float, float]:
+def median_of(command: list[str], repeat: int, env: dict | None = None) -> tuple[float, float]:
+    """(median wall seconds, highest peak MB) of `repeat` runs."""
     results = [run(command, env) for _ in range(repeat)]
-    return min(r[0] for r in results), max(r[1] for r in results)
+    return statistics.median(r[0] for r in results), max(r[1] for r in results)
 
 
 def checkout(folder: str, env: dict) -> dict:
@@ -203,32 +217,32 @@ def reference(template: str, minutes: float, engine: str, folder: Path, out: Pat
     AudioSegment.converter = ffmpeg.exe()  # pydub's class-level setting: the usual way
     # The same script and the same timings as letgo's session (planning is not the point).
     prepared = session.prepare(session.Request(template, minutes=minutes, engine=engine))
-    sentences = [s.text for s in prepared.script.sentences]
-    files = []
+    texts = {event.clip: event.text for event in prepared.timeline.speech}  # hold cues too
+    files = {}
     if engine == "pyttsx3":
         from letgo.engines import espeak
 
         espeak.prepare()
         import pyttsx3
 
-        for i, text in enumerate(sentences):  # every sentence to a file
+        for i, text in texts.items():  # every sentence to a file
             path = folder / f"s{i}.wav"
             speaker = pyttsx3.init()
             speaker.setProperty("rate", 150)
             speaker.save_to_file(text, str(path))
             speaker.runAndWait()
-            files.append(path)
+            files[i] = path
     else:
         import wave
 
-        for i, clip in enumerate(prepared.clips):
-            path = folder / f"s{i}.wav"
+        for i in texts:
+            clip, path = prepared.clips[i], folder / f"s{i}.wav"
             with wave.open(str(path), "wb") as w:
                 w.setnchannels(1)
                 w.setsampwidth(2)
                 w.setframerate(clip.sample_rate)
                 w.writeframes((np.clip(clip.samples, -1, 1) * 32767).astype("<i2").tobytes())
-            files.append(path)
+            files[i] = path
     bell = AudioSegment.from_file(folder / "bell.wav")
     voice = AudioSegment.silent(duration=0, frame_rate=44100)
     for event in prepared.timeline.events:  # concatenate with `+`, silences between
@@ -263,13 +277,17 @@ def usual(tmp: Path, env: dict, engine: str, repeat: int) -> None:
         w.setsampwidth(2)
         w.setframerate(44100)
         w.writeframes((strike(44100) * 32767).astype("<i2").tobytes())
-    ref_wall, ref_rss = best([sys.executable, __file__, "--reference", "letting-go", "20",
-                              engine, str(tmp), str(tmp / "ref.mp3")], repeat, env)
-    our_wall, our_rss = best(render(LETTING_GO, 20, tmp / "ours.mp3", engine, *bed), repeat, env)
+    argv = [__file__, "--reference", "letting-go", "20", engine, str(tmp), str(tmp / "ref.mp3")]
+    reference_run = LETGO[2].replace("from letgo.cli import main; main()",
+                                     f"import runpy; sys.argv = {argv!r}; "
+                                     "runpy.run_path(sys.argv[0], run_name='__main__')")
+    ref_wall, ref_rss = median_of([*LETGO[:2], reference_run], repeat, env)
+    our_wall, our_rss = median_of(render(LETTING_GO, 20, tmp / "ours.mp3", engine, *bed), repeat,
+                                  env)
     run(render(LETTING_GO, 20, tmp / "stereo.wav", engine, *bed), env)
-    floor, _ = best([ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-i",
-                     str(tmp / "stereo.wav"), *export.CODECS["mp3"], "-b:a", "128k",
-                     str(tmp / "floor2.mp3")], repeat)
+    floor, _ = median_of([ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-i",
+                          str(tmp / "stereo.wav"), *export.CODECS["mp3"], "-b:a", "128k",
+                          str(tmp / "floor2.mp3")], repeat)
     print(f"   20 min ({engine}): usual {ref_wall:6.2f} s {ref_rss:7.1f} MB   letgo {our_wall:6.2f} s "
           f"{our_rss:6.1f} MB   ->  {ref_wall / our_wall:4.2f}x faster, "
           f"{ref_rss / our_rss:4.1f}x less memory; the stereo encode alone {floor:6.2f} s "
@@ -280,7 +298,7 @@ def usual(tmp: Path, env: dict, engine: str, repeat: int) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="runs per timing; the best counts")
+    parser.add_argument("--repeat", type=int, default=3, help="runs per timing; the median counts")
     parser.add_argument("--quick", action="store_true",
                         help="one run per timing, no 8-hour render")
     parser.add_argument("--usual", action="store_true",
@@ -304,7 +322,7 @@ def main() -> None:
         env = {**os.environ, "LETGO_CACHE_DIR": str(tmp / "cache")}
         sleep = tmp / "sleep.j2"
         sleep.write_text(SLEEP_TEMPLATE)
-        print(f"letgo benchmark: {os.cpu_count()} cores, {load()} at start, best of {repeat}")
+        print(f"letgo benchmark: {os.cpu_count()} cores, {load()} at start, median of {repeat}")
         print("warming the bench's own speech cache (pyttsx3 speaks letting-go once)...")
         run(render(LETTING_GO, 20, tmp / "warm.mp3", "pyttsx3"), env)
         run(render(str(sleep), 20, tmp / "warm.mp3", "pyttsx3"), env)
@@ -315,26 +333,28 @@ def main() -> None:
         for engine in ("fake", "pyttsx3"):
             wav = tmp / f"finished-{engine}.wav"
             run(render(LETTING_GO, 20, wav, engine), env)
-            floor, _ = best([ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
+            floor, _ = median_of([ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
                              "-i", str(wav), *export.CODECS["mp3"], "-b:a", "128k",
                              str(tmp / "floor.mp3")], repeat)
             verbose = [*LETGO, "--verbose",
                        *render(LETTING_GO, 20, tmp / "ours.mp3", engine)[len(LETGO):]]
-            timed, theirs = [], float("inf")
+            timed, against = [], []
             other = checkout(args.against, env) if args.against else None
             if other:
                 run(verbose, other)  # its own synthesis cache entries, if they differ
             for _ in range(repeat):  # interleaved with --against, so both see the same load
                 timed.append(first_block(verbose, env))
                 if other:
-                    theirs = min(theirs, run(verbose, other)[0])
-            first, ours = min(t[0] for t in timed), min(t[1] for t in timed)
+                    against.append(run(verbose, other)[0])
+            first = statistics.median(t[0] for t in timed)
+            ours = statistics.median(t[1] for t in timed)
             print(f"   {engine:8s} ffmpeg alone {floor:6.2f} s   letgo render {ours:6.2f} s   "
                   f"ratio {ours / floor:4.2f}x (goal <= 1.1x)   first block at the encoder "
                   f"{first:4.2f} s after start (goal ~1 s)   ({load()})")
             summary[engine] = {"floor_s": round(floor, 3), "render_s": round(ours, 3),
                                "ratio": round(ours / floor, 3), "first_block_s": round(first, 3)}
             if other:
+                theirs = statistics.median(against)
                 print(f"   {engine:8s} with {args.against}: {theirs:6.2f} s, ratio "
                       f"{theirs / floor:4.2f}x")
                 summary[engine]["against_ratio"] = round(theirs / floor, 3)
@@ -346,7 +366,7 @@ def main() -> None:
         summary["pydub_s"] = round(build + read, 4)
 
         # 2. memory with length
-        print("\n2. peak memory (RSS of letgo, or its encoder if larger), pyttsx3 from the cache: "
+        print("\n2. peak memory (letgo's own RSS), pyttsx3 from the cache: "
               "a short script and a long night")
         peaks = {}
         for minutes in [20, 60] + ([] if args.quick else [480]):
