@@ -29,7 +29,8 @@ bench's own, warmed first):
     .venv/bin/python scripts/bench.py            # 1-3 (about 5 minutes on 2 quiet cores)
     .venv/bin/python scripts/bench.py --quick    # without the 8-hour render, one run each
     .venv/bin/python scripts/bench.py --usual    # and the pydub comparison
-    .venv/bin/python scripts/bench.py --quick --against /tmp/before   # speed before and after
+    .venv/bin/python scripts/bench.py --quick --against /tmp/before \\
+        --template /tmp/before/templates/letting-go.j2   # speed before and after, same text
 
 Timings are the medians of --repeat runs, with the load average printed beside them; peak
 memory is what letgo's own process reports from /proc as it exits (Linux).
@@ -261,7 +262,7 @@ def reference(template: str, minutes: float, engine: str, folder: Path, out: Pat
     mixed.export(str(out), format="mp3", bitrate="128k")
 
 
-def usual(tmp: Path, env: dict, engine: str, repeat: int) -> None:
+def usual(tmp: Path, env: dict, engine: str, repeat: int, template: str) -> None:
     from letgo import export, ffmpeg
     from letgo.bell import strike
     import wave
@@ -277,14 +278,14 @@ def usual(tmp: Path, env: dict, engine: str, repeat: int) -> None:
         w.setsampwidth(2)
         w.setframerate(44100)
         w.writeframes((strike(44100) * 32767).astype("<i2").tobytes())
-    argv = [__file__, "--reference", "letting-go", "20", engine, str(tmp), str(tmp / "ref.mp3")]
+    argv = [__file__, "--reference", template, "20", engine, str(tmp), str(tmp / "ref.mp3")]
     reference_run = LETGO[2].replace("from letgo.cli import main; main()",
                                      f"import runpy; sys.argv = {argv!r}; "
                                      "runpy.run_path(sys.argv[0], run_name='__main__')")
     ref_wall, ref_rss = median_of([*LETGO[:2], reference_run], repeat, env)
-    our_wall, our_rss = median_of(render(LETTING_GO, 20, tmp / "ours.mp3", engine, *bed), repeat,
+    our_wall, our_rss = median_of(render(template, 20, tmp / "ours.mp3", engine, *bed), repeat,
                                   env)
-    run(render(LETTING_GO, 20, tmp / "stereo.wav", engine, *bed), env)
+    run(render(template, 20, tmp / "stereo.wav", engine, *bed), env)
     floor, _ = median_of([ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-i",
                           str(tmp / "stereo.wav"), *export.CODECS["mp3"], "-b:a", "128k",
                           str(tmp / "floor2.mp3")], repeat)
@@ -305,6 +306,9 @@ def main() -> None:
                         help="also compare with the usual pydub approach")
     parser.add_argument("--against", metavar="DIR",
                         help="also time the 20-minute renders with another letgo checkout's code")
+    parser.add_argument("--template", default=LETTING_GO,
+                        help="the 20-minute session's template (default: this checkout's "
+                             "letting-go); give one both sides read when using --against")
     parser.add_argument("--reference", nargs=5, metavar=("TEMPLATE", "MINUTES", "ENGINE",
                                                          "FOLDER", "OUT"), help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -313,6 +317,7 @@ def main() -> None:
         reference(template, float(minutes), engine, Path(folder), Path(out))
         return
     repeat = 1 if args.quick else args.repeat
+    template = str(Path(args.template).resolve())
 
     from letgo import export, ffmpeg
     from letgo.engines.piper import known_voices
@@ -324,7 +329,7 @@ def main() -> None:
         sleep.write_text(SLEEP_TEMPLATE)
         print(f"letgo benchmark: {os.cpu_count()} cores, {load()} at start, median of {repeat}")
         print("warming the bench's own speech cache (pyttsx3 speaks letting-go once)...")
-        run(render(LETTING_GO, 20, tmp / "warm.mp3", "pyttsx3"), env)
+        run(render(template, 20, tmp / "warm.mp3", "pyttsx3"), env)
         run(render(str(sleep), 20, tmp / "warm.mp3", "pyttsx3"), env)
 
         # 1. speed against the encoder floor
@@ -332,12 +337,12 @@ def main() -> None:
         summary: dict = {"load_at_start": os.getloadavg()[0]}
         for engine in ("fake", "pyttsx3"):
             wav = tmp / f"finished-{engine}.wav"
-            run(render(LETTING_GO, 20, wav, engine), env)
+            run(render(template, 20, wav, engine), env)
             floor, _ = median_of([ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
                              "-i", str(wav), *export.CODECS["mp3"], "-b:a", "128k",
                              str(tmp / "floor.mp3")], repeat)
             verbose = [*LETGO, "--verbose",
-                       *render(LETTING_GO, 20, tmp / "ours.mp3", engine)[len(LETGO):]]
+                       *render(template, 20, tmp / "ours.mp3", engine)[len(LETGO):]]
             timed, against = [], []
             other = checkout(args.against, env) if args.against else None
             if other:
@@ -358,7 +363,7 @@ def main() -> None:
                 print(f"   {engine:8s} with {args.against}: {theirs:6.2f} s, ratio "
                       f"{theirs / floor:4.2f}x")
                 summary[engine]["against_ratio"] = round(theirs / floor, 3)
-        count, sentences, build, read = clip_layer_cost(LETTING_GO, 20, "pyttsx3", repeat,
+        count, sentences, build, read = clip_layer_cost(template, 20, "pyttsx3", repeat,
                                                         env["LETGO_CACHE_DIR"])
         print(f"   of which the pydub clip layer (pyttsx3): {count} passages ({sentences} "
               f"sentences) built in {build:.3f} s, read back block by block in {read:.3f} s: "
@@ -392,7 +397,7 @@ def main() -> None:
             summary[f"voice_{engine}"] = v
 
         if args.usual:
-            usual(tmp, env, "pyttsx3", repeat)
+            usual(tmp, env, "pyttsx3", repeat, template)
         print(json.dumps(summary))
 
 

@@ -23,9 +23,9 @@ from pathlib import Path
 
 from .errors import OutputError
 
-#: The name of a temporary file (see `_create`).
-TEMPORARY = re.compile(r"^\..*\.[0-9a-f]{8}\.part(\.[A-Za-z0-9]+)?$")
-#: Seconds within which an empty, unlocked temporary file may be one just made, not yet locked.
+#: The name of a temporary file, and of the file it is made as before it is locked (`_create`).
+TEMPORARY = re.compile(r"^\..*\.[0-9a-f]{8}\.(part(\.[A-Za-z0-9]+)?|new)$")
+#: Seconds within which an unlocked `.new` file may be one just made, not yet locked.
 JUST_MADE = 2.0
 #: Where files cannot be locked (Windows), a temporary file this old is taken as abandoned.
 STALE_AGE = 3600.0
@@ -126,35 +126,54 @@ def _temporary(final: Path, asked: str) -> Iterator[Path]:
     """A locked temporary file beside `final`, removed at the end unless renamed or linked
     into place; stale ones in the folder are removed first."""
     remove_stale(final.parent)
-    try:
-        fd, temporary = _create(final)
-    except OSError as exc:
-        raise OutputError(f"cannot write {asked}: {_reason(final.parent, exc)}") from None
-    try:
-        _lock(fd)
-        yield temporary
+    created = None
+    try:  # one block from creation on: a signal's exception anywhere still cleans up
+        try:
+            created = _create(final)
+        except OSError as exc:
+            raise OutputError(f"cannot write {asked}: {_reason(final.parent, exc)}") from None
+        yield created[1]
     finally:
-        temporary.unlink(missing_ok=True)  # gone already if it was renamed into place
-        os.close(fd)
+        if created is not None:
+            fd, temporary = created
+            temporary.unlink(missing_ok=True)  # gone already if it was renamed into place
+            os.close(fd)
 
 
 def _create(final: Path) -> tuple[int, Path]:
-    """A new, empty temporary file for `final`, named `.STEM.XXXXXXXX.part.SUFFIX`, with the
-    mode any new file gets (0666 less the umask; mkstemp's 0600 would stay on the result)."""
+    """A new, empty, locked temporary file for `final`, `.STEM.XXXXXXXX.part.SUFFIX`, with the
+    mode any new file gets (0666 less the umask; mkstemp's 0600 would stay on the result).
+
+    It is made as `.STEM.XXXXXXXX.new` and takes its `.part` name only once locked, so a
+    `.part` file nobody holds is always one whose writer died, however young it is."""
     for _ in range(100):
-        path = final.with_name(f".{final.stem}.{secrets.token_hex(4)}.part{final.suffix}")
+        token = secrets.token_hex(4)
+        made = final.with_name(f".{final.stem}.{token}.new")
+        path = final.with_name(f".{final.stem}.{token}.part{final.suffix}")
+        fd = None
         try:
-            return os.open(path, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666), path
+            fd = os.open(made, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o666)
+            _lock(fd)
+            os.rename(made, path)
+            return fd, path
         except FileExistsError:
-            continue
+            if fd is None:
+                continue  # that name is taken: draw another
+            raise
+        except BaseException:  # a signal's exception too, wherever it lands in the above
+            if fd is not None:
+                os.close(fd)
+            made.unlink(missing_ok=True)
+            path.unlink(missing_ok=True)
+            raise
     raise FileExistsError(errno.EEXIST, "no free temporary name", str(final.parent))
 
 
 def remove_stale(folder: Path, recursive: bool = False) -> list[Path]:
     """Remove the temporary files in `folder` that no live process is writing; returns them."""
-    found = folder.rglob(".*.part*") if recursive else folder.glob(".*.part*")
+    find = folder.rglob if recursive else folder.glob
     removed = []
-    for path in found:
+    for path in [*find(".*.part*"), *find(".*.new")]:
         if is_temporary(path) and path.is_file() and not path.is_symlink() and _abandoned(path):
             path.unlink(missing_ok=True)
             removed.append(path)
@@ -162,22 +181,21 @@ def remove_stale(folder: Path, recursive: bool = False) -> list[Path]:
 
 
 def _abandoned(path: Path) -> bool:
-    """Nobody holds it, and it is not a file just made whose writer has yet to lock it (such
-    a file is still empty: one that holds data was written under its writer's lock)."""
+    """Nobody holds it (and, for a `.new` file, it is not one whose writer has yet to lock it)."""
     try:
         fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
     except OSError:
         return False
     try:
-        status = os.fstat(fd)
-        just_made = status.st_size == 0 and time.time() - status.st_mtime <= JUST_MADE
-        return not just_made and _try_lock(fd)
+        if path.suffix == ".new" and time.time() - os.fstat(fd).st_mtime <= JUST_MADE:
+            return False
+        return _try_lock(fd)
     finally:
         os.close(fd)  # and with it the lock
 
 
 def _lock(fd: int) -> None:
-    """Hold the file for as long as its writer lives; waits out a remover's brief look."""
+    """Hold the file for as long as its writer lives (waiting out a remover's brief look)."""
     try:
         import fcntl
     except ImportError:

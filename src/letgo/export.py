@@ -77,9 +77,11 @@ def encode(blocks: Iterable[np.ndarray], path: Path, sample_rate: int, channels:
                "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
                *CODECS[settings.format],
                *(["-b:a", settings.bitrate] if settings.format in LOSSY else []),
-               "-map_metadata", "-1", str(path)]
-    with tempfile.TemporaryFile() as errors:
-        process = subprocess.Popen(command, stdin=subprocess.PIPE, stderr=errors)
+               "-map_metadata", "-1"]
+    with open(path, "r+b") as file, tempfile.TemporaryFile() as errors:
+        output, keep = _by_descriptor(file, path)
+        process = subprocess.Popen([*command, output], stdin=subprocess.PIPE, stderr=errors,
+                                   pass_fds=keep)
         try:
             _widen_pipe(process.stdin)
             for n, block in enumerate(blocks):
@@ -97,8 +99,18 @@ def encode(blocks: Iterable[np.ndarray], path: Path, sample_rate: int, channels:
         code = process.wait()
         if code != 0:
             errors.seek(0)
-            raise EncodeError(f"the encoder failed (exit {code}): {' '.join(command)}: "
+            raise EncodeError(f"the encoder failed (exit {code}): {' '.join(command)} {path}: "
                               f"{ffmpeg.tail(errors.read())}")
+
+
+def _by_descriptor(file, path: Path) -> tuple[str, tuple[int, ...]]:
+    """Where the encoder writes: the file letgo holds open, through its descriptor, where the
+    system has /dev/fd. An encoder that outlives a stopped render (a signal landing inside
+    Popen leaves letgo without its pid) then finishes into a file already removed, instead of
+    creating the temporary file again by name after letgo's clean-up."""
+    if Path("/dev/fd").is_dir():
+        return f"/dev/fd/{file.fileno()}", (file.fileno(),)
+    return str(path), ()
 
 
 def _feed(stdin, data: bytes | None) -> bool:
