@@ -1,6 +1,6 @@
 """What the shell can complete beyond commands and options: template names, series plan names,
 background names and voice ids. Each function takes what has been typed so far and returns
-the names that start with it; cli.py hands them to Click's shell completion.
+the names that start with it; the CLI hands them to Click's shell completion.
 
 They must never fail: a completion that raises would print a traceback into the user's
 prompt, so any error gives no suggestions instead.

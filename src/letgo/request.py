@@ -3,7 +3,7 @@
 A setting is one `Setting` entry in `SETTINGS`. Its name is the same everywhere: the key in
 config.toml (under its `table`), in a series plan's [defaults] and [[sessions]], the column of
 a listener CSV, and the keyword argument of the Python API; the CLI's option is made from it
-too (cli.py spells the flag). Its default is the field of the same name in the dataclass it
+too (the CLI spells the flag). Its default is the field of the same name in the dataclass it
 lands in (`VoiceSettings`, `PlanSettings`, `MixSettings`, `ExportSettings` or `Request`), so
 the default is written once, with its docstring, where the code that uses it reads it.
 
@@ -27,7 +27,7 @@ Values come in layers, each overriding the one below it:
 read; an error names the layer and the place (`config.toml: [pacing] sentence_gap = -1: ...`,
 `plan.toml: session 3: minutes = 0: ...`, `listeners.csv row 12, column rate = 'x': ...`).
 Errors raised later by the library name the setting (`SettingError.setting`), and are told
-where the value came from by `located`. Only cli.py knows the flags.
+where the value came from by `located`. Only the CLI (letgo.cli) knows the flags.
 """
 
 from __future__ import annotations
