@@ -14,6 +14,7 @@ import sys
 
 from letgo import pacing, session, templates
 from letgo.engines.fake import FakeEngine
+from letgo.overview import overview
 from letgo.plan import format_minutes
 
 
@@ -24,8 +25,8 @@ def prepare(name: str, minutes: float) -> session.Prepared:
 
 def row(name: str) -> str:
     info = templates.TemplateLibrary().find(name)
-    speaker = session.Speaker(info, templates.resolve_variables(info, {}), FakeEngine(), str)
-    shortest = speaker.shortest(session.PlanSettings())
+    shortest = overview(session.Request(name, engine="fake", cache=False),
+                        engine=FakeEngine()).shortest
     longest = prepare(name, info.max_minutes).timeline
     gap = pacing.longest_gap(longest, sleep=info.sleep)
     default = prepare(name, info.minutes).timeline

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 from letgo import plan, script, session, templates
 from letgo.cli import main
 from letgo.engines.fake import FakeEngine
+from letgo.overview import overview
 from letgo.errors import FitError
 
 BUILTIN = sorted(p.name[:-3] for p in templates.builtin_dir().glob("*.j2"))
@@ -26,9 +27,8 @@ def prepare(template, minutes=None, **variables):
 def shortest_minutes(name) -> float:
     """The shortest length with the fake engine: the text may grow with `minutes`, so it is
     found by rendering at candidate lengths (what `letgo show` and the error message do)."""
-    info = templates.TemplateLibrary().find(name)
-    speaker = session.Speaker(info, templates.resolve_variables(info, {}), FakeEngine(), str)
-    return speaker.shortest(plan.PlanSettings()) / 60
+    request = session.Request(name, engine="fake", cache=False)
+    return overview(request, engine=FakeEngine()).shortest / 60
 
 
 def test_the_library_has_at_least_eight_meditations_a_sleep_and_a_check_in():

@@ -8,6 +8,7 @@ import pytest
 
 from letgo import pacing, session, templates
 from letgo.engines.fake import FakeEngine
+from letgo.overview import overview
 from letgo.lint import check
 from letgo.script import Pause, Speech
 
@@ -20,9 +21,9 @@ def prepare(name: str, minutes: float) -> session.Prepared:
 
 
 def shortest_minutes(name: str) -> float:
-    info = templates.TemplateLibrary().find(name)
-    speaker = session.Speaker(info, templates.resolve_variables(info, {}), FakeEngine(), str)
-    return speaker.shortest(session.PlanSettings()) / 60
+    """As `letgo show` finds it (the text may grow with minutes)."""
+    request = session.Request(name, engine="fake", cache=False)
+    return overview(request, engine=FakeEngine()).shortest / 60
 
 
 @pytest.mark.parametrize("name", BUILTIN)
