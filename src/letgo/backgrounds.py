@@ -10,6 +10,7 @@ its level relative to the voice, so these levels only need to be sane.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import re
 import subprocess
@@ -88,9 +89,23 @@ class Pink(_Generated):
 
     def __init__(self, sample_rate: int, seed: int = 1, channels: int = 1):
         self.channels = channels
-        noise = VossPink(channels, np.random.default_rng(seed))
-        self.tables = [self._loop(noise, n) for n in self.LENGTHS]
-        self.positions = [0] * len(self.tables)
+        self.seed = seed
+        self.positions = [0] * len(self.LENGTHS)
+
+    @functools.cached_property
+    def tables(self) -> list[np.ndarray]:
+        """The loops, made on first use: a render measures the bed on its early thread (through
+        a twin), so they are made there, beside the voice being made ready."""
+        noise = VossPink(self.channels, np.random.default_rng(self.seed))
+        return [self._loop(noise, n) for n in self.LENGTHS]
+
+    def __deepcopy__(self, memo: dict) -> Pink:
+        """A twin (also within a drone's or binaural bed's) shares the read-only loops, made
+        once, and keeps its own place in them."""
+        self.tables  # noqa: B018 (made now, so both hold the same)
+        twin = copy.copy(self)
+        twin.positions = list(self.positions)
+        return twin
 
     def _loop(self, noise: VossPink, n: int) -> np.ndarray:
         piece = 1 << 16

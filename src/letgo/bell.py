@@ -29,22 +29,31 @@ def strike(sample_rate: int, fundamental: float = 196.0, seconds: float = 14.0,
     Made once per process and shared, so it is read-only."""
     n = int(seconds * sample_rate)
     t = np.arange(n) / sample_rate
-    sound = np.zeros(n)
+    t32 = t.astype(np.float32)
+    sound = np.zeros(n, dtype=np.float32)
     for ratio, level, decay, beat in PARTIALS:
         f = fundamental * ratio
         if f > 0.45 * sample_rate:
             continue
+        m = min(n, int(decay * np.log(1e6) * sample_rate))  # until it is 120 dB down
+        # The phase in float64, its sine in float32: as exact, four times faster (every
+        # render strikes the bell before its first block).
+        cycles = f * t[:m] + ratio / (2 * np.pi)
+        cycles -= np.floor(cycles)
+        mode = np.sin(np.float32(2 * np.pi) * cycles.astype(np.float32))
+        mode *= np.exp(t32[:m] * np.float32(-1 / decay))
         # Two slightly split modes: cos(a) + cos(b) = 2 cos((a-b)/2) cos((a+b)/2); keep the
         # beating shallow so the tone swells rather than pulses.
-        beating = 0.75 + 0.25 * np.cos(np.pi * beat * t)
-        sound += level * np.exp(-t / decay) * beating * np.sin(2 * np.pi * f * t + ratio)
+        mode *= np.float32(0.75) + np.float32(0.25) * np.cos(np.float32(np.pi * beat) * t32[:m])
+        sound[:m] += np.float32(level) * mode
     mallet = np.random.default_rng(seed).standard_normal(int(0.012 * sample_rate))
     mallet *= np.hanning(len(mallet))
     mallet = np.convolve(mallet, np.hanning(9), mode="same")  # soften: felt, not metal
     sound[:len(mallet)] += 0.15 * mallet / (np.max(np.abs(mallet)) or 1)
-    attack = np.minimum(1.0, t / 0.003)  # 3 ms onset: a strike, not a click
-    release = np.clip((t[-1] - t) / 1.0, 0, 1)  # reach zero before the buffer ends
-    sound *= attack * release
-    sound = (sound * (peak / np.max(np.abs(sound)))).astype(np.float32)
+    onset = int(np.ceil(0.003 * sample_rate))  # 3 ms onset: a strike, not a click
+    sound[:onset] *= t32[:onset] / np.float32(0.003)
+    tail = min(n, sample_rate)  # reach zero over the last second, before the buffer ends
+    sound[-tail:] *= np.clip((t32[-1] - t32[-tail:]) / np.float32(1.0), 0, 1)
+    sound *= np.float32(peak / np.max(np.abs(sound)))
     sound.flags.writeable = False
     return sound

@@ -23,12 +23,12 @@ def db(value: float) -> float:
     return float(10 ** (value / 20))
 
 
-def white(rng: np.random.Generator, *shape: int) -> np.ndarray:
+def white(rng: np.random.Generator, *shape: int, dtype: type = np.float64) -> np.ndarray:
     """White noise of unit variance. Uniform rather than Gaussian: eight times cheaper to draw,
     and any filtering makes it Gaussian anyway (and the ear cannot tell unfiltered)."""
-    x = rng.random(shape)
+    x = rng.random(shape, dtype=dtype)
     x -= 0.5
-    x *= np.sqrt(12.0)
+    x *= np.sqrt(12.0, dtype=dtype)
     return x
 
 
@@ -108,7 +108,7 @@ class VossPink:
     def read(self, frames: int) -> np.ndarray:
         firsts = [(-self.position) % (2 << k) for k in range(self.ROWS)]
         counts = [max(0, -(-(frames - f) // (2 << k))) for k, f in enumerate(firsts)]
-        fresh_all = white(self.rng, frames + sum(counts), self.channels).astype(np.float32)
+        fresh_all = white(self.rng, frames + sum(counts), self.channels, dtype=np.float32)
         out = fresh_all[:frames]  # the white row, fresh every sample
         steps = np.zeros((frames, self.channels), dtype=np.float32)
         steps[0] = self.current.sum(axis=0)

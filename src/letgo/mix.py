@@ -205,33 +205,36 @@ class _Foreground:
     BELL = -1
 
     def __init__(self, timeline: Timeline, clips: Sequence[Clip], bell: np.ndarray,
-                 channels: int, hops: int, rate: int):
+                 channels: int, hops: int, rate: int, pool: ThreadPoolExecutor):
         self.hops = hops
         self.placed = []
         self.loudness: dict[int, float] = {}
         """LUFS of each clip at unit gain, by key (id of the clip)."""
-        self.peak: dict[int, float] = {}
-        """True peak (dBTP) of each clip at unit gain, by key."""
+        pieces = []  # (event, samples, their rate, key, frame the event starts at)
         for event in timeline.events:
             if event.kind == "speech":
                 clip = clips[event.clip]
                 samples, own, key = clip.samples, clip.sample_rate, id(clip)
             else:
                 samples, own, key = bell, rate, self.BELL
-            frame = round(event.start * own)
+            pieces.append((event, samples, own, key, round(event.start * own)))
+        energies = pool.map(lambda p: dsp.hop_energy(p[1], p[2], p[4]), pieces)
+        for (event, samples, own, key, frame), e in zip(pieces, energies):
             first = frame // round(dsp.HOP_SECONDS * own)
-            e = dsp.hop_energy(samples, own, frame)
             if key != self.BELL and key not in self.loudness:
                 self.loudness[key] = dsp.energy_loudness(e, len(samples), own)
-                self.peak[key] = _peak_db(samples)
             e = e[:max(0, hops - first)] * (channels * rate / own)
             if event.kind == "speech" and event.volume:  # <prosody volume>, after the limiter
                 e = e * db(event.volume) ** 2
             self.placed.append((first, e, key))
-        for clip in clips:  # a clip the timeline does not place (a cue held back) is measured too
-            if id(clip) not in self.loudness:
-                self.loudness[id(clip)] = dsp.loudness(clip.samples, clip.sample_rate)
-                self.peak[id(clip)] = _peak_db(clip.samples)
+        unplaced = [c for c in clips if id(c) not in self.loudness]  # a cue held back
+        for clip, loud in zip(unplaced, pool.map(lambda c: dsp.loudness(c.samples,
+                                                                         c.sample_rate),
+                                                  unplaced)):
+            self.loudness[id(clip)] = loud
+        unique = {id(c): c for c in clips}
+        self.peak = dict(zip(unique, pool.map(lambda c: _peak_db(c.samples), unique.values())))
+        """True peak (dBTP) of each clip at unit gain, by key."""
 
     def energy(self, power: dict[int, float]) -> np.ndarray:
         """Energy per hop with each clip's (by key) energy scaled by `power[key]`."""
@@ -315,7 +318,10 @@ def plan_levels(timeline: Timeline, clips: Sequence[Clip], bed_level: BedLevel,
     bed = (_bed_energy(envelope, 10 ** ((background_lufs + 0.691) / 10) * bed_unit ** 2, hops,
                        rate) if has_bed else np.zeros(hops))
     unique = {id(c): c for c in clips}
-    foreground = _Foreground(timeline, clips, bell_unit, channels, hops, rate)
+    # The measurements (FFTs, limiters) are numpy's work, which lets go of the GIL: two
+    # threads take them on two cores while the encoder waits for its first block.
+    with ThreadPoolExecutor(2) as pool:
+        foreground = _Foreground(timeline, clips, bell_unit, channels, hops, rate, pool)
     to_target = {key: target - loud if np.isfinite(loud) else 0.0
                  for key, loud in foreground.loudness.items()}
 
@@ -377,7 +383,7 @@ def plan_levels(timeline: Timeline, clips: Sequence[Clip], bed_level: BedLevel,
 
     master, predicted, bell = solve(0.0)  # each sentence at the target, nothing limited
     trim = {key: trimmed(key, master) for key in unique}
-    with ThreadPoolExecutor(2) as pool:  # the limiter's share, once; numpy lets go of the GIL
+    with ThreadPoolExecutor(2) as pool:  # the limiter's share, once
         ratio = dict(zip(unique, pool.map(lambda k: kept(k, master), unique)))
     master, predicted, bell = solve(master)
     final = {key: max(trim[key], trimmed(key, master)) for key in unique}

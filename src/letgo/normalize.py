@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from num2words import num2words
-
 from .config import config_dir, read_toml
 from .errors import UsageError
 
@@ -70,6 +68,8 @@ def read_rules(path: Path) -> list[Rule]:
 # --- numbers ---------------------------------------------------------------------------------
 
 def _words(number: str, to: str = "cardinal") -> str:
+    from num2words import num2words  # 20 ms to import: only for a text with numbers in it
+
     # num2words writes "one thousand, five hundred"; a voice would pause at that comma
     return num2words(int(number.replace(",", "")), to=to).replace(",", "")
 
@@ -135,7 +135,7 @@ def _money(match: re.Match) -> str:
 def _fraction(match: re.Match) -> str:
     """ "1/2", "3/4": a half, three quarters; anything larger is left to the number rule."""
     top, bottom = int(match.group(1)), int(match.group(2))
-    name = {2: "half", 4: "quarter"}.get(bottom) or num2words(bottom, to="ordinal")
+    name = {2: "half", 4: "quarter"}.get(bottom) or _words(str(bottom), to="ordinal")
     if top > 1:
         name = "halves" if bottom == 2 else name + "s"
     return f"{_words(match.group(1))} {name}"

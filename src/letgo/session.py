@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import __version__, atomic, export, mix, normalize, phrasing, plan, script, tags, templates
+from . import (__version__, atomic, export, ffmpeg, mix, normalize, phrasing, plan, script, tags,
+               templates)
 from .backgrounds import Background, make_background
 from .bell import strike
 from .cache import ClipCache
@@ -406,8 +407,9 @@ def mixed(request: Request, background: Background, engine: Engine | None = None
     """The session's sound over `background` (the caller closes it): what `render` encodes
     and the Python API hands out as AudioSegments."""
     # While the voice is made ready (a worker starting, clips read from the cache), the
-    # other core measures the bed and strikes the bell.
-    with ThreadPoolExecutor(1) as early:
+    # other core finds the encoder, makes and measures the bed and strikes the bell.
+    with ThreadPoolExecutor(2) as early:
+        early.submit(ffmpeg.find)
         bed = early.submit(bed_level, request.mix, background)
         early.submit(strike, request.mix.sample_rate)
         prepared = prepare(request, engine, progress, written)
