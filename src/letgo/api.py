@@ -168,7 +168,7 @@ class Session:
                 sound = session.mixed(made, background, written=written)
                 if check:
                     _check_length(sound.prepared.timeline.duration)
-                for block in sound.blocks:
+                for block in sound.blocks():
                     yield clips.segment(block, sound.settings.sample_rate, width=WIDTH)
         finally:
             if background is not None:

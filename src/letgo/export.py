@@ -8,14 +8,17 @@ tagged: an existing file is replaced only by a complete new one.
 from __future__ import annotations
 
 import logging
+import os
 import subprocess
 import tempfile
-from collections.abc import Callable, Iterable, Mapping
+import threading
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
-from . import ffmpeg
+from . import ffmpeg, mp3join
 from .errors import EncodeError, OutputError, SettingError
 from .settings import ExportSettings
 
@@ -67,40 +70,161 @@ def choose_format(output: Path | None, format: str | None) -> str:
     return format or named or "mp3"
 
 
-def encode(blocks: Iterable[np.ndarray], path: Path, sample_rate: int, channels: int,
-           settings: ExportSettings = ExportSettings(),
-           on_block: Callable[[int], None] | None = None) -> None:
-    """Stream float32 blocks into the encoder, writing `path` (a temporary name)."""
+class Source(Protocol):
+    """Sound to encode: `blocks(start, end)` gives its frames from `start` to `end` (its end
+    for None) as float32 blocks of shape (frames, channels); each call is a stream of its own."""
+
+    frames: int
+    channels: int
+    sample_rate: int
+
+    def blocks(self, start: int = 0, end: int | None = None) -> Iterator[np.ndarray]: ...
+
+
+def cores() -> int:
+    """Cores this process may run on: how many sessions a series builds at once, and whether
+    a session's MP3 may be encoded in halves on two."""
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def encode(source: Source, path: Path, settings: ExportSettings = ExportSettings(),
+           on_block: Callable[[int], None] | None = None, encoders: int = 1) -> None:
+    """Encode `source` into `path` (a temporary name), its blocks fed as they are mixed.
+
+    With `encoders` 2, an MP3 of a minute or more is encoded in two halves at once, one per
+    core, and joined frame-exactly (`mp3join`); where they cannot be joined it is encoded
+    whole."""
     if settings.format not in CODECS:
         raise OutputError(f"unknown format '{settings.format}'; choose one of: {', '.join(CODECS)}")
-    command = [ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
-               "-f", "f32le", "-ar", str(sample_rate), "-ac", str(channels), "-i", "pipe:0",
-               *CODECS[settings.format],
-               *(["-b:a", settings.bitrate] if settings.format in LOSSY else []),
-               "-map_metadata", "-1"]
-    with open(path, "r+b") as file, tempfile.TemporaryFile() as errors:
+    cut = (mp3join.halves(source.frames)
+           if settings.format == "mp3" and encoders > 1 and _DEV_FD.is_dir() else None)
+    with open(path, "r+b") as file:
+        if cut is not None:
+            try:
+                return _encode_halves(source, file, cut, settings, on_block)
+            except mp3join.JoinError as exc:
+                log.info("encoding whole: the halves did not join (%s)", exc)
+                file.seek(0)
+                file.truncate()
+        encoder = _Encoder(file, path, source, settings)
+        with encoder:
+            encoder.feed(source.blocks(), on_block, first=True)
+
+
+_DEV_FD = Path("/dev/fd")
+
+
+class _Encoder:
+    """One ffmpeg encoding raw float32 blocks from its stdin into `file`; on leaving the
+    block it has finished cleanly, or it is killed and the error goes on."""
+
+    def __init__(self, file, path: Path, source: Source, settings: ExportSettings):
+        self.command = [ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
+                        "-f", "f32le", "-ar", str(source.sample_rate), "-ac",
+                        str(source.channels), "-i", "pipe:0", *CODECS[settings.format],
+                        *(["-b:a", settings.bitrate] if settings.format in LOSSY else []),
+                        "-map_metadata", "-1"]
+        self.path = path
+        self.errors = tempfile.TemporaryFile()
         output, keep = _by_descriptor(file, path)
-        process = subprocess.Popen([*command, output], stdin=subprocess.PIPE, stderr=errors,
-                                   pass_fds=keep)
         try:
-            _widen_pipe(process.stdin)
-            for n, block in enumerate(blocks):
-                if not _feed(process.stdin, np.ascontiguousarray(block, dtype="<f4").tobytes()):
-                    break  # the encoder died; its exit code and stderr say why
-                if n == 0:  # scripts/bench.py times the start-up by this line
-                    log.info("first block at the encoder")
-                if on_block:  # anything failing here (even a closed stderr) stops the encoder
-                    on_block(len(block))
-            _feed(process.stdin, None)
+            self.process = subprocess.Popen([*self.command, output], stdin=subprocess.PIPE,
+                                            stderr=self.errors, pass_fds=keep)
         except BaseException:
-            process.kill()
-            process.wait()
+            self.errors.close()
             raise
-        code = process.wait()
-        if code != 0:
-            errors.seek(0)
-            raise EncodeError(f"the encoder failed (exit {code}): {' '.join(command)} {path}: "
-                              f"{ffmpeg.tail(errors.read())}")
+        _widen_pipe(self.process.stdin)
+
+    def feed(self, blocks: Iterator[np.ndarray], on_block: Callable[[int], None] | None,
+             first: bool = False) -> None:
+        """Write `blocks` to the encoder and close its input; stops early if it has gone."""
+        for n, block in enumerate(blocks):
+            if not _feed(self.process.stdin, np.ascontiguousarray(block, dtype="<f4").tobytes()):
+                break  # the encoder died; its exit code and stderr say why
+            if first and n == 0:  # scripts/bench.py times the start-up by this line
+                log.info("first block at the encoder")
+            if on_block:  # anything failing here (even a closed stderr) stops the encoder
+                on_block(len(block))
+        _feed(self.process.stdin, None)
+
+    def __enter__(self) -> _Encoder:
+        return self
+
+    def __exit__(self, kind, exc, traceback) -> None:
+        with self.errors:
+            if kind is not None:
+                self.process.kill()
+                self.process.wait()
+                return
+            code = self.process.wait()
+            if code != 0:
+                self.errors.seek(0)
+                raise EncodeError(f"the encoder failed (exit {code}): {' '.join(self.command)} "
+                                  f"{self.path}: {ffmpeg.tail(self.errors.read())}")
+
+
+def _encode_halves(source: Source, file, cut: tuple[int, int, int], settings: ExportSettings,
+                   on_block: Callable[[int], None] | None) -> None:
+    """Two encoders at once, on the first half and on the second (see `mp3join`), each fed on
+    its own thread (numpy and the pipes let go of the GIL); the halves joined, and remuxed by
+    ffmpeg into `file` so it writes the Info frame afresh."""
+    join, first_end, second_start = cut
+    folder = Path(file.name).parent
+    lock = threading.Lock()
+
+    def counted(lo: int, hi: int, start: int) -> Callable[[int], None]:
+        """on_block for a stream from `start` that counts only its frames in [lo, hi)."""
+        at = start
+
+        def count(frames: int) -> None:
+            nonlocal at
+            inside = max(0, min(at + frames, hi) - max(at, lo))
+            at += frames
+            if on_block and inside:
+                with lock:
+                    on_block(inside)
+        return count
+
+    failed: list[BaseException] = []
+    with tempfile.TemporaryFile(dir=folder) as first, \
+            tempfile.TemporaryFile(dir=folder) as second:
+        with _Encoder(first, folder / "first", source, settings) as head, \
+                _Encoder(second, folder / "second", source, settings) as tail:
+            heard, rest = source.blocks(0, first_end), source.blocks(second_start)
+
+            def feed_tail() -> None:
+                try:
+                    tail.feed(rest, counted(join, source.frames, second_start))
+                except BaseException as exc:  # handed to the main thread
+                    failed.append(exc)
+                    tail.process.kill()
+
+            thread = threading.Thread(target=feed_tail, name="letgo-second-half", daemon=True)
+            thread.start()
+            try:
+                head.feed(heard, counted(0, join, 0), first=True)
+            except BaseException:
+                tail.process.kill()  # its feeder's next write fails, and the thread ends
+                raise
+            finally:
+                thread.join()
+            if failed:
+                raise failed[0]
+        with tempfile.TemporaryFile(dir=folder) as joined:
+            mp3join.join(first, second, join // mp3join.FRAME, joined)
+            joined.flush()
+            _remux(joined, file)
+
+
+def _remux(joined, file) -> None:
+    """ffmpeg copies the joined frames into `file`, writing its own Info frame for them."""
+    source, out = f"/dev/fd/{joined.fileno()}", f"/dev/fd/{file.fileno()}"
+    ffmpeg.run(["-v", "error", "-y", "-f", "mp3", "-i", source, "-c", "copy",
+                "-map_metadata", "-1", "-f", "mp3", out], "joining the halves",
+               pass_fds=(joined.fileno(), file.fileno()))
 
 
 def _by_descriptor(file, path: Path) -> tuple[str, tuple[int, ...]]:
@@ -108,7 +232,7 @@ def _by_descriptor(file, path: Path) -> tuple[str, tuple[int, ...]]:
     system has /dev/fd. An encoder that outlives a stopped render (a signal landing inside
     Popen leaves letgo without its pid) then finishes into a file already removed, instead of
     creating the temporary file again by name after letgo's clean-up."""
-    if Path("/dev/fd").is_dir():
+    if _DEV_FD.is_dir():
         return f"/dev/fd/{file.fileno()}", (file.fileno(),)
     return str(path), ()
 

@@ -32,10 +32,10 @@ def exe() -> str:
     return find()[0]
 
 
-def run(args: list[str], what: str) -> subprocess.CompletedProcess:
+def run(args: list[str], what: str, pass_fds: tuple[int, ...] = ()) -> subprocess.CompletedProcess:
     """Run ffmpeg with `args`; on failure an EncodeError carrying the command and stderr."""
     command = [exe(), "-hide_banner", "-nostdin", *args]
-    result = subprocess.run(command, capture_output=True)
+    result = subprocess.run(command, capture_output=True, pass_fds=pass_fds)
     if result.returncode != 0:
         raise EncodeError(f"{what} failed: {' '.join(command)}: {tail(result.stderr)}")
     return result

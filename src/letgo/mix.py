@@ -416,25 +416,28 @@ class _Placed:
     bell: bool = False
 
 
-def blocks(timeline: Timeline, levels: Levels, background, settings: MixSettings
-           ) -> Iterator[np.ndarray]:
-    """The session as float32 blocks of shape (frames, background.channels), in order.
+def blocks(timeline: Timeline, levels: Levels, background, settings: MixSettings,
+           start: int = 0, end: int | None = None) -> Iterator[np.ndarray]:
+    """The session's frames from `start` to `end` (its end, for None) as float32 blocks of
+    shape (frames, background.channels), in order.
 
     `levels` (from `plan_levels`) carries the clips and their gains; `background` is a stream
     with `channels` and `read(frames)`; `settings` give the ducking, fades and sample rate.
     The speech comes in passages that the clip layer assembles with pydub (`clips.Passage`),
-    each built when the mixer reaches it and let go once it has been heard."""
+    each built when the mixer reaches it and let go once it has been heard. Before `start`
+    only the background is read (a stream is heard from its beginning), so any stretch comes
+    out as the same samples as in the whole."""
     rate = settings.sample_rate
     envelope = _Envelope.plan(timeline, settings)
-    total = round(timeline.duration * rate)
+    total = round(timeline.duration * rate) if end is None else end
     placed = [_Placed(p.start, p.end, functools.partial(p.build, levels))
               for p in clips.passages(timeline, levels.frames, rate)]
     bell = clips.segment(levels.bell, rate) if any(e.kind != "speech" for e in timeline.events) \
         else None
     for event in timeline.events:
         if event.kind != "speech":
-            start = round(event.start * rate)
-            placed.append(_Placed(start, start + len(levels.bell), lambda: bell, bell=True))
+            at = round(event.start * rate)
+            placed.append(_Placed(at, at + len(levels.bell), lambda: bell, bell=True))
     placed.sort(key=lambda p: p.start)
     heard: dict[int, clips.AudioSegment] = {}  # the pieces playing now, by place in `placed`
     ceiling = np.float32(db(settings.limit_db))
@@ -443,6 +446,9 @@ def blocks(timeline: Timeline, levels: Levels, background, settings: MixSettings
     for a in range(0, total, block):
         b = min(total, a + block)
         n = b - a
+        if b <= start:
+            background.read(n)
+            continue
         t = np.arange(a, b) / rate
         gain = envelope.bed(t) * levels.bed_gain
         out = background.read(n) * (np.float32(gain) if np.isscalar(gain)
@@ -473,4 +479,4 @@ def blocks(timeline: Timeline, levels: Levels, background, settings: MixSettings
             voice += bells * (np.float32(fade) if np.isscalar(fade) else fade.astype(np.float32))
         out += voice[:, None]
         np.clip(out, -ceiling, ceiling, out=out)
-        yield out
+        yield out[max(0, start - a):]

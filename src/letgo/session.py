@@ -11,7 +11,7 @@ import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -317,8 +317,8 @@ def freshness_key(request: Request, said: str, tag: tags.TagInfo | None = None,
 
 def render(request: Request, output: Path, engine: Engine | None = None,
            progress: Progress | None = None, tag: tags.TagInfo | None = None,
-           reuse: bool = False, key: str | None = None, bed: Background | None = None
-           ) -> Result:
+           reuse: bool = False, key: str | None = None, bed: Background | None = None,
+           encoders: int | None = None) -> Result:
     """Render a session to `output`; the file is complete or absent, never partial.
 
     `tag` gives the tags (a series sets album, track, cover...); chapters from the template's
@@ -326,7 +326,9 @@ def render(request: Request, output: Path, engine: Engine | None = None,
     (`key` if the caller has it already). With `reuse`, an `output` made with the same key is
     kept as it is: mixing and encoding it again would write the same file. `bed` is played
     instead of the background `request` names (the Python API's AudioSegment; its
-    `request.mix.background` names it for the key); it is closed when done.
+    `request.mix.background` names it for the key); it is closed when done. `encoders`: how
+    many at once may encode it (an MP3 is encoded in halves on two; by default as many as
+    there are cores, up to two; a series building several sessions at once gives 1).
     """
     started = time.perf_counter()
     output = Path(output).expanduser()
@@ -342,7 +344,7 @@ def render(request: Request, output: Path, engine: Engine | None = None,
     try:
         with located(request):
             return _render(request, written, output, background, engine, progress, started,
-                           tag, key)
+                           tag, key, encoders)
     finally:
         background.close()
 
@@ -386,20 +388,37 @@ def mix_levels(prepared: Prepared, settings: MixSettings, background: Background
                            settings, sleep=prepared.info.sleep)
 
 
-@dataclass(frozen=True)
 class Mixed:
     """A session ready to be heard: its timeline and mix settings, and its sound, made block
-    by block as `blocks` is read (once), so memory does not grow with its length."""
+    by block as a stream from `blocks` is read, so memory does not grow with its length."""
 
-    prepared: Prepared
-    settings: MixSettings
-    channels: int
-    blocks: Iterator[np.ndarray]
-    """float32 blocks of shape (frames, channels), in order (see `mix.blocks`)."""
+    def __init__(self, prepared: Prepared, settings: MixSettings, background: Background,
+                 bed: Future):
+        self.prepared, self.settings, self.background = prepared, settings, background
+        self.channels, self.sample_rate = background.channels, settings.sample_rate
+        self.frames = round(prepared.timeline.duration * settings.sample_rate)
+        self._bed = bed
+        self._levels: mix.Levels | None = None
 
-    @property
-    def frames(self) -> int:
-        return round(self.prepared.timeline.duration * self.settings.sample_rate)
+    def blocks(self, start: int = 0, end: int | None = None) -> Iterator[np.ndarray]:
+        """The session's frames from `start` to `end` (its end for None) as float32 blocks of
+        shape (frames, channels) (see `mix.blocks`). The first stream plays the background,
+        any other a twin of it: take every stream before reading any. The levels are planned
+        at the first call (a caller starts its encoders first, to start up meanwhile)."""
+        if self._levels is None:
+            self._levels = mix_levels(self.prepared, self.settings, self.background,
+                                      self._bed.result())
+            return mix.blocks(self.prepared.timeline, self._levels, self.background,
+                              self.settings, start, end)
+        return self._twin(self.background.twin(), self._levels, start, end)
+
+    def _twin(self, twin: Background, levels: mix.Levels, start: int, end: int | None
+              ) -> Iterator[np.ndarray]:
+        try:
+            yield from mix.blocks(self.prepared.timeline, levels, twin, self.settings, start,
+                                  end)
+        finally:
+            twin.close()
 
 
 def mixed(request: Request, background: Background, engine: Engine | None = None,
@@ -413,22 +432,15 @@ def mixed(request: Request, background: Background, engine: Engine | None = None
         bed = early.submit(bed_level, request.mix, background)
         early.submit(strike, request.mix.sample_rate)
         prepared = prepare(request, engine, progress, written)
-    settings = mix_settings(request, prepared, background.channels)
-
-    def blocks() -> Iterator[np.ndarray]:
-        """The levels are planned when the first block is asked for (an encoder starts up
-        meanwhile)."""
-        levels = mix_levels(prepared, settings, background, bed.result())
-        yield from mix.blocks(prepared.timeline, levels, background, settings)
-
-    return Mixed(prepared, settings, background.channels, blocks())
+    return Mixed(prepared, mix_settings(request, prepared, background.channels), background,
+                 bed)
 
 
 def _render(request: Request, written: Written, output: Path, background: Background,
             engine: Engine | None, progress: Progress | None, started: float,
-            tag: tags.TagInfo | None, key: str) -> Result:
+            tag: tags.TagInfo | None, key: str, encoders: int | None) -> Result:
     sound = mixed(request, background, engine, progress, written)
-    prepared, settings, total = sound.prepared, sound.settings, sound.frames
+    prepared, total = sound.prepared, sound.frames
     info = session_tags(request, prepared, tag)
     info = replace(info, extra={**info.extra, tags.HASH_KEY: key})
     done = 0
@@ -440,8 +452,8 @@ def _render(request: Request, written: Written, output: Path, background: Backgr
             progress("mix", done, total)
 
     with atomic.writing(output) as temporary:
-        export.encode(sound.blocks, temporary, settings.sample_rate, sound.channels,
-                      request.export, on_block)
+        export.encode(sound, temporary, request.export, on_block,
+                      min(2, export.cores()) if encoders is None else encoders)
         if request.export.format == "mp3":
             tags.write(temporary, info)
         else:  # chapters, covers and series tags are ID3; the other formats get the basics

@@ -30,6 +30,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from .. import atomic, session, tags, transcripts
+from ..export import cores
 from ..errors import LetgoError, OutputError, UsageError
 from . import listen
 from .plan import Episode, SeriesPlan
@@ -53,6 +54,9 @@ class Job:
     key: str
     record: dict = field(default_factory=dict)
     """What the manifest keeps beside the key: the session's sources and words."""
+    encoders: int | None = None
+    """Encoders at once for this session: 1 while several sessions are built side by side
+    (they fill the cores already); None lets a session alone encode on two (`session.render`)."""
 
 
 @dataclass(frozen=True)
@@ -230,7 +234,7 @@ def build_one(job: Job, updates=None) -> dict:
     try:
         tag = dataclasses.replace(episode.tag, cover=tags.cover_png(episode.cover))
         result = session.render(episode.request, output, progress=progress, tag=tag,
-                                key=job.key)
+                                key=job.key, encoders=job.encoders)
         timeline = result.prepared.timeline
         atomic.write(output.with_suffix(".vtt"), transcripts.vtt(timeline).encode("utf-8"))
         atomic.write(output.with_suffix(".srt"), transcripts.srt(timeline).encode("utf-8"))
@@ -308,6 +312,9 @@ def build(plan: SeriesPlan, folder: Path | str, jobs: int | None = None, force: 
             tracker.report("skip", episode, 1.0, "unchanged")
         if todo:
             runner = _run_dask if scheduler else _run_local
+            side_by_side = min(jobs or cores(), len(todo)) > 1
+            todo = [dataclasses.replace(job, encoders=1 if side_by_side else None)
+                    for job in todo]
             for job, result in runner(todo, jobs or cores(), scheduler, tracker):
                 summary.outcomes.append(_record(folder, manifest, job, result, tracker))
         _forget_removed(folder, plan, manifest)
@@ -561,11 +568,3 @@ def write_listening(plan: SeriesPlan, folder: Path, manifest: dict,
         manifest["series"], manifest["sets"] = info, sets
         _write_manifest(folder, manifest)
     return written
-
-
-def cores() -> int:
-    """Cores this process may run on (the default number of jobs)."""
-    try:
-        return len(os.sched_getaffinity(0)) or 1
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
