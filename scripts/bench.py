@@ -5,7 +5,8 @@ Prints, measured in this one run (never asserted by tests):
 
   1. speed: `letgo render letting-go -m 20` (mono MP3 128k) against ffmpeg alone encoding the
      finished WAV of that session with the same settings (the encoder floor), with the fake
-     engine and with pyttsx3 from a warm cache; how long after `letgo` starts its first
+     engine and with pyttsx3 from a warm cache, as letgo runs (two encoders, one per half:
+     see letgo.mp3join) and on one encoder; how long after `letgo` starts its first
      block reaches the encoder (from its --verbose log, read as it is written); and the cost
      of letgo's own pydub stage (the clip layer: passages built as AudioSegments and read
      back block by block), measured in this process;
@@ -81,6 +82,11 @@ LETGO = [sys.executable, "-c",
          f"    print('{PEAK}', kb / 1024, file=sys.stderr)\n"
          "atexit.register(peak)\n"
          "from letgo.cli import main; main()"]
+#: letgo as it runs on one core: no session is long enough to be encoded in halves.
+ONE_ENCODER = [*LETGO[:2], LETGO[2].replace("from letgo.cli import main; main()",
+                                            "from letgo import mp3join\n"
+                                            "mp3join.SHORTEST = float('inf')\n"
+                                            "from letgo.cli import main; main()")]
 #: letting-go as this checkout has it, by path: --against renders the very same text.
 LETTING_GO = str(Path(__file__).resolve().parents[1] / "templates" / "letting-go.j2")
 
@@ -348,26 +354,33 @@ def main() -> None:
             run(render(template, 20, wav, engine), env)
             encoder = [ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-i",
                        str(wav), *export.CODECS["mp3"], "-b:a", "128k", str(tmp / "floor.mp3")]
-            verbose = [*LETGO, "--verbose",
-                       *render(template, 20, tmp / "ours.mp3", engine)[len(LETGO):]]
-            floors, timed, against = [], [], []
+            arguments = ["--verbose", *render(template, 20, tmp / "ours.mp3", engine)[len(LETGO):]]
+            verbose, alone = [*LETGO, *arguments], [*ONE_ENCODER, *arguments]
+            floors, timed, single, against = [], [], [], []
             other = checkout(args.against, env) if args.against else None
             if other:
                 run(verbose, other)  # its own synthesis cache entries, if they differ
-            # The encoder alone, letgo and --against take turns, so all see the same load.
+            # The encoder alone, letgo (two encoders, then one) and --against take turns, so
+            # all see the same load.
             for _ in range(repeat):
                 floors.append(run(encoder)[0])
                 timed.append(first_block(verbose, env))
+                single.append(first_block(alone, env))
                 if other:
                     against.append(run(verbose, other)[0])
             floor = statistics.median(floors)
             first = statistics.median(t[0] for t in timed)
             ours = statistics.median(t[1] for t in timed)
-            print(f"   {engine:8s} ffmpeg alone {floor:6.2f} s   letgo render {ours:6.2f} s   "
-                  f"ratio {ours / floor:4.2f}x (goal <= 1.1x)   first block at the encoder "
-                  f"{first:4.2f} s after start (goal ~1 s)   ({load()})")
+            one = statistics.median(t[1] for t in single)
+            one_first = statistics.median(t[0] for t in single)
+            print(f"   {engine:8s} ffmpeg alone {floor:6.2f} s   letgo render {ours:6.2f} s, "
+                  f"ratio {ours / floor:4.2f}x (two encoders); on one encoder {one:6.2f} s, "
+                  f"ratio {one / floor:4.2f}x (goal <= 1.1x); first block at the encoder "
+                  f"{first:4.2f} s / {one_first:4.2f} s after start (goal ~1 s)   ({load()})")
             summary[engine] = {"floor_s": round(floor, 3), "render_s": round(ours, 3),
-                               "ratio": round(ours / floor, 3), "first_block_s": round(first, 3)}
+                               "ratio": round(ours / floor, 3), "one_encoder_s": round(one, 3),
+                               "one_encoder_ratio": round(one / floor, 3),
+                               "first_block_s": round(first, 3)}
             if other:
                 theirs = statistics.median(against)
                 print(f"   {engine:8s} with {args.against}: {theirs:6.2f} s, ratio "

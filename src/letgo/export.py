@@ -2,7 +2,9 @@
 
 The encoder (ffmpeg) is fed raw blocks on its stdin as the mixer makes them and writes the
 temporary file `atomic.writing` gives, which is renamed into place only when finished and
-tagged: an existing file is replaced only by a complete new one.
+tagged: an existing file is replaced only by a complete new one. An MP3 long enough is encoded
+by two encoders at once, each on a half with a mixer of its own, into unnamed scratch files
+(nothing to clean up, whatever stops the render) that `mp3join` joins.
 """
 
 from __future__ import annotations
