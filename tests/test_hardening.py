@@ -98,6 +98,26 @@ def test_a_special_file_as_output_is_a_usage_error_and_left_alone(tmp_path):
     assert not temporaries(tmp_path)
 
 
+@pytest.mark.parametrize("command", [
+    ["render", "{fifo}", "--engine", "fake", "-o", "{folder}/x.mp3"],
+    ["check", "{fifo}"],
+    ["show", "{fifo}"],
+    ["series", "build", "{fifo}", "--engine", "fake", "-o", "{folder}/out"],
+    ["series", "build", "seven-days-of-release", "--listeners", "{fifo}", "--engine", "fake",
+     "-o", "{folder}/out"],
+])
+def test_a_fifo_as_input_is_refused_not_waited_on(tmp_path, command):
+    """A template, plan or listeners CSV that is a FIFO (nothing writing to it) would block a
+    read for ever; it is named for what it is instead."""
+    fifo = tmp_path / "fifo.j2"
+    os.mkfifo(fifo)
+    process = letgo(*[part.format(fifo=fifo, folder=tmp_path) for part in command],
+                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    _, stderr = process.communicate(timeout=BOUND)
+    assert process.returncode == 2
+    assert "is a FIFO (named pipe), not a regular file" in one_error_line(stderr)
+
+
 def test_a_folder_as_output_is_a_usage_error(tmp_path):
     result = CliRunner().invoke(main, ["render", "letting-go", "--engine", "fake", "-m", "5",
                                        "-o", str(tmp_path)])

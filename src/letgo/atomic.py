@@ -22,6 +22,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import OutputError
+from .reading import KINDS
 
 #: The name of a temporary file, and of the file it is made as before it is locked (`_create`).
 TEMPORARY = re.compile(r"^\..*\.[0-9a-f]{8}\.(part(\.[A-Za-z0-9]+)?|new)$")
@@ -30,8 +31,6 @@ JUST_MADE = 2.0
 #: Where files cannot be locked (Windows), a temporary file this old is taken as abandoned.
 STALE_AGE = 3600.0
 
-_KINDS = {stat.S_IFCHR: "a character device", stat.S_IFBLK: "a block device",
-          stat.S_IFIFO: "a FIFO (named pipe)", stat.S_IFSOCK: "a socket"}
 
 
 def is_temporary(path: Path) -> bool:
@@ -55,7 +54,7 @@ def target(path: Path | str) -> Path:
     if mode is not None and stat.S_ISDIR(mode):
         raise OutputError(f"{path} is a folder; give a file name such as {path / 'session.mp3'}")
     if mode is not None and not stat.S_ISREG(mode):
-        kind = _KINDS.get(stat.S_IFMT(mode), "a special file")
+        kind = KINDS.get(stat.S_IFMT(mode), "a special file")
         raise OutputError(f"{path} is {kind}, not a regular file; letgo only creates or "
                           "replaces regular files: give a file name such as session.mp3")
     ready(real.parent)

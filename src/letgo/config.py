@@ -26,6 +26,7 @@ from pathlib import Path
 
 import platformdirs
 
+from . import reading
 from .errors import UsageError
 from .request import BY_NAME, TABLES, Layer
 
@@ -48,14 +49,15 @@ def config_file() -> Path:
 def read_toml(path: Path) -> dict:
     """A TOML file as a dict; a UsageError naming the file (and line) when it is not valid."""
     try:
-        with open(path, "rb") as file:
-            return tomllib.load(file)
+        return tomllib.loads(reading.read_text(path))
     except FileNotFoundError:
         raise UsageError(f"{path}: no such file") from None
     except OSError as exc:
         raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
     except tomllib.TOMLDecodeError as exc:
         raise UsageError(f"{path}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise UsageError(f"{path}: not UTF-8 text; save it as UTF-8") from None
 
 
 def _read(path: Path | None) -> tuple[Path, dict]:

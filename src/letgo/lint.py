@@ -21,7 +21,7 @@ from pathlib import Path
 import jinja2
 from jinja2 import meta, nodes
 
-from . import pacing, plan, script, templates
+from . import pacing, plan, reading, script, templates
 from .errors import FitError, LetgoError, TemplateError
 
 log = logging.getLogger(__name__)
@@ -61,7 +61,7 @@ def check(path: Path | str, values: dict[str, str] | None = None) -> list[Proble
     judged for how it will read, and the template is checked with them filled in."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = reading.read_text(path)
     except (OSError, UnicodeDecodeError) as exc:
         return [Problem(str(path), None, f"cannot read: {exc}")]
     found = _Checker(path, text, values or {})

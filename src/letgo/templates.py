@@ -39,7 +39,7 @@ import jinja2
 from jinja2 import meta, nodes
 from jinja2.sandbox import SecurityError
 
-from . import script
+from . import reading, script
 from .sandbox import LetgoSandbox, WorkLimit
 from .errors import LetgoError, TemplateError, TemplateNotFound, VariableError
 
@@ -175,7 +175,7 @@ def _number(value, key: str, path: Path) -> float | None:
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return reading.read_text(path)
     except (OSError, UnicodeDecodeError) as exc:
         raise TemplateNotFound(f"cannot read template {path}: {exc}") from None
 
@@ -219,6 +219,8 @@ class TemplateLibrary:
                 return read_info(candidate, origin)
         path = Path(name_or_path).expanduser()
         if path.is_file():
+            return read_info(path, "file")
+        if path.exists() and not path.is_dir():  # a FIFO or a device: say so, never read it
             return read_info(path, "file")
         names = [info.name for info in self.all()]
         close = difflib.get_close_matches(name_or_path, names, n=3, cutoff=0.5)

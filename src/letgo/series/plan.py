@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import csv
 import datetime
+import io
 import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import config, request, session, tags, templates
+from .. import config, reading, request, session, tags, templates
 from ..errors import LetgoError, PlanError, UsageError
 from ..export import extension
 
@@ -92,7 +93,7 @@ def find(name_or_path: str | Path, template_dirs: tuple[str, ...] = ()) -> Path:
     """A plan file by path, or a plan by name from `series/NAME.toml` beside the templates
     (your template folders first, then the built-in ones; as `letgo list` shows them)."""
     path = Path(name_or_path).expanduser()
-    if path.is_file():
+    if path.is_file() or (path.exists() and not path.is_dir()):  # a FIFO is refused on reading
         return path
     name = str(name_or_path)
     if "/" not in name:
@@ -118,7 +119,7 @@ def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
     path = find(name_or_path, template_dirs)
     where = str(path)
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(reading.read_text(path))
     except tomllib.TOMLDecodeError as exc:
         raise PlanError(f"{where}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
@@ -295,7 +296,7 @@ def _listener_rows(source: Path | None) -> list[dict | None]:
     if source is None:
         return [None]
     try:
-        with open(source, newline="", encoding="utf-8-sig") as handle:
+        with io.StringIO(reading.read_text(source, "utf-8-sig"), newline="") as handle:
             reader = csv.DictReader(handle)
             rows = []
             for row in reader:

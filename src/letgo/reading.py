@@ -1,0 +1,40 @@
+"""Reading a file a user names (template, plan, listeners, config, pronunciations): only a
+regular file, so a FIFO or a device named by mistake gives an error instead of a run that
+waits for ever on it."""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+KINDS = {stat.S_IFDIR: "a folder", stat.S_IFCHR: "a character device",
+         stat.S_IFBLK: "a block device", stat.S_IFIFO: "a FIFO (named pipe)",
+         stat.S_IFSOCK: "a socket"}
+"""What a path that is not a regular file is, in words."""
+
+
+class NotRegularFile(OSError):
+    """Raised for a path that is not a regular file; its text says what it is instead."""
+
+    def __str__(self) -> str:
+        return self.strerror
+
+
+def read_bytes(path: Path | str) -> bytes:
+    """The file's bytes; OSError as `open` raises it, NotRegularFile for anything but a
+    regular file (opened without waiting, then refused)."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    with os.fdopen(fd, "rb") as handle:
+        mode = os.fstat(fd).st_mode
+        if not stat.S_ISREG(mode):
+            kind = KINDS.get(stat.S_IFMT(mode), "a special file")
+            raise NotRegularFile(errno.EINVAL, f"it is {kind}, not a regular file; give the "
+                                               "file itself")
+        return handle.read()
+
+
+def read_text(path: Path | str, encoding: str = "utf-8") -> str:
+    """The file as text; UnicodeDecodeError for text in another encoding."""
+    return read_bytes(path).decode(encoding)
