@@ -51,9 +51,10 @@ def decode(path, channels: int = 1) -> np.ndarray:
     return np.frombuffer(result.stdout, dtype=np.float32).reshape(-1, channels)
 
 
-def encoded(samples: np.ndarray, path, encoders: int) -> np.ndarray:
+def encoded(samples: np.ndarray, path, encoders: int, bitrate: str = "128k") -> np.ndarray:
     path.write_bytes(b"")
-    export.encode(Samples(samples), path, MP3, encoders=encoders)
+    export.encode(Samples(samples), path, ExportSettings(format="mp3", bitrate=bitrate),
+                  encoders=encoders)
     return decode(path, samples.shape[1])
 
 
@@ -71,11 +72,16 @@ def test_a_short_session_is_encoded_whole():
     assert first_end - join == join - second_start == mp3join.OVERLAP * mp3join.FRAME
 
 
-@pytest.mark.parametrize("channels", [1, 2])
-def test_the_halves_join_gaplessly_and_the_join_is_coding_noise(tmp_path, channels):
+@pytest.mark.parametrize("channels, bitrate", [(1, "128k"), (2, "128k"), (1, "32k"),
+                                               (2, "320k")])
+def test_the_halves_join_gaplessly_and_the_join_is_coding_noise(tmp_path, monkeypatch,
+                                                                channels, bitrate):
+    joins = []
+    monkeypatch.setattr(mp3join, "join", lambda *a, join=mp3join.join: joins.append(join(*a)))
     source = speechlike(100.0, channels)
-    whole = encoded(source, tmp_path / "whole.mp3", encoders=1)
-    halves = encoded(source, tmp_path / "halves.mp3", encoders=2)
+    whole = encoded(source, tmp_path / "whole.mp3", encoders=1, bitrate=bitrate)
+    halves = encoded(source, tmp_path / "halves.mp3", encoders=2, bitrate=bitrate)
+    assert len(joins) == 1, "joined, not encoded whole"
     # Gapless: exactly the source's samples, in place (a frame off would be a large error).
     assert len(halves) == len(whole) == len(source)
     join = mp3join.halves(len(source))[0]
@@ -94,7 +100,7 @@ def test_the_joined_file_has_a_true_header(tmp_path):
     assert abs(info.duration - 90.0) < 0.03
     data = out.read_bytes()
     with open(out, "rb") as file:
-        info_at, frames = mp3join._frames(file)
+        (info_at, _), *frames = mp3join.frames(file)
     tag = data.index(b"Info", info_at)
     assert int.from_bytes(data[tag + 8:tag + 12], "big") == len(frames)
     assert int.from_bytes(data[tag + 12:tag + 16], "big") == len(data) - info_at

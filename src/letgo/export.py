@@ -215,9 +215,11 @@ def _encode_halves(source: Source, file, cut: tuple[int, int, int], settings: Ex
                 thread.join()
             if failed:
                 raise failed[0]
+        log.info("both halves encoded")
         with tempfile.TemporaryFile(dir=folder) as joined:
             mp3join.join(first, second, join // mp3join.FRAME, joined)
             joined.flush()
+            log.info("halves joined")
             _remux(joined, file)
 
 

@@ -19,6 +19,7 @@ and ffmpeg remuxes the stream so it rewrites the rest (seek table, checksums) as
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import BinaryIO
 
 FRAME = 1152
@@ -27,6 +28,8 @@ OVERLAP = 16
 """Frames (0.4 s) each half runs past the join: the encoders agree well before that."""
 SHIFT = 8
 """The most frames the join moves from the middle to fit the reservoir."""
+BACK = 6
+"""Frames back the reservoir may reach: 511 bytes is over six frames' data at 32 kb/s."""
 SHORTEST = 2048
 """Frames (46 s at 44.1 kHz) below which a session is encoded whole: it takes a quarter of a
 second, and a second encoder would cost about as much to start."""
@@ -67,29 +70,45 @@ def _side_info(header: bytes) -> int:
     return (17 if mono else 32) + (0 if header[1] & 1 else 2)
 
 
-def _frames(file: BinaryIO, count: int | None = None) -> tuple[int, list[tuple[int, int]]]:
-    """(where the Info frame starts, [(offset, length)] of the audio frames after it), the
-    first `count` of them or all; the file is read in pieces."""
+def frames(file: BinaryIO) -> Iterator[tuple[int, int]]:
+    """(offset, length) of every frame in an MP3 file, its Info frame first; the file is read
+    in pieces, and nothing is kept, so any length costs the same memory."""
     file.seek(0)
     head = file.read(10)
-    start = 0
+    position = 0
     if head[:3] == b"ID3":
-        start = 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9])
-    file.seek(start)
-    frames, position, buffer, base = [], start, b"", start
-    while count is None or len(frames) < count + 1:
+        position = 10 + ((head[6] << 21) | (head[7] << 14) | (head[8] << 7) | head[9])
+    buffer, base = b"", position
+    while True:
         if position + 4 > base + len(buffer):
             file.seek(position)
             buffer, base = file.read(1 << 20), position
             if len(buffer) < 4:
-                break
+                return
         at = position - base
         length = _frame_length(buffer[at:at + 4])
-        frames.append((position, length))
+        yield position, length
         position += length
-    if not frames:
+
+
+def _around(file: BinaryIO, lo: int, hi: int) -> tuple[int, int, dict[int, tuple[int, int]]]:
+    """(where the Info frame starts, where the audio starts, {i: (offset, length)} of audio
+    frames lo <= i < hi)."""
+    walk = frames(file)
+    info = next(walk, None)
+    if info is None:
         raise JoinError("no frames")
-    return frames[0][0], frames[1:]
+    kept = {}
+    for i, frame in enumerate(walk):
+        if i == 0:
+            audio = frame[0]
+        if i >= lo:
+            kept[i] = frame
+        if i + 1 >= hi:
+            break
+    if len(kept) < hi - lo:
+        raise JoinError("a half is shorter than planned")
+    return info[0], audio, kept
 
 
 def _read(file: BinaryIO, offset: int, length: int) -> bytes:
@@ -118,10 +137,8 @@ def join(first: BinaryIO, second: BinaryIO, join_frame: int, out: BinaryIO) -> N
 
     `first` and `second` are the encoders' MP3 files: the first encoded the session from its
     start, the second from `OVERLAP` frames before `join_frame` (the session's frame grid)."""
-    info_at, a = _frames(first, join_frame + SHIFT + 1)
-    second_info, b = _frames(second, OVERLAP + SHIFT + 1)
-    if len(a) < join_frame + SHIFT + 1 or len(b) < OVERLAP + SHIFT + 1:
-        raise JoinError("a half is shorter than planned")
+    info_at, a_start, a = _around(first, join_frame - SHIFT - BACK, join_frame + SHIFT + 1)
+    second_info, _, b = _around(second, OVERLAP - SHIFT - BACK, OVERLAP + SHIFT + 1)
     for shift in sorted(range(-SHIFT, SHIFT + 1), key=abs):
         m, k = join_frame + shift, OVERLAP + shift  # a[m] and b[k] hold the same samples
         borrowed, room = _reservoir(second, b[k]), _reservoir(first, a[m])
@@ -133,29 +150,31 @@ def join(first: BinaryIO, second: BinaryIO, join_frame: int, out: BinaryIO) -> N
     # The bytes b[k] borrows: the last `borrowed` bytes of the second half's main data before
     # it, laid into the last `borrowed` bytes of the first half's main data before a[m].
     lead = b"".join(_read(second, offset, length)
-                    for offset, length in _main_data(second, b[max(0, k - 2):k]))
+                    for offset, length in _main_data(second, [b[i] for i in range(k - BACK, k)]))
+    if len(lead) < borrowed:
+        raise JoinError("the reservoir reaches further back than the overlap")
     tail = {}  # offset in `first` -> bytes to put there
     need = lead[len(lead) - borrowed:] if borrowed else b""
-    for offset, length in reversed(_main_data(first, a[max(0, m - 2):m])):
+    for offset, length in reversed(_main_data(first, [a[i] for i in range(m - BACK, m)])):
         if not need:
             break
         take = min(len(need), length)
         tail[offset + length - take] = need[len(need) - take:]
         need = need[:len(need) - take]
     if need:
-        raise JoinError("the reservoir reaches past two frames")
+        raise JoinError("the reservoir reaches further back than the overlap")
 
-    info = bytearray(_read(first, info_at, a[0][0] - info_at))
+    info = bytearray(_read(first, info_at, a_start - info_at))
     tag = 4 + _side_info(bytes(info[:4]))  # where "Info" (or "Xing") starts
     if bytes(info[tag:tag + 4]) not in (b"Info", b"Xing"):
         raise JoinError("no Info frame")
-    second_tag = _read(second, second_info + tag, 160)
+    second_tag = _read(second, second_info + tag, 160)  # its Info frame is as long
     if second_tag[:4] not in (b"Info", b"Xing"):
         raise JoinError("no Info frame in the second half")
     second.seek(0, 2)
     second_end = second.tell()  # ffmpeg writes no ID3v1 tag at the end
     count = m + int.from_bytes(second_tag[8:12], "big") - k
-    size = len(info) + (a[m][0] - a[0][0]) + (second_end - b[k][0])
+    size = len(info) + (a[m][0] - a_start) + (second_end - b[k][0])
     info[tag + 8:tag + 12] = count.to_bytes(4, "big")
     info[tag + 12:tag + 16] = size.to_bytes(4, "big")
     # The LAME tag's encoder delay and padding: the joined stream ends as the second half does.
@@ -163,7 +182,7 @@ def join(first: BinaryIO, second: BinaryIO, join_frame: int, out: BinaryIO) -> N
     info[tag + 148:tag + 152] = size.to_bytes(4, "big")
 
     out.write(info)
-    _copy(first, a[0][0], a[m][0], out, tail)
+    _copy(first, a_start, a[m][0], out, tail)
     _copy(second, b[k][0], second_end, out, {})
 
 
