@@ -144,3 +144,22 @@ def test_a_render_in_halves_matches_one_encoded_whole(short_template, fake_engin
     loudness = [measure.loudness(path).integrated_lufs for path in (halves, whole)]
     assert abs(loudness[0] - loudness[1]) < 0.1
     assert tags.read_extra(halves) == tags.read_extra(whole)
+
+
+def test_a_failure_in_the_second_half_stops_the_first(tmp_path):
+    """The second half's feeder fails (say, the progress display's stderr closed): the first
+    encoder is stopped at its next block instead of running on to its end."""
+    source = Samples(speechlike(300.0))
+    out = tmp_path / "s.mp3"
+    out.write_bytes(b"")
+    fed = {"first": 0}
+
+    def on_block(frames):
+        if threading.current_thread().name == "letgo-second-half":
+            raise BrokenPipeError("stderr closed")
+        fed["first"] += frames
+
+    with pytest.raises(BrokenPipeError):
+        export.encode(source, out, MP3, on_block, encoders=2)
+    assert fed["first"] < source.frames // 4
+    assert [p.name for p in tmp_path.iterdir()] == ["s.mp3"]

@@ -72,6 +72,9 @@ def choose_format(output: Path | None, format: str | None) -> str:
     return format or named or "mp3"
 
 
+_DEV_FD = Path("/dev/fd")
+
+
 class Source(Protocol):
     """Sound to encode: `blocks(start, end)` gives its frames from `start` to `end` (its end
     for None) as float32 blocks of shape (frames, channels); each call is a stream of its own."""
@@ -96,9 +99,9 @@ def encode(source: Source, path: Path, settings: ExportSettings = ExportSettings
            on_block: Callable[[int], None] | None = None, encoders: int = 1) -> None:
     """Encode `source` into `path` (a temporary name), its blocks fed as they are mixed.
 
-    With `encoders` 2, an MP3 of a minute or more is encoded in two halves at once, one per
-    core, and joined frame-exactly (`mp3join`); where they cannot be joined it is encoded
-    whole."""
+    With `encoders` 2, an MP3 longer than `mp3join.SHORTEST` frames (46 s) is encoded in two
+    halves at once, one per core, and joined frame-exactly (`mp3join`); where they cannot be
+    joined it is encoded whole."""
     if settings.format not in CODECS:
         raise OutputError(f"unknown format '{settings.format}'; choose one of: {', '.join(CODECS)}")
     cut = (mp3join.halves(source.frames)
@@ -111,12 +114,8 @@ def encode(source: Source, path: Path, settings: ExportSettings = ExportSettings
                 log.info("encoding whole: the halves did not join (%s)", exc)
                 file.seek(0)
                 file.truncate()
-        encoder = _Encoder(file, path, source, settings)
-        with encoder:
+        with _Encoder(file, path, source, settings) as encoder:
             encoder.feed(source.blocks(), on_block, first=True)
-
-
-_DEV_FD = Path("/dev/fd")
 
 
 class _Encoder:
@@ -142,14 +141,20 @@ class _Encoder:
 
     def feed(self, blocks: Iterator[np.ndarray], on_block: Callable[[int], None] | None,
              first: bool = False) -> None:
-        """Write `blocks` to the encoder and close its input; stops early if it has gone."""
-        for n, block in enumerate(blocks):
-            if not _feed(self.process.stdin, np.ascontiguousarray(block, dtype="<f4").tobytes()):
-                break  # the encoder died; its exit code and stderr say why
-            if first and n == 0:  # scripts/bench.py times the start-up by this line
-                log.info("first block at the encoder")
-            if on_block:  # anything failing here (even a closed stderr) stops the encoder
-                on_block(len(block))
+        """Write `blocks` to the encoder and close its input; stops early if it has gone. The
+        stream is closed here, on the thread that read it, whatever happens."""
+        try:
+            for n, block in enumerate(blocks):
+                if not _feed(self.process.stdin,
+                             np.ascontiguousarray(block, dtype="<f4").tobytes()):
+                    break  # the encoder died; its exit code and stderr say why
+                if first and n == 0:  # scripts/bench.py times the start-up by this line
+                    log.info("first block at the encoder")
+                if on_block:  # anything failing here (even a closed stderr) stops the encoder
+                    on_block(len(block))
+        finally:
+            if hasattr(blocks, "close"):
+                blocks.close()
         _feed(self.process.stdin, None)
 
     def __enter__(self) -> _Encoder:
@@ -176,13 +181,17 @@ def _encode_halves(source: Source, file, cut: tuple[int, int, int], settings: Ex
     join, first_end, second_start = cut
     folder = Path(file.name).parent
     lock = threading.Lock()
+    failed: list[BaseException] = []
 
     def counted(lo: int, hi: int, start: int) -> Callable[[int], None]:
-        """on_block for a stream from `start` that counts only its frames in [lo, hi)."""
+        """on_block for a stream from `start` that counts only its frames in [lo, hi), and
+        stops it when the other half has failed."""
         at = start
 
         def count(frames: int) -> None:
             nonlocal at
+            if failed:
+                raise failed[0]
             inside = max(0, min(at + frames, hi) - max(at, lo))
             at += frames
             if on_block and inside:
@@ -190,7 +199,6 @@ def _encode_halves(source: Source, file, cut: tuple[int, int, int], settings: Ex
                     on_block(inside)
         return count
 
-    failed: list[BaseException] = []
     with tempfile.TemporaryFile(dir=folder) as first, \
             tempfile.TemporaryFile(dir=folder) as second:
         with _Encoder(first, folder / "first", source, settings) as head, \
