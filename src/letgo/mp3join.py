@@ -12,7 +12,7 @@ One thing crosses a frame: LAME's bit reservoir. A frame's audio data may begin 
 bytes back, in the unused end of the frames before it (`main_data_begin`). The first frame
 kept from the second half gets the bytes it borrows copied into the end of the first half's
 last kept frames, where the first half's own next frame (dropped) kept its borrowed bytes; the
-join moves by a frame or two until they fit. The header frame (Info and LAME tag: frame count,
+join moves by up to SHIFT frames until they fit. The header frame (Info and LAME tag: frame count,
 size, encoder delay and padding) is taken from the first half with the second half's padding,
 and ffmpeg remuxes the stream so it rewrites the rest (seek table, checksums) as for any file.
 """
@@ -149,8 +149,8 @@ def join(first: BinaryIO, second: BinaryIO, join_frame: int, out: BinaryIO) -> N
 
     # The bytes b[k] borrows: the last `borrowed` bytes of the second half's main data before
     # it, laid into the last `borrowed` bytes of the first half's main data before a[m].
-    lead = b"".join(_read(second, offset, length)
-                    for offset, length in _main_data(second, [b[i] for i in range(k - BACK, k)]))
+    before = _main_data(second, [b[i] for i in range(k - BACK, k)])
+    lead = b"".join(_read(second, offset, length) for offset, length in before)
     if len(lead) < borrowed:
         raise JoinError("the reservoir reaches further back than the overlap")
     tail = {}  # offset in `first` -> bytes to put there
@@ -168,6 +168,8 @@ def join(first: BinaryIO, second: BinaryIO, join_frame: int, out: BinaryIO) -> N
     tag = 4 + _side_info(bytes(info[:4]))  # where "Info" (or "Xing") starts
     if bytes(info[tag:tag + 4]) not in (b"Info", b"Xing"):
         raise JoinError("no Info frame")
+    if int.from_bytes(info[tag + 4:tag + 8], "big") != 0x0F:  # frames, size, seek table, quality
+        raise JoinError("an Info frame laid out otherwise")
     second_tag = _read(second, second_info + tag, 160)  # its Info frame is as long
     if second_tag[:4] not in (b"Info", b"Xing"):
         raise JoinError("no Info frame in the second half")
