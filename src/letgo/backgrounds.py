@@ -37,12 +37,29 @@ class Background(Protocol):
     def read(self, frames: int) -> np.ndarray:
         """The next `frames` frames, float32, shape (frames, channels)."""
 
+    def skip(self, frames: int) -> None:
+        """Move on `frames` frames, to where reading them would leave the stream (the second
+        half of an MP3 encoded in halves starts mid-session), cheaply where it can."""
+
     def twin(self) -> Background:
         """An unread stream of the same sound from the same place, to measure the bed without
         disturbing it (take it before reading)."""
 
     def close(self) -> None:
         """Free what it holds (a decoder process); the bed is not read again."""
+
+
+def _discard(stream: Background, frames: int) -> None:
+    """Skip by reading, a second at a time: for a stream whose state has no shortcut."""
+    while frames > 0:
+        stream.read(min(frames, 1 << 16))
+        frames -= 1 << 16
+
+
+#: Seconds of noise a generated bed's filters run over after a skip: their memory is far
+#: shorter (the slowest, brown noise's 10 Hz integrator, has forgotten all but 1e-27 of its
+#: past in a second), so the frames after a skip are those reading would have made.
+WARM_UP = 1.0
 
 
 class _Generated:
@@ -53,6 +70,17 @@ class _Generated:
 
     def close(self) -> None:
         pass
+
+    def skip(self, frames: int) -> None:
+        _discard(self, frames)
+
+    def _leap(self, frames: int, draws_per_frame: int, rate: int) -> int:
+        """Skip the noise of all but the last WARM_UP seconds of `frames` (its generator
+        draws `draws_per_frame` uniform values a frame, one step each); returns the frames
+        left to read, to bring the filters to their state."""
+        leap = max(0, frames - round(WARM_UP * rate))
+        self.rng.bit_generator.advance(leap * draws_per_frame)
+        return frames - leap
 
 
 class _Slow:
@@ -117,6 +145,9 @@ class Pink(_Generated):
                              + raw[n:n + self.FADE] * np.cos(0.5 * np.pi * x))
         return table * np.float32(BED_RMS / np.sqrt(len(self.LENGTHS)))
 
+    def skip(self, frames: int) -> None:
+        self.positions = [(p + frames) % n for p, n in zip(self.positions, self.LENGTHS)]
+
     def read(self, frames: int) -> np.ndarray:
         out = np.zeros((frames, self.channels), dtype=np.float32)
         for k, table in enumerate(self.tables):
@@ -135,11 +166,15 @@ class Brown(_Generated):
 
     def __init__(self, sample_rate: int, seed: int = 1):
         self.rng = np.random.default_rng(seed)
+        self.rate = sample_rate
         self.channels = 1
         self.a = pole(10.0, sample_rate)  # a leaky integrator: -6 dB/octave above 10 Hz
         self.state = np.zeros(1)
         self.rumble = Highpass(25.0, sample_rate, 1)  # nothing below hearing
         self.scale = BED_RMS / np.sqrt((1 - self.a) / (1 + self.a))
+
+    def skip(self, frames: int) -> None:
+        self.read(self._leap(frames, 1, self.rate))
 
     def read(self, frames: int) -> np.ndarray:
         noise = white(self.rng, frames, 1) * (1 - self.a)
@@ -148,12 +183,16 @@ class Brown(_Generated):
 
 
 class Rain(_Generated):
-    """Steady rain in stereo: a band of hiss that drifts in strength, and scattered drops."""
+    """Steady rain in stereo: a band of hiss that drifts in strength, and scattered drops.
+
+    The drops of each second are drawn from that second's own generator, so any stretch of
+    the rain is the same however it is read, or skipped to."""
 
     DROPS_PER_SECOND = 60.0
 
     def __init__(self, sample_rate: int, seed: int = 1):
         self.rng = np.random.default_rng(seed)
+        self.seed = seed
         self.rate = sample_rate
         self.channels = 2
         self.filter = Lowpass(6500.0, sample_rate, 2)
@@ -163,9 +202,23 @@ class Rain(_Generated):
         t = np.arange(n) / sample_rate
         self.drops = np.array([np.sin(2 * np.pi * f * t * (1 - 8 * t)) * np.exp(-t / 0.0012)
                                for f in np.linspace(2000, 5000, 8)])
-        self.spill = np.zeros((n, 2))  # the ends of drops that began near the last block's end
+
+    def _second(self, second: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(first frame, side, sound) of each drop that begins in `second`."""
+        rng = np.random.default_rng([self.seed, second])
+        count = rng.poisson(self.DROPS_PER_SECOND * 2)
+        where = second * self.rate + rng.integers(0, self.rate, count)
+        side = rng.integers(0, 2, count)
+        shape = self.drops[rng.integers(0, len(self.drops), count)]
+        return where, side, shape * rng.exponential(1.0, count)[:, None]
+
+    def skip(self, frames: int) -> None:
+        warm = self._leap(frames, 2, self.rate)
+        self.clock.position += frames - warm
+        self.read(warm)
 
     def read(self, frames: int) -> np.ndarray:
+        start = self.clock.position
         previous = self.filter.state[None, :].copy()
         # Low-passed, then differenced: a hiss peaking around 5 kHz, thin below 500 Hz.
         hiss = np.diff(self.filter(white(self.rng, frames, 2)), axis=0, prepend=previous)
@@ -173,16 +226,15 @@ class Rain(_Generated):
         drift = _hold(0.8 + 0.12 * np.sin(2 * np.pi * t / 23.0)
                       + 0.08 * np.sin(2 * np.pi * t / 7.3 + 1), STEP, frames)
         length = self.drops.shape[1]
-        out = np.zeros((frames + length, 2))
-        out[:length] += self.spill
-        count = self.rng.poisson(self.DROPS_PER_SECOND * 2 * frames / self.rate)
-        where = self.rng.integers(0, frames, count)
-        side = self.rng.integers(0, 2, count)
-        shape = self.drops[self.rng.integers(0, len(self.drops), count)]
-        shape *= self.rng.exponential(1.0, count)[:, None]
-        np.add.at(out, ((where[:, None] + np.arange(length)), side[:, None]), shape)
-        self.spill = out[frames:].copy()
-        bed = hiss * 2.2 * drift + out[:frames] * 0.35
+        drops = np.zeros((frames, 2))
+        for second in range(max(0, start - length) // self.rate,
+                            (start + frames - 1) // self.rate + 1):
+            where, side, shape = self._second(second)
+            at = where[:, None] - start + np.arange(length)
+            inside = (at >= 0) & (at < frames)
+            np.add.at(drops, (at[inside], np.broadcast_to(side[:, None], at.shape)[inside]),
+                      shape[inside])
+        bed = hiss * 2.2 * drift + drops * 0.35
         return (bed * BED_RMS).astype(np.float32)
 
 
@@ -196,6 +248,11 @@ class Ocean(_Generated):
         self.roar = [Lowpass(90.0, sample_rate, 2), Lowpass(1000.0, sample_rate, 2)]
         self.hiss = Lowpass(6000.0, sample_rate, 2)
         self.clock = _Slow(sample_rate)
+
+    def skip(self, frames: int) -> None:
+        warm = self._leap(frames, 2, self.clock.rate)
+        self.clock.position += frames - warm
+        self.read(warm)
 
     def read(self, frames: int) -> np.ndarray:
         t = self.clock.times(frames, STEP)[:, None] + np.array([0.0, 0.8])
@@ -240,6 +297,11 @@ class Drone(_Generated):
         index = ((n * (f / self.rate)) % 1.0 * self.TABLE).astype(np.intp)
         return self.table[index]
 
+    def skip(self, frames: int) -> None:
+        self.position += frames
+        self.clock.position += frames
+        self.air.skip(frames)
+
     def read(self, frames: int) -> np.ndarray:
         n = self.position + np.arange(frames, dtype=np.float64)
         self.position += frames
@@ -260,6 +322,10 @@ class Binaural(_Generated):
         self.clock = _Slow(sample_rate)
         self.air = Pink(sample_rate, seed)
 
+    def skip(self, frames: int) -> None:
+        self.clock.position += frames
+        self.air.skip(frames)
+
     def read(self, frames: int) -> np.ndarray:
         t = self.clock.times(frames)[:, None]
         tones = np.sin(2 * np.pi * ((self.frequencies * t) % 1.0)) * (BED_RMS * np.sqrt(2))
@@ -272,6 +338,9 @@ class Silence(_Generated):
     channels = 1
 
     def __init__(self, sample_rate: int = 44100, seed: int = 1):
+        pass
+
+    def skip(self, frames: int) -> None:
         pass
 
     def read(self, frames: int) -> np.ndarray:
@@ -335,7 +404,7 @@ class FileLoop:
             raise UsageError(f"background file {self.path} is too short to loop")
         self.fade = len(self.head)
         self.buffer = np.zeros((0, self.channels), dtype=np.float32)
-        self.skip = 0  # frames to drop from the start of the current pass
+        self.dropping = 0  # frames to drop from the start of the current pass
         self.pass_frames = 0
         self.cycle = None
         self.process = None
@@ -390,14 +459,17 @@ class FileLoop:
                 return False
             data = data[:len(data) - len(data) % frame_bytes]
             chunk = np.frombuffer(data, dtype=np.float32).reshape(-1, self.channels)
-            if self.skip:
-                dropped = min(self.skip, len(chunk))
-                chunk, self.skip = chunk[dropped:], self.skip - dropped
+            if self.dropping:
+                dropped = min(self.dropping, len(chunk))
+                chunk, self.dropping = chunk[dropped:], self.dropping - dropped
             parts.append(chunk)
             have += len(chunk)
             self.pass_frames += len(chunk)
         self.buffer = np.concatenate(parts)
         return True
+
+    def skip(self, frames: int) -> None:
+        _discard(self, frames)
 
     def read(self, frames: int) -> np.ndarray:
         if self.cycle is not None:
@@ -412,7 +484,7 @@ class FileLoop:
             blend = (rest[len(rest) - fade:] * np.cos(0.5 * np.pi * x)[:, None]
                      + self.head[:fade] * np.sin(0.5 * np.pi * x)[:, None])
             self.buffer = np.concatenate([rest[:len(rest) - fade], blend.astype(np.float32)])
-            self.skip = fade
+            self.dropping = fade
             self.pass_frames = 0
             self.process = self._open(0.0)
         out = self.buffer[:frames]
@@ -469,6 +541,9 @@ class SegmentLoop:
     def twin(self) -> SegmentLoop:
         """The same loop from the same place (take it before reading); shares the segment."""
         return copy.copy(self)
+
+    def skip(self, frames: int) -> None:
+        _discard(self, frames)
 
     def read(self, frames: int) -> np.ndarray:
         lo, hi = self.opening

@@ -424,9 +424,9 @@ def blocks(timeline: Timeline, levels: Levels, background, settings: MixSettings
     `levels` (from `plan_levels`) carries the clips and their gains; `background` is a stream
     with `channels` and `read(frames)`; `settings` give the ducking, fades and sample rate.
     The speech comes in passages that the clip layer assembles with pydub (`clips.Passage`),
-    each built when the mixer reaches it and let go once it has been heard. Before `start`
-    only the background is read (a stream is heard from its beginning), so any stretch comes
-    out as the same samples as in the whole."""
+    each built when the mixer reaches it and let go once it has been heard. Up to `start`
+    the background is skipped (`Background.skip`: a stream is heard from its beginning), so
+    any stretch comes out as the same samples as in the whole."""
     rate = settings.sample_rate
     envelope = _Envelope.plan(timeline, settings)
     total = round(timeline.duration * rate) if end is None else end
@@ -443,12 +443,11 @@ def blocks(timeline: Timeline, levels: Levels, background, settings: MixSettings
     ceiling = np.float32(db(settings.limit_db))
     block = max(1, round(settings.block_seconds * rate))
     first_active = 0
-    for a in range(0, total, block):
+    begin = min(start, total) // block * block  # the same blocks as from the start
+    background.skip(begin)
+    for a in range(begin, total, block):
         b = min(total, a + block)
         n = b - a
-        if b <= start:
-            background.read(n)
-            continue
         t = np.arange(a, b) / rate
         gain = envelope.bed(t) * levels.bed_gain
         out = background.read(n) * (np.float32(gain) if np.isscalar(gain)
