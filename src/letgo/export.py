@@ -224,11 +224,17 @@ def _encode_halves(source: Source, file, cut: tuple[int, int, int], settings: Ex
             if failed:
                 raise failed[0]
         log.info("both halves encoded")
-        with tempfile.TemporaryFile(dir=folder) as joined:
+        joined = tempfile.TemporaryFile(dir=folder)
+        try:
             mp3join.join(first, second, join // mp3join.FRAME, joined)
-            joined.flush()
-            log.info("halves joined")
-            _remux(joined, file)
+        except BaseException:
+            joined.close()
+            raise
+    # The halves are gone now: the disk holds at most twice the file, not three times.
+    with joined:
+        joined.flush()
+        log.info("halves joined")
+        _remux(joined, file)
 
 
 def _remux(joined, file) -> None:
