@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import threading
+from types import SimpleNamespace
 
 import numpy as np
 import pytest
@@ -163,3 +165,12 @@ def test_a_failure_in_the_second_half_stops_the_first(tmp_path):
         export.encode(source, out, MP3, on_block, encoders=2)
     assert fed["first"] < source.frames // 4
     assert [p.name for p in tmp_path.iterdir()] == ["s.mp3"]
+
+
+def test_without_room_for_the_halves_a_session_is_encoded_whole(tmp_path, monkeypatch):
+    """A split encode needs twice the file's size free on the disk for a moment."""
+    monkeypatch.setattr(shutil, "disk_usage",
+                        lambda path: SimpleNamespace(total=10**9, used=10**9, free=10**5))
+    monkeypatch.setattr(mp3join, "join", lambda *a: pytest.fail("split despite the full disk"))
+    source = speechlike(80.0)
+    assert len(encoded(source, tmp_path / "whole.mp3", encoders=2)) == len(source)

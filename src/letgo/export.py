@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import tempfile
 import threading
@@ -105,7 +106,8 @@ def encode(source: Source, path: Path, settings: ExportSettings = ExportSettings
     if settings.format not in CODECS:
         raise OutputError(f"unknown format '{settings.format}'; choose one of: {', '.join(CODECS)}")
     cut = (mp3join.halves(source.frames)
-           if settings.format == "mp3" and encoders > 1 and _DEV_FD.is_dir() else None)
+           if settings.format == "mp3" and encoders > 1 and _DEV_FD.is_dir()
+           and _room_for_halves(path, source, settings.bitrate) else None)
     with open(path, "r+b") as file:
         if cut is not None:
             try:
@@ -116,6 +118,17 @@ def encode(source: Source, path: Path, settings: ExportSettings = ExportSettings
                 file.truncate()
         with _Encoder(file, path, source, settings) as encoder:
             encoder.feed(source.blocks(), on_block, first=True)
+
+
+def _room_for_halves(path: Path, source: Source, bitrate: str) -> bool:
+    """Whether the folder has room for a split encode's scratch files: the file's size twice
+    over, with a margin (else it is encoded whole, which needs its size once)."""
+    try:
+        rate = float(bitrate[:-1]) * 1000 if bitrate.lower().endswith("k") else float(bitrate)
+        size = rate / 8 * source.frames / source.sample_rate
+        return shutil.disk_usage(path.parent).free > 3 * size
+    except (ValueError, OSError):
+        return False
 
 
 class _Encoder:
