@@ -35,21 +35,18 @@ def test_the_pause_at_a_comma_is_lengthened_to_the_phrase_gap():
     assert np.max(np.abs(wider.samples[:round(0.99 * RATE)])) > 0.29  # the words as they were
 
 
-def test_a_pause_already_long_enough_is_kept():
-    clip = speech(("tone", 1.0), ("quiet", 0.6), ("tone", 1.0))
-    assert phrasing.widen(clip, "Breathe in, slowly.", 0.5) is clip
-
-
-def test_a_short_silence_inside_a_word_is_never_stretched():
-    """A stop consonant's closure is shorter than SHORTEST: left alone even at a comma."""
-    clip = speech(("tone", 1.0), ("quiet", 0.08), ("tone", 1.0))
-    assert phrasing.widen(clip, "Breathe in, slowly.", 0.5) is clip
-
-
-def test_a_pause_far_from_its_mark_is_not_taken_for_it():
-    """The comma is near the start of the text; the only pause is near the end."""
-    clip = speech(("tone", 2.0), ("quiet", 0.25), ("tone", 0.2))
-    assert phrasing.widen(clip, "So, let the breath come and go by itself now.", 0.5) is clip
+@pytest.mark.parametrize("parts, text", [
+    # a pause already long enough is kept
+    ((("tone", 1.0), ("quiet", 0.6), ("tone", 1.0)), "Breathe in, slowly."),
+    # a stop consonant's closure is shorter than SHORTEST: left alone even at a comma
+    ((("tone", 1.0), ("quiet", 0.08), ("tone", 1.0)), "Breathe in, slowly."),
+    # a pause far from its mark (the comma near the start, the pause near the end)
+    ((("tone", 2.0), ("quiet", 0.25), ("tone", 0.2)),
+     "So, let the breath come and go by itself now."),
+])
+def test_a_pause_that_is_not_a_short_phrase_break_is_left_alone(parts, text):
+    clip = speech(*parts)
+    assert phrasing.widen(clip, text, 0.5) is clip
 
 
 def test_a_sentence_without_marks_or_a_zero_gap_is_unchanged():

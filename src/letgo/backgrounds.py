@@ -71,9 +71,6 @@ class _Generated:
     def close(self) -> None:
         pass
 
-    def skip(self, frames: int) -> None:
-        _discard(self, frames)
-
     def _leap(self, frames: int, draws_per_frame: int, rate: int) -> int:
         """Skip the noise of all but the last WARM_UP seconds of `frames` (its generator
         draws `draws_per_frame` uniform values a frame, one step each); returns the frames
