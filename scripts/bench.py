@@ -6,7 +6,7 @@ Prints, measured in this one run (never asserted by tests):
   1. speed: `letgo render letting-go -m 20` (mono MP3 128k) against ffmpeg alone encoding the
      finished WAV of that session with the same settings (the encoder floor), with the fake
      engine and with pyttsx3 from a warm cache, as letgo runs (two encoders, one per half:
-     see letgo.mp3join) and on one encoder; how long after `letgo` starts its first
+     see letgo.file.mp3join) and on one encoder; how long after `letgo` starts its first
      block reaches the encoder (from its --verbose log, read as it is written); and the cost
      of letgo's own pydub stage (the clip layer: passages built as AudioSegments and read
      back block by block), measured in this process;
@@ -128,8 +128,10 @@ def clip_layer_cost(template: str, minutes: float, engine: str, repeat: int, cac
     segments, the passages' assembly and the block-by-block reading are timed."""
     from dataclasses import fields
 
-    from letgo import clips, mix, session
-    from letgo.settings import MixSettings
+    from letgo.voice import clips
+    from letgo.sound import mix
+    from letgo import session
+    from letgo.settings.groups import MixSettings
 
     prepared = session.prepare(session.Request(template, minutes=minutes, engine=engine,
                                                cache_dir=cache_dir))
@@ -188,11 +190,13 @@ def load() -> str:
 
 def voice(engine: str, folder: Path, env: dict) -> dict:
     """The voice of `letting-go` at default settings with no background, metered over its
-    sentences (`letgo.measure.voice`, the method of /work/shared/tools/voicecheck.py), and
+    sentences (`measure.voice`, the method of /work/shared/tools/voicecheck.py), and
     its articulation rate: words a minute of the voice itself, each clip from its first sound
     to its last with its phrase pauses out."""
-    from letgo import measure, phrasing, session
-    from letgo.settings import MixSettings
+    import measure
+    from letgo.words import phrasing
+    from letgo import session
+    from letgo.settings.groups import MixSettings
 
     out = folder / f"voice-{engine}.mp3"
     run(render("letting-go", None, out, engine, "--background", "none"), env)
@@ -221,7 +225,8 @@ def reference(template: str, minutes: float, engine: str, folder: Path, out: Pat
     """The way most people do it, kept small and honest; runs in its own process."""
     from pydub import AudioSegment
 
-    from letgo import ffmpeg, session
+    from letgo.file import ffmpeg
+    from letgo import session
 
     AudioSegment.converter = ffmpeg.exe()  # pydub's class-level setting: the usual way
     # The same script and the same timings as letgo's session (planning is not the point).
@@ -229,7 +234,7 @@ def reference(template: str, minutes: float, engine: str, folder: Path, out: Pat
     texts = {event.clip: event.text for event in prepared.timeline.speech}  # hold cues too
     files = {}
     if engine == "pyttsx3":
-        from letgo.engines import espeak
+        from letgo.voice.engines import espeak
 
         espeak.prepare()
         import pyttsx3
@@ -271,8 +276,8 @@ def reference(template: str, minutes: float, engine: str, folder: Path, out: Pat
 
 
 def usual(tmp: Path, env: dict, engine: str, repeat: int, template: str) -> None:
-    from letgo import export, ffmpeg
-    from letgo.bell import strike
+    from letgo.file import export, ffmpeg
+    from letgo.sound.bell import strike
     import wave
 
     print("\n4. the usual approach (sentence files, pydub +, looped stereo bed file overlaid, "
@@ -329,8 +334,8 @@ def main() -> None:
     repeat = 1 if args.quick else args.repeat
     template = str(Path(args.template).resolve())
 
-    from letgo import export, ffmpeg
-    from letgo.engines.piper import known_voices
+    from letgo.file import export, ffmpeg
+    from letgo.voice.engines.piper import known_voices
 
     with tempfile.TemporaryDirectory(prefix="letgo-bench-") as tmp:
         tmp = Path(tmp)

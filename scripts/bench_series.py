@@ -70,7 +70,7 @@ def main() -> None:
                                                    "minutes": args.minutes})
         audio = 0.0
         for episode in loaded.episodes:
-            from letgo.templates import TemplateLibrary
+            from letgo.words.templates import TemplateLibrary
             info = TemplateLibrary(episode.request.template_dirs).find(episode.request.template)
             audio += episode.request.minutes or info.minutes or 0
         print(f"plan: {which}; engine {args.engine}; {len(loaded.episodes)} sessions, "

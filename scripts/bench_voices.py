@@ -17,8 +17,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from letgo import normalize, script, templates
-from letgo.engines import VoiceSettings, make_engine, trim
+from letgo.words import speakable as normalize, script, templates
+from letgo.voice.engines import VoiceSettings, make_engine, trim
 from letgo.errors import LetgoError
 
 
@@ -41,7 +41,7 @@ def speak(engine_name: str, texts: list[str], **engine_args) -> tuple[float, flo
     of this process: the work done, which other load does not change). The engine is
     warmed up first (model loaded, worker started): the factor is for speaking, not starting."""
     if engine_name == "piper":
-        from letgo.engines.piper import PiperEngine
+        from letgo.voice.engines.piper import PiperEngine
         engine = PiperEngine(VoiceSettings(), **engine_args)
     else:
         engine = make_engine(engine_name, VoiceSettings(**engine_args))
@@ -60,7 +60,7 @@ def speak(engine_name: str, texts: list[str], **engine_args) -> tuple[float, flo
 
 def speak_at(length_scale: float, texts: list[str]) -> float:
     """Piper's words a minute at `length_scale`."""
-    from letgo.engines.piper import PiperEngine
+    from letgo.voice.engines.piper import PiperEngine
     engine = PiperEngine(VoiceSettings(length_scale=length_scale))
     clips = [trim.edges(c) for c in engine.synthesize(texts)]
     return sum(len(re.findall(r"\w+", t)) for t in texts) * 60 / sum(c.duration for c in clips)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from letgo.engines import piper
-from letgo.engines.fake import FakeEngine
+from letgo.voice.engines import piper
+from letgo.voice.engines.fake import FakeEngine
 
 DATA = Path(__file__).parent / "data"
 

@@ -13,10 +13,11 @@ import pytest
 from click.testing import CliRunner
 
 import letgo
-from letgo import clips, ffmpeg
-from letgo.backgrounds import SegmentLoop
+from letgo.voice import clips
+from letgo.file import ffmpeg
+from letgo.sound.backgrounds import SegmentLoop
 from letgo.cli import main
-from letgo.clips import AudioSegment
+from letgo.voice.clips import AudioSegment
 
 RATE = 44100
 DATA = Path(__file__).parent / "sound_data"
@@ -150,7 +151,7 @@ def test_a_segment_loop_plays_like_the_file_loop(tmp_path):
     bed = tone(2.37)
     path = tmp_path / "bed.wav"
     bed.set_sample_width(2).export(str(path), format="wav")
-    from letgo.backgrounds import make_background
+    from letgo.sound.backgrounds import make_background
 
     from_file = make_background(str(path), RATE, offset=0.7)
     from_segment = SegmentLoop(AudioSegment.from_file(str(path)), RATE, offset=0.7)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from letgo import templates
+from letgo.words import templates
 from letgo.cli import main
 
 BUILTIN = sorted(p.name[:-3] for p in templates.builtin_dir().glob("*.j2"))

@@ -11,11 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from letgo import atomic, cache, session
+from letgo.file import atomic
+from letgo.voice import cache
+from letgo import session
 from letgo.cli import main
-from letgo.engines import Clip
-from letgo.engines.fake import FakeEngine
-from letgo.settings import MixSettings
+from letgo.voice.engines import Clip
+from letgo.voice.engines.fake import FakeEngine
+from letgo.settings.groups import MixSettings
 
 TEMPLATE = """{#
 title = "Cache test"
@@ -190,8 +192,8 @@ def test_the_default_folder_is_the_user_cache(monkeypatch, tmp_path):
 WRITER = """
 import sys
 import numpy as np
-from letgo.cache import ClipCache
-from letgo.engines import Clip
+from letgo.voice.cache import ClipCache
+from letgo.voice.engines import Clip
 store = ClipCache(sys.argv[1])
 for round in range(6):
     for n in range(20):

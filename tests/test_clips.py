@@ -6,12 +6,15 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from letgo import clips, mix, plan, script, session
-from letgo.backgrounds import make_background
-from letgo.clips import AudioSegment
-from letgo.engines import Clip
-from letgo.engines.fake import FakeEngine
-from letgo.settings import MixSettings
+from letgo.voice import clips
+from letgo.sound import mix, timeline as plan
+from letgo.words import script
+from letgo import session
+from letgo.sound.backgrounds import make_background
+from letgo.voice.clips import AudioSegment
+from letgo.voice.engines import Clip
+from letgo.voice.engines.fake import FakeEngine
+from letgo.settings.groups import MixSettings
 
 RATE = 44100
 

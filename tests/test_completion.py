@@ -14,7 +14,7 @@ import pytest
 from click.testing import CliRunner
 
 from letgo.cli import main
-from letgo.engines import list_voices
+from letgo.voice.engines import list_voices
 
 ROOT = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).parent

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from letgo import templates
+from letgo.words import templates
 
 GOLDEN = Path(__file__).parent / "golden"
 BUILTIN = sorted(p.name[:-3] for p in templates.builtin_dir().glob("*.j2"))

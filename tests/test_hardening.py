@@ -26,7 +26,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from letgo import atomic, measure
+from letgo.file import atomic
+import measure
 from letgo.cli import main
 from letgo.series import serve
 

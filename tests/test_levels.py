@@ -7,9 +7,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from letgo import dsp, mix, plan, script
-from letgo.engines import Clip
-from letgo.settings import MixSettings
+from letgo.sound import dsp, mix, timeline as plan
+from letgo.words import script
+from letgo.voice.engines import Clip
+from letgo.settings.groups import MixSettings
 
 RATE = 44100
 

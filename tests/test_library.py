@@ -9,9 +9,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from letgo import plan, script, session, templates
+from letgo.sound import timeline as plan
+from letgo.words import script, templates
+from letgo import session
 from letgo.cli import main
-from letgo.engines.fake import FakeEngine
+from letgo.voice.engines.fake import FakeEngine
 from letgo.overview import overview
 from letgo.errors import FitError
 

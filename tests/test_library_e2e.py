@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from letgo import measure, session
+import measure
+from letgo import session
 from letgo.cli import main
 
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import pytest
 
-from letgo import pacing, session, templates
-from letgo.engines.fake import FakeEngine
+from letgo.words import pacing, templates
+from letgo import session
+from letgo.voice.engines.fake import FakeEngine
 from letgo.overview import overview
-from letgo.lint import check
-from letgo.script import Pause, Speech
+from letgo.words.lint import check
+from letgo.words.script import Pause, Speech
 
 BUILTIN = sorted(p.name[:-3] for p in templates.builtin_dir().glob("*.j2"))
 

@@ -8,11 +8,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from letgo import plan, script, session, templates
+from letgo.sound import timeline as plan
+from letgo.words import script, templates
+from letgo import session
 from letgo.cli import main
-from letgo.engines.fake import FakeEngine, fake_duration
+from letgo.voice.engines.fake import FakeEngine, fake_duration
 from letgo.errors import FitError, TemplateError
-from letgo.script import Pause, Prosody, Speech, parse
+from letgo.words.script import Pause, Prosody, Speech, parse
 
 HEADER = '{#\ntitle = "Probe"\ndescription = "A test."\nminutes = 5\nmax_minutes = 60\n#}\n'
 
@@ -177,7 +179,7 @@ def test_a_slower_passage_has_longer_clips_and_the_fit_stays_exact(tmp_path):
 
 
 def test_a_softer_passage_is_softer_after_levelling(tmp_path):
-    from letgo import dsp, mix
+    from letgo.sound import dsp, mix
     path = write(tmp_path, 'Breathe in.\n<prosody volume="-6dB">Breathe in.</prosody>\n'
                            "{{ pause(30, min=5) }}\n")
     prepared = prepare(path, minutes=2)

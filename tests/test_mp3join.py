@@ -10,8 +10,10 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from letgo import export, ffmpeg, measure, mp3join, session, tags
-from letgo.settings import ExportSettings, MixSettings
+from letgo.file import export, ffmpeg, mp3join, tags
+import measure
+from letgo import session
+from letgo.settings.groups import ExportSettings, MixSettings
 
 RATE = 44100
 MP3 = ExportSettings(format="mp3", bitrate="128k")

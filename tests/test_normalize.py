@@ -6,11 +6,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from letgo import normalize, session
+from letgo.words import speakable as normalize
+from letgo import session
 from letgo.cli import main
-from letgo.engines.fake import FakeEngine
+from letgo.voice.engines.fake import FakeEngine
 from letgo.errors import UsageError
-from letgo.script import split_sentences
+from letgo.words.script import split_sentences
 
 
 @pytest.fixture

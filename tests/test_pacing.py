@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 
 from letgo import session
-from letgo.engines import Clip
-from letgo.engines.fake import FakeEngine, fake_duration
-from letgo.engines.trim import LEAD_MARGIN, TAIL_MARGIN
+from letgo.voice.engines import Clip
+from letgo.voice.engines.fake import FakeEngine, fake_duration
+from letgo.voice.engines.trim import LEAD_MARGIN, TAIL_MARGIN
 
 
 class PaddedEngine(FakeEngine):

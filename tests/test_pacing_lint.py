@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from letgo import pacing
+from letgo.words import pacing
 from letgo.cli import main
-from letgo.lint import check
+from letgo.words.lint import check
 
 HEADER = ('{#\ntitle = "Probe"\ndescription = "A test."\nminutes = 10\nmax_minutes = 40\n'
           '[variables.person]\ndefault = ""\nhelp = "A first name, e.g. Alex."\n#}\n')
@@ -94,7 +94,7 @@ def test_check_prints_pacing_warnings_and_still_passes(runner, tmp_path):
 
 
 def test_gaps_count_the_lead_in_and_the_end_except_a_sleep_night():
-    from letgo.plan import Event, Silence, Timeline
+    from letgo.sound.timeline import Event, Silence, Timeline
     timeline = Timeline(100.0, (Event(10, 5, "speech", "a"), Event(50, 5, "speech", "b")),
                         (Silence(15, 35, True, 3), Silence(55, 45, True, 7)))
     assert [(g.start, g.seconds, g.line) for g in pacing.gaps(timeline)] == [

@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from letgo import phrasing, session
-from letgo.engines import Clip
-from letgo.engines.fake import FakeEngine
+from letgo.words import phrasing
+from letgo import session
+from letgo.voice.engines import Clip
+from letgo.voice.engines.fake import FakeEngine
 
 RATE = 22050
 

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from letgo import measure, session
-from letgo.engines import VoiceSettings, clipcheck, make_engine
-from letgo.settings import MixSettings
+import measure
+from letgo import session
+from letgo.voice.engines import VoiceSettings, clipcheck, make_engine
+from letgo.settings.groups import MixSettings
 
 from audio_checks import BELL_RING, assert_follows_timeline
 from conftest import needs_piper

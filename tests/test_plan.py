@@ -9,9 +9,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from letgo.errors import FitError
-from letgo.plan import natural_seconds, plan, shortest_fit, shortest_seconds, split_hold
-from letgo.script import Cue, Pause, Script, Section, Speech
-from letgo.settings import PlanSettings
+from letgo.sound.timeline import natural_seconds, plan, shortest_fit, shortest_seconds, split_hold
+from letgo.words.script import Cue, Pause, Script, Section, Speech
+from letgo.settings.groups import PlanSettings
 
 SETTINGS = PlanSettings()
 

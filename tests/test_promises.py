@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from mutagen.id3 import ID3
 
-from letgo import tags
+from letgo.file import tags
 from letgo.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]

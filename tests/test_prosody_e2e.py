@@ -6,9 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from letgo import ffmpeg, measure, session
-from letgo.engines import make_engine
-from letgo.settings import MixSettings, PlanSettings
+from letgo.file import ffmpeg
+import measure
+from letgo import session
+from letgo.voice.engines import make_engine
+from letgo.settings.groups import MixSettings, PlanSettings
 
 from audio_checks import RATE, assert_follows_timeline, window_db
 from conftest import needs_piper

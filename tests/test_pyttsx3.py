@@ -9,11 +9,12 @@ import textwrap
 import numpy as np
 import pytest
 
-from letgo import measure, session
-from letgo.engines import Clip, clipcheck
-from letgo.engines.pyttsx3 import Pyttsx3Engine
+import measure
+from letgo import session
+from letgo.voice.engines import Clip, clipcheck
+from letgo.voice.engines.pyttsx3 import Pyttsx3Engine
 from letgo.errors import SynthesisError
-from letgo.settings import MixSettings
+from letgo.settings.groups import MixSettings
 
 from audio_checks import assert_follows_timeline
 
@@ -24,7 +25,7 @@ SENTENCES = ["First sentence to keep.", "Second sentence to keep as well."]
 def test_upstream_pyttsx3_loses_all_but_the_last_file_of_one_run(tmp_path):
     """The usual way (queue every sentence, one runAndWait) silently writes one file only."""
     naive = textwrap.dedent(f"""
-        from letgo.engines import espeak
+        from letgo.voice.engines import espeak
         espeak.prepare()
         import pyttsx3
         engine = pyttsx3.init()
@@ -116,7 +117,7 @@ def test_a_real_render_has_the_length_asked_for_and_follows_its_timeline(tmp_pat
 def test_the_identity_names_the_voice_in_use_even_when_none_is_asked_for():
     """With no --voice the platform chooses; its choice is part of the cache key. eSpeak's
     choice is fixed by its library, which the identity names by checksum: no worker starts."""
-    from letgo.engines import VoiceSettings, espeak
+    from letgo.voice.engines import VoiceSettings, espeak
 
     engines = [Pyttsx3Engine(VoiceSettings(voice=v)) for v in (None, "gmw/en-us")]
     try:
@@ -134,7 +135,7 @@ def test_the_identity_names_the_voice_in_use_even_when_none_is_asked_for():
 
 def test_a_system_espeak_is_found_where_the_dynamic_loader_would_look(tmp_path, monkeypatch):
     """LD_LIBRARY_PATH first (the loader's own order), read without running ldconfig."""
-    from letgo.engines import espeak
+    from letgo.voice.engines import espeak
 
     if not sys.platform.startswith("linux"):
         pytest.skip("eSpeak is the pyttsx3 voice on Linux only")

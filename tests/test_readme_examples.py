@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pytest
 
-from letgo import ffmpeg
+from letgo.file import ffmpeg
 from letgo.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -108,7 +108,7 @@ def workspace(tmp_path_factory) -> Path:
     binary, _ = ffmpeg.find()
     subprocess.run([binary, "-v", "error", "-f", "lavfi", "-i", "anoisesrc=d=45:c=brown:a=0.2",
                     str(home / "waves.wav")], check=True)
-    from letgo.engines import piper
+    from letgo.voice.engines import piper
 
     joe = piper.resolve_voice_or_none("joe")
     if joe is not None:
@@ -136,7 +136,7 @@ def prepare(args: list[str], runner) -> None:
     if args[:1] == ["new"] and "--dir" in args:
         Path(args[args.index("--dir") + 1], f"{args[1]}.j2").unlink(missing_ok=True)
     if args[:1] == ["new"] and "--dir" not in args:
-        from letgo import templates
+        from letgo.words import templates
 
         (templates.user_template_dir() / f"{args[1]}.j2").unlink(missing_ok=True)
     for arg in args:

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 from mutagen.id3 import ID3
 
-from letgo import measure, session
+import measure
+from letgo import session
 from letgo.errors import FitError, TemplateError
-from letgo.settings import MixSettings
+from letgo.settings.groups import MixSettings
 
 from audio_checks import assert_follows_timeline
 
@@ -65,7 +66,7 @@ def test_a_failed_render_leaves_the_existing_file_and_no_partial_file(
 
 
 def test_an_interrupted_encode_leaves_no_partial_file(short_template, tmp_path, monkeypatch):
-    from letgo import mix
+    from letgo.sound import mix
 
     def exploding_blocks(*args, **kwargs):
         yield from []
@@ -88,7 +89,7 @@ def test_a_successful_render_replaces_the_old_file_whole(short_template, fake_en
 
 
 def test_the_encoder_error_names_the_command(short_template, fake_engine, tmp_path, monkeypatch):
-    from letgo import export
+    from letgo.file import export
     from letgo.errors import EncodeError
 
     monkeypatch.setitem(export.CODECS, "mp3", ["-c:a", "no-such-codec", "-f", "mp3"])

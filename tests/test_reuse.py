@@ -6,9 +6,10 @@ import shutil
 
 import pytest
 
-from letgo import export, session, tags
+from letgo.file import export, tags
+from letgo import session
 from letgo.cli import main
-from letgo.settings import ExportSettings, MixSettings
+from letgo.settings.groups import ExportSettings, MixSettings
 
 
 def request(template, **changes) -> session.Request:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from letgo import measure, sample, session
+import measure
+from letgo import sample, session
 from letgo.cli import main
-from letgo.engines.fake import FakeEngine
+from letgo.voice.engines.fake import FakeEngine
 
 from audio_checks import assert_follows_timeline
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from letgo import templates
+from letgo.words import templates
 from letgo.cli import main
 from letgo.errors import TemplateError
 

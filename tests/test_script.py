@@ -7,7 +7,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from letgo.errors import TemplateError
-from letgo.script import Cue, Pause, Speech, parse, parse_duration, split_sentences
+from letgo.words.script import Cue, Pause, Speech, parse, parse_duration, split_sentences
 
 
 def test_sections_speech_pauses_and_bells():

@@ -15,7 +15,8 @@ import pytest
 from click.testing import CliRunner
 from mutagen.id3 import ID3
 
-from letgo import ffmpeg, measure, tags
+from letgo.file import ffmpeg, tags
+import measure
 from letgo.cli import main
 
 DATA = Path(__file__).parent / "series_data"

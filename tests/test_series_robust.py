@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from letgo import ffmpeg, measure, tags
+from letgo.file import ffmpeg, tags
+import measure
 from letgo.cli import main
 
 DATA = Path(__file__).parent / "series_data"

@@ -12,7 +12,10 @@ import pytest
 from click.testing import CliRunner
 from mutagen.mp3 import MP3
 
-from letgo import config, measure, request, session, tags
+from letgo.settings import config, request
+import measure
+from letgo import session
+from letgo.file import tags
 from letgo.cli import flag, main
 from letgo.errors import SettingError
 from letgo.series import plan as series_plan

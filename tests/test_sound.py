@@ -12,11 +12,14 @@ import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from letgo import ffmpeg, measure, mix, session
-from letgo.backgrounds import BUILT_IN, make_background
-from letgo.bell import strike
+from letgo.file import ffmpeg
+import measure
+from letgo.sound import mix
+from letgo import session
+from letgo.sound.backgrounds import BUILT_IN, make_background
+from letgo.sound.bell import strike
 from letgo.cli import main
-from letgo.settings import MixSettings, spoken_word_lufs
+from letgo.settings.groups import MixSettings, spoken_word_lufs
 
 DATA = Path(__file__).parent / "sound_data"
 DUCK = str(DATA / "duck.j2")
@@ -87,9 +90,9 @@ def test_generated_backgrounds_join_blocks_without_a_seam(name):
 @pytest.mark.parametrize("name", list(BUILT_IN) + ["file", "streamed file"])
 def test_a_bed_is_the_same_however_it_is_read_or_skipped(tmp_path, monkeypatch, name):
     """The second half of an MP3 encoded in halves skips to its start and must play the very
-    samples the first half played there (see letgo.mp3join): skipping to a place leaves a bed
+    samples the first half played there (see letgo.file.mp3join): skipping to a place leaves a bed
     as reading up to it does (cheaply: a generated bed skips minutes in a moment)."""
-    from letgo.backgrounds import FileLoop
+    from letgo.sound.backgrounds import FileLoop
 
     if name == "streamed file":
         monkeypatch.setattr(FileLoop, "IN_MEMORY", 0)
@@ -112,7 +115,7 @@ def test_file_loop_has_no_click_at_the_seam(tmp_path, monkeypatch, streamed):
     """A 330.3 Hz sine 2.37 s long does not end on a whole cycle: looped naively it would
     jump by up to twice its amplitude. With the crossfade no step exceeds a sine's own.
     Short files loop in memory; long ones are streamed (forced here)."""
-    from letgo.backgrounds import FileLoop
+    from letgo.sound.backgrounds import FileLoop
 
     if streamed:
         monkeypatch.setattr(FileLoop, "IN_MEMORY", 0)
@@ -132,7 +135,7 @@ def test_file_loop_has_no_click_at_the_seam(tmp_path, monkeypatch, streamed):
 @pytest.mark.parametrize("streamed", [False, True])
 def test_a_file_loops_twin_plays_the_same(tmp_path, monkeypatch, streamed):
     """The bed is measured from a twin; a short file's twin decodes nothing again."""
-    from letgo.backgrounds import FileLoop
+    from letgo.sound.backgrounds import FileLoop
 
     if streamed:
         monkeypatch.setattr(FileLoop, "IN_MEMORY", 0)

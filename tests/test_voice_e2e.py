@@ -9,10 +9,11 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from letgo import measure, session
+import measure
+from letgo import session
 from letgo.cli import main
-from letgo.engines.piper import known_voices
-from letgo.settings import MixSettings
+from letgo.voice.engines.piper import known_voices
+from letgo.settings.groups import MixSettings
 
 pytestmark = pytest.mark.e2e
 

@@ -6,8 +6,8 @@ import pytest
 
 from conftest import needs_piper
 from letgo.cli import main
-from letgo.engines import piper
-from letgo.settings import PlanSettings
+from letgo.voice.engines import piper
+from letgo.settings.groups import PlanSettings
 
 TEMPLATE = '{#\ntitle = "Gaps"\n#}\nOne. Two. Three.\n'
 
@@ -59,7 +59,7 @@ def test_voices_by_language(runner):
     ("en-gb", "en", True), ("en_US", "en-us", True), ("en", "en", True), ("eng", "en", False),
     ("fr, en-gb", "en", True), ("en", "en-gb", False), ("", "en", False)])
 def test_a_language_code_matches_its_varieties(language, wanted, yes):
-    from letgo.engines import VoiceInfo, speaks
+    from letgo.voice.engines import VoiceInfo, speaks
     assert speaks(VoiceInfo("x", "v", "V", language), wanted) is yes
 
 

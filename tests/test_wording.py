@@ -7,7 +7,7 @@ import tomllib
 
 import pytest
 
-from letgo import script, templates
+from letgo.words import script, templates
 from letgo.cli import main
 
 

@@ -7,9 +7,7 @@ its sound as pydub AudioSegments. letgo's errors are importable from here; every
 
 __version__ = "0.1.0"
 
-from .errors import (EncodeError, EngineUnavailable, FitError, LetgoError,  # noqa: E402
-                     OutputError, PlanError, SettingError, SynthesisError, TemplateError,
-                     TemplateNotFound, UsageError, VariableError)
+from letgo.errors import EncodeError, EngineUnavailable, FitError, LetgoError, OutputError, PlanError, SettingError, SynthesisError, TemplateError, TemplateNotFound, UsageError, VariableError
 
 __all__ = ["Session", "LetgoError", "UsageError", "SettingError", "TemplateNotFound",
            "TemplateError", "VariableError", "FitError", "SynthesisError", "EngineUnavailable",
@@ -18,7 +16,7 @@ __all__ = ["Session", "LetgoError", "UsageError", "SettingError", "TemplateNotFo
 
 def __getattr__(name: str):
     if name == "Session":  # loaded when first asked for: the command line does not need it
-        from .api import Session
+        from letgo.api import Session
 
         return Session
     raise AttributeError(f"module 'letgo' has no attribute '{name}'")

@@ -23,10 +23,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from . import clips, export, request, session
-from .backgrounds import Background, SegmentLoop
-from .clips import AudioSegment
-from .errors import SettingError, UsageError, VariableError
+from letgo.voice import clips
+from letgo.file import export
+from letgo.settings import request
+from letgo import session
+from letgo.sound.backgrounds import Background, SegmentLoop
+from letgo.voice.clips import AudioSegment
+from letgo.errors import SettingError, UsageError, VariableError
 
 __all__ = ["Session", "MOST_SEGMENT_MINUTES"]
 

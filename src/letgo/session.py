@@ -18,15 +18,17 @@ from pathlib import Path
 
 import numpy as np
 
-from . import (__version__, atomic, export, ffmpeg, mix, normalize, phrasing, plan, script, tags,
-               templates)
-from .backgrounds import Background, make_background
-from .bell import strike
-from .cache import ClipCache
-from .engines import Clip, Engine, fingerprint, make_engine, trim
-from .errors import FitError, UsageError
-from .request import Request, located
-from .settings import MixSettings, PlanSettings, spoken_word_lufs
+from letgo import __version__
+from letgo.file import atomic, export, ffmpeg, tags
+from letgo.sound import mix, timeline as plan
+from letgo.words import speakable as normalize, phrasing, script, templates
+from letgo.sound.backgrounds import Background, make_background
+from letgo.sound.bell import strike
+from letgo.voice.cache import ClipCache
+from letgo.voice.engines import Clip, Engine, fingerprint, make_engine, trim
+from letgo.errors import FitError, UsageError
+from letgo.settings.request import Request, located
+from letgo.settings.groups import MixSettings, PlanSettings, spoken_word_lufs
 
 log = logging.getLogger(__name__)
 

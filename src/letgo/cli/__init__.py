@@ -12,12 +12,14 @@ from pathlib import Path
 
 import click
 
-from .. import __version__, config, request, session, templates
-from ..cache import ClipCache
-from ..engines import ENGINES, LISTED, list_voices, make_engine, speaks
-from ..errors import LetgoError, SettingError
-from ..plan import clock, format_minutes
-from .progress import Progress, SeriesProgress
+from letgo import __version__, session
+from letgo.settings import config, request
+from letgo.words import templates
+from letgo.voice.cache import ClipCache
+from letgo.voice.engines import ENGINES, LISTED, list_voices, make_engine, speaks
+from letgo.errors import LetgoError, SettingError
+from letgo.sound.timeline import clock, format_minutes
+from letgo.cli.progress import Progress, SeriesProgress
 
 DEFAULT_OUTPUT_DIR = Path("audio_out")
 
@@ -157,27 +159,27 @@ def _with_files(names: list[str], incomplete: str) -> list:
 
 
 def _complete_template(ctx, param, incomplete):
-    from .. import completion
+    from letgo.cli import completion
 
     return _with_files(completion.templates(incomplete, ctx.params.get("template_dirs") or ()),
                        incomplete)
 
 
 def _complete_plan(ctx, param, incomplete):
-    from .. import completion
+    from letgo.cli import completion
 
     return _with_files(completion.plans(incomplete, ctx.params.get("template_dirs") or ()),
                        incomplete)
 
 
 def _complete_background(ctx, param, incomplete):
-    from .. import completion
+    from letgo.cli import completion
 
     return _with_files(completion.backgrounds(incomplete), incomplete)
 
 
 def _complete_voice(ctx, param, incomplete):
-    from .. import completion
+    from letgo.cli import completion
 
     return completion.voices(incomplete, ctx.params.get("engine"))
 
@@ -305,7 +307,7 @@ def render(template, variables, template_dirs, no_cache, output, force, quiet, *
       letgo render letting-go --format ogg
       letgo render letting-go --engine piper --length-scale 1.5
     """
-    from ..export import choose_format, extension
+    from letgo.file.export import choose_format, extension
 
     if output is not None:  # the output's extension, or --format: checked against each other
         try:
@@ -404,7 +406,7 @@ def show(template, variables, template_dirs, no_cache, **settings):
       letgo show letting-go
       letgo show sleep-release --engine fake
     """
-    from ..overview import overview
+    from letgo.overview import overview
 
     made = make_request(template, settings, variables, template_dirs, no_cache)
     view = overview(made)
@@ -446,7 +448,7 @@ def new(name, folder):
       letgo new morning-ease
       letgo new morning-ease --dir ./my-templates
     """
-    from ..scaffold import create
+    from letgo.words.scaffold import create
 
     path = create(name, folder)
     click.echo(f"Wrote {path}")
@@ -476,7 +478,7 @@ def check(files, template_dirs, variables):
       letgo check letting-go whole
       letgo check letting-go -v person=Alex
     """
-    from ..lint import check as lint
+    from letgo.words.lint import check as lint
 
     library = templates.TemplateLibrary(template_dirs)
     values = templates.parse_assignments(variables)
@@ -547,8 +549,8 @@ def sample(text, no_cache, output, quiet, **settings):
       letgo sample --engine pyttsx3 --voice gmw/en-us --rate 140
       letgo sample "Breathe in for 4 counts." --engine piper --length-scale 1.4 -o slow.wav
     """
-    from .. import sample as voice_sample
-    from ..export import choose_format, extension
+    from letgo import sample as voice_sample
+    from letgo.file.export import choose_format, extension
 
     settings["format"] = choose_format(output, None) if output else None
     request = make_request("sample", settings, no_cache=no_cache)
@@ -634,7 +636,7 @@ def backgrounds():
       letgo render letting-go --background ocean
       letgo render letting-go --background ~/my-rain.flac
     """
-    from ..backgrounds import BUILT_IN
+    from letgo.sound.backgrounds import BUILT_IN
 
     for info in BUILT_IN.values():
         click.echo(f"{info.name:<10} {info.description}")
@@ -650,7 +652,7 @@ def doctor():
     Example:
       letgo doctor
     """
-    from .. import ffmpeg
+    from letgo.file import ffmpeg
 
     problems = 0
     try:
@@ -712,9 +714,9 @@ def series_new(path, title, force):
     Example:
       letgo series new my-course.toml --title "A week of ease"
     """
-    from ..errors import UsageError
-    from ..series import plan as series_plan
-    from ..atomic import write
+    from letgo.errors import UsageError
+    from letgo.series import plan as series_plan
+    from letgo.file.atomic import write
 
     if path.exists() and not force:
         raise UsageError(f"{path} already exists; use --force to overwrite it")
@@ -763,8 +765,8 @@ def series_build(plan, output, jobs, force, base_url, listeners, scheduler, temp
       letgo series build seven-days-of-release --engine fake --minutes 2
       letgo series build my-course.toml --scheduler tcp://10.0.0.5:8786 -o /shared/course
     """
-    from ..series import build as series_build_module
-    from ..series import plan as series_plan
+    from letgo.series import build as series_build_module
+    from letgo.series import plan as series_plan
 
     loaded = series_plan.load(plan, tuple(str(d) for d in template_dirs), listeners,
                               request.Layer.read(given(settings), flag_place))
@@ -812,7 +814,7 @@ def series_serve(folder, port, host):
       letgo series serve audio_out/seven-days-of-release --port 8000
       letgo series serve audio_out/seven-days-of-release --host 127.0.0.1
     """
-    from ..series import serve
+    from letgo.series import serve
 
     server = serve.make_server(folder, host, port)
     everywhere = host in ("0.0.0.0", "", "::")

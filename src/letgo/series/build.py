@@ -29,11 +29,12 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import atomic, session, tags, transcripts
-from ..export import cores
-from ..errors import LetgoError, OutputError, UsageError
-from . import listen
-from .plan import Episode, SeriesPlan
+from letgo.file import atomic, tags, transcripts
+from letgo import session
+from letgo.file.export import cores
+from letgo.errors import LetgoError, OutputError, UsageError
+from letgo.series import listen
+from letgo.series.plan import Episode, SeriesPlan
 
 log = logging.getLogger(__name__)
 

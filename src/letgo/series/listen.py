@@ -13,9 +13,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
-from ..export import MEDIA_TYPES
-from ..transcripts import vtt_text
-from .plan import SeriesInfo
+from letgo.file.export import MEDIA_TYPES
+from letgo.file.transcripts import vtt_text
+from letgo.series.plan import SeriesInfo
 
 PLAYLIST = "playlist.m3u"
 FEED = "feed.xml"

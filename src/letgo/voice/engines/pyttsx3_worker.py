@@ -1,0 +1,79 @@
+"""The isolated pyttsx3 worker: JSON requests on stdin, one JSON reply per line on stdout.
+
+It runs in its own process so a hung or crashed speech driver can be killed and replaced
+without taking the session with it. A fresh pyttsx3 engine speaks each sentence.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+
+def _voices(pyttsx3) -> list[dict]:
+    engine = pyttsx3.init()
+    default = engine.getProperty("voice")
+    voices = []
+    for v in engine.getProperty("voices"):
+        languages = [lang.decode("utf-8", "replace") if isinstance(lang, bytes) else str(lang)
+                     for lang in (v.languages or [])]
+        voices.append({"id": v.id, "name": v.name, "language": ", ".join(languages),
+                       "default": v.id == default})
+    return voices
+
+
+def _configure(engine, request: dict) -> None:
+    if request.get("voice"):
+        engine.setProperty("voice", request["voice"])
+    engine.setProperty("rate", int(request.get("rate", 150)))
+    engine.setProperty("volume", float(request.get("volume", 1.0)))
+    if request.get("pitch") is not None:  # eSpeak only; other drivers raise KeyError
+        try:
+            engine.setProperty("pitch", int(request["pitch"]))
+        except KeyError:
+            raise ValueError("this platform's speech driver has no pitch setting") from None
+
+
+def _say(pyttsx3, request: dict) -> dict:
+    engine = pyttsx3.init()
+    _configure(engine, request)
+    engine.save_to_file(request["text"], request["path"])
+    engine.runAndWait()
+    del engine
+    if not os.path.exists(request["path"]) or os.path.getsize(request["path"]) == 0:
+        return {"ok": False, "error": "the driver wrote no file"}
+    return {"ok": True}
+
+
+def main() -> None:
+    replies = os.fdopen(os.dup(1), "w", buffering=1)
+    os.dup2(os.open(os.devnull, os.O_WRONLY), 1)  # drivers print chatter; keep our channel clean
+    sys.stdout = sys.stderr
+    from letgo.voice.engines import espeak
+
+    library = espeak.prepare()
+    import pyttsx3
+
+    for line in sys.stdin:
+        request = json.loads(line)
+        try:
+            if request["op"] == "init":
+                engine = pyttsx3.init()
+                _configure(engine, request)
+                from importlib.metadata import version
+                reply = {"ok": True, "library": library, "version": version("pyttsx3"),
+                         "voice": str(engine.getProperty("voice"))}
+            elif request["op"] == "voices":
+                reply = {"ok": True, "voices": _voices(pyttsx3)}
+            elif request["op"] == "say":
+                reply = _say(pyttsx3, request)
+            else:
+                reply = {"ok": False, "error": f"unknown op {request['op']}"}
+        except Exception as exc:  # noqa: BLE001 - every failure goes back as a reply
+            reply = {"ok": False, "error": f"{type(exc).__name__}: {exc}"}
+        replies.write(json.dumps(reply) + "\n")
+
+
+if __name__ == "__main__":
+    main()
