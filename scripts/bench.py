@@ -74,19 +74,27 @@ Sleep well.
 #: carries a parent's high-water mark across fork and exec, so the ru_maxrss that wait4 gives
 #: would include this (much larger) bench process.
 PEAK = "letgo-bench-peak-mb:"
-LETGO = [sys.executable, "-c",
-         "import atexit, sys\n"
-         "def peak():\n"
-         "    with open('/proc/self/status') as status:\n"
-         "        kb = next(int(l.split()[1]) for l in status if l.startswith('VmHWM:'))\n"
-         f"    print('{PEAK}', kb / 1024, file=sys.stderr)\n"
-         "atexit.register(peak)\n"
-         "from letgo.cli import main; main()"]
+LETGO = [
+    sys.executable,
+    "-c",
+    "import atexit, sys\n"
+    "def peak():\n"
+    "    with open('/proc/self/status') as status:\n"
+    "        kb = next(int(l.split()[1]) for l in status if l.startswith('VmHWM:'))\n"
+    f"    print('{PEAK}', kb / 1024, file=sys.stderr)\n"
+    "atexit.register(peak)\n"
+    "from letgo.cli import main; main()",
+]
 #: letgo as it runs on one core: no session is long enough to be encoded in halves.
-ONE_ENCODER = [*LETGO[:2], LETGO[2].replace("from letgo.cli import main; main()",
-                                            "from letgo import mp3join\n"
-                                            "mp3join.SHORTEST = float('inf')\n"
-                                            "from letgo.cli import main; main()")]
+ONE_ENCODER = [
+    *LETGO[:2],
+    LETGO[2].replace(
+        "from letgo.cli import main; main()",
+        "from letgo import mp3join\n"
+        "mp3join.SHORTEST = float('inf')\n"
+        "from letgo.cli import main; main()",
+    ),
+]
 #: letting-go as this checkout has it, by path: --against renders the very same text.
 LETTING_GO = str(Path(__file__).resolve().parents[1] / "templates" / "letting-go.j2")
 
@@ -94,8 +102,9 @@ LETTING_GO = str(Path(__file__).resolve().parents[1] / "templates" / "letting-go
 def run(command: list[str], env: dict | None = None) -> tuple[float, float]:
     """(wall seconds, peak RSS in MB of letgo itself; 0 for another program)."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               env=env, text=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True
+    )
     error = process.stderr.read()
     status = process.wait()
     wall = time.perf_counter() - started
@@ -120,8 +129,9 @@ def checkout(folder: str, env: dict) -> dict:
     return {**env, "PYTHONPATH": str(source)}
 
 
-def clip_layer_cost(template: str, minutes: float, engine: str, repeat: int, cache_dir: str
-                    ) -> tuple[int, int, float, float]:
+def clip_layer_cost(
+    template: str, minutes: float, engine: str, repeat: int, cache_dir: str
+) -> tuple[int, int, float, float]:
     """(passages, sentences, seconds building them, seconds reading them back) for one render:
     the pydub stage's own work. The clips are levelled and limited beforehand (that is the
     block mixer's numpy work, done with or without pydub), so only the making of sentence
@@ -133,11 +143,13 @@ def clip_layer_cost(template: str, minutes: float, engine: str, repeat: int, cac
     from letgo import session
     from letgo.settings.groups import MixSettings
 
-    prepared = session.prepare(session.Request(template, minutes=minutes, engine=engine,
-                                               cache_dir=cache_dir))
+    prepared = session.prepare(
+        session.Request(template, minutes=minutes, engine=engine, cache_dir=cache_dir)
+    )
     settings = MixSettings(loudness=-19.0)
-    levels = mix.plan_levels(prepared.timeline, prepared.clips, mix.BedLevel(float("-inf")), 1,
-                             settings)
+    levels = mix.plan_levels(
+        prepared.timeline, prepared.clips, mix.BedLevel(float("-inf")), 1, settings
+    )
     limited = {i: levels.limited(i) for i in range(len(prepared.clips))}
 
     class Limited(mix.Levels):
@@ -164,8 +176,9 @@ def first_block(command: list[str], env: dict) -> tuple[float, float]:
     """(seconds from starting `command` (a --verbose render) to its first block reaching the
     encoder, seconds to the end)."""
     started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                               env=env, text=True)
+    process = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env, text=True
+    )
     first = None
     for line in process.stderr:
         if first is None and "first block at the encoder" in line:
@@ -178,8 +191,19 @@ def first_block(command: list[str], env: dict) -> tuple[float, float]:
 def render(template: str, minutes: float | None, out: Path, engine: str, *extra: str) -> list[str]:
     # --force: every run really renders (an up-to-date file would otherwise be kept).
     length = ["--minutes", f"{minutes:g}"] if minutes else []
-    return [*LETGO, "render", template, *length, "--engine", engine, "-q", "--force",
-            "-o", str(out), *extra]
+    return [
+        *LETGO,
+        "render",
+        template,
+        *length,
+        "--engine",
+        engine,
+        "-q",
+        "--force",
+        "-o",
+        str(out),
+        *extra,
+    ]
 
 
 def load() -> str:
@@ -187,6 +211,7 @@ def load() -> str:
 
 
 # --- the voice, metered over its speech -----------------------------------------------------------
+
 
 def voice(engine: str, folder: Path, env: dict) -> dict:
     """The voice of `letting-go` at default settings with no background, metered over its
@@ -200,26 +225,36 @@ def voice(engine: str, folder: Path, env: dict) -> dict:
 
     out = folder / f"voice-{engine}.mp3"
     run(render("letting-go", None, out, engine, "--background", "none"), env)
-    prepared = session.prepare(session.Request("letting-go", engine=engine,
-                                               mix=MixSettings(background="none"),
-                                               cache_dir=env["LETGO_CACHE_DIR"]))
+    prepared = session.prepare(
+        session.Request(
+            "letting-go",
+            engine=engine,
+            mix=MixSettings(background="none"),
+            cache_dir=env["LETGO_CACHE_DIR"],
+        )
+    )
     metered = measure.voice(out, prepared.timeline)
     said = 0.0
     for event in prepared.timeline.speech:
         clip = prepared.clips[event.clip]
         hop = clip.sample_rate // 100
         frames = len(clip.samples) // hop
-        rms = np.sqrt(np.mean(clip.samples[:frames * hop].reshape(frames, hop) ** 2, axis=1))
+        rms = np.sqrt(np.mean(clip.samples[: frames * hop].reshape(frames, hop) ** 2, axis=1))
         loud = np.flatnonzero(rms > rms.max() * 10 ** (phrasing.QUIET_DB / 20))
         pauses = sum(b - a for a, b in phrasing.pauses(clip)) / clip.sample_rate
         said += (loud[-1] + 1 - loud[0]) * 0.01 - pauses if len(loud) else 0.0
-    return {"voiced_lufs": metered.loudness_lufs, "true_peak": metered.true_peak_dbtp,
-            "plr_db": round(metered.plr_db, 1), "words": metered.words,
-            "pace_wpm": round(metered.pace_wpm, 1),
-            "articulation_wpm": round(metered.words / said * 60, 1)}
+    return {
+        "voiced_lufs": metered.loudness_lufs,
+        "true_peak": metered.true_peak_dbtp,
+        "plr_db": round(metered.plr_db, 1),
+        "words": metered.words,
+        "pace_wpm": round(metered.pace_wpm, 1),
+        "articulation_wpm": round(metered.words / said * 60, 1),
+    }
 
 
 # --- the usual approach ---------------------------------------------------------------------------
+
 
 def reference(template: str, minutes: float, engine: str, folder: Path, out: Path) -> None:
     """The way most people do it, kept small and honest; runs in its own process."""
@@ -266,11 +301,12 @@ def reference(template: str, minutes: float, engine: str, folder: Path, out: Pat
         if event.kind == "speech":
             voice = voice + AudioSegment.from_file(files[event.clip]).set_frame_rate(44100)
         else:
-            voice = voice + bell[:event.duration * 1000]
-    voice = voice + AudioSegment.silent(duration=prepared.timeline.duration * 1000 - len(voice),
-                                        frame_rate=44100)
+            voice = voice + bell[: event.duration * 1000]
+    voice = voice + AudioSegment.silent(
+        duration=prepared.timeline.duration * 1000 - len(voice), frame_rate=44100
+    )
     bed = AudioSegment.from_file(folder / "bed.wav")
-    looped = (bed * (len(voice) // len(bed) + 1))[:len(voice)] - 20  # loop the bed
+    looped = (bed * (len(voice) // len(bed) + 1))[: len(voice)] - 20  # loop the bed
     mixed = looped.overlay(voice).fade_in(3000).fade_out(6000)
     mixed.export(str(out), format="mp3", bitrate="128k")
 
@@ -280,11 +316,20 @@ def usual(tmp: Path, env: dict, engine: str, repeat: int, template: str) -> None
     from letgo.sound.bell import strike
     import wave
 
-    print("\n4. the usual approach (sentence files, pydub +, looped stereo bed file overlaid, "
-          "export) vs letgo with the same bed file")
-    ffmpeg.run(["-y", "-filter_complex", "anoisesrc=c=pink:d=60:r=44100:a=0.1:seed=1[a];"
-                "anoisesrc=c=pink:d=60:r=44100:a=0.1:seed=2[b];[a][b]amerge=inputs=2",
-                str(tmp / "bed.wav")], "making a bed")
+    print(
+        "\n4. the usual approach (sentence files, pydub +, looped stereo bed file overlaid, "
+        "export) vs letgo with the same bed file"
+    )
+    ffmpeg.run(
+        [
+            "-y",
+            "-filter_complex",
+            "anoisesrc=c=pink:d=60:r=44100:a=0.1:seed=1[a];"
+            "anoisesrc=c=pink:d=60:r=44100:a=0.1:seed=2[b];[a][b]amerge=inputs=2",
+            str(tmp / "bed.wav"),
+        ],
+        "making a bed",
+    )
     bed = ["--background", str(tmp / "bed.wav"), "--background-offset", "0"]
     with wave.open(str(tmp / "bell.wav"), "wb") as w:
         w.setnchannels(1)
@@ -292,40 +337,68 @@ def usual(tmp: Path, env: dict, engine: str, repeat: int, template: str) -> None
         w.setframerate(44100)
         w.writeframes((strike(44100) * 32767).astype("<i2").tobytes())
     argv = [__file__, "--reference", template, "20", engine, str(tmp), str(tmp / "ref.mp3")]
-    reference_run = LETGO[2].replace("from letgo.cli import main; main()",
-                                     f"import runpy; sys.argv = {argv!r}; "
-                                     "runpy.run_path(sys.argv[0], run_name='__main__')")
+    reference_run = LETGO[2].replace(
+        "from letgo.cli import main; main()",
+        f"import runpy; sys.argv = {argv!r}; runpy.run_path(sys.argv[0], run_name='__main__')",
+    )
     ref_wall, ref_rss = median_of([*LETGO[:2], reference_run], repeat, env)
-    our_wall, our_rss = median_of(render(template, 20, tmp / "ours.mp3", engine, *bed), repeat,
-                                  env)
+    our_wall, our_rss = median_of(render(template, 20, tmp / "ours.mp3", engine, *bed), repeat, env)
     run(render(template, 20, tmp / "stereo.wav", engine, *bed), env)
-    floor, _ = median_of([ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-i",
-                          str(tmp / "stereo.wav"), *export.CODECS["mp3"], "-b:a", "128k",
-                          str(tmp / "floor2.mp3")], repeat)
-    print(f"   20 min ({engine}): usual {ref_wall:6.2f} s {ref_rss:7.1f} MB   letgo {our_wall:6.2f} s "
-          f"{our_rss:6.1f} MB   ->  {ref_wall / our_wall:4.2f}x faster, "
-          f"{ref_rss / our_rss:4.1f}x less memory; the stereo encode alone {floor:6.2f} s "
-          f"({load()})")
+    floor, _ = median_of(
+        [
+            ffmpeg.exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-i",
+            str(tmp / "stereo.wav"),
+            *export.CODECS["mp3"],
+            "-b:a",
+            "128k",
+            str(tmp / "floor2.mp3"),
+        ],
+        repeat,
+    )
+    print(
+        f"   20 min ({engine}): usual {ref_wall:6.2f} s {ref_rss:7.1f} MB   letgo {our_wall:6.2f} s "
+        f"{our_rss:6.1f} MB   ->  {ref_wall / our_wall:4.2f}x faster, "
+        f"{ref_rss / our_rss:4.1f}x less memory; the stereo encode alone {floor:6.2f} s "
+        f"({load()})"
+    )
 
 
 # --- main -----------------------------------------------------------------------------------------
 
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing; the median counts")
-    parser.add_argument("--quick", action="store_true",
-                        help="one run per timing, no 8-hour render")
-    parser.add_argument("--speed", action="store_true",
-                        help="only the render against its encoder (part 1)")
-    parser.add_argument("--usual", action="store_true",
-                        help="also compare with the usual pydub approach")
-    parser.add_argument("--against", metavar="DIR",
-                        help="also time the 20-minute renders with another letgo checkout's code")
-    parser.add_argument("--template", default=LETTING_GO,
-                        help="the 20-minute session's template (default: this checkout's "
-                             "letting-go); give one both sides read when using --against")
-    parser.add_argument("--reference", nargs=5, metavar=("TEMPLATE", "MINUTES", "ENGINE",
-                                                         "FOLDER", "OUT"), help=argparse.SUPPRESS)
+    parser.add_argument("--quick", action="store_true", help="one run per timing, no 8-hour render")
+    parser.add_argument(
+        "--speed", action="store_true", help="only the render against its encoder (part 1)"
+    )
+    parser.add_argument(
+        "--usual", action="store_true", help="also compare with the usual pydub approach"
+    )
+    parser.add_argument(
+        "--against",
+        metavar="DIR",
+        help="also time the 20-minute renders with another letgo checkout's code",
+    )
+    parser.add_argument(
+        "--template",
+        default=LETTING_GO,
+        help="the 20-minute session's template (default: this checkout's "
+        "letting-go); give one both sides read when using --against",
+    )
+    parser.add_argument(
+        "--reference",
+        nargs=5,
+        metavar=("TEMPLATE", "MINUTES", "ENGINE", "FOLDER", "OUT"),
+        help=argparse.SUPPRESS,
+    )
     args = parser.parse_args()
     if args.reference:
         template, minutes, engine, folder, out = args.reference
@@ -342,8 +415,10 @@ def main() -> None:
         # letgo runs as an installed copy does, from Python's bytecode cache (pip writes it on
         # install; PYTHONDONTWRITEBYTECODE, set in some sandboxes, would have every run
         # compile letgo's modules again: about 60 ms of start-up that users never see).
-        env = {**{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
-               "LETGO_CACHE_DIR": str(tmp / "cache")}
+        env = {
+            **{k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"},
+            "LETGO_CACHE_DIR": str(tmp / "cache"),
+        }
         sleep = tmp / "sleep.j2"
         sleep.write_text(SLEEP_TEMPLATE)
         print(f"letgo benchmark: {os.cpu_count()} cores, {load()} at start, median of {repeat}")
@@ -357,9 +432,21 @@ def main() -> None:
         for engine in ("fake", "pyttsx3"):
             wav = tmp / f"finished-{engine}.wav"
             run(render(template, 20, wav, engine), env)
-            encoder = [ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y", "-i",
-                       str(wav), *export.CODECS["mp3"], "-b:a", "128k", str(tmp / "floor.mp3")]
-            arguments = ["--verbose", *render(template, 20, tmp / "ours.mp3", engine)[len(LETGO):]]
+            encoder = [
+                ffmpeg.exe(),
+                "-hide_banner",
+                "-nostdin",
+                "-v",
+                "error",
+                "-y",
+                "-i",
+                str(wav),
+                *export.CODECS["mp3"],
+                "-b:a",
+                "128k",
+                str(tmp / "floor.mp3"),
+            ]
+            arguments = ["--verbose", *render(template, 20, tmp / "ours.mp3", engine)[len(LETGO) :]]
             verbose, alone = [*LETGO, *arguments], [*ONE_ENCODER, *arguments]
             floors, timed, single, against = [], [], [], []
             other = checkout(args.against, env) if args.against else None
@@ -378,24 +465,35 @@ def main() -> None:
             ours = statistics.median(t[1] for t in timed)
             one = statistics.median(t[1] for t in single)
             one_first = statistics.median(t[0] for t in single)
-            print(f"   {engine:8s} ffmpeg alone {floor:6.2f} s   letgo render {ours:6.2f} s, "
-                  f"ratio {ours / floor:4.2f}x (two encoders); on one encoder {one:6.2f} s, "
-                  f"ratio {one / floor:4.2f}x (goal <= 1.1x); first block at the encoder "
-                  f"{first:4.2f} s / {one_first:4.2f} s after start (goal ~1 s)   ({load()})")
-            summary[engine] = {"floor_s": round(floor, 3), "render_s": round(ours, 3),
-                               "ratio": round(ours / floor, 3), "one_encoder_s": round(one, 3),
-                               "one_encoder_ratio": round(one / floor, 3),
-                               "first_block_s": round(first, 3)}
+            print(
+                f"   {engine:8s} ffmpeg alone {floor:6.2f} s   letgo render {ours:6.2f} s, "
+                f"ratio {ours / floor:4.2f}x (two encoders); on one encoder {one:6.2f} s, "
+                f"ratio {one / floor:4.2f}x (goal <= 1.1x); first block at the encoder "
+                f"{first:4.2f} s / {one_first:4.2f} s after start (goal ~1 s)   ({load()})"
+            )
+            summary[engine] = {
+                "floor_s": round(floor, 3),
+                "render_s": round(ours, 3),
+                "ratio": round(ours / floor, 3),
+                "one_encoder_s": round(one, 3),
+                "one_encoder_ratio": round(one / floor, 3),
+                "first_block_s": round(first, 3),
+            }
             if other:
                 theirs = statistics.median(against)
-                print(f"   {engine:8s} with {args.against}: {theirs:6.2f} s, ratio "
-                      f"{theirs / floor:4.2f}x")
+                print(
+                    f"   {engine:8s} with {args.against}: {theirs:6.2f} s, ratio "
+                    f"{theirs / floor:4.2f}x"
+                )
                 summary[engine]["against_ratio"] = round(theirs / floor, 3)
-        count, sentences, build, read = clip_layer_cost(template, 20, "pyttsx3", repeat,
-                                                        env["LETGO_CACHE_DIR"])
-        print(f"   of which the pydub clip layer (pyttsx3): {count} passages ({sentences} "
-              f"sentences) built in {build:.3f} s, read back block by block in {read:.3f} s: "
-              f"{100 * (build + read) / ours:.1f}% of the render")
+        count, sentences, build, read = clip_layer_cost(
+            template, 20, "pyttsx3", repeat, env["LETGO_CACHE_DIR"]
+        )
+        print(
+            f"   of which the pydub clip layer (pyttsx3): {count} passages ({sentences} "
+            f"sentences) built in {build:.3f} s, read back block by block in {read:.3f} s: "
+            f"{100 * (build + read) / ours:.1f}% of the render"
+        )
         summary["pydub_s"] = round(build + read, 4)
 
         if args.speed:
@@ -403,29 +501,38 @@ def main() -> None:
             return
 
         # 2. memory with length
-        print("\n2. peak memory (letgo's own RSS), pyttsx3 from the cache: "
-              "a short script and a long night")
+        print(
+            "\n2. peak memory (letgo's own RSS), pyttsx3 from the cache: "
+            "a short script and a long night"
+        )
         peaks = {}
         for minutes in [20, 60] + ([] if args.quick else [480]):
-            wall, rss = run(render(str(sleep), minutes, tmp / f"long{minutes}.mp3", "pyttsx3"),
-                            env)
+            wall, rss = run(render(str(sleep), minutes, tmp / f"long{minutes}.mp3", "pyttsx3"), env)
             peaks[minutes] = rss
-            print(f"   {minutes:4d} min: {rss:7.1f} MB   rendered in {wall:7.1f} s "
-                  f"({minutes * 60 / wall:5.0f}x real time)")
+            print(
+                f"   {minutes:4d} min: {rss:7.1f} MB   rendered in {wall:7.1f} s "
+                f"({minutes * 60 / wall:5.0f}x real time)"
+            )
         last = max(peaks)
-        print(f"   ratio {last} min / 20 min: {peaks[last] / peaks[20]:4.2f}x "
-              f"(goal: flat; < 300 MB at 8 h)")
+        print(
+            f"   ratio {last} min / 20 min: {peaks[last] / peaks[20]:4.2f}x "
+            f"(goal: flat; < 300 MB at 8 h)"
+        )
         summary["peak_mb"] = {str(k): round(v, 1) for k, v in peaks.items()}
 
         # 3. the voice
-        print("\n3. the voice: letting-go at default settings, no background, metered over its "
-              "speech (goals: PLR >= 16 dB, pace <= 120 words a minute)")
+        print(
+            "\n3. the voice: letting-go at default settings, no background, metered over its "
+            "speech (goals: PLR >= 16 dB, pace <= 120 words a minute)"
+        )
         engines = ["pyttsx3"] + (["piper"] if any(v.installed for v in known_voices()) else [])
         for engine in engines:
             v = voice(engine, tmp, env)
-            print(f"   {engine:8s} voice {v['voiced_lufs']:6.1f} LUFS, true peak "
-                  f"{v['true_peak']:5.1f} dBTP, PLR {v['plr_db']:4.1f} dB; pace {v['pace_wpm']:5.1f} "
-                  f"words a minute (articulation {v['articulation_wpm']:5.1f}), {v['words']} words")
+            print(
+                f"   {engine:8s} voice {v['voiced_lufs']:6.1f} LUFS, true peak "
+                f"{v['true_peak']:5.1f} dBTP, PLR {v['plr_db']:4.1f} dB; pace {v['pace_wpm']:5.1f} "
+                f"words a minute (articulation {v['articulation_wpm']:5.1f}), {v['words']} words"
+            )
             summary[f"voice_{engine}"] = v
 
         if args.usual:

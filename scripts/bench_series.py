@@ -27,8 +27,9 @@ BUILTIN = "seven-days-of-release"
 
 def own_plan(folder: Path) -> Path:
     sessions = "".join(
-        f'\n[[sessions]]\ntemplate = "{"letting-go" if n % 2 else "whole"}"\n'
-        f'title = "Day {n}"\n' for n in range(1, 8))
+        f'\n[[sessions]]\ntemplate = "{"letting-go" if n % 2 else "whole"}"\ntitle = "Day {n}"\n'
+        for n in range(1, 8)
+    )
     path = folder / "seven.toml"
     path.write_text(f'[series]\ntitle = "Seven sessions"\n{sessions}')
     return str(path)
@@ -36,8 +37,18 @@ def own_plan(folder: Path) -> Path:
 
 def build(plan: str, out: Path, *extra: str) -> tuple[float, dict]:
     """Wall seconds and the JSON summary; prints the CPU seconds used and the machine's load."""
-    command = [sys.executable, "-c", "from letgo.cli import main; main()", "series", "build",
-               str(plan), "-o", str(out), "--json", *extra]
+    command = [
+        sys.executable,
+        "-c",
+        "from letgo.cli import main; main()",
+        "series",
+        "build",
+        str(plan),
+        "-o",
+        str(out),
+        "--json",
+        *extra,
+    ]
     load = os.getloadavg()[0]
     cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
@@ -45,8 +56,10 @@ def build(plan: str, out: Path, *extra: str) -> tuple[float, dict]:
     seconds = time.perf_counter() - started
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     used = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
-    print(f"  {' '.join(extra[:2])}: {seconds:.2f} s wall, {used:.1f} s CPU "
-          f"(load average {load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)")
+    print(
+        f"  {' '.join(extra[:2])}: {seconds:.2f} s wall, {used:.1f} s CPU "
+        f"(load average {load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+    )
     if result.returncode != 0:
         sys.exit(f"build failed: {result.stderr}")
     return seconds, json.loads(result.stdout)
@@ -55,8 +68,12 @@ def build(plan: str, out: Path, *extra: str) -> tuple[float, dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--engine", default="pyttsx3", choices=["pyttsx3", "fake"])
-    parser.add_argument("--minutes", type=float, default=None,
-                        help="length of every session (default: each template's or plan's own)")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=None,
+        help="length of every session (default: each template's or plan's own)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -64,17 +81,20 @@ def main() -> None:
             plan, which = BUILTIN, f"built-in {BUILTIN}"
         else:
             plan, which = own_plan(folder), "own 7-session plan (letting-go, whole alternating)"
-        overrides = ["--engine", args.engine] + (["--minutes", str(args.minutes)]
-                                                  if args.minutes else [])
-        loaded = series_plan.load(plan, overrides={"engine": args.engine,
-                                                   "minutes": args.minutes})
+        overrides = ["--engine", args.engine] + (
+            ["--minutes", str(args.minutes)] if args.minutes else []
+        )
+        loaded = series_plan.load(plan, overrides={"engine": args.engine, "minutes": args.minutes})
         audio = 0.0
         for episode in loaded.episodes:
             from letgo.words.templates import TemplateLibrary
+
             info = TemplateLibrary(episode.request.template_dirs).find(episode.request.template)
             audio += episode.request.minutes or info.minutes or 0
-        print(f"plan: {which}; engine {args.engine}; {len(loaded.episodes)} sessions, "
-              f"{audio:g} minutes of audio")
+        print(
+            f"plan: {which}; engine {args.engine}; {len(loaded.episodes)} sessions, "
+            f"{audio:g} minutes of audio"
+        )
         one, summary = build(plan, folder / "jobs1", "--jobs", "1", *overrides)
         assert summary["built"] == 7, summary
         two, summary = build(plan, folder / "jobs2", "--jobs", "2", *overrides)
@@ -83,8 +103,10 @@ def main() -> None:
         assert summary["built"] == 0 and not summary["written"], summary
     print(f"--jobs 1: {one:7.1f} s")
     print(f"--jobs 2: {two:7.1f} s   speed-up {one / two:.2f}x")
-    print(f"no-change rebuild: {again:.2f} s (whole command)   "
-          f"{again / two:.4f} of the --jobs 2 build")
+    print(
+        f"no-change rebuild: {again:.2f} s (whole command)   "
+        f"{again / two:.4f} of the --jobs 2 build"
+    )
 
 
 if __name__ == "__main__":

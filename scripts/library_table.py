@@ -26,22 +26,27 @@ def prepare(name: str, minutes: float) -> session.Prepared:
 
 def row(name: str) -> str:
     info = templates.TemplateLibrary().find(name)
-    shortest = overview(session.Request(name, engine="fake", cache=False),
-                        engine=FakeEngine()).shortest
+    shortest = overview(
+        session.Request(name, engine="fake", cache=False), engine=FakeEngine()
+    ).shortest
     longest = prepare(name, info.max_minutes).timeline
     gap = pacing.longest_gap(longest, sleep=info.sleep)
     default = prepare(name, info.minutes).timeline
     words = sum(len(event.text.split()) for event in default.speech)
     last = max(event.end for event in default.speech)
-    return (f"| `{name}` | {format_minutes(shortest)} – {info.max_minutes:g} min "
-            f"(default {info.minutes:g}) | {gap.seconds:.0f} s | "
-            f"{words / (default.duration / 60):.0f} | {format_minutes(last)} |")
+    return (
+        f"| `{name}` | {format_minutes(shortest)} – {info.max_minutes:g} min "
+        f"(default {info.minutes:g}) | {gap.seconds:.0f} s | "
+        f"{words / (default.duration / 60):.0f} | {format_minutes(last)} |"
+    )
 
 
 def main(names: list[str]) -> None:
     names = names or sorted(p.name[:-3] for p in templates.builtin_dir().glob("*.j2"))
-    print("| template | range | longest silence at longest | words/min at default "
-          "| last word at default |")
+    print(
+        "| template | range | longest silence at longest | words/min at default "
+        "| last word at default |"
+    )
     print("|---|---|---|---|---|")
     for name in names:
         print(row(name))

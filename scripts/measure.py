@@ -43,21 +43,24 @@ def stream_info(path: Path | str) -> StreamInfo:
     if not stream:
         raise ValueError(f"no audio stream in {path}: {text[-300:]}")
     layout = stream.group(3)
-    channels = {"mono": 1, "stereo": 2}.get(layout, int(re.match(r"\d+", layout).group())
-                                            if re.match(r"\d+", layout) else 0)
+    channels = {"mono": 1, "stereo": 2}.get(
+        layout, int(re.match(r"\d+", layout).group()) if re.match(r"\d+", layout) else 0
+    )
     times = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", text)
     h, m, s = times[-1]
-    return StreamInfo(stream.group(1), int(stream.group(2)), channels,
-                      int(h) * 3600 + int(m) * 60 + float(s))
+    return StreamInfo(
+        stream.group(1), int(stream.group(2)), channels, int(h) * 3600 + int(m) * 60 + float(s)
+    )
 
 
 def loudness(path: Path | str, start: float = 0.0, end: float | None = None) -> Loudness:
     """ffmpeg ebur128's integrated loudness, range and true peak, of the whole file or of the
     part from `start` to `end` seconds."""
     part = ["-ss", f"{start:.3f}"] + (["-to", f"{end:.3f}"] if end is not None else [])
-    text = _stderr(["-nostats", *part, "-i", str(path), "-af", "ebur128=peak=true",
-                    "-f", "null", "-"])
-    summary = text[text.rfind("Summary:"):]
+    text = _stderr(
+        ["-nostats", *part, "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"]
+    )
+    summary = text[text.rfind("Summary:") :]
 
     def grab(label: str) -> float:
         match = re.search(label + r":\s+(-?[\d.]+|-inf)", summary)
@@ -68,11 +71,13 @@ def loudness(path: Path | str, start: float = 0.0, end: float | None = None) -> 
     return Loudness(grab("I"), grab("LRA"), grab("Peak"))
 
 
-def silences(path: Path | str, noise_db: float = -45.0, minimum: float = 1.0
-             ) -> list[tuple[float, float]]:
+def silences(
+    path: Path | str, noise_db: float = -45.0, minimum: float = 1.0
+) -> list[tuple[float, float]]:
     """(start, end) of every stretch quieter than `noise_db` for at least `minimum` seconds."""
-    text = _stderr(["-i", str(path), "-af", f"silencedetect=noise={noise_db}dB:d={minimum}",
-                    "-f", "null", "-"])
+    text = _stderr(
+        ["-i", str(path), "-af", f"silencedetect=noise={noise_db}dB:d={minimum}", "-f", "null", "-"]
+    )
     starts = [float(x) for x in re.findall(r"silence_start: (-?[\d.]+)", text)]
     ends = [float(x) for x in re.findall(r"silence_end: (-?[\d.]+)", text)]
     if len(ends) < len(starts):
@@ -121,35 +126,55 @@ def _meter(samples: np.ndarray) -> tuple[float, float]:
 
     with tempfile.NamedTemporaryFile(suffix=".f32") as raw:
         samples.astype("<f4").tofile(raw.name)
-        text = _stderr(["-nostats", "-f", "f32le", "-ar", str(METER_RATE), "-ac", "1",
-                        "-i", raw.name, "-af", "ebur128=peak=true", "-f", "null", "-"])
-    summary = text[text.rfind("Summary:"):]
-    return (float(re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary).group(1)),
-            float(re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1)))
+        text = _stderr(
+            [
+                "-nostats",
+                "-f",
+                "f32le",
+                "-ar",
+                str(METER_RATE),
+                "-ac",
+                "1",
+                "-i",
+                raw.name,
+                "-af",
+                "ebur128=peak=true",
+                "-f",
+                "null",
+                "-",
+            ]
+        )
+    summary = text[text.rfind("Summary:") :]
+    return (
+        float(re.search(r"I:\s+(-?[\d.]+|-inf) LUFS", summary).group(1)),
+        float(re.search(r"Peak:\s+(-?[\d.]+|-inf) dBFS", summary).group(1)),
+    )
 
 
 def _sounding(part: np.ndarray) -> np.ndarray:
     """A sentence without the silence after it: up to its last 10 ms above -45 dBFS."""
     hop = METER_RATE // 100
     frames = len(part) // hop
-    rms = np.sqrt(np.mean(np.square(part[:frames * hop].reshape(frames, hop)), axis=1) + 1e-12)
+    rms = np.sqrt(np.mean(np.square(part[: frames * hop].reshape(frames, hop)), axis=1) + 1e-12)
     loud = np.flatnonzero(rms > 10 ** (-45 / 20))
-    return part[:(loud[-1] + 1) * hop] if len(loud) else part[:0]
+    return part[: (loud[-1] + 1) * hop] if len(loud) else part[:0]
 
 
 def voice(path: Path | str, timeline) -> Voice:
     """The voice of a session rendered with no background, metered sentence by sentence where
     its `timeline` (plan.Timeline) places them, with ebur128 (as `letgo script` lists the
     lines: each sentence runs to the start of the next line)."""
-    lines = sorted([(e.start, e.kind == "speech", e.text) for e in timeline.events]
-                   + [(s.start, False, "") for s in timeline.silences])
+    lines = sorted(
+        [(e.start, e.kind == "speech", e.text) for e in timeline.events]
+        + [(s.start, False, "") for s in timeline.silences]
+    )
     spans, words = [], 0
     for (start, spoken, text), following in zip(lines, lines[1:] + [(None, False, "")]):
         if spoken:
             spans.append((start, following[0] if following[0] is not None else start + 3))
             words += len(text.split())
     audio = ffmpeg.decode(path, METER_RATE, 1)[:, 0]
-    parts = [audio[round(a * METER_RATE):round(b * METER_RATE)] for a, b in spans]
+    parts = [audio[round(a * METER_RATE) : round(b * METER_RATE)] for a, b in spans]
     loud, _ = _meter(np.concatenate([_sounding(p) for p in parts]))
     _, peak = _meter(np.concatenate(parts))
     return Voice(loud, peak, words, sum(b - a for a, b in spans))

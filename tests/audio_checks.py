@@ -12,7 +12,7 @@ BELL_RING = 15.0  # a bell rings on into what follows it; its tail is sound, not
 
 
 def window_db(samples: np.ndarray, start: float, end: float) -> float:
-    return measure.rms_db(samples[int(start * RATE):int(end * RATE)])
+    return measure.rms_db(samples[int(start * RATE) : int(end * RATE)])
 
 
 def assert_follows_timeline(path, timeline, background: bool = False) -> int:

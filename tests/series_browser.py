@@ -12,9 +12,18 @@ import time
 import urllib.request
 from pathlib import Path
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--mute-audio", "--remote-debugging-port=0"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--mute-audio",
+    "--remote-debugging-port=0",
+]
 
 
 def find_chromium() -> str | None:
@@ -29,7 +38,10 @@ class Browser:
         self.profile = tempfile.TemporaryDirectory(ignore_cleanup_errors=True)
         self.process = subprocess.Popen(
             [executable, *FLAGS, f"--user-data-dir={self.profile.name}", "about:blank"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         port_file = Path(self.profile.name) / "DevToolsActivePort"
         deadline = time.monotonic() + 30
         while not port_file.exists() or not port_file.read_text().strip():
@@ -43,11 +55,13 @@ class Browser:
         """Open `url` in a new tab and return the value of an async `expression`."""
         import websocket
 
-        request = urllib.request.Request(f"http://127.0.0.1:{self.port}/json/new?about:blank",
-                                         method="PUT")
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/json/new?about:blank", method="PUT"
+        )
         target = json.load(urllib.request.urlopen(request, timeout=10))
-        socket = websocket.create_connection(target["webSocketDebuggerUrl"], timeout=timeout,
-                                             suppress_origin=True)
+        socket = websocket.create_connection(
+            target["webSocketDebuggerUrl"], timeout=timeout, suppress_origin=True
+        )
         try:
             counter = iter(range(1, 10**6))
 
@@ -64,13 +78,18 @@ class Browser:
             call("Page.enable")
             call("Page.navigate", url=url)
             deadline = time.monotonic() + timeout
-            while call("Runtime.evaluate", expression="document.readyState",
-                       returnByValue=True)["result"].get("value") != "complete":
+            while (
+                call("Runtime.evaluate", expression="document.readyState", returnByValue=True)[
+                    "result"
+                ].get("value")
+                != "complete"
+            ):
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{url} did not load")
                 time.sleep(0.1)
-            result = call("Runtime.evaluate", expression=expression, awaitPromise=True,
-                          returnByValue=True)
+            result = call(
+                "Runtime.evaluate", expression=expression, awaitPromise=True, returnByValue=True
+            )
             if "exceptionDetails" in result:
                 raise RuntimeError(result["exceptionDetails"])
             return result["result"]["value"]

@@ -35,12 +35,16 @@ Breathe in. Breathe out.
 
 
 def decode(path: Path) -> bytes:
-    return subprocess.run([ffmpeg.exe(), "-v", "error", "-i", str(path), "-f", "s16le", "-"],
-                          capture_output=True, check=True).stdout
+    return subprocess.run(
+        [ffmpeg.exe(), "-v", "error", "-i", str(path), "-f", "s16le", "-"],
+        capture_output=True,
+        check=True,
+    ).stdout
 
 
-def tone(seconds: float, frequency: float = 330.3, rate: int = RATE, channels: int = 2,
-         width: int = 2) -> AudioSegment:
+def tone(
+    seconds: float, frequency: float = 330.3, rate: int = RATE, channels: int = 2, width: int = 2
+) -> AudioSegment:
     t = np.arange(round(seconds * rate)) / rate
     x = 0.5 * np.sin(2 * np.pi * frequency * t)
     return clips.segment(np.repeat(x[:, None], channels, axis=1), rate, width=width)
@@ -69,8 +73,9 @@ def test_a_session_round_trips_through_pydub(tmp_path):
 
 def test_script_is_what_letgo_script_shows():
     s = letgo.Session("letting-go", minutes=5, engine="fake", variables={"name": "Sam"})
-    shown = CliRunner().invoke(main, ["script", "letting-go", "--minutes", "5", "--engine",
-                                      "fake", "-v", "name=Sam"])
+    shown = CliRunner().invoke(
+        main, ["script", "letting-go", "--minutes", "5", "--engine", "fake", "-v", "name=Sam"]
+    )
     assert shown.exit_code == 0, shown.output
     assert str(s.script) == shown.output.rstrip("\n")
     assert "Sam" in str(s.script)
@@ -85,16 +90,26 @@ def test_keywords_are_the_settings_and_override_per_call(tmp_path):
     assert "stereo" in probe.stderr  # the session's own background: rain
 
 
-@pytest.mark.parametrize("kwargs, error, message", [
-    (dict(template="no-such-template"), letgo.TemplateNotFound, "no-such-template"),
-    (dict(template="letting-go", minutes=0), letgo.SettingError, "minutes=0: must be more than 0"),
-    (dict(template="letting-go", minutes=500), letgo.FitError, "at most 40 minutes"),
-    (dict(template="letting-go", variables={"nmae": "Sam"}), letgo.VariableError,
-     "did you mean 'name'"),
-    (dict(template="letting-go", rate=5000), letgo.SettingError, "rate=5000: must be"),
-    (dict(template="letting-go", minuts=5), letgo.SettingError, "did you mean 'minutes'"),
-    (dict(template="letting-go", background=3), letgo.SettingError, "pydub AudioSegment"),
-])
+@pytest.mark.parametrize(
+    "kwargs, error, message",
+    [
+        (dict(template="no-such-template"), letgo.TemplateNotFound, "no-such-template"),
+        (
+            dict(template="letting-go", minutes=0),
+            letgo.SettingError,
+            "minutes=0: must be more than 0",
+        ),
+        (dict(template="letting-go", minutes=500), letgo.FitError, "at most 40 minutes"),
+        (
+            dict(template="letting-go", variables={"nmae": "Sam"}),
+            letgo.VariableError,
+            "did you mean 'name'",
+        ),
+        (dict(template="letting-go", rate=5000), letgo.SettingError, "rate=5000: must be"),
+        (dict(template="letting-go", minuts=5), letgo.SettingError, "did you mean 'minutes'"),
+        (dict(template="letting-go", background=3), letgo.SettingError, "pydub AudioSegment"),
+    ],
+)
 def test_bad_input_raises_letgos_own_errors_at_once(kwargs, error, message):
     with pytest.raises(error, match=re.escape(message)) as raised:
         letgo.Session(engine="fake", **kwargs)
@@ -134,16 +149,21 @@ def test_an_audiosegment_bed_loops_with_no_click_at_the_seam(tmp_path):
     by up to twice its amplitude. In the session's opening seconds (the bed alone, fading in)
     no step is larger than the tone's own, across three seams."""
     (tmp_path / "quiet.j2").write_text(QUIET, encoding="utf-8")
-    s = letgo.Session(str(tmp_path / "quiet.j2"), engine="fake", background=tone(1.1),
-                      background_offset=0.5, background_db=0.0)
+    s = letgo.Session(
+        str(tmp_path / "quiet.j2"),
+        engine="fake",
+        background=tone(1.1),
+        background_offset=0.5,
+        background_db=0.0,
+    )
     seg = s.to_segment()
     assert seg.channels == 2
-    opening = clips.samples(seg)[:round(3.9 * RATE), 0]
+    opening = clips.samples(seg)[: round(3.9 * RATE), 0]
     amplitude = np.abs(opening).max()
     natural = 2 * np.pi * 330.3 / RATE * amplitude  # the largest step of the tone itself
     assert np.abs(np.diff(opening)).max() < 1.2 * natural
-    steady = np.abs(opening[round(3.0 * RATE):])  # faded in: never a gap
-    assert steady[:len(steady) // 441 * 441].reshape(-1, 441).max(axis=1).min() > 0.5 * amplitude
+    steady = np.abs(opening[round(3.0 * RATE) :])  # faded in: never a gap
+    assert steady[: len(steady) // 441 * 441].reshape(-1, 441).max(axis=1).min() > 0.5 * amplitude
 
 
 def test_a_segment_loop_plays_like_the_file_loop(tmp_path):
@@ -156,22 +176,31 @@ def test_a_segment_loop_plays_like_the_file_loop(tmp_path):
     from_file = make_background(str(path), RATE, offset=0.7)
     from_segment = SegmentLoop(AudioSegment.from_file(str(path)), RATE, offset=0.7)
     for frames in (30000, 200000, 7):
-        assert np.allclose(from_file.read(frames), from_segment.read(frames), atol=2 ** -15)
+        assert np.allclose(from_file.read(frames), from_segment.read(frames), atol=2**-15)
 
 
-@pytest.mark.parametrize("width, rate, channels, heard", [
-    (1, 22050, 1, 1),  # 8-bit mono at a low rate
-    (3, 48000, 2, 2),  # 24-bit (pydub holds it as 32) at 48 kHz
-    (2, 48000, 6, 2),  # six channels: mixed to two
-])
+@pytest.mark.parametrize(
+    "width, rate, channels, heard",
+    [
+        (1, 22050, 1, 1),  # 8-bit mono at a low rate
+        (3, 48000, 2, 2),  # 24-bit (pydub holds it as 32) at 48 kHz
+        (2, 48000, 6, 2),  # six channels: mixed to two
+    ],
+)
 def test_an_unusual_audiosegment_bed_is_converted_not_refused(width, rate, channels, heard):
     t = np.arange(round(2.0 * rate)) / rate
     x = (0.4 * np.sin(2 * np.pi * 440.0 * t)).astype(np.float32)
     full = float(1 << (8 * width - 1))
     pcm = np.clip(np.rint(np.repeat(x[:, None], channels, axis=1) * full), -full, full - 1)
-    data = (pcm.astype(np.int8).tobytes() if width == 1 else pcm.astype("<i2").tobytes()
-            if width == 2 else b"".join(int(v).to_bytes(3, "little", signed=True)
-                                        for v in pcm.ravel().astype(np.int64)))
+    data = (
+        pcm.astype(np.int8).tobytes()
+        if width == 1
+        else pcm.astype("<i2").tobytes()
+        if width == 2
+        else b"".join(
+            int(v).to_bytes(3, "little", signed=True) for v in pcm.ravel().astype(np.int64)
+        )
+    )
     bed = AudioSegment(data, sample_width=width, frame_rate=rate, channels=channels)
     loop = SegmentLoop(bed, RATE, offset=0.0)
     assert loop.channels == heard
@@ -183,36 +212,43 @@ def test_an_unusual_audiosegment_bed_is_converted_not_refused(width, rate, chann
 
 def test_a_different_bed_makes_a_different_file(tmp_path):
     out = tmp_path / "s.mp3"
-    first = letgo.Session("whole", minutes=6, engine="fake", background=tone(3.0),
-                          background_offset=0.0)
+    first = letgo.Session(
+        "whole", minutes=6, engine="fake", background=tone(3.0), background_offset=0.0
+    )
     assert not first.render(out).reused
     assert first.render(out).reused
-    other = letgo.Session("whole", minutes=6, engine="fake", background=tone(3.0, 220.0),
-                          background_offset=0.0)
+    other = letgo.Session(
+        "whole", minutes=6, engine="fake", background=tone(3.0, 220.0), background_offset=0.0
+    )
     assert not other.render(out).reused
 
 
 #: The child's own peak RSS. Not ru_maxrss: Linux carries the high-water mark of the process
 #: that forked it (here, pytest with every earlier test's memory) across fork and exec.
-PEAK_MB = ("def own_peak_mb():\n"
-           "    with open('/proc/self/status') as status:\n"
-           "        line = next(l for l in status if l.startswith('VmHWM:'))\n"
-           "    return int(line.split()[1]) / 1024\n")
+PEAK_MB = (
+    "def own_peak_mb():\n"
+    "    with open('/proc/self/status') as status:\n"
+    "        line = next(l for l in status if l.startswith('VmHWM:'))\n"
+    "    return int(line.split()[1]) / 1024\n"
+)
 
 
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 def test_segments_stream_a_long_session_in_constant_memory():
     """Eight hours through segments() in a child process (the default pink bed): its peak
     stays as a ten-minute one's, and under 300 MB."""
-    code = (PEAK_MB + "import sys, letgo\n"
-            f"s = letgo.Session({SLEEP!r}, minutes=float(sys.argv[1]), engine='fake')\n"
-            "n = sum(int(b.frame_count()) for b in s.segments())\n"
-            "assert n == round(s.script.timeline.duration * 44100), n\n"
-            "print(own_peak_mb())\n")
+    code = (
+        PEAK_MB + "import sys, letgo\n"
+        f"s = letgo.Session({SLEEP!r}, minutes=float(sys.argv[1]), engine='fake')\n"
+        "n = sum(int(b.frame_count()) for b in s.segments())\n"
+        "assert n == round(s.script.timeline.duration * 44100), n\n"
+        "print(own_peak_mb())\n"
+    )
     peaks = {}
     for minutes in (10, 480):
-        run = subprocess.run([sys.executable, "-c", code, str(minutes)], capture_output=True,
-                             text=True)
+        run = subprocess.run(
+            [sys.executable, "-c", code, str(minutes)], capture_output=True, text=True
+        )
         assert run.returncode == 0, run.stderr
         peaks[minutes] = float(run.stdout.split()[-1])
     assert peaks[480] < 300, peaks
@@ -224,10 +260,24 @@ def test_the_readmes_python_example_runs(tmp_path):
     """The README's "From Python" example, as written, with the default voice."""
     text = README.read_text(encoding="utf-8")
     example = re.search(r"## From Python.*?```python\n(.*?)```", text, re.S).group(1)
-    ffmpeg.run(["-y", "-f", "lavfi", "-i", "anoisesrc=c=pink:d=20:r=44100:a=0.1",
-                str(tmp_path / "bed.wav")], "making a bed")
-    run = subprocess.run([sys.executable, "-c", example], cwd=tmp_path, capture_output=True,
-                         text=True, env={**os.environ, "LETGO_CACHE_DIR": str(tmp_path / "c")})
+    ffmpeg.run(
+        [
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            "anoisesrc=c=pink:d=20:r=44100:a=0.1",
+            str(tmp_path / "bed.wav"),
+        ],
+        "making a bed",
+    )
+    run = subprocess.run(
+        [sys.executable, "-c", example],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LETGO_CACHE_DIR": str(tmp_path / "c")},
+    )
     assert run.returncode == 0, run.stderr
     assert "Total:" in run.stdout
     for name in ("sam.mp3", "sam-softer.wav", "whole.mp3"):

@@ -11,7 +11,7 @@ from letgo.words import templates
 from letgo.cli import main
 
 BUILTIN = sorted(p.name[:-3] for p in templates.builtin_dir().glob("*.j2"))
-SHADOW = '''{#
+SHADOW = """{#
 title = "My own whole"
 description = "A user's version of a built-in."
 minutes = 2
@@ -20,7 +20,7 @@ max_minutes = 5
 ## Mine
 This one is mine.
 {{ pause(10, flex=True) }}
-'''
+"""
 
 
 def test_show_describes_variables_length_range_and_sections(runner):
@@ -29,8 +29,9 @@ def test_show_describes_variables_length_range_and_sections(runner):
     out = result.output
     assert "Letting go in love" in out and "built-in" in out
     assert re.search(r"shortest \d+ min \d\d s, default 12 min 00 s, longest 40 min", out)
-    assert re.search(r"person\s+default empty\. The first name of the person you're letting go",
-                     out)
+    assert re.search(
+        r"person\s+default empty\. The first name of the person you're letting go", out
+    )
     sections = out.split("Sections")[1]
     for title in ("Arrival", "Meeting what is here", "Letting go", "Return"):
         assert title in sections
@@ -70,22 +71,31 @@ def test_every_builtin_template_passes_check(runner):
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.parametrize("body, line, message", [
-    ("Hello {{ nmae }}.\n", 9, "'nmae' is not defined"),
-    ("Hello.\nAnd {{ name }.\n", 10, "syntax error"),
-    ("Hello.\n{% if name %}\nHi.\n{% for x in range(2) %}A.{% endfor %}\n", 10,
-     "syntax error: this {% if %} is never closed"),
-    ("Hello.\n[pasue 3s]\n", 10, "bad markup: unknown tag [pasue 3s]"),
-    ("Hello.\n{% if name %}Hi [bel].{% endif %}\n", 10, "bad markup"),
-    ("Hello.\n{{ pause(300) }}\n", 10, "fixed pause of 300 s"),
-    ("Hello.\n[pause 0.1s]\n", 10, "too short"),
-    ("Hello.\n{{ pause(5, min=9) }}\n", 10, "min is longer than the pause"),
-])
+@pytest.mark.parametrize(
+    "body, line, message",
+    [
+        ("Hello {{ nmae }}.\n", 9, "'nmae' is not defined"),
+        ("Hello.\nAnd {{ name }.\n", 10, "syntax error"),
+        (
+            "Hello.\n{% if name %}\nHi.\n{% for x in range(2) %}A.{% endfor %}\n",
+            10,
+            "syntax error: this {% if %} is never closed",
+        ),
+        ("Hello.\n[pasue 3s]\n", 10, "bad markup: unknown tag [pasue 3s]"),
+        ("Hello.\n{% if name %}Hi [bel].{% endif %}\n", 10, "bad markup"),
+        ("Hello.\n{{ pause(300) }}\n", 10, "fixed pause of 300 s"),
+        ("Hello.\n[pause 0.1s]\n", 10, "too short"),
+        ("Hello.\n{{ pause(5, min=9) }}\n", 10, "min is longer than the pause"),
+    ],
+)
 def test_check_reports_file_and_line(runner, tmp_path, body, line, message):
     path = tmp_path / "mine.j2"
-    path.write_text('{#\ntitle = "T"\ndescription = "D"\nminutes = 3\n[variables.name]\n'
-                    'default = ""\nhelp = "n"\n#}\n' + body + "{{ pause(9, flex=True) }}\n"
-                    "{{ name }}\n", encoding="utf-8")
+    path.write_text(
+        '{#\ntitle = "T"\ndescription = "D"\nminutes = 3\n[variables.name]\n'
+        'default = ""\nhelp = "n"\n#}\n' + body + "{{ pause(9, flex=True) }}\n"
+        "{{ name }}\n",
+        encoding="utf-8",
+    )
     result = runner.invoke(main, ["check", str(path)])
     assert result.exit_code == 1
     assert f"{path}:{line}: " in result.output and message in result.output, result.output
@@ -93,9 +103,12 @@ def test_check_reports_file_and_line(runner, tmp_path, body, line, message):
 
 def test_check_reports_unused_variables_and_header_mistakes(runner, tmp_path):
     path = tmp_path / "mine.j2"
-    path.write_text('{#\ntitle = "T"\ndescription = "D"\nminutes = 9\nmax_minutes = 5\n'
-                    '[variables.spare]\ndefault = ""\nhelp = "never used"\n#}\n'
-                    "Hello.\n{{ pause(9, flex=True) }}\n", encoding="utf-8")
+    path.write_text(
+        '{#\ntitle = "T"\ndescription = "D"\nminutes = 9\nmax_minutes = 5\n'
+        '[variables.spare]\ndefault = ""\nhelp = "never used"\n#}\n'
+        "Hello.\n{{ pause(9, flex=True) }}\n",
+        encoding="utf-8",
+    )
     result = runner.invoke(main, ["check", str(path)])
     assert result.exit_code == 1
     assert f"{path}:5: max_minutes (5) is less than minutes (9)" in result.output
@@ -107,11 +120,13 @@ def test_user_template_wins_over_builtin_and_list_says_where(runner, tmp_path, m
     mine.mkdir()
     (mine / "whole.j2").write_text(SHADOW, encoding="utf-8")
     listed = runner.invoke(main, ["list", "--templates", str(mine)]).output
-    assert re.search(rf"^\s+whole .*My own whole.*\(--templates: {re.escape(str(mine))}\)$",
-                     listed, re.M)
+    assert re.search(
+        rf"^\s+whole .*My own whole.*\(--templates: {re.escape(str(mine))}\)$", listed, re.M
+    )
     for command in ("script", "show"):
-        result = runner.invoke(main, [command, "whole", "--engine", "fake", "--templates",
-                                      str(mine)])
+        result = runner.invoke(
+            main, [command, "whole", "--engine", "fake", "--templates", str(mine)]
+        )
         assert result.exit_code == 0 and "My own whole" in result.output, result.output
     # the environment variable and the config folder work the same way, in that order
     monkeypatch.setenv("LETGO_TEMPLATES", str(mine))
@@ -147,7 +162,7 @@ def test_templates_option_exists_wherever_templates_are_looked_up(runner):
 
 
 def test_a_broken_user_template_is_listed_with_its_error_not_fatal(runner, tmp_path):
-    (tmp_path / "broken.j2").write_text('{#\ntitle = \n#}\nHi.\n', encoding="utf-8")
+    (tmp_path / "broken.j2").write_text("{#\ntitle = \n#}\nHi.\n", encoding="utf-8")
     result = runner.invoke(main, ["list", "--templates", str(tmp_path)])
     assert result.exit_code == 0
     assert re.search(r"broken .*cannot be read: .*bad TOML header", result.output)

@@ -38,8 +38,13 @@ def write_template(folder: Path, last: str = "Rest now.") -> Path:
 
 
 def request(template: Path, folder: Path, **changes) -> session.Request:
-    return session.Request(template=str(template), engine="fake", cache_dir=str(folder),
-                           mix=MixSettings(background="none"), **changes)
+    return session.Request(
+        template=str(template),
+        engine="fake",
+        cache_dir=str(folder),
+        mix=MixSettings(background="none"),
+        **changes,
+    )
 
 
 def entries(folder: Path) -> list[Path]:
@@ -51,8 +56,12 @@ def test_a_second_prepare_speaks_nothing_and_matches_the_first(tmp_path):
     first_engine, second_engine = FakeEngine(), FakeEngine()
     first = session.prepare(request(template, store), first_engine)
     # "Arrive here." is said twice but spoken once.
-    assert first_engine.calls == ["Arrive here.", "Let the breath settle.",
-                                  "Notice the feet on the floor.", "Rest now."]
+    assert first_engine.calls == [
+        "Arrive here.",
+        "Let the breath settle.",
+        "Notice the feet on the floor.",
+        "Rest now.",
+    ]
     assert len(entries(store)) == 4
     second = session.prepare(request(template, store), second_engine)
     assert second_engine.calls == []
@@ -96,9 +105,12 @@ def test_no_cache_neither_reads_nor_writes(tmp_path):
 def test_a_damaged_entry_is_detected_and_rebuilt(tmp_path, damage):
     template, store = write_template(tmp_path), tmp_path / "cache"
     session.prepare(request(template, store), FakeEngine())
-    victim = next(p for p in entries(store)
-                  if cache.decode(p.read_bytes(), cache.key_of(p)).duration == pytest.approx(
-                      len("Rest now.") * 0.05, abs=1e-3))
+    victim = next(
+        p
+        for p in entries(store)
+        if cache.decode(p.read_bytes(), cache.key_of(p)).duration
+        == pytest.approx(len("Rest now.") * 0.05, abs=1e-3)
+    )
     data = bytearray(victim.read_bytes())
     if damage == "flip":
         data[len(data) // 2] ^= 0xFF
@@ -140,11 +152,28 @@ def test_two_renders_at_once_share_the_cache_safely(tmp_path):
     template, store = write_template(tmp_path), tmp_path / "cache"
     env = {**os.environ, "LETGO_CACHE_DIR": str(store)}
     code = "from letgo.cli import main; main()"
-    runs = [subprocess.Popen([sys.executable, "-c", code, "render", str(template),
-                              "--engine", "fake", "--background", "none", "-q",
-                              "-o", str(tmp_path / f"out{n}.mp3")],
-                             env=env, stderr=subprocess.PIPE, text=True)
-            for n in range(2)]
+    runs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                code,
+                "render",
+                str(template),
+                "--engine",
+                "fake",
+                "--background",
+                "none",
+                "-q",
+                "-o",
+                str(tmp_path / f"out{n}.mp3"),
+            ],
+            env=env,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for n in range(2)
+    ]
     for run in runs:
         assert run.wait(timeout=120) == 0, run.stderr.read()
     assert (tmp_path / "out0.mp3").stat().st_size > 0
@@ -175,8 +204,9 @@ def test_cache_command_shows_and_clears(tmp_path, runner, monkeypatch):
 def test_no_cache_flag(tmp_path, runner, monkeypatch):
     store = tmp_path / "cache"
     monkeypatch.setenv("LETGO_CACHE_DIR", str(store))
-    result = runner.invoke(main, ["script", str(write_template(tmp_path)), "--engine", "fake",
-                                  "--no-cache"])
+    result = runner.invoke(
+        main, ["script", str(write_template(tmp_path)), "--engine", "fake", "--no-cache"]
+    )
     assert result.exit_code == 0, result.output
     assert entries(store) == []
 
@@ -204,8 +234,10 @@ for round in range(6):
 
 def test_readers_never_see_half_an_entry_while_two_processes_write(tmp_path):
     store = cache.ClipCache(tmp_path / "cache")
-    writers = [subprocess.Popen([sys.executable, "-c", WRITER, str(store.folder), str(n)])
-               for n in range(2)]
+    writers = [
+        subprocess.Popen([sys.executable, "-c", WRITER, str(store.folder), str(n)])
+        for n in range(2)
+    ]
     seen, running = 0, True
     while running:
         running = any(w.poll() is None for w in writers)  # one last pass after both finish

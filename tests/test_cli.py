@@ -42,8 +42,21 @@ def test_the_readme_shows_every_command(name):
 
 def test_render_with_the_fake_engine(runner, short_template, tmp_path):
     out = tmp_path / "out.mp3"
-    result = runner.invoke(main, ["render", str(short_template), "--engine", "fake",
-                                  "-m", "0.6", "-v", "name=Sam", "-o", str(out)])
+    result = runner.invoke(
+        main,
+        [
+            "render",
+            str(short_template),
+            "--engine",
+            "fake",
+            "-m",
+            "0.6",
+            "-v",
+            "name=Sam",
+            "-o",
+            str(out),
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert out.exists() and f"Wrote {out}" in result.output
 
@@ -84,20 +97,35 @@ def undefined_template(tmp_path: Path) -> str:
     return str(path)
 
 
-@pytest.mark.parametrize("args, code, message", [
-    (["render", "leting-go"], 2, "no template or file named 'leting-go'; did you mean letting-go?"),
-    (["render", "letting-go", "-v", "nmae=Sam"], 2, "has no variable 'nmae'; did you mean 'name'?"),
-    (["render", "letting-go", "-v", "Sam"], 2, "'Sam' is not NAME=VALUE"),
-    (["render", "letting-go", "-m", "0"], 2, "--minutes 0.0: must be more than 0"),
-    (["render", "letting-go", "-m", "-5"], 2, "--minutes -5.0: must be more than 0"),
-    (["render", "letting-go", "-m", "100000"], 2, "and at most 720"),
-    (["render", "letting-go", "-m", "90"], 2, "runs at most 40 minutes"),
-    (["render", "letting-go", "-m", "1"], 2, "the script needs at least"),
-    (["render", "letting-go", "--background", "nowhere.flac"], 2, "nowhere.flac"),
-    (["render", "letting-go", "-o", "/proc/letgo/x.mp3"], 2, "cannot create folder /proc/letgo"),
-    (["render", "letting-go", "-o", "/"], 2, "is a folder"),
-    (["render", "letting-go", "--engine", "nope"], 2, "Invalid value for '--engine'"),
-])
+@pytest.mark.parametrize(
+    "args, code, message",
+    [
+        (
+            ["render", "leting-go"],
+            2,
+            "no template or file named 'leting-go'; did you mean letting-go?",
+        ),
+        (
+            ["render", "letting-go", "-v", "nmae=Sam"],
+            2,
+            "has no variable 'nmae'; did you mean 'name'?",
+        ),
+        (["render", "letting-go", "-v", "Sam"], 2, "'Sam' is not NAME=VALUE"),
+        (["render", "letting-go", "-m", "0"], 2, "--minutes 0.0: must be more than 0"),
+        (["render", "letting-go", "-m", "-5"], 2, "--minutes -5.0: must be more than 0"),
+        (["render", "letting-go", "-m", "100000"], 2, "and at most 720"),
+        (["render", "letting-go", "-m", "90"], 2, "runs at most 40 minutes"),
+        (["render", "letting-go", "-m", "1"], 2, "the script needs at least"),
+        (["render", "letting-go", "--background", "nowhere.flac"], 2, "nowhere.flac"),
+        (
+            ["render", "letting-go", "-o", "/proc/letgo/x.mp3"],
+            2,
+            "cannot create folder /proc/letgo",
+        ),
+        (["render", "letting-go", "-o", "/"], 2, "is a folder"),
+        (["render", "letting-go", "--engine", "nope"], 2, "Invalid value for '--engine'"),
+    ],
+)
 def test_user_mistakes_are_one_clear_line(runner, args, code, message, tmp_path):
     result = runner.invoke(main, [*args, "--engine", "fake"] if "--engine" not in args else args)
     assert result.exit_code == code, result.output
@@ -109,11 +137,14 @@ def test_user_mistakes_are_one_clear_line(runner, args, code, message, tmp_path)
         assert len(errors) == 1
 
 
-@pytest.mark.parametrize("make, location", [(broken_template, ":5: "),
-                                            (undefined_template, ":5: ")])
+@pytest.mark.parametrize(
+    "make, location", [(broken_template, ":5: "), (undefined_template, ":5: ")]
+)
 def test_template_errors_name_file_and_line(runner, tmp_path, make, location):
     path = make(tmp_path)
-    result = runner.invoke(main, ["render", path, "--engine", "fake", "-o", str(tmp_path / "o.mp3")])
+    result = runner.invoke(
+        main, ["render", path, "--engine", "fake", "-o", str(tmp_path / "o.mp3")]
+    )
     assert result.exit_code == 2
     assert f"{path}{location}" in result.output
     assert not (tmp_path / "o.mp3").exists()
@@ -122,15 +153,17 @@ def test_template_errors_name_file_and_line(runner, tmp_path, make, location):
 def test_an_existing_file_survives_a_failed_render(runner, tmp_path):
     out = tmp_path / "keep.mp3"
     out.write_bytes(b"earlier")
-    result = runner.invoke(main, ["render", "letting-go", "--engine", "fake", "-m", "1",
-                                  "-o", str(out)])
+    result = runner.invoke(
+        main, ["render", "letting-go", "--engine", "fake", "-m", "1", "-o", str(out)]
+    )
     assert result.exit_code == 2
     assert out.read_bytes() == b"earlier"
     assert [p.name for p in tmp_path.iterdir()] == ["keep.mp3"]
 
 
-@pytest.mark.parametrize("seconds, shown", [(0, "0:00.0"), (719.97, "12:00.0"), (61.25, "1:01.2"),
-                                            (3600, "60:00.0")])
+@pytest.mark.parametrize(
+    "seconds, shown", [(0, "0:00.0"), (719.97, "12:00.0"), (61.25, "1:01.2"), (3600, "60:00.0")]
+)
 def test_clock_rounds_before_splitting_minutes(seconds, shown):
     from letgo.cli import clock
 

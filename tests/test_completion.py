@@ -22,9 +22,12 @@ BIN = Path(sys.executable).parent
 
 def complete(shell: str, *words: str) -> list[str]:
     """What letgo offers for the last of `words`, asked the way `shell`'s script asks."""
-    env = {"_LETGO_COMPLETE": f"{shell}_complete", "COMP_WORDS": " ".join(("letgo",) + words),
-           # bash and zsh give the index of the word being completed, fish the word itself
-           "COMP_CWORD": words[-1] if shell == "fish" else str(len(words))}
+    env = {
+        "_LETGO_COMPLETE": f"{shell}_complete",
+        "COMP_WORDS": " ".join(("letgo",) + words),
+        # bash and zsh give the index of the word being completed, fish the word itself
+        "COMP_CWORD": words[-1] if shell == "fish" else str(len(words)),
+    }
     result = CliRunner().invoke(main, [], env=env, prog_name="letgo")
     assert result.exit_code == 0, result.output
     if shell == "zsh":  # type, value, help: three lines each
@@ -47,10 +50,14 @@ def test_template_plan_background_and_voice_names_complete(shell="bash"):
     assert complete(shell, "series", "build", "seven") == ["seven-days-of-release"]
     assert complete(shell, "render", "whole", "--background", "o") == ["ocean"]
     installed = sorted(v.id for v in list_voices("pyttsx3") if v.installed)
-    assert complete(shell, "render", "whole", "--engine", "pyttsx3", "--voice", "gmw/en") \
-        == [v for v in installed if v.startswith("gmw/en")] != []
-    assert complete(shell, "render", "whole", "--engine", "piper", "--voice", "j") == \
-        [v.id for v in list_voices("piper") if v.installed and v.id.startswith("j")]
+    assert (
+        complete(shell, "render", "whole", "--engine", "pyttsx3", "--voice", "gmw/en")
+        == [v for v in installed if v.startswith("gmw/en")]
+        != []
+    )
+    assert complete(shell, "render", "whole", "--engine", "piper", "--voice", "j") == [
+        v.id for v in list_voices("piper") if v.installed and v.id.startswith("j")
+    ]
     assert "render" in complete(shell, "ren")
     assert "--minutes" in complete(shell, "render", "whole", "--min")
 
@@ -62,23 +69,27 @@ def test_a_template_of_your_own_completes_from_templates(tmp_path):
 
 def test_the_readme_set_up_lines_make_each_shells_script():
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
-    for shell, marker in (("bash", "complete -o nosort -F _letgo_completion letgo"),
-                          ("zsh", "compdef _letgo_completion letgo"),
-                          ("fish", "complete --no-files --command letgo")):
-        line = re.search(rf"^    (.*_LETGO_COMPLETE={shell}_source letgo.*?)\s+#", readme,
-                         re.M).group(1)
+    for shell, marker in (
+        ("bash", "complete -o nosort -F _letgo_completion letgo"),
+        ("zsh", "compdef _letgo_completion letgo"),
+        ("fish", "complete --no-files --command letgo"),
+    ):
+        line = re.search(
+            rf"^    (.*_LETGO_COMPLETE={shell}_source letgo.*?)\s+#", readme, re.M
+        ).group(1)
         variable = re.search(r"_LETGO_COMPLETE=(\w+) letgo", line).group(1)
-        made = CliRunner().invoke(main, [], env={"_LETGO_COMPLETE": variable},
-                                  prog_name="letgo")
+        made = CliRunner().invoke(main, [], env={"_LETGO_COMPLETE": variable}, prog_name="letgo")
         assert marker in made.output, (shell, made.output[:300])
 
 
 @pytest.mark.skipif(shutil.which("bash") is None, reason="no bash here")
 def test_bash_completes_a_template_name_through_the_readme_line():
     """The README's bash line, sourced in a real bash, completes `letgo render letting`."""
-    script = ('eval "$(_LETGO_COMPLETE=bash_source letgo)"\n'
-              "COMP_WORDS=(letgo render letting); COMP_CWORD=2\n"
-              '_letgo_completion letgo 2>/dev/null; printf "%s\\n" "${COMPREPLY[@]}"\n')
+    script = (
+        'eval "$(_LETGO_COMPLETE=bash_source letgo)"\n'
+        "COMP_WORDS=(letgo render letting); COMP_CWORD=2\n"
+        '_letgo_completion letgo 2>/dev/null; printf "%s\\n" "${COMPREPLY[@]}"\n'
+    )
     env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}"}
     result = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True)
     assert result.stdout.split() == ["letting-go"], result.stderr

@@ -31,7 +31,8 @@ def test_rendered_script_matches_golden(name):
     assert golden.is_file(), f"no golden file for {name}; run with LETGO_UPDATE_GOLDEN=1"
     assert text == golden.read_text(encoding="utf-8"), (
         f"{name} renders differently from {golden}; if the change is deliberate, "
-        "regenerate with LETGO_UPDATE_GOLDEN=1 (see this module's docstring)")
+        "regenerate with LETGO_UPDATE_GOLDEN=1 (see this module's docstring)"
+    )
 
 
 def test_every_golden_file_has_a_template():

@@ -65,6 +65,7 @@ def temporaries(folder: Path) -> list[Path]:
 
 # --- 1. only regular files are created or replaced --------------------------------------------
 
+
 def special_files(folder: Path) -> dict[str, Path]:
     """A device node, a FIFO and a socket, all in the test's own folder."""
     made = {}
@@ -89,8 +90,20 @@ def test_a_special_file_as_output_is_a_usage_error_and_left_alone(tmp_path):
         link.symlink_to(path)
         for target in (path, link):
             before = os.lstat(target)
-            result = CliRunner().invoke(main, ["render", "letting-go", "--engine", "fake",
-                                               "-m", "5", "-o", str(target), "--force"])
+            result = CliRunner().invoke(
+                main,
+                [
+                    "render",
+                    "letting-go",
+                    "--engine",
+                    "fake",
+                    "-m",
+                    "5",
+                    "-o",
+                    str(target),
+                    "--force",
+                ],
+            )
             assert result.exit_code == 2, result.output
             line = one_error_line(result.stderr)
             assert f"is a {kind}" in line
@@ -99,29 +112,46 @@ def test_a_special_file_as_output_is_a_usage_error_and_left_alone(tmp_path):
     assert not temporaries(tmp_path)
 
 
-@pytest.mark.parametrize("command", [
-    ["render", "{fifo}", "--engine", "fake", "-o", "{folder}/x.mp3"],
-    ["check", "{fifo}"],
-    ["show", "{fifo}"],
-    ["series", "build", "{fifo}", "--engine", "fake", "-o", "{folder}/out"],
-    ["series", "build", "seven-days-of-release", "--listeners", "{fifo}", "--engine", "fake",
-     "-o", "{folder}/out"],
-])
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["render", "{fifo}", "--engine", "fake", "-o", "{folder}/x.mp3"],
+        ["check", "{fifo}"],
+        ["show", "{fifo}"],
+        ["series", "build", "{fifo}", "--engine", "fake", "-o", "{folder}/out"],
+        [
+            "series",
+            "build",
+            "seven-days-of-release",
+            "--listeners",
+            "{fifo}",
+            "--engine",
+            "fake",
+            "-o",
+            "{folder}/out",
+        ],
+    ],
+)
 def test_a_fifo_as_input_is_refused_not_waited_on(tmp_path, command):
     """A template, plan or listeners CSV that is a FIFO (nothing writing to it) would block a
     read for ever; it is named for what it is instead."""
     fifo = tmp_path / "fifo.j2"
     os.mkfifo(fifo)
-    process = letgo(*[part.format(fifo=fifo, folder=tmp_path) for part in command],
-                    stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    process = letgo(
+        *[part.format(fifo=fifo, folder=tmp_path) for part in command],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _, stderr = process.communicate(timeout=BOUND)
     assert process.returncode == 2
     assert "is a FIFO (named pipe), not a regular file" in one_error_line(stderr)
 
 
 def test_a_folder_as_output_is_a_usage_error(tmp_path):
-    result = CliRunner().invoke(main, ["render", "letting-go", "--engine", "fake", "-m", "5",
-                                       "-o", str(tmp_path)])
+    result = CliRunner().invoke(
+        main, ["render", "letting-go", "--engine", "fake", "-m", "5", "-o", str(tmp_path)]
+    )
     assert result.exit_code == 2
     assert "is a folder" in one_error_line(result.stderr)
 
@@ -130,8 +160,9 @@ def test_a_build_never_locks_through_a_symlink(tmp_path):
     out = tmp_path / "out"
     out.mkdir()
     (out / ".letgo-series.lock").symlink_to(tmp_path / "victim")
-    result = CliRunner().invoke(main, ["series", "build", str(plan_of(tmp_path / "plan", 1, 1)),
-                                       "-o", str(out)])
+    result = CliRunner().invoke(
+        main, ["series", "build", str(plan_of(tmp_path / "plan", 1, 1)), "-o", str(out)]
+    )
     assert result.exit_code == 2
     assert "is a symlink" in one_error_line(result.stderr)
     assert not (tmp_path / "victim").exists()
@@ -143,8 +174,9 @@ def test_a_symlinked_output_is_written_through(tmp_path):
     real.write_bytes(b"an older session")
     link = tmp_path / "link.mp3"
     link.symlink_to(real)
-    result = CliRunner().invoke(main, ["render", str(SHORT), "--engine", "fake", "-m", "1",
-                                       "-o", str(link)])
+    result = CliRunner().invoke(
+        main, ["render", str(SHORT), "--engine", "fake", "-m", "1", "-o", str(link)]
+    )
     assert result.exit_code == 0, result.output
     assert link.is_symlink() and os.readlink(link) == str(real)  # the link stays a link
     assert measure.stream_info(real).duration == pytest.approx(60, abs=0.1)
@@ -153,10 +185,21 @@ def test_a_symlinked_output_is_written_through(tmp_path):
 
 # --- 2. a closed stdout or stderr never hangs ---------------------------------------------------
 
+
 def test_a_render_whose_stderr_closes_stops_cleanly(tmp_path):
-    process = letgo("render", "letting-go", "--engine", "fake", "-m", "30", "-o",
-                    tmp_path / "p.mp3", "--force", stdout=subprocess.PIPE,
-                    stderr=subprocess.STDOUT)
+    process = letgo(
+        "render",
+        "letting-go",
+        "--engine",
+        "fake",
+        "-m",
+        "30",
+        "-o",
+        tmp_path / "p.mp3",
+        "--force",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     process.stdout.readline()  # as `2>&1 | head -n 1` does: one line, then the pipe closes
     process.stdout.close()
     try:
@@ -169,8 +212,17 @@ def test_a_render_whose_stderr_closes_stops_cleanly(tmp_path):
 def test_a_build_whose_stderr_closes_stops_cleanly(tmp_path):
     plan = plan_of(tmp_path / "plan", sessions=3, minutes=2)
     out = tmp_path / "out"
-    process = letgo("series", "build", plan, "-o", out, "--jobs", "2",
-                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    process = letgo(
+        "series",
+        "build",
+        plan,
+        "-o",
+        out,
+        "--jobs",
+        "2",
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
     process.stdout.readline()
     process.stdout.close()
     try:
@@ -184,8 +236,12 @@ def test_a_build_whose_stderr_closes_stops_cleanly(tmp_path):
 def test_a_render_started_with_stderr_closed_writes_its_file(tmp_path):
     out = tmp_path / "closed.mp3"
     command = [*LETGO, "render", str(SHORT), "--engine", "fake", "-m", "1", "-o", str(out)]
-    process = subprocess.run(["sh", "-c", 'exec "$@" 2>&-', "sh", *command],
-                             capture_output=True, text=True, timeout=BOUND)
+    process = subprocess.run(
+        ["sh", "-c", 'exec "$@" 2>&-', "sh", *command],
+        capture_output=True,
+        text=True,
+        timeout=BOUND,
+    )
     assert process.returncode == 0 and f"Wrote {out}" in process.stdout
     assert measure.stream_info(out).duration == pytest.approx(60, abs=0.1)
     assert [p.name for p in tmp_path.iterdir()] == ["closed.mp3"]
@@ -193,17 +249,21 @@ def test_a_render_started_with_stderr_closed_writes_its_file(tmp_path):
 
 # --- 3 and 4. the server shows only the series, and copes with bad and slow clients ------------
 
+
 def plan_of(folder: Path, sessions: int, minutes: float, listeners: str | None = None) -> Path:
     shutil.copytree(DATA, folder)
-    body = "".join(f'\n[[sessions]]\ntemplate = "tiny"\ntitle = "Part {n}"\n'
-                   for n in range(1, sessions + 1))
+    body = "".join(
+        f'\n[[sessions]]\ntemplate = "tiny"\ntitle = "Part {n}"\n' for n in range(1, sessions + 1)
+    )
     extra = ""
     if listeners is not None:
         (folder / "people.csv").write_text(listeners, encoding="utf-8")
         extra = '[listeners]\ncsv = "people.csv"\n'
     plan = folder / "plan.toml"
-    plan.write_text(f'[series]\ntitle = "Hardened"\ntemplates = ["."]\n{extra}[defaults]\n'
-                    f'minutes = {minutes}\nengine = "fake"\nbackground = "none"\n{body}')
+    plan.write_text(
+        f'[series]\ntitle = "Hardened"\ntemplates = ["."]\n{extra}[defaults]\n'
+        f'minutes = {minutes}\nengine = "fake"\nbackground = "none"\n{body}'
+    )
     return plan
 
 
@@ -212,8 +272,11 @@ def built(tmp_path_factory) -> Path:
     """A built series, with things beside it the server must never show."""
     root = tmp_path_factory.mktemp("served")
     out = root / "out"
-    result = CliRunner().invoke(main, ["series", "build", str(plan_of(root / "plan", 2, 1)),
-                                       "-o", str(out), "-q"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        main,
+        ["series", "build", str(plan_of(root / "plan", 2, 1)), "-o", str(out), "-q"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     secret = root / "secret"
     secret.mkdir()
@@ -257,8 +320,10 @@ def raw(httpd, request: bytes) -> bytes:
 
 def test_the_server_serves_the_series_files(built, server):
     for path in built.glob("[!.]*"):
-        if path.suffix in (".mp3", ".vtt", ".srt", ".m3u", ".xml", ".html", ".png") \
-                and path.name != "real-transcript.srt":
+        if (
+            path.suffix in (".mp3", ".vtt", ".srt", ".m3u", ".xml", ".html", ".png")
+            and path.name != "real-transcript.srt"
+        ):
             assert status(server, f"/{path.name}") == 200, path.name
     assert status(server, "/") == 200  # the set's page, not a listing
     url = f"http://127.0.0.1:{server.server_address[1]}/"
@@ -266,10 +331,20 @@ def test_the_server_serves_the_series_files(built, server):
         assert reply.read() == (built / "index.html").read_bytes()
 
 
-@pytest.mark.parametrize("path", ["/passwords.txt", "/etc/", "/etc/passwords.txt",
-                                  "/notes.txt", "/.letgo-series.json", "/.letgo-series.lock",
-                                  "/real-transcript.srt", "/%2e%2e/secret/passwords.txt",
-                                  "/../secret/passwords.txt"])
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/passwords.txt",
+        "/etc/",
+        "/etc/passwords.txt",
+        "/notes.txt",
+        "/.letgo-series.json",
+        "/.letgo-series.lock",
+        "/real-transcript.srt",
+        "/%2e%2e/secret/passwords.txt",
+        "/../secret/passwords.txt",
+    ],
+)
 def test_the_server_shows_nothing_else(server, path):
     assert status(server, path) in (400, 404)
 
@@ -286,12 +361,15 @@ def test_an_allowed_name_linked_out_of_the_folder_is_not_served(built, server):
         cover.write_bytes(kept)
 
 
-@pytest.mark.parametrize("request_bytes", [
-    b"GET /%00 HTTP/1.0\r\n\r\n",
-    b"HEAD /%00 HTTP/1.0\r\n\r\n",
-    b"GET /feed.xml HTTP/1.0\r\nHost: 127.0.0.1\x00evil\r\n\r\n",
-    b"GET /%ff%fe HTTP/1.0\r\n\r\n",
-])
+@pytest.mark.parametrize(
+    "request_bytes",
+    [
+        b"GET /%00 HTTP/1.0\r\n\r\n",
+        b"HEAD /%00 HTTP/1.0\r\n\r\n",
+        b"GET /feed.xml HTTP/1.0\r\nHost: 127.0.0.1\x00evil\r\n\r\n",
+        b"GET /%ff%fe HTTP/1.0\r\n\r\n",
+    ],
+)
 def test_bad_requests_get_400(server, request_bytes):
     assert raw(server, request_bytes).startswith(b"HTTP/1.0 400 ")
     assert status(server, "/index.html") == 200  # and the server carries on
@@ -337,12 +415,22 @@ def test_serve_prints_a_working_feed_for_each_listener(tmp_path):
     plan = plan_of(tmp_path / "plan", 1, 1, listeners="name,person\nAnna,Ben\nCleo,Dan\n")
     result = CliRunner().invoke(main, ["series", "build", str(plan), "-o", str(out), "-q"])
     assert result.exit_code == 0, result.output
-    process = letgo("series", "serve", out, "--port", "0", "--host", "127.0.0.1",
-                    stdout=subprocess.PIPE, text=True)
+    process = letgo(
+        "series",
+        "serve",
+        out,
+        "--port",
+        "0",
+        "--host",
+        "127.0.0.1",
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     try:
         lines = [process.stdout.readline() for _ in range(5)]
-        feeds = [line.split("podcast feed: ")[1].strip() for line in lines
-                 if "podcast feed: " in line]
+        feeds = [
+            line.split("podcast feed: ")[1].strip() for line in lines if "podcast feed: " in line
+        ]
         assert len(feeds) == 2
         for feed in feeds:
             with urllib.request.urlopen(feed, timeout=10) as reply:
@@ -367,6 +455,7 @@ def test_serve_says_it_listens_on_every_interface(built):
 
 
 # --- 5. workers stop when their build dies -----------------------------------------------------
+
 
 def descendants_alive(pid: int) -> list[int]:
     """Live (not zombie) processes descended from `pid`, or formerly so: found by their
@@ -397,29 +486,35 @@ def test_workers_of_a_killed_build_stop_and_leave_no_partial_files(tmp_path):
     process.wait()
     wait_for(lambda: not descendants_alive(process.pid), "end of every worker")
     # what the workers write; the build itself (the manifest) was killed without a chance
-    assert not [p for p in temporaries(out) if p.suffix in (".mp3", ".vtt", ".srt")], \
+    assert not [p for p in temporaries(out) if p.suffix in (".mp3", ".vtt", ".srt")], (
         "a worker left a partial file"
+    )
 
 
 # --- 6. every failure is one line -----------------------------------------------------------
 
+
 @pytest.mark.parametrize("output", ["/proc/x.mp3", "/sys/x.mp3"])
 def test_unwritable_system_folders_are_one_line(output):
-    result = CliRunner().invoke(main, ["render", "letting-go", "--engine", "fake", "-m", "5",
-                                       "-o", output])
+    result = CliRunner().invoke(
+        main, ["render", "letting-go", "--engine", "fake", "-m", "5", "-o", output]
+    )
     assert result.exit_code == 2, result.output
     assert "cannot write to" in one_error_line(result.stderr)
 
 
-@pytest.mark.parametrize("code, words", [(errno.EACCES, "the folder is read-only"),
-                                         (errno.EROFS, "read-only file system")])
+@pytest.mark.parametrize(
+    "code, words",
+    [(errno.EACCES, "the folder is read-only"), (errno.EROFS, "read-only file system")],
+)
 def test_a_read_only_folder_says_so(tmp_path, monkeypatch, code, words):
     def refuse(*args, **kwargs):
         raise OSError(code, os.strerror(code))
 
     monkeypatch.setattr(atomic, "_create", refuse)
-    result = CliRunner().invoke(main, ["render", "letting-go", "--engine", "fake", "-m", "5",
-                                       "-o", str(tmp_path / "x.mp3")])
+    result = CliRunner().invoke(
+        main, ["render", "letting-go", "--engine", "fake", "-m", "5", "-o", str(tmp_path / "x.mp3")]
+    )
     assert result.exit_code == 2
     line = one_error_line(result.stderr)
     assert words in line and "permission denied" not in line.lower()
@@ -429,30 +524,45 @@ def test_a_read_only_folder_says_so(tmp_path, monkeypatch, code, words):
 def test_a_read_only_folder_says_so_for_real(tmp_path):
     folder = tmp_path / "locked"
     folder.mkdir(mode=0o555)
-    result = CliRunner().invoke(main, ["render", "letting-go", "--engine", "fake", "-m", "5",
-                                       "-o", str(folder / "x.mp3")])
+    result = CliRunner().invoke(
+        main, ["render", "letting-go", "--engine", "fake", "-m", "5", "-o", str(folder / "x.mp3")]
+    )
     assert result.exit_code == 2
     assert "the folder is read-only" in one_error_line(result.stderr)
 
 
-@pytest.mark.parametrize("content, words", [
-    ("name,person\nAnna,Ben,extra\n".encode(), "line 2: 3 cells, but the header names 2"),
-    ("name,person\nJosé,Ben\n".encode("latin-1"), "not UTF-8"),
-])
+@pytest.mark.parametrize(
+    "content, words",
+    [
+        ("name,person\nAnna,Ben,extra\n".encode(), "line 2: 3 cells, but the header names 2"),
+        ("name,person\nJosé,Ben\n".encode("latin-1"), "not UTF-8"),
+    ],
+)
 def test_a_bad_listeners_csv_is_one_line(tmp_path, content, words):
     plan = plan_of(tmp_path / "plan", 1, 1, listeners="")
     (plan.parent / "people.csv").write_bytes(content)
-    result = CliRunner().invoke(main, ["series", "build", str(plan), "-o",
-                                       str(tmp_path / "out")])
+    result = CliRunner().invoke(main, ["series", "build", str(plan), "-o", str(tmp_path / "out")])
     assert result.exit_code == 2, result.output
     assert words in one_error_line(result.stderr)
 
 
 def test_a_variable_with_a_lone_surrogate_renders(tmp_path):
     """What `-v $'person=Alex\\x85'` passes: a byte that is not UTF-8, as a surrogate."""
-    process = letgo("render", SHORT, "--engine", "fake", "-m", "1", "-q", "-o",
-                    tmp_path / "x.mp3", "-v", b"name=Alex\x85",
-                    stderr=subprocess.PIPE, text=True)
+    process = letgo(
+        "render",
+        SHORT,
+        "--engine",
+        "fake",
+        "-m",
+        "1",
+        "-q",
+        "-o",
+        tmp_path / "x.mp3",
+        "-v",
+        b"name=Alex\x85",
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     _, stderr = process.communicate(timeout=BOUND)
     assert process.returncode == 0 and "Traceback" not in stderr, stderr
     assert (tmp_path / "x.mp3").is_file()
@@ -461,9 +571,20 @@ def test_a_variable_with_a_lone_surrogate_renders(tmp_path):
 def test_an_unwritable_cache_warns_once(tmp_path):
     blocker = tmp_path / "not-a-folder"
     blocker.write_text("a file where the cache folder would be")
-    process = letgo("render", SHORT, "--engine", "fake", "-m", "1", "-q", "-o",
-                    tmp_path / "x.mp3", stderr=subprocess.PIPE, text=True,
-                    env={**os.environ, "LETGO_CACHE_DIR": str(blocker / "cache")})
+    process = letgo(
+        "render",
+        SHORT,
+        "--engine",
+        "fake",
+        "-m",
+        "1",
+        "-q",
+        "-o",
+        tmp_path / "x.mp3",
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "LETGO_CACHE_DIR": str(blocker / "cache")},
+    )
     _, stderr = process.communicate(timeout=BOUND)
     assert process.returncode == 0, stderr
     assert stderr.count("cannot write to the speech cache") == 1, stderr
@@ -472,9 +593,21 @@ def test_an_unwritable_cache_warns_once(tmp_path):
 
 # --- 7. SIGTERM cleans up; what SIGKILL leaves, the next render removes -----------------------
 
+
 def render_until_encoding(folder: Path, name: str = "long.mp3") -> subprocess.Popen:
-    process = letgo("render", "letting-go", "--engine", "fake", "-m", "40", "-q", "-o",
-                    folder / name, stderr=subprocess.PIPE, text=True)
+    process = letgo(
+        "render",
+        "letting-go",
+        "--engine",
+        "fake",
+        "-m",
+        "40",
+        "-q",
+        "-o",
+        folder / name,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     wait_for(lambda: temporaries(folder), "temporary file", process)
     return process
 
@@ -492,8 +625,9 @@ def test_sigterm_stops_a_render_like_ctrl_c(tmp_path):
 def test_sigterm_stops_a_build_and_its_workers(tmp_path):
     plan = plan_of(tmp_path / "plan", sessions=3, minutes=2)
     out = tmp_path / "out"
-    process = letgo("series", "build", plan, "-o", out, "--jobs", "2", "-q",
-                    stderr=subprocess.PIPE, text=True)
+    process = letgo(
+        "series", "build", plan, "-o", out, "--jobs", "2", "-q", stderr=subprocess.PIPE, text=True
+    )
     wait_for(lambda: temporaries(out), "session being encoded", process)
     process.send_signal(signal.SIGTERM)  # the build alone, as `kill PID` does
     _, stderr = process.communicate(timeout=BOUND)
@@ -517,9 +651,20 @@ def test_the_next_render_removes_what_a_killed_one_left(tmp_path):
     os.utime(held, (time.time() - 60, time.time() - 60))
     with open(held) as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
-        result = CliRunner().invoke(main, ["render", str(SHORT), "--engine", "fake", "-m",
-                                           "1", "-q", "-o", str(tmp_path / "next.mp3")])
+        result = CliRunner().invoke(
+            main,
+            [
+                "render",
+                str(SHORT),
+                "--engine",
+                "fake",
+                "-m",
+                "1",
+                "-q",
+                "-o",
+                str(tmp_path / "next.mp3"),
+            ],
+        )
     assert result.exit_code == 0, result.output
     assert temporaries(tmp_path) == [held]
-    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == \
-        ["next.mp3"]
+    assert sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith(".")) == ["next.mp3"]

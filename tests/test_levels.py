@@ -44,11 +44,11 @@ def test_the_limiter_is_down_before_the_peak_and_rises_over_tens_of_ms():
     ceiling = dsp.db(-14.0)  # the burst peaks at -12 dBFS: about 2 dB to take off
     g = gain_db(x, dsp.limit(x, RATE, ceiling))
     at = round(0.5 * RATE)
-    assert np.nanmax(g[at:at + round(0.01 * RATE)]) < -1.5  # already down as the burst arrives
-    assert np.nanmax(g[:at - round(2 * dsp.ATTACK * RATE)]) > -0.01  # untouched well before
+    assert np.nanmax(g[at : at + round(0.01 * RATE)]) < -1.5  # already down as the burst arrives
+    assert np.nanmax(g[: at - round(2 * dsp.ATTACK * RATE)]) > -0.01  # untouched well before
     after = at + round(0.01 * RATE)
     ten_ms, sixty_ms = after + round(0.012 * RATE), after + round(0.06 * RATE)
-    assert np.nanmin(g[ten_ms - 200:ten_ms]) < -1.0  # still well down 10 ms after the burst
+    assert np.nanmin(g[ten_ms - 200 : ten_ms]) < -1.0  # still well down 10 ms after the burst
     assert np.nanmin(g[sixty_ms:]) > -0.3  # and nearly back within tens of milliseconds
     where = np.flatnonzero(~np.isnan(g))
     slope = np.abs(np.diff(g[where])) / np.diff(where)

@@ -57,15 +57,19 @@ def test_list_shows_meditations_and_the_series_with_their_origin(runner):
 @pytest.mark.parametrize("which", ["shortest", "default", "longest"])
 def test_each_template_fits_its_range_to_the_second(name, which):
     info = templates.TemplateLibrary().find(name)
-    minutes = {"shortest": shortest_minutes(name), "default": info.minutes,
-               "longest": info.max_minutes}[which]
+    minutes = {
+        "shortest": shortest_minutes(name),
+        "default": info.minutes,
+        "longest": info.max_minutes,
+    }[which]
     prepared = prepare(name, minutes=minutes)
     timeline = prepared.timeline
     assert abs(timeline.duration - minutes * 60) < 1.0
     # the spoken text is intact and in order, whatever the length (a hold's cues aside)
     sentences = prepared.script.sentences
-    assert [e.text for e in timeline.speech if e.clip < len(sentences)] == \
-        [s.text for s in sentences]
+    assert [e.text for e in timeline.speech if e.clip < len(sentences)] == [
+        s.text for s in sentences
+    ]
     # every flexible pause is min + weight * the one stretch of the whole script
     pauses = [item for item in prepared.script.items if isinstance(item, script.Pause)]
     lengths = pause_lengths(prepared.script, timeline)
@@ -106,8 +110,9 @@ def test_below_the_range_is_a_clear_error_naming_the_shortest(name):
 
 
 def test_above_max_minutes_is_a_clear_error(runner):
-    result = runner.invoke(main, ["script", "daily-check-in", "--engine", "fake",
-                                  "--minutes", "11"])
+    result = runner.invoke(
+        main, ["script", "daily-check-in", "--engine", "fake", "--minutes", "11"]
+    )
     assert result.exit_code == 2
     assert "at most 10 minutes" in result.output and "Traceback" not in result.output
 
@@ -118,9 +123,11 @@ def test_the_sleep_meditation_puts_added_length_into_the_drifting_silence():
     assert night.duration == pytest.approx(480 * 60, abs=1.0)
     *spoken_gaps, drift = night.silences
     assert [s.duration for s in spoken_gaps] == pytest.approx(
-        [s.duration for s in evening.silences[:-1]], abs=1.0)
-    assert drift.duration - evening.silences[-1].duration > 0.99 * (night.duration
-                                                                      - evening.duration)
+        [s.duration for s in evening.silences[:-1]], abs=1.0
+    )
+    assert drift.duration - evening.silences[-1].duration > 0.99 * (
+        night.duration - evening.duration
+    )
     assert evening.speech[-1].end >= 20 * 60  # it guides for twenty minutes at its default
     assert night.speech[-1].end < 30 * 60  # and is over early; the night is silence
     assert night.chapters[-1].title == "Drifting"
@@ -181,9 +188,14 @@ def test_any_length_in_range_is_hit_with_silences_in_proportion(spoken_scripts, 
     target = data.draw(st.floats(shortest, info.max_minutes * 60))
     timeline = plan.plan(parsed, seconds, target)
     assert abs(timeline.duration - target) < 1.0
-    flexible = [(p, s) for p, s in zip(
-        [i for i in parsed.items if isinstance(i, script.Pause)], pause_lengths(parsed, timeline))
-        if p.flexible and p.stretch_weight > 0]
+    flexible = [
+        (p, s)
+        for p, s in zip(
+            [i for i in parsed.items if isinstance(i, script.Pause)],
+            pause_lengths(parsed, timeline),
+        )
+        if p.flexible and p.stretch_weight > 0
+    ]
     grown = {round((s - p.min_length) / p.stretch_weight, 6) for p, s in flexible}
     assert len(grown) == 1  # every flexible pause grew by the same multiple of its weight
 
@@ -192,7 +204,12 @@ def test_a_user_series_plan_is_listed_with_its_origin(runner, tmp_path):
     (tmp_path / "series").mkdir()
     (tmp_path / "series" / "my-week.toml").write_text(
         '[series]\ntitle = "My week"\ndescription = "Mine."\n'
-        '[[sessions]]\ntemplate = "whole"\ntitle = "One"\n', encoding="utf-8")
+        '[[sessions]]\ntemplate = "whole"\ntitle = "One"\n',
+        encoding="utf-8",
+    )
     result = runner.invoke(main, ["list", "--templates", str(tmp_path)])
-    assert re.search(rf"my-week\s+1 session\s+My week: Mine\.\s+\(--templates: "
-                     rf"{re.escape(str(tmp_path))}\)", result.output), result.output
+    assert re.search(
+        rf"my-week\s+1 session\s+My week: Mine\.\s+\(--templates: "
+        rf"{re.escape(str(tmp_path))}\)",
+        result.output,
+    ), result.output

@@ -34,7 +34,8 @@ def test_at_its_longest_length_no_silence_between_spoken_lines_passes_three_minu
     gap = pacing.longest_gap(timeline, sleep=info.sleep)  # a sleep session's night aside
     assert gap.seconds <= pacing.MAX_SILENCE, (
         f"{name} at {info.max_minutes:g} min: {gap.seconds:.0f} s without a spoken line "
-        f"from {gap.start:.0f} s")
+        f"from {gap.start:.0f} s"
+    )
 
 
 @pytest.mark.parametrize("name", BUILTIN)

@@ -26,33 +26,45 @@ def write(tmp_path, body: str, header: str = HEADER):
 
 
 def prepare(path, minutes=None, **variables):
-    request = session.Request(str(path), variables=variables, minutes=minutes, engine="fake",
-                              cache=False)
+    request = session.Request(
+        str(path), variables=variables, minutes=minutes, engine="fake", cache=False
+    )
     return session.prepare(request, engine=FakeEngine())
 
 
 # --- minutes -----------------------------------------------------------------------------------
 
+
 def test_a_template_sees_the_length_asked_for_or_its_default(tmp_path):
-    path = write(tmp_path, "This is {{ minutes }} minutes.\n"
-                           "{% if minutes >= 20 %}There is time for more.{% endif %}\n"
-                           "{{ pause(20, min=5) }}\n")
+    path = write(
+        tmp_path,
+        "This is {{ minutes }} minutes.\n"
+        "{% if minutes >= 20 %}There is time for more.{% endif %}\n"
+        "{{ pause(20, min=5) }}\n",
+    )
     assert prepare(path).timeline.speech[0].text == "This is 5.0 minutes."
     long = prepare(path, minutes=25)
-    assert [e.text for e in long.timeline.speech] == ["This is 25.0 minutes.",
-                                                      "There is time for more."]
+    assert [e.text for e in long.timeline.speech] == [
+        "This is 25.0 minutes.",
+        "There is time for more.",
+    ]
 
 
 def test_minutes_is_reserved(tmp_path):
-    path = write(tmp_path, "Hi.\n", HEADER.replace(
-        "#}", '[variables.minutes]\ndefault = "3"\nhelp = "no"\n#}'))
+    path = write(
+        tmp_path,
+        "Hi.\n",
+        HEADER.replace("#}", '[variables.minutes]\ndefault = "3"\nhelp = "no"\n#}'),
+    )
     with pytest.raises(TemplateError, match="given to every template"):
         templates.read_info(path, "file")
 
 
-GROWING = ("Arrive.\n{{ pause(30, min=20) }}\n"
-           "{% if minutes >= 2 %}{% for n in range(12) %}Here is more guidance, said slowly.\n"
-           "{% endfor %}{% endif %}\nGo well.\n")
+GROWING = (
+    "Arrive.\n{{ pause(30, min=20) }}\n"
+    "{% if minutes >= 2 %}{% for n in range(12) %}Here is more guidance, said slowly.\n"
+    "{% endfor %}{% endif %}\nGo well.\n"
+)
 
 
 def test_the_shortest_length_renders_the_text_at_the_length_it_is_for(tmp_path, runner):
@@ -76,9 +88,11 @@ def test_the_shortest_length_renders_the_text_at_the_length_it_is_for(tmp_path, 
 def test_a_suggested_length_past_a_threshold_fits_its_own_longer_text(tmp_path):
     """The short text needs just under 2 min, so 2.0 would be suggested, but at 2.0 the text
     grows: the suggestion is a length whose own text fits."""
-    body = ("Arrive.\n{{ pause(100, min=103) }}\n".replace("100", "110") +
-            "{% if minutes >= 2 %}{% for n in range(30) %}Here is more guidance, said slowly.\n"
-            "{% endfor %}{% endif %}Go well.\n")
+    body = (
+        "Arrive.\n{{ pause(100, min=103) }}\n".replace("100", "110")
+        + "{% if minutes >= 2 %}{% for n in range(30) %}Here is more guidance, said slowly.\n"
+        "{% endfor %}{% endif %}Go well.\n"
+    )
     path = write(tmp_path, body)
     with pytest.raises(FitError) as caught:
         prepare(path, minutes=1)
@@ -89,9 +103,11 @@ def test_a_suggested_length_past_a_threshold_fits_its_own_longer_text(tmp_path):
 
 # --- hold() --------------------------------------------------------------------------------------
 
-HOLD = ('## Sit\nSettle.\n'
-        '{{ hold(60, min=10, cues=["Come back to your breath.", "Return, gently."]) }}\n'
-        'Open your eyes.\n')
+HOLD = (
+    "## Sit\nSettle.\n"
+    '{{ hold(60, min=10, cues=["Come back to your breath.", "Return, gently."]) }}\n'
+    "Open your eyes.\n"
+)
 
 
 def test_hold_markup_and_its_cues():
@@ -112,8 +128,11 @@ def test_a_long_session_keeps_guiding_and_a_short_one_says_no_cue(tmp_path):
     long = prepare(path, minutes=30).timeline
     said = [e.text for e in long.speech]
     assert said[0] == "Settle." and said[-1] == "Open your eyes." and len(said) > 10
-    assert said[1:4] == ["Come back to your breath.", "Return, gently.",
-                         "Come back to your breath."]
+    assert said[1:4] == [
+        "Come back to your breath.",
+        "Return, gently.",
+        "Come back to your breath.",
+    ]
     assert long.duration == pytest.approx(30 * 60, abs=1e-6)
     gaps = [b.start - a.end for a, b in zip(long.speech, long.speech[1:])]
     assert max(gaps) <= 150 + 1e-6
@@ -131,10 +150,14 @@ def test_script_and_captions_show_the_cues_where_they_are_said(tmp_path, runner)
 
 # --- minimums ------------------------------------------------------------------------------------
 
+
 def test_minimums_hold_at_the_shortest_length(tmp_path):
-    path = write(tmp_path, "Breathe.\n{{ pause(20, min=8, weight=30) }}\n"
-                           '{{ repeat("I let you go.", pause=6) }}\nEnd.\n'
-                           "{{ pause(60, flex=True) }}\n")
+    path = write(
+        tmp_path,
+        "Breathe.\n{{ pause(20, min=8, weight=30) }}\n"
+        '{{ repeat("I let you go.", pause=6) }}\nEnd.\n'
+        "{{ pause(60, flex=True) }}\n",
+    )
     info = templates.read_info(path, "file")
     shortest = session.Speaker(info, {}, FakeEngine(), str).shortest(session.PlanSettings())
     timeline = prepare(path, minutes=shortest / 60).timeline
@@ -143,34 +166,47 @@ def test_minimums_hold_at_the_shortest_length(tmp_path):
 
 # --- prosody -------------------------------------------------------------------------------------
 
+
 def test_prosody_markup_and_helper():
-    items = parse('Plain.\n<prosody rate="80%" volume="-6dB" pitch="-10%">Slow and low.\n'
-                  'Still.</prosody>\nPlain again.').sentences
-    assert [s.prosody for s in items] == [Prosody(), Prosody(0.8, -6, -0.1),
-                                          Prosody(0.8, -6, -0.1), Prosody()]
+    items = parse(
+        'Plain.\n<prosody rate="80%" volume="-6dB" pitch="-10%">Slow and low.\n'
+        "Still.</prosody>\nPlain again."
+    ).sentences
+    assert [s.prosody for s in items] == [
+        Prosody(),
+        Prosody(0.8, -6, -0.1),
+        Prosody(0.8, -6, -0.1),
+        Prosody(),
+    ]
     env = templates.make_environment()
     text = env.from_string("{% call prosody(rate=0.85, volume=-3) %}Softly.{% endcall %}").render()
     assert text == '<prosody rate="85%" volume="-3dB">Softly.</prosody>'
     assert parse(text).sentences[0].prosody == Prosody(0.85, -3.0)
 
 
-@pytest.mark.parametrize("text, message", [
-    ('<prosody rate="300%">Hi.</prosody>', "out of range"),
-    ('<prosody volume="loud">Hi.</prosody>', "dB"),
-    ('<prosody speed="1">Hi.</prosody>', "unknown attribute"),
-    ('Hi <prosody rate="80%">there.</prosody>', "whole sentences"),
-    ('<prosody rate="80%">Hi.', "never closed"),
-    ('<prosody rate="80%"><prosody rate="90%">Hi.</prosody></prosody>', "inside another"),
-    ('Hi.</repeat>', "without an opening"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ('<prosody rate="300%">Hi.</prosody>', "out of range"),
+        ('<prosody volume="loud">Hi.</prosody>', "dB"),
+        ('<prosody speed="1">Hi.</prosody>', "unknown attribute"),
+        ('Hi <prosody rate="80%">there.</prosody>', "whole sentences"),
+        ('<prosody rate="80%">Hi.', "never closed"),
+        ('<prosody rate="80%"><prosody rate="90%">Hi.</prosody></prosody>', "inside another"),
+        ("Hi.</repeat>", "without an opening"),
+    ],
+)
 def test_bad_prosody_is_a_located_error(text, message):
     with pytest.raises(TemplateError, match=message):
         parse(text)
 
 
 def test_a_slower_passage_has_longer_clips_and_the_fit_stays_exact(tmp_path):
-    path = write(tmp_path, 'Breathe in.\n<prosody rate="50%" volume="-6dB">Breathe in.</prosody>'
-                           "\n{{ pause(30, min=5) }}\n")
+    path = write(
+        tmp_path,
+        'Breathe in.\n<prosody rate="50%" volume="-6dB">Breathe in.</prosody>'
+        "\n{{ pause(30, min=5) }}\n",
+    )
     prepared = prepare(path, minutes=3)
     plain, slow = prepared.timeline.speech
     assert slow.duration == pytest.approx(2 * plain.duration, abs=1e-4)
@@ -180,12 +216,16 @@ def test_a_slower_passage_has_longer_clips_and_the_fit_stays_exact(tmp_path):
 
 def test_a_softer_passage_is_softer_after_levelling(tmp_path):
     from letgo.sound import dsp, mix
-    path = write(tmp_path, 'Breathe in.\n<prosody volume="-6dB">Breathe in.</prosody>\n'
-                           "{{ pause(30, min=5) }}\n")
+
+    path = write(
+        tmp_path,
+        'Breathe in.\n<prosody volume="-6dB">Breathe in.</prosody>\n{{ pause(30, min=5) }}\n',
+    )
     prepared = prepare(path, minutes=2)
     settings = session.MixSettings(loudness=-16.0)
-    levels = mix.plan_levels(prepared.timeline, prepared.clips, mix.BedLevel(float("-inf")), 1,
-                             settings)
+    levels = mix.plan_levels(
+        prepared.timeline, prepared.clips, mix.BedLevel(float("-inf")), 1, settings
+    )
     plain, soft = levels.speech(0), levels.speech(1)
     rate = settings.sample_rate
     assert dsp.loudness(plain, rate) - dsp.loudness(soft, rate) == pytest.approx(6.0, abs=0.01)
@@ -193,10 +233,12 @@ def test_a_softer_passage_is_softer_after_levelling(tmp_path):
 
 
 def test_prosody_is_part_of_the_cache_key(tmp_path):
-    path = write(tmp_path, 'Breathe in.\n<prosody rate="80%">Breathe in.</prosody>\n'
-                           "{{ pause(30, min=5) }}\n")
-    request = session.Request(str(path), minutes=2, engine="fake",
-                              cache_dir=str(tmp_path / "cache"))
+    path = write(
+        tmp_path, 'Breathe in.\n<prosody rate="80%">Breathe in.</prosody>\n{{ pause(30, min=5) }}\n'
+    )
+    request = session.Request(
+        str(path), minutes=2, engine="fake", cache_dir=str(tmp_path / "cache")
+    )
     engine = FakeEngine()
     first = session.prepare(request, engine=engine)
     assert engine.calls == ["Breathe in.", "Breathe in."]  # once plain, once slower
@@ -209,6 +251,7 @@ def test_prosody_is_part_of_the_cache_key(tmp_path):
 
 # --- repeat ----------------------------------------------------------------------------------
 
+
 def test_a_phrase_to_repeat_is_its_own_sentence_with_a_beat_after_it():
     mark = templates.repeat("I let you go with kindness.", pause=6)
     assert mark == "<repeat>I let you go with kindness.</repeat> [pause 6s flex min=3s]"
@@ -217,14 +260,20 @@ def test_a_phrase_to_repeat_is_its_own_sentence_with_a_beat_after_it():
     assert items[1].repeat and items[1].text == "I let you go with kindness."
     assert isinstance(items[2], Pause) and items[2].min_length == 3
     env = templates.make_environment()
-    text = env.from_string("{% call repeat() %}I am here, {{ who }}.{% endcall %}").render(who="Sam")
+    text = env.from_string("{% call repeat() %}I am here, {{ who }}.{% endcall %}").render(
+        who="Sam"
+    )
     assert parse(text).sentences[0] == Speech("I am here, Sam.", 1, True, repeat=True)
 
 
 def test_a_value_in_a_cue_or_a_phrase_to_repeat_is_said_as_typed(tmp_path):
     header = HEADER.replace("#}", '[variables.person]\ndefault = ""\nhelp = "A first name."\n#}')
-    path = write(tmp_path, 'Sit.\n{{ hold(60, min=10, cues=["Come back, " ~ person ~ "."]) }}\n'
-                           '{{ repeat("I let you go, " ~ person ~ ".", pause=5) }}\n', header)
+    path = write(
+        tmp_path,
+        'Sit.\n{{ hold(60, min=10, cues=["Come back, " ~ person ~ "."]) }}\n'
+        '{{ repeat("I let you go, " ~ person ~ ".", pause=5) }}\n',
+        header,
+    )
     prepared = prepare(path, minutes=20, person="Sam | [pause 600s] <b>")
     said = [e.text for e in prepared.timeline.speech]
     assert "Come back, Sam | [pause 600s] <b>." in said
@@ -236,8 +285,10 @@ def test_the_split_limit_is_a_setting_like_any_other(tmp_path, runner):
     path = write(tmp_path, HOLD)
     said = {}
     for limit in ("150", "60"):
-        result = runner.invoke(main, ["script", str(path), "--engine", "fake", "--minutes",
-                                      "20", "--hold-split", limit])
+        result = runner.invoke(
+            main,
+            ["script", str(path), "--engine", "fake", "--minutes", "20", "--hold-split", limit],
+        )
         assert result.exit_code == 0, result.output
         said[limit] = result.output.count("Return, gently.")
     assert said["60"] > 2 * said["150"] > 0
@@ -247,17 +298,29 @@ def test_the_split_limit_is_a_setting_like_any_other(tmp_path, runner):
 
 # --- properties of the markup ----------------------------------------------------------------
 
-_sentence = st.builds(lambda w, end: " ".join(w).capitalize() + end,
-                      st.lists(st.sampled_from(["rest", "breathe", "soft", "here", "now"]),
-                               min_size=1, max_size=6), st.sampled_from([".", "!", "?"]))
-_voice = st.one_of(st.none(), st.tuples(st.sampled_from([0.5, 0.8, 1.0, 1.25, 2.0]),
-                                        st.sampled_from([-20.0, -3.0, 0.0, 6.0]),
-                                        st.sampled_from([-0.5, -0.1, 0.0, 0.5])))
+_sentence = st.builds(
+    lambda w, end: " ".join(w).capitalize() + end,
+    st.lists(st.sampled_from(["rest", "breathe", "soft", "here", "now"]), min_size=1, max_size=6),
+    st.sampled_from([".", "!", "?"]),
+)
+_voice = st.one_of(
+    st.none(),
+    st.tuples(
+        st.sampled_from([0.5, 0.8, 1.0, 1.25, 2.0]),
+        st.sampled_from([-20.0, -3.0, 0.0, 6.0]),
+        st.sampled_from([-0.5, -0.1, 0.0, 0.5]),
+    ),
+)
 
 
 @settings(deadline=None)
-@given(st.lists(st.tuples(st.lists(_sentence, min_size=1, max_size=3), _voice, st.booleans()),
-                min_size=1, max_size=6))
+@given(
+    st.lists(
+        st.tuples(st.lists(_sentence, min_size=1, max_size=3), _voice, st.booleans()),
+        min_size=1,
+        max_size=6,
+    )
+)
 def test_passages_keep_their_words_and_each_sentence_its_voice(passages):
     """Whatever the passages, their prosody and line breaks: every sentence comes back once,
     in order, with the voice of the passage it was in."""
@@ -266,8 +329,10 @@ def test_passages_keep_their_words_and_each_sentence_its_voice(passages):
         body = ("\n" if broken else " ").join(sentences)
         if voice:
             rate, volume, pitch = voice
-            text.append(f'<prosody rate="{rate:.0%}" volume="{volume:+g}dB" '
-                        f'pitch="{pitch:+.0%}">{body}</prosody>')
+            text.append(
+                f'<prosody rate="{rate:.0%}" volume="{volume:+g}dB" '
+                f'pitch="{pitch:+.0%}">{body}</prosody>'
+            )
             expected += [(s, Prosody(rate, volume, pitch)) for s in sentences]
         else:
             text.append(body)

@@ -30,7 +30,7 @@ class Samples:
     def blocks(self, start=0, end=None):
         end = self.frames if end is None else end
         for a in range(start, end, 88200):
-            yield self.samples[a:min(end, a + 88200)]
+            yield self.samples[a : min(end, a + 88200)]
 
 
 def speechlike(seconds: float, channels: int = 1, seed: int = 3) -> np.ndarray:
@@ -50,22 +50,26 @@ def speechlike(seconds: float, channels: int = 1, seed: int = 3) -> np.ndarray:
 
 
 def decode(path, channels: int = 1) -> np.ndarray:
-    result = subprocess.run([ffmpeg.exe(), "-v", "error", "-i", str(path), "-f", "f32le",
-                             "-ac", str(channels), "-"], capture_output=True, check=True)
+    result = subprocess.run(
+        [ffmpeg.exe(), "-v", "error", "-i", str(path), "-f", "f32le", "-ac", str(channels), "-"],
+        capture_output=True,
+        check=True,
+    )
     return np.frombuffer(result.stdout, dtype=np.float32).reshape(-1, channels)
 
 
 def encoded(samples: np.ndarray, path, encoders: int, bitrate: str = "128k") -> np.ndarray:
     path.write_bytes(b"")
-    export.encode(Samples(samples), path, ExportSettings(format="mp3", bitrate=bitrate),
-                  encoders=encoders)
+    export.encode(
+        Samples(samples), path, ExportSettings(format="mp3", bitrate=bitrate), encoders=encoders
+    )
     return decode(path, samples.shape[1])
 
 
 def worst_error(decoded: np.ndarray, source: np.ndarray, around: int) -> float:
     """The loudest 10 ms of coding error within a second of `around`."""
-    error = (decoded[around - RATE:around + RATE] - source[around - RATE:around + RATE])
-    windows = error[:len(error) // 441 * 441].reshape(-1, 441, error.shape[1])
+    error = decoded[around - RATE : around + RATE] - source[around - RATE : around + RATE]
+    windows = error[: len(error) // 441 * 441].reshape(-1, 441, error.shape[1])
     return float(np.sqrt(np.mean(windows.astype(np.float64) ** 2, axis=(1, 2))).max())
 
 
@@ -76,10 +80,10 @@ def test_a_short_session_is_encoded_whole():
     assert first_end - join == join - second_start == mp3join.OVERLAP * mp3join.FRAME
 
 
-@pytest.mark.parametrize("channels, bitrate", [(1, "128k"), (2, "128k"), (1, "32k"),
-                                               (2, "320k")])
-def test_the_halves_join_gaplessly_and_the_join_is_coding_noise(tmp_path, monkeypatch,
-                                                                channels, bitrate):
+@pytest.mark.parametrize("channels, bitrate", [(1, "128k"), (2, "128k"), (1, "32k"), (2, "320k")])
+def test_the_halves_join_gaplessly_and_the_join_is_coding_noise(
+    tmp_path, monkeypatch, channels, bitrate
+):
     joins = []
     monkeypatch.setattr(mp3join, "join", lambda *a, join=mp3join.join: joins.append(join(*a)))
     source = speechlike(100.0, channels)
@@ -106,8 +110,8 @@ def test_the_joined_file_has_a_true_header(tmp_path):
     with open(out, "rb") as file:
         (info_at, _), *frames = mp3join.frames(file)
     tag = data.index(b"Info", info_at)
-    assert int.from_bytes(data[tag + 8:tag + 12], "big") == len(frames)
-    assert int.from_bytes(data[tag + 12:tag + 16], "big") == len(data) - info_at
+    assert int.from_bytes(data[tag + 8 : tag + 12], "big") == len(frames)
+    assert int.from_bytes(data[tag + 12 : tag + 16], "big") == len(data) - info_at
 
 
 def test_halves_that_cannot_be_joined_are_encoded_whole(tmp_path, monkeypatch):
@@ -138,8 +142,12 @@ def test_a_failure_while_feeding_stops_both_encoders_and_leaves_nothing(tmp_path
 
 
 def test_a_render_in_halves_matches_one_encoded_whole(short_template, fake_engine, tmp_path):
-    request = session.Request(template=str(short_template), engine="fake", minutes=3.0,
-                              mix=MixSettings(background="ocean"))
+    request = session.Request(
+        template=str(short_template),
+        engine="fake",
+        minutes=3.0,
+        mix=MixSettings(background="ocean"),
+    )
     halves, whole = tmp_path / "halves.mp3", tmp_path / "whole.mp3"
     result = session.render(request, halves, engine=fake_engine, encoders=2)
     session.render(request, whole, engine=fake_engine, encoders=1)
@@ -171,8 +179,9 @@ def test_a_failure_in_the_second_half_stops_the_first(tmp_path):
 
 def test_without_room_for_the_halves_a_session_is_encoded_whole(tmp_path, monkeypatch):
     """A split encode needs twice the file's size free on the disk for a moment."""
-    monkeypatch.setattr(shutil, "disk_usage",
-                        lambda path: SimpleNamespace(total=10**9, used=10**9, free=10**5))
+    monkeypatch.setattr(
+        shutil, "disk_usage", lambda path: SimpleNamespace(total=10**9, used=10**9, free=10**5)
+    )
     monkeypatch.setattr(mp3join, "join", lambda *a: pytest.fail("split despite the full disk"))
     source = speechlike(80.0)
     assert len(encoded(source, tmp_path / "whole.mp3", encoders=2)) == len(source)

@@ -17,8 +17,12 @@ class PaddedEngine(FakeEngine):
     def synthesize(self, sentences, progress=None):
         for clip in super().synthesize(sentences, progress):
             rate = clip.sample_rate
-            yield Clip(np.concatenate([np.zeros(rate // 2, np.float32), clip.samples,
-                                       np.zeros(rate, np.float32)]), rate)
+            yield Clip(
+                np.concatenate(
+                    [np.zeros(rate // 2, np.float32), clip.samples, np.zeros(rate, np.float32)]
+                ),
+                rate,
+            )
 
 
 def test_padding_is_trimmed_to_a_short_margin(tmp_path):
@@ -28,7 +32,9 @@ def test_padding_is_trimmed_to_a_short_margin(tmp_path):
     prepared = session.prepare(request, PaddedEngine())
     for clip, event in zip(prepared.clips, prepared.timeline.speech):
         assert clip.duration == pytest.approx(
-            fake_duration(event.text) + LEAD_MARGIN + TAIL_MARGIN, abs=0.01)
+            fake_duration(event.text) + LEAD_MARGIN + TAIL_MARGIN, abs=0.01
+        )
     plain = session.prepare(request, FakeEngine())
-    assert [c.duration for c in plain.clips] == [fake_duration(e.text)
-                                                 for e in plain.timeline.speech]
+    assert [c.duration for c in plain.clips] == [
+        fake_duration(e.text) for e in plain.timeline.speech
+    ]

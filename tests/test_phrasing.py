@@ -19,8 +19,11 @@ def speech(*pieces: tuple[str, float]) -> Clip:
     for kind, seconds in pieces:
         n = round(seconds * RATE)
         t = np.arange(n) / RATE
-        parts.append((0.3 * np.sin(2 * np.pi * 200 * t) if kind == "tone" else np.zeros(n))
-                     .astype(np.float32))
+        parts.append(
+            (0.3 * np.sin(2 * np.pi * 200 * t) if kind == "tone" else np.zeros(n)).astype(
+                np.float32
+            )
+        )
     return Clip(np.concatenate(parts), RATE)
 
 
@@ -33,18 +36,23 @@ def test_the_pause_at_a_comma_is_lengthened_to_the_phrase_gap():
     wider = phrasing.widen(clip, "Breathe in, slowly now.", 0.5)
     assert wider.duration == pytest.approx(clip.duration + 0.25, abs=0.02)  # 10 ms frames
     assert quiet_stretches(wider) == [pytest.approx(0.5, abs=0.02)]
-    assert np.max(np.abs(wider.samples[:round(0.99 * RATE)])) > 0.29  # the words as they were
+    assert np.max(np.abs(wider.samples[: round(0.99 * RATE)])) > 0.29  # the words as they were
 
 
-@pytest.mark.parametrize("parts, text", [
-    # a pause already long enough is kept
-    ((("tone", 1.0), ("quiet", 0.6), ("tone", 1.0)), "Breathe in, slowly."),
-    # a stop consonant's closure is shorter than SHORTEST: left alone even at a comma
-    ((("tone", 1.0), ("quiet", 0.08), ("tone", 1.0)), "Breathe in, slowly."),
-    # a pause far from its mark (the comma near the start, the pause near the end)
-    ((("tone", 2.0), ("quiet", 0.25), ("tone", 0.2)),
-     "So, let the breath come and go by itself now."),
-])
+@pytest.mark.parametrize(
+    "parts, text",
+    [
+        # a pause already long enough is kept
+        ((("tone", 1.0), ("quiet", 0.6), ("tone", 1.0)), "Breathe in, slowly."),
+        # a stop consonant's closure is shorter than SHORTEST: left alone even at a comma
+        ((("tone", 1.0), ("quiet", 0.08), ("tone", 1.0)), "Breathe in, slowly."),
+        # a pause far from its mark (the comma near the start, the pause near the end)
+        (
+            (("tone", 2.0), ("quiet", 0.25), ("tone", 0.2)),
+            "So, let the breath come and go by itself now.",
+        ),
+    ],
+)
 def test_a_pause_that_is_not_a_short_phrase_break_is_left_alone(parts, text):
     clip = speech(*parts)
     assert phrasing.widen(clip, text, 0.5) is clip
@@ -77,4 +85,5 @@ def test_the_timeline_places_the_widened_clips(tmp_path):
     prepared = session.prepare(request, PausingEngine())
     gap = request.plan.phrase_gap
     assert [e.duration for e in prepared.timeline.speech] == [
-        pytest.approx(2.0 + gap, abs=0.02)] * 2
+        pytest.approx(2.0 + gap, abs=0.02)
+    ] * 2

@@ -18,12 +18,18 @@ EDGE = 0.6  # Piper clips start and end with a little silence of their own (up t
 
 
 def request(template, store, **changes) -> session.Request:
-    return session.Request(template=str(template), engine="piper", cache_dir=str(store),
-                           mix=MixSettings(background="none"), **changes)
+    return session.Request(
+        template=str(template),
+        engine="piper",
+        cache_dir=str(store),
+        mix=MixSettings(background="none"),
+        **changes,
+    )
 
 
 def test_a_piper_session_has_speech_where_the_timeline_says_and_the_right_length(
-        short_template, tmp_path):
+    short_template, tmp_path
+):
     out = tmp_path / "piper.mp3"
     result = session.render(request(short_template, tmp_path / "cache", minutes=1.0), out)
     timeline = result.prepared.timeline
@@ -37,12 +43,17 @@ def test_a_piper_session_has_speech_where_the_timeline_says_and_the_right_length
             assert overlap <= 0, f"silence {start:.2f}-{end:.2f} s inside {event.text!r}"
     # ...and every written pause of two seconds or more, clear of a bell's ring, is silent.
     bells = [e.start for e in timeline.events if e.kind == "bell"]
-    pauses = [s for s in timeline.silences if s.duration >= 2.0
-              and not any(b <= s.start < b + BELL_RING for b in bells)]
+    pauses = [
+        s
+        for s in timeline.silences
+        if s.duration >= 2.0 and not any(b <= s.start < b + BELL_RING for b in bells)
+    ]
     assert pauses
     for pause in pauses:
-        assert any(start <= pause.start + EDGE and end >= pause.start + pause.duration - EDGE
-                   for start, end in quiet), f"pause at {pause.start:.2f} s not silent"
+        assert any(
+            start <= pause.start + EDGE and end >= pause.start + pause.duration - EDGE
+            for start, end in quiet
+        ), f"pause at {pause.start:.2f} s not silent"
 
 
 def test_a_warm_render_loads_no_model_and_sounds_the_same(short_template, tmp_path):
@@ -55,8 +66,11 @@ def test_a_warm_render_loads_no_model_and_sounds_the_same(short_template, tmp_pa
 
 
 def test_every_clip_is_speech_in_order_and_slower_with_a_longer_length_scale():
-    sentences = ["Rest.", "Let the whole body soften, from the crown of the head to the feet.",
-                 "Breathe."]
+    sentences = [
+        "Rest.",
+        "Let the whole body soften, from the crown of the head to the feet.",
+        "Breathe.",
+    ]
     fast = list(make_engine("piper", VoiceSettings(length_scale=1.0)).synthesize(sentences))
     slow = list(make_engine("piper", VoiceSettings(length_scale=1.6)).synthesize(sentences))
     assert [c.sample_rate for c in fast] == [22050] * 3

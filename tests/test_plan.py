@@ -21,8 +21,16 @@ def script_of(*sections) -> Script:
 
 
 EXAMPLE = script_of(
-    ("Arrival", [Cue("bell", 1), Speech("Sit.", 2), Pause(2, 3), Speech("Breathe.", 4, True),
-                 Pause(10, 5, flexible=True)]),
+    (
+        "Arrival",
+        [
+            Cue("bell", 1),
+            Speech("Sit.", 2),
+            Pause(2, 3),
+            Speech("Breathe.", 4, True),
+            Pause(10, 5, flexible=True),
+        ],
+    ),
     ("Return", [Speech("Go well.", 6, True), Pause(20, 7, flexible=True, minimum=5, weight=30)]),
 )
 CLIPS = [1.0, 2.0, 1.5]
@@ -75,22 +83,29 @@ def test_a_script_with_no_flexible_pause_lets_the_tail_carry_the_length():
 
 speech = st.builds(Speech, st.just("Words."), st.just(1), st.booleans())
 fixed_pause = st.builds(Pause, st.floats(0.1, 30), st.just(1))
-flex_pause = st.builds(lambda s, w: Pause(s, 1, True, None, w),
-                       st.floats(0.5, 60), st.one_of(st.none(), st.floats(0.1, 50)))
-items = st.lists(st.one_of(speech, fixed_pause, flex_pause, st.just(Cue("bell", 1))),
-                 min_size=1, max_size=25)
+flex_pause = st.builds(
+    lambda s, w: Pause(s, 1, True, None, w),
+    st.floats(0.5, 60),
+    st.one_of(st.none(), st.floats(0.1, 50)),
+)
+items = st.lists(
+    st.one_of(speech, fixed_pause, flex_pause, st.just(Cue("bell", 1))), min_size=1, max_size=25
+)
 
 
 @given(items, st.data(), st.floats(0, 3000))
 def test_any_reachable_target_is_hit_and_nothing_overlaps(entries, data, extra):
     script = script_of(("Body", entries))
-    clips = data.draw(st.lists(st.floats(0.2, 15), min_size=len(script.sentences),
-                               max_size=len(script.sentences)))
+    clips = data.draw(
+        st.lists(st.floats(0.2, 15), min_size=len(script.sentences), max_size=len(script.sentences))
+    )
     target = shortest_seconds(script, clips) + extra
     timeline = plan(script, clips, target_seconds=target)
     assert timeline.duration == pytest.approx(target, abs=1e-6)
-    spans = sorted([(e.start, e.end) for e in timeline.events] +
-                   [(s.start, s.start + s.duration) for s in timeline.silences])
+    spans = sorted(
+        [(e.start, e.end) for e in timeline.events]
+        + [(s.start, s.start + s.duration) for s in timeline.silences]
+    )
     for (a_start, a_end), (b_start, _) in zip(spans, spans[1:]):
         assert a_end <= b_start + 1e-9
     assert all(end <= timeline.duration + 1e-9 for _, end in spans)
@@ -103,8 +118,9 @@ def test_any_reachable_target_is_hit_and_nothing_overlaps(entries, data, extra):
 @given(items, st.data())
 def test_below_the_shortest_length_is_refused(entries, data):
     script = script_of(("Body", entries))
-    clips = data.draw(st.lists(st.floats(0.2, 15), min_size=len(script.sentences),
-                               max_size=len(script.sentences)))
+    clips = data.draw(
+        st.lists(st.floats(0.2, 15), min_size=len(script.sentences), max_size=len(script.sentences))
+    )
     shortest = shortest_seconds(script, clips)
     assume(shortest > 1)
     with pytest.raises(FitError):
@@ -112,6 +128,7 @@ def test_below_the_shortest_length_is_refused(entries, data):
 
 
 # --- holds: long silences that keep guiding ---------------------------------------------------
+
 
 def hold(seconds, minimum, *cues, weight=None):
     return Pause(seconds, 1, True, minimum, weight, tuple(Speech(c, 1) for c in cues))
@@ -125,8 +142,9 @@ def test_a_hold_within_the_limit_is_one_silence_and_says_nothing():
 
 
 def test_a_stretched_hold_is_split_with_its_cues_in_turn_and_the_total_stays_exact():
-    script = script_of(("Body", [Speech("Sit.", 1), hold(60, 10, "Come back.", "Return."),
-                                 Speech("End.", 2)]))
+    script = script_of(
+        ("Body", [Speech("Sit.", 1), hold(60, 10, "Come back.", "Return."), Speech("End.", 2)])
+    )
     clips = [1.0, 1.0, 1.5, 2.0]  # Sit., End., then the cues
     timeline = plan(script, clips, target_seconds=20 * 60)
     assert timeline.duration == pytest.approx(20 * 60)
@@ -171,16 +189,25 @@ def test_split_hold_parts_are_equal_bounded_and_fill_the_hold(length, cues, limi
         assert parts == [length]
 
 
-hold_pause = st.builds(lambda s, m, n: Pause(s, 1, True, min(m, s), None,
-                                               tuple(Speech(f"Cue {i}.", 1) for i in range(n))),
-                       st.floats(1, 120), st.floats(0, 30), st.integers(0, 3))
+hold_pause = st.builds(
+    lambda s, m, n: Pause(
+        s, 1, True, min(m, s), None, tuple(Speech(f"Cue {i}.", 1) for i in range(n))
+    ),
+    st.floats(1, 120),
+    st.floats(0, 30),
+    st.integers(0, 3),
+)
 
 
 @settings(deadline=None)  # no wall-time limit: the machine is shared
-@given(st.lists(st.one_of(speech, fixed_pause, flex_pause, hold_pause), min_size=1, max_size=15),
-       st.data(), st.floats(0, 20_000))
+@given(
+    st.lists(st.one_of(speech, fixed_pause, flex_pause, hold_pause), min_size=1, max_size=15),
+    st.data(),
+    st.floats(0, 20_000),
+)
 def test_with_holds_any_reachable_target_is_hit_and_no_hold_part_runs_past_the_limit(
-        entries, data, extra):
+    entries, data, extra
+):
     entries = [replace(item, line=n) for n, item in enumerate(entries, start=1)]
     script = script_of(("Body", entries))
     n = len(script.spoken)
@@ -188,8 +215,10 @@ def test_with_holds_any_reachable_target_is_hit_and_no_hold_part_runs_past_the_l
     target = shortest_seconds(script, clips) + extra
     timeline = plan(script, clips, target_seconds=target)
     assert timeline.duration == pytest.approx(target, abs=1e-6)
-    spans = sorted([(e.start, e.end) for e in timeline.events] +
-                   [(s.start, s.start + s.duration) for s in timeline.silences])
+    spans = sorted(
+        [(e.start, e.end) for e in timeline.events]
+        + [(s.start, s.start + s.duration) for s in timeline.silences]
+    )
     for (_, a_end), (b_start, _) in zip(spans, spans[1:]):
         assert a_end <= b_start + 1e-6
     assert all(0 <= e.clip < n for e in timeline.speech)

@@ -41,10 +41,14 @@ def test_slower_and_softer_passages_are_so_and_the_timeline_stays_exact(tmp_path
     template = tmp_path / "probe.j2"
     template.write_text(TEMPLATE, encoding="utf-8")
     out = tmp_path / "probe.mp3"
-    request = session.Request(str(template), minutes=1.5, engine=engine,
-                              cache_dir=str(tmp_path / "cache"),
-                              plan=PlanSettings(hold_split=20),
-                              mix=MixSettings(background="none"))
+    request = session.Request(
+        str(template),
+        minutes=1.5,
+        engine=engine,
+        cache_dir=str(tmp_path / "cache"),
+        plan=PlanSettings(hold_split=20),
+        mix=MixSettings(background="none"),
+    )
     result = session.render(request, out)
     timeline = result.prepared.timeline
     plain, slower, softer, *rest = timeline.speech
@@ -69,10 +73,10 @@ def median_f0(clip) -> float:
     low, high = int(rate / 400), int(rate / 60)
     found = []
     for start in range(0, len(x) - size, size // 2):
-        frame = x[start:start + size]
+        frame = x[start : start + size]
         if np.sqrt(np.mean(frame * frame)) < 0.02:
             continue
-        corr = np.correlate(frame, frame, "full")[size - 1:]
+        corr = np.correlate(frame, frame, "full")[size - 1 :]
         lag = low + int(np.argmax(corr[low:high]))
         if corr[lag] > 0.3 * corr[0]:
             found.append(rate / lag)

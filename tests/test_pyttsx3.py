@@ -94,11 +94,14 @@ def test_a_driver_that_writes_nothing_is_retried_then_named(monkeypatch, failure
         engine.close()
 
 
-@pytest.mark.parametrize("clip, reason", [
-    (None, "no audio"),
-    (Clip(np.zeros(22050, dtype=np.float32), 22050), "silent"),
-    (Clip(0.2 * np.ones(200, dtype=np.float32), 22050), "too short"),
-])
+@pytest.mark.parametrize(
+    "clip, reason",
+    [
+        (None, "no audio"),
+        (Clip(np.zeros(22050, dtype=np.float32), 22050), "silent"),
+        (Clip(0.2 * np.ones(200, dtype=np.float32), 22050), "too short"),
+    ],
+)
 def test_silence_is_never_taken_for_speech(clip, reason):
     assert reason in clipcheck.problem(clip, "Let your shoulders soften and rest.", 150)
 

@@ -58,7 +58,8 @@ def arguments(command: str) -> list[str]:
 
 def real_voice(args: list[str]) -> bool:
     return any(a in ("--voice",) for a in args) or any(
-        args[i] == "--engine" and args[i + 1] != "fake" for i in range(len(args) - 1))
+        args[i] == "--engine" and args[i + 1] != "fake" for i in range(len(args) - 1)
+    )
 
 
 def adjusted(args: list[str]) -> list[str]:
@@ -71,7 +72,7 @@ def adjusted(args: list[str]) -> list[str]:
     lengths = [i for i, a in enumerate(args) if a in ("-m", "--minutes")]
     if command == "render" and not real_voice(args):
         for i in reversed(lengths):
-            del args[i:i + 2]
+            del args[i : i + 2]
         args += ["--minutes", SHORTEST]
     elif command == "render" and not lengths:
         args += ["--minutes", SHORTEST]
@@ -100,14 +101,26 @@ def workspace(tmp_path_factory) -> Path:
     (home / "voices").mkdir(parents=True)
     blocks = re.findall(r"\n((?:    .*\n|\n)+)", (ROOT / "README.md").read_text(encoding="utf-8"))
     template = next(b for b in blocks if b.lstrip().startswith("{#"))
-    (root / "my-meditation.j2").write_text(re.sub(r"(?m)^    ", "", template).strip() + "\n",
-                                           encoding="utf-8")
+    (root / "my-meditation.j2").write_text(
+        re.sub(r"(?m)^    ", "", template).strip() + "\n", encoding="utf-8"
+    )
     guide = (ROOT / "templates" / "README.md").read_text(encoding="utf-8")
     headerless = re.search(r"```\n(\{# my morning practice #\}\n.*?)```", guide, re.S)
     (root / "morning.j2").write_text(headerless.group(1), encoding="utf-8")
     binary, _ = ffmpeg.find()
-    subprocess.run([binary, "-v", "error", "-f", "lavfi", "-i", "anoisesrc=d=45:c=brown:a=0.2",
-                    str(home / "waves.wav")], check=True)
+    subprocess.run(
+        [
+            binary,
+            "-v",
+            "error",
+            "-f",
+            "lavfi",
+            "-i",
+            "anoisesrc=d=45:c=brown:a=0.2",
+            str(home / "waves.wav"),
+        ],
+        check=True,
+    )
     from letgo.voice.engines import piper
 
     joe = piper.resolve_voice_or_none("joe")
@@ -124,8 +137,11 @@ def inside(workspace, monkeypatch) -> Path:
     monkeypatch.chdir(workspace)
     home = workspace / "home"
     monkeypatch.setenv("HOME", str(home))
-    for name, folder in (("XDG_CONFIG_HOME", ".config"), ("XDG_CACHE_HOME", ".cache"),
-                         ("XDG_DATA_HOME", ".local/share")):
+    for name, folder in (
+        ("XDG_CONFIG_HOME", ".config"),
+        ("XDG_CACHE_HOME", ".cache"),
+        ("XDG_DATA_HOME", ".local/share"),
+    ):
         monkeypatch.setenv(name, str(home / folder))
     return workspace
 
@@ -141,22 +157,42 @@ def prepare(args: list[str], runner) -> None:
         (templates.user_template_dir() / f"{args[1]}.j2").unlink(missing_ok=True)
     for arg in args:
         if arg.startswith("my-templates/") and not Path(arg).exists():
-            assert runner.invoke(main, ["new", Path(arg).stem, "--dir", "my-templates"]
-                                 ).exit_code == 0
-    if args[:2] == ["series", "build"] and args[2] == "my-course.toml" \
-            and not Path("my-course.toml").exists():
+            assert (
+                runner.invoke(main, ["new", Path(arg).stem, "--dir", "my-templates"]).exit_code == 0
+            )
+    if (
+        args[:2] == ["series", "build"]
+        and args[2] == "my-course.toml"
+        and not Path("my-course.toml").exists()
+    ):
         assert runner.invoke(main, ["series", "new", "my-course.toml"]).exit_code == 0
     if args[:2] == ["series", "serve"] and not Path(args[2]).is_dir():
         prepare(["series", "build", "my-course.toml"], runner)
-        built = runner.invoke(main, ["series", "build", "my-course.toml", "-o", args[2],
-                                     "--engine", "fake", "--minutes", "2"])
+        built = runner.invoke(
+            main,
+            [
+                "series",
+                "build",
+                "my-course.toml",
+                "-o",
+                args[2],
+                "--engine",
+                "fake",
+                "--minutes",
+                "2",
+            ],
+        )
         assert built.exit_code == 0, built.output
 
 
 def run(args: list[str], runner):
     if args[:2] == ["series", "serve"]:  # serves until stopped: wait for its address
-        with subprocess.Popen([LETGO, *args, "--port", "0", "--host", "127.0.0.1"],
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) as server:
+        with subprocess.Popen(
+            [LETGO, *args, "--port", "0", "--host", "127.0.0.1"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        ) as server:
             first = server.stdout.readline()
             server.terminate()
             assert first.startswith("Serving "), (first, server.stderr.read())
@@ -175,10 +211,17 @@ def marks(args: list[str]):
     return [pytest.mark.e2e] if real_voice(args) else []
 
 
-@pytest.mark.parametrize("args", [
-    pytest.param(adjusted(arguments(command)), id=f"{doc}:{number}: {command}",
-                 marks=marks(arguments(command)))
-    for doc, number, command in EXAMPLES])
+@pytest.mark.parametrize(
+    "args",
+    [
+        pytest.param(
+            adjusted(arguments(command)),
+            id=f"{doc}:{number}: {command}",
+            marks=marks(arguments(command)),
+        )
+        for doc, number, command in EXAMPLES
+    ],
+)
 def test_the_example_runs(inside, runner, args, monkeypatch):
     if args[:2] == ["cache", "clear"]:  # its own cache, so later lines find what was spoken
         monkeypatch.setenv("LETGO_CACHE_DIR", str(inside / "cache-to-clear"))

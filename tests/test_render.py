@@ -17,13 +17,17 @@ from audio_checks import assert_follows_timeline
 
 
 def request(template, **changes) -> session.Request:
-    return session.Request(template=str(template), engine="fake",
-                           mix=MixSettings(background=changes.pop("background", "none")),
-                           **changes)
+    return session.Request(
+        template=str(template),
+        engine="fake",
+        mix=MixSettings(background=changes.pop("background", "none")),
+        **changes,
+    )
 
 
 def test_a_render_is_an_mp3_of_the_asked_length_that_follows_its_timeline(
-        short_template, fake_engine, tmp_path):
+    short_template, fake_engine, tmp_path
+):
     out = tmp_path / "s.mp3"
     result = session.render(request(short_template, minutes=1.0), out, engine=fake_engine)
     info = measure.stream_info(out)
@@ -56,7 +60,8 @@ def failing_requests(short_template, tmp_path):
 
 @pytest.mark.parametrize("case", [0, 1])
 def test_a_failed_render_leaves_the_existing_file_and_no_partial_file(
-        case, short_template, fake_engine, tmp_path):
+    case, short_template, fake_engine, tmp_path
+):
     out = tmp_path / "keep.mp3"
     out.write_bytes(b"earlier work")
     with pytest.raises((FitError, TemplateError)):

@@ -13,8 +13,12 @@ from letgo.settings.groups import ExportSettings, MixSettings
 
 
 def request(template, **changes) -> session.Request:
-    return session.Request(template=str(template), engine="fake",
-                           mix=changes.pop("mix", MixSettings(background="pink")), **changes)
+    return session.Request(
+        template=str(template),
+        engine="fake",
+        mix=changes.pop("mix", MixSettings(background="pink")),
+        **changes,
+    )
 
 
 def render(template, out, **changes) -> session.Result:
@@ -38,12 +42,16 @@ def test_an_unchanged_session_is_not_rendered_again(fmt, short_template, tmp_pat
     assert len(export.read_extra(out, fmt)[tags.HASH_KEY]) == 64
 
 
-@pytest.mark.parametrize("change", [
-    {"mix": MixSettings(background="rain")},
-    {"mix": MixSettings(background="pink", duck_db=3.0)},
-    {"variables": {"name": "Sam"}},
-    {"minutes": 1.5},
-], ids=["background", "ducking", "a sentence", "length"])
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"mix": MixSettings(background="rain")},
+        {"mix": MixSettings(background="pink", duck_db=3.0)},
+        {"variables": {"name": "Sam"}},
+        {"minutes": 1.5},
+    ],
+    ids=["background", "ducking", "a sentence", "length"],
+)
 def test_any_change_renders_again(change, short_template, tmp_path):
     out = tmp_path / "s.mp3"
     render(short_template, out)

@@ -15,9 +15,12 @@ from audio_checks import assert_follows_timeline
 def test_a_sample_says_its_text_as_written_on_silence_at_the_session_loudness(tmp_path):
     engine = FakeEngine()
     output = tmp_path / "sample.wav"
-    result = sample.render(session.Request(template="unused", engine="fake"), output,
-                           "Breathe in for 4 counts.\n[pause 2s]\nSay {{ this }} as written.",
-                           engine=engine)
+    result = sample.render(
+        session.Request(template="unused", engine="fake"),
+        output,
+        "Breathe in for 4 counts.\n[pause 2s]\nSay {{ this }} as written.",
+        engine=engine,
+    )
     assert engine.calls == ["Breathe in for four counts.", "Say {{ this }} as written."]
     timeline = result.prepared.timeline
     assert timeline.speech[0].start == pytest.approx(sample.LEAD_IN)
@@ -27,8 +30,9 @@ def test_a_sample_says_its_text_as_written_on_silence_at_the_session_loudness(tm
 
 def test_the_built_in_text_is_a_few_sentences_of_meditation(tmp_path):
     engine = FakeEngine()
-    result = sample.render(session.Request(template="unused", engine="fake"),
-                           tmp_path / "sample.mp3", engine=engine)
+    result = sample.render(
+        session.Request(template="unused", engine="fake"), tmp_path / "sample.mp3", engine=engine
+    )
     assert len(engine.calls) == 5 and "Breathe in for four counts, and out for six." in engine.calls
     assert 10 < result.duration < 30
 
@@ -41,21 +45,28 @@ def test_the_sample_command_names_its_file_by_engine_and_voice(runner, tmp_path,
     assert measure.stream_info(tmp_path / "audio_out" / "sample-fake-default.mp3").duration > 1
 
 
-@pytest.mark.parametrize("engine, voice, name", [
-    ("piper", None, "sample-piper-default.mp3"),
-    ("piper", "~/voices/en_GB-alba-medium.onnx", "sample-piper-en_GB-alba-medium.mp3"),
-    ("pyttsx3", "gmw/en-us", "sample-pyttsx3-gmw-en-us.mp3"),
-    ("pyttsx3", "Microsoft Zira Desktop - English (United States)",
-     "sample-pyttsx3-Microsoft-Zira-Desktop-English-United-States.mp3"),
-])
+@pytest.mark.parametrize(
+    "engine, voice, name",
+    [
+        ("piper", None, "sample-piper-default.mp3"),
+        ("piper", "~/voices/en_GB-alba-medium.onnx", "sample-piper-en_GB-alba-medium.mp3"),
+        ("pyttsx3", "gmw/en-us", "sample-pyttsx3-gmw-en-us.mp3"),
+        (
+            "pyttsx3",
+            "Microsoft Zira Desktop - English (United States)",
+            "sample-pyttsx3-Microsoft-Zira-Desktop-English-United-States.mp3",
+        ),
+    ],
+)
 def test_sample_file_names(engine, voice, name):
     assert sample.output_name(engine, voice) == name
 
 
 @pytest.mark.parametrize("text", ["", "   "])
 def test_an_empty_sample_text_is_a_usage_error(runner, tmp_path, text):
-    result = runner.invoke(main, ["sample", text, "--engine", "fake", "-o",
-                                  str(tmp_path / "s.mp3")])
+    result = runner.invoke(
+        main, ["sample", text, "--engine", "fake", "-o", str(tmp_path / "s.mp3")]
+    )
     assert result.exit_code == 2 and "the sample text is empty" in result.output
     assert "Traceback" not in result.output and not (tmp_path / "s.mp3").exists()
 

@@ -71,8 +71,10 @@ def test_cli_reports_a_payload_in_one_line_without_traceback(runner, tmp_path):
 
 def test_a_variable_value_is_text_not_template_code(tmp_path):
     path = tmp_path / "echo.j2"
-    path.write_text(HEADER.replace("#}", '[variables.name]\ndefault = ""\nhelp = "n"\n#}')
-                    + "Hello {{ name }}.\n", encoding="utf-8")
-    text = templates.render(templates.read_info(path, "file"),
-                            {"name": "{{ ''.__class__ }}"})
+    path.write_text(
+        HEADER.replace("#}", '[variables.name]\ndefault = ""\nhelp = "n"\n#}')
+        + "Hello {{ name }}.\n",
+        encoding="utf-8",
+    )
+    text = templates.render(templates.read_info(path, "file"), {"name": "{{ ''.__class__ }}"})
     assert "{{ ''.__class__ }}" in text  # passed through as words, never evaluated

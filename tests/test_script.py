@@ -14,7 +14,10 @@ def test_sections_speech_pauses_and_bells():
     script = parse("## Arrival\nSit down. Be still.\n[pause 4s]\n\n## Return\n[bell]\nGo well.\n")
     assert [s.title for s in script.sections] == ["Arrival", "Return"]
     assert script.sections[0].items == (
-        Speech("Sit down.", 2), Speech("Be still.", 2, paragraph_end=True), Pause(4.0, 3))
+        Speech("Sit down.", 2),
+        Speech("Be still.", 2, paragraph_end=True),
+        Pause(4.0, 3),
+    )
     assert script.sections[1].items == (Cue("bell", 6), Speech("Go well.", 7, paragraph_end=True))
 
 
@@ -39,16 +42,19 @@ def test_ssml_break_inside_a_line():
     assert items == [Speech("Breathe in", 1), Pause(1.5, 1), Speech("and out.", 1, True)]
 
 
-@pytest.mark.parametrize("text, message, line, column", [
-    ("Fine.\n[pasue 3s]", "unknown tag", 2, 1),
-    ("Fine.\nWait [pause]", "needs a length", 2, 6),
-    ("[pause 3x]", "not a duration", 1, 1),
-    ("[pause 3s min=1s]", "need 'flex'", 1, 1),
-    ("[pause 3s flex min=5s]", "longer than the pause", 1, 1),
-    ("Hello ] there", "stray ']'", 1, 7),
-    ("# Title", "section heading", 1, 1),
-    ("<break/>", 'needs time=', 1, 1),
-])
+@pytest.mark.parametrize(
+    "text, message, line, column",
+    [
+        ("Fine.\n[pasue 3s]", "unknown tag", 2, 1),
+        ("Fine.\nWait [pause]", "needs a length", 2, 6),
+        ("[pause 3x]", "not a duration", 1, 1),
+        ("[pause 3s min=1s]", "need 'flex'", 1, 1),
+        ("[pause 3s flex min=5s]", "longer than the pause", 1, 1),
+        ("Hello ] there", "stray ']'", 1, 7),
+        ("# Title", "section heading", 1, 1),
+        ("<break/>", "needs time=", 1, 1),
+    ],
+)
 def test_errors_carry_line_and_column(text, message, line, column):
     with pytest.raises(TemplateError) as caught:
         parse(text, "my.j2")
@@ -64,15 +70,21 @@ def test_durations(text, seconds):
 
 def test_sentences_split_on_end_punctuation_only():
     assert split_sentences('Rest. "Be here." Now? Yes! and, then') == [
-        "Rest.", '"Be here."', "Now?", "Yes!", "and, then"]
+        "Rest.",
+        '"Be here."',
+        "Now?",
+        "Yes!",
+        "and, then",
+    ]
 
 
 # --- properties ------------------------------------------------------------------------------
 
 words = st.text(alphabet="abcdefghij ", min_size=1, max_size=30).filter(lambda s: s.strip())
 sentence = words.map(lambda s: " ".join(s.split()).capitalize() + ".")
-pause = st.builds(lambda s, flex: Pause(s, 0, flex),
-                  st.integers(1, 600).map(lambda n: n / 10), st.booleans())
+pause = st.builds(
+    lambda s, flex: Pause(s, 0, flex), st.integers(1, 600).map(lambda n: n / 10), st.booleans()
+)
 item = st.one_of(sentence, pause, st.just(Cue("bell", 0)))
 
 
@@ -86,8 +98,10 @@ def to_markup(entry) -> str:
 
 @given(st.lists(st.lists(item, min_size=1, max_size=8), min_size=1, max_size=4))
 def test_written_items_come_back_in_order(sections):
-    text = "\n".join(f"## Part {n}\n" + "\n".join(to_markup(e) for e in entries)
-                     for n, entries in enumerate(sections))
+    text = "\n".join(
+        f"## Part {n}\n" + "\n".join(to_markup(e) for e in entries)
+        for n, entries in enumerate(sections)
+    )
     script = parse(text)
     assert [s.title for s in script.sections] == [f"Part {n}" for n in range(len(sections))]
     for section, entries in zip(script.sections, sections):
@@ -96,7 +110,8 @@ def test_written_items_come_back_in_order(sections):
         pauses = [(i.seconds, i.flexible) for i in section.items if isinstance(i, Pause)]
         assert pauses == [(e.seconds, e.flexible) for e in entries if isinstance(e, Pause)]
         assert sum(isinstance(i, Cue) for i in section.items) == sum(
-            isinstance(e, Cue) for e in entries)
+            isinstance(e, Cue) for e in entries
+        )
 
 
 @given(st.text(max_size=200))

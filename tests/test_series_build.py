@@ -42,8 +42,11 @@ def build(plan: Path, out: Path, *extra: str) -> dict:
 
 
 def mtimes(folder: Path) -> dict[str, int]:
-    return {str(p.relative_to(folder)): p.stat().st_mtime_ns
-            for p in folder.rglob("*") if p.is_file() and p.name != ".letgo-series.lock"}
+    return {
+        str(p.relative_to(folder)): p.stat().st_mtime_ns
+        for p in folder.rglob("*")
+        if p.is_file() and p.name != ".letgo-series.lock"
+    }
 
 
 @pytest.fixture(scope="module")
@@ -80,8 +83,9 @@ def test_tags_read_back_with_mutagen(built):
         assert chapters[0].start == 0 and chapters[-1].end == pytest.approx(length, abs=0.01)
         assert all(a.end == b.start for a, b in zip(chapters, chapters[1:]))
         toc = frames.getall("CTOC")[0]
-        assert [frames[f"CHAP:{i}"].sub_frames["TIT2"].text[0]
-                for i in toc.child_element_ids] == SECTIONS
+        assert [
+            frames[f"CHAP:{i}"].sub_frames["TIT2"].text[0] for i in toc.child_element_ids
+        ] == SECTIONS
         extra = tags.read_extra(path)
         inputs = json.loads(extra["letgo:inputs"])
         assert inputs["template"] == "tiny" and inputs["variables"]["name"] == "Sam"
@@ -90,8 +94,20 @@ def test_tags_read_back_with_mutagen(built):
 
 
 def test_chapters_read_back_with_ffmpeg(built):
-    text = subprocess.run([ffmpeg.exe(), "-v", "error", "-i", str(built / f"{FILES[1]}.mp3"),
-                           "-f", "ffmetadata", "-"], capture_output=True, text=True).stdout
+    text = subprocess.run(
+        [
+            ffmpeg.exe(),
+            "-v",
+            "error",
+            "-i",
+            str(built / f"{FILES[1]}.mp3"),
+            "-f",
+            "ffmetadata",
+            "-",
+        ],
+        capture_output=True,
+        text=True,
+    ).stdout
     # in time order in the file itself, as ffmpeg-based players list them
     assert re.findall(r"^title=(.+)$", text.split("[CHAPTER]", 1)[1], re.M) == SECTIONS
     starts = [int(x) for x in re.findall(r"^START=(\d+)$", text, re.M)]
@@ -105,8 +121,7 @@ def parse_vtt(text: str) -> list[tuple[float, float, str]]:
         h, m, s = stamp.replace(",", ".").split(":")
         return int(h) * 3600 + int(m) * 60 + float(s)
 
-    return [(seconds(a), seconds(b), t) for a, b, t in
-            re.findall(r"(\S+) --> (\S+)\n(.+)", text)]
+    return [(seconds(a), seconds(b), t) for a, b, t in re.findall(r"(\S+) --> (\S+)\n(.+)", text)]
 
 
 def test_transcripts_follow_the_speech(built):
@@ -120,14 +135,16 @@ def test_transcripts_follow_the_speech(built):
         rate = 44100
         for start, end, _ in cues:
             assert 0 <= start < end <= length
-            before = audio[int((start - 0.3) * rate):int((start - 0.05) * rate)]
-            after = audio[int((start + 0.05) * rate):int((start + 0.3) * rate)]
+            before = audio[int((start - 0.3) * rate) : int((start - 0.05) * rate)]
+            after = audio[int((start + 0.05) * rate) : int((start + 0.3) * rate)]
             # speech starts at the cue: the level jumps there (even over a ringing bell)
             assert measure.rms_db(after) > -35, (stem, start)
             assert measure.rms_db(after) - measure.rms_db(before) > 10, (stem, start)
         late = [c for c in cues if c[0] > 15]  # long after the opening bell: silence before
-        assert all(measure.rms_db(audio[int((s - 0.3) * rate):int((s - 0.05) * rate)]) < -50
-                   for s, _, _ in late)
+        assert all(
+            measure.rms_db(audio[int((s - 0.3) * rate) : int((s - 0.05) * rate)]) < -50
+            for s, _, _ in late
+        )
 
 
 def test_playlist(built):
@@ -172,7 +189,6 @@ def test_no_change_rebuild_rewrites_nothing_and_one_change_rebuilds_one(tmp_path
     assert "Let Jo go, gently." in (out / f"{FILES[1]}.vtt").read_text()
 
 
-
 def test_a_failing_session_does_not_stop_the_others(tmp_path):
     plan = copy_data(tmp_path / "plan")
     plan.write_text(plan.read_text().replace("minutes = 1.25", "minutes = 0.2"))
@@ -181,8 +197,7 @@ def test_a_failing_session_does_not_stop_the_others(tmp_path):
     assert "Day 2: Releasing" in result.stderr and "needs at least" in result.stderr
     assert "Traceback" not in result.output
     # not a terminal: plain progress lines, one per event, with the overall share and time left
-    assert re.search(r"built +Day 1: Arriving: 60 s of audio +\[\d/3, \d+% overall",
-                     result.stderr)
+    assert re.search(r"built +Day 1: Arriving: 60 s of audio +\[\d/3, \d+% overall", result.stderr)
     assert re.search(r"FAILED +Day 2: Releasing", result.stderr)
     assert (tmp_path / "out" / f"{FILES[0]}.mp3").is_file()
     assert (tmp_path / "out" / f"{FILES[2]}.mp3").is_file()
@@ -192,8 +207,10 @@ def test_a_failing_session_does_not_stop_the_others(tmp_path):
 
 def test_one_set_per_listener_from_a_csv(tmp_path):
     plan = copy_data(tmp_path / "plan")
-    text = plan.read_text().split("[[sessions]]")[0] + '[[sessions]]\ntemplate = "tiny"\n' \
+    text = (
+        plan.read_text().split("[[sessions]]")[0] + '[[sessions]]\ntemplate = "tiny"\n'
         'title = "Your rest"\n'
+    )
     plan.write_text(text + '\n[listeners]\ncsv = "people.csv"\n')
     (plan.parent / "people.csv").write_text("name,person,minutes\nMia,Leo,1\nOmar,,1.5\n")
     summary = build(plan, tmp_path / "out")
@@ -211,17 +228,26 @@ def test_one_set_per_listener_from_a_csv(tmp_path):
     assert result.exit_code == 2 and "column 'persn'" in result.stderr
 
 
-@pytest.mark.parametrize("change, words", [
-    (('title = "Day 2: Releasing"', 'title = "Day 2: Releasing"\ncolour = "blue"'),
-     ["session 2", "Day 2: Releasing", "unknown field 'colour'"]),
-    (('person = "Alex"', 'persn = "Alex"'), ["session 2", "'variables.persn'", "person"]),
-    (('minutes = 1.25', 'minutes = -3'), ["session 2", "minutes = -3: must be more than 0"]),
-    (('minutes = 1.25', 'minutes = 9'), ["session 2", "minutes = 9", "at most 5"]),
-    (('template = "tiny"\ntitle = "Day 3', 'template = "tinny"\ntitle = "Day 3'),
-     ["session 3", "'template'", "tinny"]),
-    (('engine = "fake"', 'engine = "espeak-ish"'), ["[defaults] engine = 'espeak-ish'",
-                                                         "must be one of"]),
-])
+@pytest.mark.parametrize(
+    "change, words",
+    [
+        (
+            ('title = "Day 2: Releasing"', 'title = "Day 2: Releasing"\ncolour = "blue"'),
+            ["session 2", "Day 2: Releasing", "unknown field 'colour'"],
+        ),
+        (('person = "Alex"', 'persn = "Alex"'), ["session 2", "'variables.persn'", "person"]),
+        (("minutes = 1.25", "minutes = -3"), ["session 2", "minutes = -3: must be more than 0"]),
+        (("minutes = 1.25", "minutes = 9"), ["session 2", "minutes = 9", "at most 5"]),
+        (
+            ('template = "tiny"\ntitle = "Day 3', 'template = "tinny"\ntitle = "Day 3'),
+            ["session 3", "'template'", "tinny"],
+        ),
+        (
+            ('engine = "fake"', 'engine = "espeak-ish"'),
+            ["[defaults] engine = 'espeak-ish'", "must be one of"],
+        ),
+    ],
+)
 def test_plan_errors_name_the_session_and_field(tmp_path, change, words):
     plan = copy_data(tmp_path / "plan")
     assert change[0] in plan.read_text()
@@ -274,5 +300,5 @@ def test_cover_is_a_valid_png():
     width, height = np.frombuffer(data[16:24], ">u4")
     assert (width, height) == (64, 64)
     start = data.index(b"IDAT") + 4
-    length = int.from_bytes(data[start - 8:start - 4], "big")
-    assert len(zlib.decompress(data[start:start + length])) == 64 * (64 * 3 + 1)
+    length = int.from_bytes(data[start - 8 : start - 4], "big")
+    assert len(zlib.decompress(data[start : start + length])) == 64 * (64 * 3 + 1)

@@ -23,8 +23,11 @@ DATA = Path(__file__).parent / "series_data"
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("listen") / "out"
-    result = CliRunner().invoke(main, ["series", "build", str(DATA / "course.toml"), "-o",
-                                       str(out), "-q"], catch_exceptions=False)
+    result = CliRunner().invoke(
+        main,
+        ["series", "build", str(DATA / "course.toml"), "-o", str(out), "-q"],
+        catch_exceptions=False,
+    )
     assert result.exit_code == 0, result.output
     return out
 
@@ -76,8 +79,18 @@ def test_serve_command_prints_the_feed_url(folder):
     import subprocess
     import sys
 
-    command = [sys.executable, "-c", "from letgo.cli import main; main()", "series", "serve",
-               str(folder), "--port", "0", "--host", "127.0.0.1"]
+    command = [
+        sys.executable,
+        "-c",
+        "from letgo.cli import main; main()",
+        "series",
+        "serve",
+        str(folder),
+        "--port",
+        "0",
+        "--host",
+        "127.0.0.1",
+    ]
     process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
     try:
         lines = [process.stdout.readline() for _ in range(3)]

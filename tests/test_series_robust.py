@@ -21,14 +21,18 @@ from letgo.cli import main
 DATA = Path(__file__).parent / "series_data"
 
 
-def plan_of(folder: Path, sessions: int, minutes: float, engine: str = "fake",
-            background: str = "none") -> Path:
+def plan_of(
+    folder: Path, sessions: int, minutes: float, engine: str = "fake", background: str = "none"
+) -> Path:
     shutil.copytree(DATA, folder)
-    body = "".join(f'\n[[sessions]]\ntemplate = "tiny"\ntitle = "Part {n}"\n'
-                   for n in range(1, sessions + 1))
+    body = "".join(
+        f'\n[[sessions]]\ntemplate = "tiny"\ntitle = "Part {n}"\n' for n in range(1, sessions + 1)
+    )
     plan = folder / "plan.toml"
-    plan.write_text(f'[series]\ntitle = "Robust"\ntemplates = ["."]\n[defaults]\n'
-                    f'minutes = {minutes}\nengine = "{engine}"\nbackground = "{background}"\n{body}')
+    plan.write_text(
+        f'[series]\ntitle = "Robust"\ntemplates = ["."]\n[defaults]\n'
+        f'minutes = {minutes}\nengine = "{engine}"\nbackground = "{background}"\n{body}'
+    )
     return plan
 
 
@@ -46,8 +50,19 @@ def check_complete(out: Path, sessions: int, minutes: float) -> None:
 
 def start_build(plan: Path, out: Path, jobs: int, **popen) -> subprocess.Popen:
     """`letgo series build` in a process group of its own, as a terminal would start it."""
-    command = [sys.executable, "-c", "from letgo.cli import main; main()", "series", "build",
-               str(plan), "-o", str(out), "--jobs", str(jobs), "-q"]
+    command = [
+        sys.executable,
+        "-c",
+        "from letgo.cli import main; main()",
+        "series",
+        "build",
+        str(plan),
+        "-o",
+        str(out),
+        "--jobs",
+        str(jobs),
+        "-q",
+    ]
     return subprocess.Popen(command, start_new_session=True, **popen)
 
 
@@ -59,8 +74,11 @@ def test_killed_build_leaves_no_partial_files_and_the_next_run_finishes(tmp_path
     manifest = out / ".letgo-series.json"
     deadline = time.monotonic() + 60
     while True:  # kill once the first session is done and the second is being encoded
-        if (manifest.exists() and len(json.loads(manifest.read_text())["sessions"]) >= 1
-                and any(out.glob(".*.part*"))):
+        if (
+            manifest.exists()
+            and len(json.loads(manifest.read_text())["sessions"]) >= 1
+            and any(out.glob(".*.part*"))
+        ):
             break
         assert process.poll() is None and time.monotonic() < deadline, "build ended too soon"
         time.sleep(0.05)
@@ -71,8 +89,9 @@ def test_killed_build_leaves_no_partial_files_and_the_next_run_finishes(tmp_path
     for mp3 in out.glob("[!.]*.mp3"):  # whatever has its real name is complete
         assert measure.stream_info(mp3).duration == pytest.approx(minutes * 60, abs=0.1)
 
-    result = CliRunner().invoke(main, ["series", "build", str(plan), "-o", str(out), "--json"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        main, ["series", "build", str(plan), "-o", str(out), "--json"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
     assert summary["skipped"] == len(done) and summary["built"] == sessions - len(done)
@@ -95,8 +114,9 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(tmp_path):
     assert not [p for p in out.rglob("*") if ".part" in p.name], "partial files were left"
     for mp3 in out.glob("*.mp3"):
         assert measure.stream_info(mp3).duration == pytest.approx(minutes * 60, abs=0.1)
-    result = CliRunner().invoke(main, ["series", "build", str(plan), "-o", str(out), "-q"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        main, ["series", "build", str(plan), "-o", str(out), "-q"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     check_complete(out, sessions, minutes)
 
@@ -106,11 +126,23 @@ def test_build_on_a_local_dask_cluster(tmp_path):
 
     plan = plan_of(tmp_path / "plan", 3, 1)
     out = tmp_path / "shared" / "out"
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                      dashboard_address=None) as cluster:
-        result = CliRunner().invoke(main, ["series", "build", str(plan), "-o", str(out),
-                                           "--scheduler", cluster.scheduler_address, "--json"],
-                                    catch_exceptions=False)
+    with LocalCluster(
+        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+    ) as cluster:
+        result = CliRunner().invoke(
+            main,
+            [
+                "series",
+                "build",
+                str(plan),
+                "-o",
+                str(out),
+                "--scheduler",
+                cluster.scheduler_address,
+                "--json",
+            ],
+            catch_exceptions=False,
+        )
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["built"] == 3
     check_complete(out, 3, 1)
@@ -118,8 +150,18 @@ def test_build_on_a_local_dask_cluster(tmp_path):
 
 def test_unreachable_scheduler_is_a_clear_error(tmp_path):
     plan = plan_of(tmp_path / "plan", 1, 1)
-    result = CliRunner().invoke(main, ["series", "build", str(plan), "-o", str(tmp_path / "o"),
-                                       "--scheduler", "tcp://127.0.0.1:9"])
+    result = CliRunner().invoke(
+        main,
+        [
+            "series",
+            "build",
+            str(plan),
+            "-o",
+            str(tmp_path / "o"),
+            "--scheduler",
+            "tcp://127.0.0.1:9",
+        ],
+    )
     assert result.exit_code == 2
     assert "Dask scheduler" in result.stderr and "Traceback" not in result.output
 
@@ -128,8 +170,9 @@ def test_unreachable_scheduler_is_a_clear_error(tmp_path):
 def test_real_voice_end_to_end(tmp_path):
     plan = plan_of(tmp_path / "plan", 1, 1, engine="pyttsx3", background="pink")
     out = tmp_path / "out"
-    result = CliRunner().invoke(main, ["series", "build", str(plan), "-o", str(out), "-q"],
-                                catch_exceptions=False)
+    result = CliRunner().invoke(
+        main, ["series", "build", str(plan), "-o", str(out), "-q"], catch_exceptions=False
+    )
     assert result.exit_code == 0, result.output
     mp3 = out / "01-part-1.mp3"
     assert measure.stream_info(mp3).duration == pytest.approx(60, abs=0.1)
@@ -140,8 +183,8 @@ def test_real_voice_end_to_end(tmp_path):
     # speech is louder than the soft pink background under the last, long pause
     speech = [line.split(" --> ") for line in cues.splitlines() if " --> " in line]
     start, end = (float(t.split(":")[-1]) + 60 * int(t.split(":")[1]) for t in speech[1])
-    spoken = audio[int(start * 16000):int(end * 16000)]
-    assert measure.rms_db(spoken) > measure.rms_db(audio[int(30 * 16000):int(40 * 16000)]) + 6
+    spoken = audio[int(start * 16000) : int(end * 16000)]
+    assert measure.rms_db(spoken) > measure.rms_db(audio[int(30 * 16000) : int(40 * 16000)]) + 6
 
 
 def test_one_build_per_folder_at_a_time(tmp_path):

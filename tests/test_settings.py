@@ -22,11 +22,16 @@ from letgo.series import plan as series_plan
 
 DATA = Path(__file__).parent / "series_data"
 #: A value other than the default for each kind of setting, for the every-layer test.
-SAMPLE = {int: lambda s: int(s.low + 1 if s.low is not None else 7),
-          float: lambda s: float((s.low or 0) + (0.5 if s.high is None or s.high > 1 else 0.1))
-          if s.low is not None else 2.5,
-          str: lambda s: s.choices[1] if s.choices else "x-sample",
-          request.Paths: lambda s: ("sample.toml",)}
+SAMPLE = {
+    int: lambda s: int(s.low + 1 if s.low is not None else 7),
+    float: lambda s: (
+        float((s.low or 0) + (0.5 if s.high is None or s.high > 1 else 0.1))
+        if s.low is not None
+        else 2.5
+    ),
+    str: lambda s: s.choices[1] if s.choices else "x-sample",
+    request.Paths: lambda s: ("sample.toml",),
+}
 
 
 def run(*args: str, **kwargs):
@@ -61,13 +66,15 @@ def course(tmp_path, monkeypatch) -> Path:
 
 # --- every setting, everywhere ----------------------------------------------------------------
 
+
 def test_the_options_are_the_declared_settings():
     """render, series build and the declaration agree; a new setting is an option at once."""
     flags = {flag(s.name) for s in request.SETTINGS}
     assert flags <= options_of("render")
     assert flags <= options_of("series build")
-    assert {flag(s.name) for s in request.SETTINGS if s.table in ("voice", "pacing")} \
-        <= options_of("script") & options_of("show")
+    assert {flag(s.name) for s in request.SETTINGS if s.table in ("voice", "pacing")} <= options_of(
+        "script"
+    ) & options_of("show")
     others = {"--var", "--templates", "--no-cache", "--output", "--force", "--quiet", "--help"}
     assert options_of("render") - flags == others, "a render option that is not a setting"
 
@@ -84,20 +91,29 @@ def test_every_setting_can_be_set_in_every_layer(setting, course, tmp_path):
     text = re.sub(rf"^(engine|{setting.name}) = .*\n", "", course.read_text(), flags=re.M)
     course.write_text(text)
     # config.toml alone
-    (tmp_path / "config" / "config.toml").write_text(f"[{setting.table}]\n"
-                                                     f"{setting.name} = {toml(value)}\n")
-    config_expected = value if setting.kind is not request.Paths else \
-        tuple(str(tmp_path / "config" / p) for p in value)
+    (tmp_path / "config" / "config.toml").write_text(
+        f"[{setting.table}]\n{setting.name} = {toml(value)}\n"
+    )
+    config_expected = (
+        value
+        if setting.kind is not request.Paths
+        else tuple(str(tmp_path / "config" / p) for p in value)
+    )
     assert _settings(course)[setting.name] == config_expected
     (tmp_path / "config" / "config.toml").unlink()
     # plan [defaults]
-    course.write_text(text.replace("[defaults]\n", f"[defaults]\n{setting.name} = "
-                                                   f"{toml(value)}\n", 1))
+    course.write_text(
+        text.replace("[defaults]\n", f"[defaults]\n{setting.name} = {toml(value)}\n", 1)
+    )
     assert _settings(course)[setting.name] == expected
     # one session
-    course.write_text(text.replace('title = "Day 1: Arriving"\n',
-                                   f'title = "Day 1: Arriving"\n{setting.name} = '
-                                   f'{toml(value)}\n', 1))
+    course.write_text(
+        text.replace(
+            'title = "Day 1: Arriving"\n',
+            f'title = "Day 1: Arriving"\n{setting.name} = {toml(value)}\n',
+            1,
+        )
+    )
     assert _settings(course)[setting.name] == expected
     # a listener row: the CSV holds text
     course.write_text(text)
@@ -115,18 +131,21 @@ def _settings(course: Path) -> dict:
 # --- the layers' order, through the CLI -------------------------------------------------------
 
 #: A voice, a pacing, two mix and an export setting: each set in every layer up to one higher.
-STAIRS = [("rate", "voice", 130, 140, 150, 160, 170),
-          ("sentence_gap", "pacing", 1.0, 1.5, 2.0, 2.5, 3.0),
-          ("duck_db", "sound", 3.0, 4.0, 5.0, 7.0, 8.0),
-          ("bitrate", "file", "96k", "112k", "160k", "192k", "256k"),
-          ("loudness", "sound", -18.0, -19.0, -20.0, -21.0, -23.0)]
+STAIRS = [
+    ("rate", "voice", 130, 140, 150, 160, 170),
+    ("sentence_gap", "pacing", 1.0, 1.5, 2.0, 2.5, 3.0),
+    ("duck_db", "sound", 3.0, 4.0, 5.0, 7.0, 8.0),
+    ("bitrate", "file", "96k", "112k", "160k", "192k", "256k"),
+    ("loudness", "sound", -18.0, -19.0, -20.0, -21.0, -23.0),
+]
 LAYERS = ["config", "defaults", "session", "row", "flag"]
 
 
 def test_each_layer_overrides_the_one_below(course, tmp_path):
     base = course.parent
-    (tmp_path / "config" / "config.toml").write_text("\n".join(
-        f"{table}.{name} = {toml(values[0])}" for name, table, *values in STAIRS) + "\n")
+    (tmp_path / "config" / "config.toml").write_text(
+        "\n".join(f"{table}.{name} = {toml(values[0])}" for name, table, *values in STAIRS) + "\n"
+    )
     defaults = "".join(f"{name} = {toml(v[1])}\n" for name, _, *v in STAIRS[1:])
     own = "".join(f"{name} = {toml(v[2])}\n" for name, _, *v in STAIRS[2:])
     text = course.read_text().replace("[defaults]\n", f"[defaults]\n{defaults}", 1)
@@ -134,10 +153,21 @@ def test_each_layer_overrides_the_one_below(course, tmp_path):
     course.write_text(text)
     (base / "people.csv").write_text(
         "name," + ",".join(name for name, *_ in STAIRS[3:]) + "\n"
-        "Sam," + ",".join(str(v[3]) for _, _, *v in STAIRS[3:]) + "\n")
+        "Sam," + ",".join(str(v[3]) for _, _, *v in STAIRS[3:]) + "\n"
+    )
     out = tmp_path / "out"
-    result = run("series", "build", str(course), "-o", str(out), "--listeners",
-                 str(base / "people.csv"), "--lufs", str(STAIRS[4][-1]), "--quiet")
+    result = run(
+        "series",
+        "build",
+        str(course),
+        "-o",
+        str(out),
+        "--listeners",
+        str(base / "people.csv"),
+        "--lufs",
+        str(STAIRS[4][-1]),
+        "--quiet",
+    )
     assert result.exit_code == 0, result.output
     first = next((out / "sam").glob("01-*.mp3"))
     inputs = json.loads(tags.read_extra(first)[tags.INPUTS_KEY])
@@ -153,23 +183,31 @@ def test_each_layer_overrides_the_one_below(course, tmp_path):
 def test_render_takes_config_toml_under_its_flags(course, tmp_path, short_template):
     (tmp_path / "config" / "config.toml").write_text(
         '[voice]\nengine = "fake"\n[sound]\nbackground = "none"\nduck_db = 3\n'
-        '[file]\nbitrate = "96k"\n[pacing]\nsentence_gap = 2.0\n')
+        '[file]\nbitrate = "96k"\n[pacing]\nsentence_gap = 2.0\n'
+    )
     out = tmp_path / "s.mp3"
     assert run("render", str(short_template), "-o", str(out), "--duck-db", "9").exit_code == 0
     inputs = json.loads(tags.read_extra(out)[tags.INPUTS_KEY])
-    assert (inputs["engine"], inputs["background"], inputs["duck_db"], inputs["bitrate"],
-            inputs["sentence_gap"]) == ("fake", "none", 9.0, "96k", 2.0)
+    assert (
+        inputs["engine"],
+        inputs["background"],
+        inputs["duck_db"],
+        inputs["bitrate"],
+        inputs["sentence_gap"],
+    ) == ("fake", "none", 9.0, "96k", 2.0)
     assert MP3(out).info.bitrate == 96_000
 
 
 def test_a_higher_layers_engine_drops_the_voice_and_pitch_below_it(course, tmp_path):
     (tmp_path / "config" / "config.toml").write_text(
-        '[voice]\nengine = "pyttsx3"\nvoice = "gmw/en-us"\npitch = 40\n')
+        '[voice]\nengine = "pyttsx3"\nvoice = "gmw/en-us"\npitch = 40\n'
+    )
     settings = _settings(course)  # the plan's [defaults] says engine = "fake"
     assert (settings["engine"], settings["voice"], settings["pitch"]) == ("fake", None, None)
 
 
 # --- errors name their layer and place ---------------------------------------------------------
+
 
 def one_line(result) -> str:
     assert result.exit_code == 2, result.output
@@ -183,29 +221,54 @@ def test_errors_name_their_layer_and_place(course, tmp_path):
     text = course.read_text()
     conf = tmp_path / "config" / "config.toml"
     conf.write_text("[pacing]\nsentence_gap = -1\n")
-    assert f"{conf}: [pacing] sentence_gap = -1: must be from 0 to 30" in \
-        one_line(run("series", "build", str(course), "-o", str(tmp_path / "o")))
+    assert f"{conf}: [pacing] sentence_gap = -1: must be from 0 to 30" in one_line(
+        run("series", "build", str(course), "-o", str(tmp_path / "o"))
+    )
     conf.unlink()
     course.write_text(text.replace('background = "pink"', 'background = "pink"\nminutes = 0'))
-    assert f"{course}: session 3 ('Day 3: Returning'): minutes = 0: must be more than 0" in \
-        one_line(run("series", "build", str(course), "-o", str(tmp_path / "o")))
+    assert (
+        f"{course}: session 3 ('Day 3: Returning'): minutes = 0: must be more than 0"
+        in one_line(run("series", "build", str(course), "-o", str(tmp_path / "o")))
+    )
     course.write_text(text)
     (base / "people.csv").write_text("name,rate\nSam,130\nAlex,fast\n")
-    assert f"{base / 'people.csv'} row 3, column rate = 'fast': must be a whole number" in \
-        one_line(run("series", "build", str(course), "-o", str(tmp_path / "o"), "--listeners",
-                     str(base / "people.csv")))
-    assert "--rate 5000: must be from 60 to 400" in \
-        one_line(run("series", "build", str(course), "-o", str(tmp_path / "o"), "--rate", "5000"))
+    assert f"{base / 'people.csv'} row 3, column rate = 'fast': must be a whole number" in one_line(
+        run(
+            "series",
+            "build",
+            str(course),
+            "-o",
+            str(tmp_path / "o"),
+            "--listeners",
+            str(base / "people.csv"),
+        )
+    )
+    assert "--rate 5000: must be from 60 to 400" in one_line(
+        run("series", "build", str(course), "-o", str(tmp_path / "o"), "--rate", "5000")
+    )
 
 
 def test_a_library_error_names_the_layer_its_value_came_from(course, tmp_path, short_template):
     (tmp_path / "config" / "config.toml").write_text('[sound]\nbackground = "nowhere.flac"\n')
-    line = one_line(run("render", str(short_template), "--engine", "fake",
-                        "-o", str(tmp_path / "s.mp3")))
-    assert f"{tmp_path / 'config' / 'config.toml'}: [sound] background = 'nowhere.flac': no such" \
+    line = one_line(
+        run("render", str(short_template), "--engine", "fake", "-o", str(tmp_path / "s.mp3"))
+    )
+    assert (
+        f"{tmp_path / 'config' / 'config.toml'}: [sound] background = 'nowhere.flac': no such"
         in line
-    line = one_line(run("render", str(short_template), "--engine", "fake", "--background",
-                        "elsewhere.flac", "-o", str(tmp_path / "s.mp3")))
+    )
+    line = one_line(
+        run(
+            "render",
+            str(short_template),
+            "--engine",
+            "fake",
+            "--background",
+            "elsewhere.flac",
+            "-o",
+            str(tmp_path / "s.mp3"),
+        )
+    )
     assert "--background elsewhere.flac: no such file" in line
 
 
@@ -227,9 +290,13 @@ def test_config_toml_holds_only_known_tables(tmp_path):
 
 # --- one freshness key ------------------------------------------------------------------------
 
+
 def mtimes(folder: Path) -> dict[str, int]:
-    return {p.name: p.stat().st_mtime_ns for p in folder.iterdir()
-            if p.suffix in (".mp3", ".vtt", ".srt")}
+    return {
+        p.name: p.stat().st_mtime_ns
+        for p in folder.iterdir()
+        if p.suffix in (".mp3", ".vtt", ".srt")
+    }
 
 
 def build(course: Path, out: Path) -> dict:
@@ -253,8 +320,11 @@ def test_a_series_rebuilds_what_a_pronunciation_or_config_change_alters(course, 
     (tmp_path / "config" / "config.toml").write_text("[pacing]\nsentence_gap = 2.5\n")
     assert build(course, out)["built"] == 3
     # nothing changed: nothing is rewritten
-    settled = {p: p.stat().st_mtime_ns for p in out.rglob("*") if p.is_file()
-               and p.name != ".letgo-series.lock"}
+    settled = {
+        p: p.stat().st_mtime_ns
+        for p in out.rglob("*")
+        if p.is_file() and p.name != ".letgo-series.lock"
+    }
     assert build(course, out)["skipped"] == 3
     assert {p: p.stat().st_mtime_ns for p in settled} == settled
 
@@ -262,8 +332,18 @@ def test_a_series_rebuilds_what_a_pronunciation_or_config_change_alters(course, 
 def test_render_is_up_to_date_until_a_pronunciation_changes_a_word(tmp_path, short_template):
     rules = tmp_path / "words.toml"
     rules.write_text("[plain]\n")
-    args = ["render", str(short_template), "--engine", "fake", "--background", "none",
-            "--pronunciations", str(rules), "-o", str(tmp_path / "s.mp3")]
+    args = [
+        "render",
+        str(short_template),
+        "--engine",
+        "fake",
+        "--background",
+        "none",
+        "--pronunciations",
+        str(rules),
+        "-o",
+        str(tmp_path / "s.mp3"),
+    ]
     assert "Wrote" in run(*args).output
     assert "is up to date" in run(*args).output
     rules.write_text('[plain]\n"Rest" = "Rest now"\n')
@@ -272,13 +352,15 @@ def test_render_is_up_to_date_until_a_pronunciation_changes_a_word(tmp_path, sho
 
 # --- show agrees with script --------------------------------------------------------------------
 
+
 def shortest(output: str) -> float:
     found = re.search(r"shortest (\d+) min (\d+) s", output)
     return int(found.group(1)) * 60 + int(found.group(2))
 
 
-@pytest.mark.parametrize("words", [None, "[regex]\n'^' = 'Now, slowly: '\n"],
-                         ids=["as written", "with pronunciations"])
+@pytest.mark.parametrize(
+    "words", [None, "[regex]\n'^' = 'Now, slowly: '\n"], ids=["as written", "with pronunciations"]
+)
 def test_show_gives_the_shortest_length_script_finds(words, tmp_path):
     extra = ["--engine", "fake"]
     if words:
@@ -301,8 +383,9 @@ def test_the_readme_lists_every_setting_under_its_table():
     readme = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
     rows = dict(re.findall(r"^\| `\[(\w+)\]` \| (.+) \|$", readme, re.M))
     for setting in request.SETTINGS:
-        assert f"`{setting.name}`" in rows.get(setting.table, ""), \
+        assert f"`{setting.name}`" in rows.get(setting.table, ""), (
             f"README's settings table has no `{setting.name}` under [{setting.table}]"
+        )
 
 
 def test_a_series_in_another_format(course, tmp_path):
@@ -329,7 +412,17 @@ def test_every_setting_is_in_the_freshness_key(setting, tmp_path, monkeypatch, s
 
 
 def test_a_format_that_contradicts_the_file_name_is_named_as_its_flag(tmp_path, short_template):
-    line = one_line(run("render", str(short_template), "--engine", "fake", "--format", "ogg",
-                        "-o", str(tmp_path / "s.mp3")))
+    line = one_line(
+        run(
+            "render",
+            str(short_template),
+            "--engine",
+            "fake",
+            "--format",
+            "ogg",
+            "-o",
+            str(tmp_path / "s.mp3"),
+        )
+    )
     assert "--format ogg: does not match the file name s.mp3" in line
     assert not (tmp_path / "s.mp3").exists()

@@ -29,8 +29,9 @@ RATE = 44100
 
 def render(tmp_path: Path, name: str, *args: str, template: str = DUCK) -> Path:
     out = tmp_path / name
-    result = CliRunner().invoke(main, ["render", template, "--engine", "fake", "-q",
-                                       "-o", str(out), *args])
+    result = CliRunner().invoke(
+        main, ["render", template, "--engine", "fake", "-q", "-o", str(out), *args]
+    )
     assert result.exit_code == 0, result.output
     assert out.is_file()
     return out
@@ -44,12 +45,26 @@ def high_band(x: np.ndarray, cutoff: float = 1500.0) -> np.ndarray:
 
 
 def sine_file(path: Path, seconds: float, frequency: float = 330.3, channels: int = 2) -> Path:
-    ffmpeg.run(["-y", "-f", "lavfi", "-i", f"sine=f={frequency}:d={seconds}:r={RATE}",
-                "-ac", str(channels), "-c:a", "flac", str(path)], "making a test file")
+    ffmpeg.run(
+        [
+            "-y",
+            "-f",
+            "lavfi",
+            "-i",
+            f"sine=f={frequency}:d={seconds}:r={RATE}",
+            "-ac",
+            str(channels),
+            "-c:a",
+            "flac",
+            str(path),
+        ],
+        "making a test file",
+    )
     return path
 
 
 # --- backgrounds ---------------------------------------------------------------------------------
+
 
 def test_backgrounds_command_lists_every_background():
     result = CliRunner().invoke(main, ["backgrounds"])
@@ -123,12 +138,12 @@ def test_file_loop_has_no_click_at_the_seam(tmp_path, monkeypatch, streamed):
     loop = make_background(str(path), RATE, offset=0.5)
     assert (loop.process is not None) == streamed
     audio = np.concatenate([loop.read(10000) for _ in range(int(8 * RATE / 10000))])
-    amplitude = np.max(np.abs(audio[: RATE]))
+    amplitude = np.max(np.abs(audio[:RATE]))
     natural = 2 * np.pi * 330.3 / RATE * amplitude  # the largest step of the sine itself
     steps = np.max(np.abs(np.diff(audio, axis=0)))
     assert steps < 1.5 * natural, (steps, natural)
-    tail = np.abs(audio[RATE // 2:])
-    tail = tail[:len(tail) // 441 * 441].reshape(-1, 441, 2).max(axis=1)
+    tail = np.abs(audio[RATE // 2 :])
+    tail = tail[: len(tail) // 441 * 441].reshape(-1, 441, 2).max(axis=1)
     assert tail.min() > 0.3 * amplitude  # never a gap
 
 
@@ -150,9 +165,19 @@ def test_a_file_loops_twin_plays_the_same(tmp_path, monkeypatch, streamed):
 
 
 def test_file_background_bad_path_is_a_usage_error(tmp_path):
-    result = CliRunner().invoke(main, ["render", DUCK, "--engine", "fake", "-o",
-                                       str(tmp_path / "x.mp3"), "--background",
-                                       str(tmp_path / "missing.wav")])
+    result = CliRunner().invoke(
+        main,
+        [
+            "render",
+            DUCK,
+            "--engine",
+            "fake",
+            "-o",
+            str(tmp_path / "x.mp3"),
+            "--background",
+            str(tmp_path / "missing.wav"),
+        ],
+    )
     assert result.exit_code == 2
     assert "missing.wav" in result.output
     assert not (tmp_path / "x.mp3").exists()
@@ -170,6 +195,7 @@ def test_binaural_channels_differ_by_the_beat(tmp_path):
 
 # --- mixing --------------------------------------------------------------------------------------
 
+
 def test_background_ducks_under_speech_by_the_configured_depth(tmp_path):
     request = session.Request(DUCK, engine="fake")
     timeline = session.prepare(request).timeline
@@ -177,7 +203,7 @@ def test_background_ducks_under_speech_by_the_configured_depth(tmp_path):
     bed = high_band(ffmpeg.decode(out, RATE, 1)[:, 0])
 
     def level(start: float, end: float) -> float:
-        return measure.rms_db(bed[round(start * RATE):round(end * RATE)])
+        return measure.rms_db(bed[round(start * RATE) : round(end * RATE)])
 
     speech = mix.duck_intervals(timeline, MixSettings())
     pauses = [(s.start, s.start + s.duration) for s in timeline.silences if s.duration >= 15]
@@ -202,12 +228,16 @@ def test_mp3_meets_loudness_and_true_peak_targets(tmp_path):
 def test_sessions_of_a_series_agree(tmp_path):
     """Mono and stereo sessions each sit on their own channel count's target, 3 LU apart,
     which the ear hears as equally loud."""
-    files = [render(tmp_path, "a.mp3", "--minutes", "6", template="letting-go"),
-             render(tmp_path, "b.mp3", "--background", "ocean"),
-             render(tmp_path, "c.mp3", "--background", "rain", "-m", "2")]
+    files = [
+        render(tmp_path, "a.mp3", "--minutes", "6", template="letting-go"),
+        render(tmp_path, "b.mp3", "--background", "ocean"),
+        render(tmp_path, "c.mp3", "--background", "rain", "-m", "2"),
+    ]
     assert [measure.stream_info(f).channels for f in files] == [1, 2, 2]
-    above = [measure.loudness(f).integrated_lufs - spoken_word_lufs(measure.stream_info(f).channels)
-             for f in files]
+    above = [
+        measure.loudness(f).integrated_lufs - spoken_word_lufs(measure.stream_info(f).channels)
+        for f in files
+    ]
     assert max(above) - min(above) <= 0.5, above
 
 
@@ -217,7 +247,7 @@ def test_sleep_template_fades_out_slowly(tmp_path):
     end = len(audio) / RATE
 
     def level(t: float) -> float:
-        return measure.rms_db(audio[round((t - 2) * RATE):round(t * RATE)])
+        return measure.rms_db(audio[round((t - 2) * RATE) : round(t * RATE)])
 
     # 180 s fade: an equal-power curve is -3 dB halfway and far down near the end.
     assert level(end - 190) - level(end - 90) == pytest.approx(3.0, abs=1.5)
@@ -228,8 +258,9 @@ def test_sleep_template_fades_out_slowly(tmp_path):
 def test_a_sleep_session_is_set_by_its_guided_part(tmp_path, minutes):
     """The words land at the target as in any session; the night of background after them
     stays under the voice, so the whole file measures lower, the more so the longer it is."""
-    out = render(tmp_path, "sleep.mp3", "--minutes", str(minutes), "--background", "rain",
-                 template=SLEEP)
+    out = render(
+        tmp_path, "sleep.mp3", "--minutes", str(minutes), "--background", "rain", template=SLEEP
+    )
     prepared = session.prepare(session.Request(SLEEP, minutes=minutes, engine="fake"))
     guided = max(e.end for e in prepared.timeline.events) + mix.GUIDED_AFTER
     words = measure.loudness(out, end=guided)
@@ -243,7 +274,7 @@ def test_a_sleep_session_is_set_by_its_guided_part(tmp_path, minutes):
 
 def test_bell_is_a_long_decaying_strike():
     bell = strike(RATE)
-    first, last = bell[:RATE], bell[-2 * RATE:-RATE]
+    first, last = bell[:RATE], bell[-2 * RATE : -RATE]
     assert measure.rms_db(first) - measure.rms_db(last) > 15
     assert np.max(np.abs(bell)) <= 0.5 + 1e-6
     assert abs(bell[0]) < 1e-3 and abs(bell[-1]) < 1e-3
@@ -251,8 +282,11 @@ def test_bell_is_a_long_decaying_strike():
 
 # --- formats -------------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("ext, codec", [("wav", "pcm_s16le"), ("flac", "flac"), ("ogg", "opus"),
-                                        ("m4a", "aac"), ("mp3", "mp3")])
+
+@pytest.mark.parametrize(
+    "ext, codec",
+    [("wav", "pcm_s16le"), ("flac", "flac"), ("ogg", "opus"), ("m4a", "aac"), ("mp3", "mp3")],
+)
 def test_formats_follow_the_extension_and_carry_a_title(tmp_path, ext, codec):
     import mutagen
 
@@ -265,29 +299,32 @@ def test_formats_follow_the_extension_and_carry_a_title(tmp_path, ext, codec):
 
 def test_format_option_names_the_default_file(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    result = CliRunner().invoke(main, ["render", DUCK, "--engine", "fake", "-q",
-                                       "--format", "flac"])
+    result = CliRunner().invoke(
+        main, ["render", DUCK, "--engine", "fake", "-q", "--format", "flac"]
+    )
     assert result.exit_code == 0, result.output
     assert (tmp_path / "audio_out" / "duck.flac").is_file()
-    clash = CliRunner().invoke(main, ["render", DUCK, "--engine", "fake", "--format", "ogg",
-                                      "-o", str(tmp_path / "x.mp3")])
+    clash = CliRunner().invoke(
+        main, ["render", DUCK, "--engine", "fake", "--format", "ogg", "-o", str(tmp_path / "x.mp3")]
+    )
     assert clash.exit_code == 2 and "--format" in clash.output
 
 
 # --- memory --------------------------------------------------------------------------------------
 
+
 def _mix_peak(minutes: float) -> int:
     """Peak traced memory while mixing (not encoding) a session of `minutes`."""
-    request = session.Request(SLEEP, minutes=minutes, engine="fake",
-                              mix=MixSettings(background="ocean"))
+    request = session.Request(
+        SLEEP, minutes=minutes, engine="fake", mix=MixSettings(background="ocean")
+    )
     prepared = session.prepare(request)
     background = make_background("ocean", RATE)
     settings = session.mix_settings(request, prepared, background.channels)
     levels = session.mix_levels(prepared, settings, background)
     tracemalloc.start()
     try:
-        frames = sum(len(b) for b in mix.blocks(prepared.timeline, levels, background,
-                                                settings))
+        frames = sum(len(b) for b in mix.blocks(prepared.timeline, levels, background, settings))
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()

@@ -17,8 +17,12 @@ from letgo.settings.groups import MixSettings
 
 pytestmark = pytest.mark.e2e
 
-PIPER = pytest.param("piper", marks=pytest.mark.skipif(
-    not any(v.installed for v in known_voices()), reason="piper is not installed"))
+PIPER = pytest.param(
+    "piper",
+    marks=pytest.mark.skipif(
+        not any(v.installed for v in known_voices()), reason="piper is not installed"
+    ),
+)
 ENGINES = ["pyttsx3", PIPER]
 #: Long enough for every sentence of letting-go, short enough for the suite.
 MINUTES = 6
@@ -31,8 +35,13 @@ def cache_dir(tmp_path_factory) -> str:
 
 
 def render(engine: str, background: str, out, cache_dir: str) -> session.Result:
-    request = session.Request("letting-go", minutes=MINUTES, engine=engine,
-                              mix=MixSettings(background=background), cache_dir=cache_dir)
+    request = session.Request(
+        "letting-go",
+        minutes=MINUTES,
+        engine=engine,
+        mix=MixSettings(background=background),
+        cache_dir=cache_dir,
+    )
     return session.render(request, out)
 
 
@@ -50,10 +59,10 @@ def test_the_voice_keeps_its_dynamics_at_a_teachers_pace(engine, cache_dir, tmp_
 
 
 @pytest.mark.parametrize("engine", ENGINES)
-@pytest.mark.parametrize("background, channels, target", [("pink", 1, -19.0),
-                                                          ("rain", 2, -16.0)])
-def test_the_default_loudness_follows_the_channel_count(engine, background, channels, target,
-                                                        cache_dir, tmp_path):
+@pytest.mark.parametrize("background, channels, target", [("pink", 1, -19.0), ("rain", 2, -16.0)])
+def test_the_default_loudness_follows_the_channel_count(
+    engine, background, channels, target, cache_dir, tmp_path
+):
     out = tmp_path / f"{background}.mp3"
     render(engine, background, out, cache_dir)
     assert measure.stream_info(out).channels == channels
@@ -62,8 +71,9 @@ def test_the_default_loudness_follows_the_channel_count(engine, background, chan
     assert loud.true_peak_dbtp <= -1.0, loud
 
 
-def test_a_series_of_mono_and_stereo_sessions_each_hits_its_own_target(cache_dir, tmp_path,
-                                                                       monkeypatch):
+def test_a_series_of_mono_and_stereo_sessions_each_hits_its_own_target(
+    cache_dir, tmp_path, monkeypatch
+):
     monkeypatch.setenv("LETGO_CACHE_DIR", cache_dir)
     plan = tmp_path / "course.toml"
     plan.write_text(f"""

@@ -55,11 +55,21 @@ def test_voices_by_language(runner):
     assert none.exit_code == 0 and "No voice for language 'xx'" in none.output
 
 
-@pytest.mark.parametrize("language, wanted, yes", [
-    ("en-gb", "en", True), ("en_US", "en-us", True), ("en", "en", True), ("eng", "en", False),
-    ("fr, en-gb", "en", True), ("en", "en-gb", False), ("", "en", False)])
+@pytest.mark.parametrize(
+    "language, wanted, yes",
+    [
+        ("en-gb", "en", True),
+        ("en_US", "en-us", True),
+        ("en", "en", True),
+        ("eng", "en", False),
+        ("fr, en-gb", "en", True),
+        ("en", "en-gb", False),
+        ("", "en", False),
+    ],
+)
 def test_a_language_code_matches_its_varieties(language, wanted, yes):
     from letgo.voice.engines import VoiceInfo, speaks
+
     assert speaks(VoiceInfo("x", "v", "V", language), wanted) is yes
 
 
@@ -74,8 +84,9 @@ def test_piper_without_the_extra_says_how_to_install_it(runner, monkeypatch, tem
 
 @needs_piper
 def test_an_unknown_piper_voice_is_a_clear_error(runner, template):
-    error = one_line_error(runner.invoke(main, ["script", str(template), "--engine", "piper",
-                                                "--voice", "nobody"]), 2)
+    error = one_line_error(
+        runner.invoke(main, ["script", str(template), "--engine", "piper", "--voice", "nobody"]), 2
+    )
     assert "--voice nobody: there is no such Piper voice" in error and ".onnx" in error
 
 
@@ -101,22 +112,35 @@ def test_a_piper_voice_in_the_voices_folder_is_listed_and_found(runner, tmp_path
 
 @needs_piper
 def test_pitch_is_for_pyttsx3_only(runner, template):
-    error = one_line_error(runner.invoke(main, ["script", str(template), "--engine", "piper",
-                                                "--pitch", "40"]), 2)
+    error = one_line_error(
+        runner.invoke(main, ["script", str(template), "--engine", "piper", "--pitch", "40"]), 2
+    )
     assert "--pitch 40: works with pyttsx3 only" in error
 
 
 #: Slower gaps than the defaults: the template has two sentence gaps and one paragraph gap.
-SLOW = {"sentence_gap": PlanSettings.sentence_gap + 1.0,
-        "paragraph_gap": PlanSettings.paragraph_gap + 1.5}
+SLOW = {
+    "sentence_gap": PlanSettings.sentence_gap + 1.0,
+    "paragraph_gap": PlanSettings.paragraph_gap + 1.5,
+}
 ADDED = 2 * 1.0 + 1.5
 
 
 def test_gap_options_reach_the_timeline(runner, template):
     plain = runner.invoke(main, ["script", str(template), "--engine", "fake"])
-    slow = runner.invoke(main, ["script", str(template), "--engine", "fake",
-                                "--sentence-gap", str(SLOW["sentence_gap"]),
-                                "--paragraph-gap", str(SLOW["paragraph_gap"])])
+    slow = runner.invoke(
+        main,
+        [
+            "script",
+            str(template),
+            "--engine",
+            "fake",
+            "--sentence-gap",
+            str(SLOW["sentence_gap"]),
+            "--paragraph-gap",
+            str(SLOW["paragraph_gap"]),
+        ],
+    )
     assert plain.exit_code == 0 and slow.exit_code == 0, slow.output
     assert total(slow.output) - total(plain.output) == pytest.approx(ADDED, abs=0.11)
 
@@ -127,29 +151,44 @@ def test_the_config_file_sets_defaults_and_flags_win(runner, template, tmp_path,
     (tmp_path / "conf").mkdir()
     (tmp_path / "conf" / "config.toml").write_text(
         '[voice]\nengine = "fake"\n[pacing]\n'
-        + "".join(f"{name} = {value}\n" for name, value in SLOW.items()))
+        + "".join(f"{name} = {value}\n" for name, value in SLOW.items())
+    )
     configured = runner.invoke(main, ["script", str(template)])
     assert configured.exit_code == 0, configured.output
     assert total(configured.output) - plain == pytest.approx(ADDED, abs=0.11)
-    flagged = runner.invoke(main, ["script", str(template),
-                                   "--sentence-gap", str(PlanSettings.sentence_gap),
-                                   "--paragraph-gap", str(PlanSettings.paragraph_gap)])
+    flagged = runner.invoke(
+        main,
+        [
+            "script",
+            str(template),
+            "--sentence-gap",
+            str(PlanSettings.sentence_gap),
+            "--paragraph-gap",
+            str(PlanSettings.paragraph_gap),
+        ],
+    )
     assert total(flagged.output) == pytest.approx(plain, abs=0.11)
 
 
-@pytest.mark.parametrize("content, message", [
-    ("[voice]\nspeed = 3\n", "unknown setting 'speed' in [voice]"),
-    ("[voice]\nsentence_gap = 3\n", "unknown setting 'sentence_gap' in [voice]; it belongs in "
-                                     "[pacing]"),
-    ("[noise]\n", "unknown table [noise]"),
-    ("[pacing]\nsentence_gap = 'long'\n", "[pacing] sentence_gap = 'long': must be a number"),
-    ("[voice]\nengine = 'loud'\n", "[voice] engine = 'loud': must be one of: pyttsx3, piper"),
-    ("[voice]\nrate = 5000\n", "[voice] rate = 5000: must be from 60 to 400"),
-    ("[sound]\nduck_db = -1\n", "[sound] duck_db = -1: must be from 0 to 40"),
-    ("[file]\nformat = 'mp4'\n", "[file] format = 'mp4': must be one of: mp3, wav"),
-])
-def test_a_bad_config_file_is_one_clear_line(runner, template, tmp_path, monkeypatch, content,
-                                             message):
+@pytest.mark.parametrize(
+    "content, message",
+    [
+        ("[voice]\nspeed = 3\n", "unknown setting 'speed' in [voice]"),
+        (
+            "[voice]\nsentence_gap = 3\n",
+            "unknown setting 'sentence_gap' in [voice]; it belongs in [pacing]",
+        ),
+        ("[noise]\n", "unknown table [noise]"),
+        ("[pacing]\nsentence_gap = 'long'\n", "[pacing] sentence_gap = 'long': must be a number"),
+        ("[voice]\nengine = 'loud'\n", "[voice] engine = 'loud': must be one of: pyttsx3, piper"),
+        ("[voice]\nrate = 5000\n", "[voice] rate = 5000: must be from 60 to 400"),
+        ("[sound]\nduck_db = -1\n", "[sound] duck_db = -1: must be from 0 to 40"),
+        ("[file]\nformat = 'mp4'\n", "[file] format = 'mp4': must be one of: mp3, wav"),
+    ],
+)
+def test_a_bad_config_file_is_one_clear_line(
+    runner, template, tmp_path, monkeypatch, content, message
+):
     monkeypatch.setenv("LETGO_CONFIG_DIR", str(tmp_path))
     (tmp_path / "config.toml").write_text(content)
     error = one_line_error(runner.invoke(main, ["script", str(template)]), 2)
@@ -166,8 +205,10 @@ def test_the_config_files_voice_goes_with_its_engine(runner, template, tmp_path,
 
 
 def test_an_unknown_pyttsx3_voice_is_a_clear_error(runner, template):
-    error = one_line_error(runner.invoke(main, ["script", str(template), "--engine", "pyttsx3",
-                                                "--voice", "nobody"]), 2)
+    error = one_line_error(
+        runner.invoke(main, ["script", str(template), "--engine", "pyttsx3", "--voice", "nobody"]),
+        2,
+    )
     assert "--voice nobody: there is no such pyttsx3 voice" in error and "letgo voices" in error
 
 
@@ -186,18 +227,30 @@ def test_a_damaged_piper_voice_is_a_clear_error(runner, template, tmp_path):
     model = tmp_path / "bad.onnx"
     model.write_bytes(b"not a model")
     (tmp_path / "bad.onnx.json").write_bytes(piper.resolve_voice("joe").config.read_bytes())
-    error = one_line_error(runner.invoke(main, ["script", str(template), "--engine", "piper",
-                                                "--voice", str(model), "--no-cache"]), 2)
+    error = one_line_error(
+        runner.invoke(
+            main,
+            ["script", str(template), "--engine", "piper", "--voice", str(model), "--no-cache"],
+        ),
+        2,
+    )
     assert f"cannot load the Piper voice {model}" in error
 
 
 @needs_piper
-@pytest.mark.parametrize("config, reason", [("not json", "Expecting value"),
-                                            ('{"audio": {"sample_rate": 22050}}', "no 'num_symbols'")])
+@pytest.mark.parametrize(
+    "config, reason",
+    [("not json", "Expecting value"), ('{"audio": {"sample_rate": 22050}}', "no 'num_symbols'")],
+)
 def test_a_wrong_piper_voice_config_is_named(runner, template, tmp_path, config, reason):
     model = tmp_path / "odd.onnx"
     model.symlink_to(piper.resolve_voice("joe").model)
     (tmp_path / "odd.onnx.json").write_text(config)
-    error = one_line_error(runner.invoke(main, ["script", str(template), "--engine", "piper",
-                                                "--voice", str(model), "--no-cache"]), 2)
+    error = one_line_error(
+        runner.invoke(
+            main,
+            ["script", str(template), "--engine", "piper", "--voice", str(model), "--no-cache"],
+        ),
+        2,
+    )
     assert f"{model}.json is not a Piper voice config ({reason}" in error

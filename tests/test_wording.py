@@ -16,8 +16,9 @@ def spoken(markup: str) -> list[str]:
 
 
 def test_breath_cue_sets_differ_and_none_says_pause():
-    said = {name: spoken(templates.breath(times=3, hold=2, cues=name))
-            for name in templates.BREATH_CUES}
+    said = {
+        name: spoken(templates.breath(times=3, hold=2, cues=name)) for name in templates.BREATH_CUES
+    }
     assert len({tuple(words) for words in said.values()}) == len(said)
     for name, words in said.items():
         assert "Pause." not in words, name
@@ -32,8 +33,12 @@ def test_the_first_hold_of_every_cue_set_is_optional():
 
 def test_breath_without_a_hold_says_no_hold_cue():
     words = spoken(templates.breath(times=2, hold=0, cues="wave"))
-    assert words == ["Let the breath come in, like a slow wave.", "And let the wave roll back out.",
-                     "In, with the wave.", "And out."]
+    assert words == [
+        "Let the breath come in, like a slow wave.",
+        "And let the wave roll back out.",
+        "In, with the wave.",
+        "And out.",
+    ]
 
 
 def test_an_unknown_cue_set_is_a_template_error_naming_the_known_ones(tmp_path):
@@ -43,14 +48,21 @@ def test_an_unknown_cue_set_is_a_template_error_naming_the_known_ones(tmp_path):
         templates.render(templates.read_info(path, "file"), {})
 
 
-@pytest.mark.parametrize("typed, said", [("alex", "Alex"), ("mcKenzie", "McKenzie"),
-                                         ("Mum and Dad", "Mum and Dad"), ("", "")])
+@pytest.mark.parametrize(
+    "typed, said",
+    [("alex", "Alex"), ("mcKenzie", "McKenzie"), ("Mum and Dad", "Mum and Dad"), ("", "")],
+)
 def test_capfirst_capitalises_the_first_letter_only(tmp_path, typed, said):
     path = tmp_path / "t.j2"
-    path.write_text('{#\ntitle = "T"\n[variables.person]\ndefault = ""\nhelp = "A name."\n#}\n'
-                    '[{{ person|capfirst }}]\n', encoding="utf-8")
-    assert templates.render(templates.read_info(path, "file"), {"person": typed}).strip() \
+    path.write_text(
+        '{#\ntitle = "T"\n[variables.person]\ndefault = ""\nhelp = "A name."\n#}\n'
+        "[{{ person|capfirst }}]\n",
+        encoding="utf-8",
+    )
+    assert (
+        templates.render(templates.read_info(path, "file"), {"person": typed}).strip()
         == f"[{said}]"
+    )
 
 
 # --- the built-in library, read as a teacher would --------------------------------------------
@@ -58,8 +70,15 @@ def test_capfirst_capitalises_the_first_letter_only(tmp_path, typed, said):
 BUILTIN = sorted(p.name[:-3] for p in templates.builtin_dir().glob("*.j2"))
 SERIES_DIR = templates.builtin_dir() / "series"
 #: Where the hurt is heaviest: each needs an anchor and permission to stop.
-HEAVY = ["meeting-the-pain", "when-they-have-left", "grief", "forgiveness", "time-to-leave",
-         "your-healing-is-your-own", "letting-go"]
+HEAVY = [
+    "meeting-the-pain",
+    "when-they-have-left",
+    "grief",
+    "forgiveness",
+    "time-to-leave",
+    "your-healing-is-your-own",
+    "letting-go",
+]
 
 
 def parsed(template, minutes=None, **values) -> script.Script:
@@ -81,11 +100,20 @@ def test_list_shows_sixteen_meditations_and_two_courses(runner):
 
 def test_the_library_has_sixteen_meditations_and_two_courses():
     assert len(BUILTIN) >= 16
-    for practice in ("kindness-for-yourself", "forgiveness", "urge-to-reach-out", "grief",
-                     "body-scan-of-release", "morning-check-in", "evening-check-in"):
+    for practice in (
+        "kindness-for-yourself",
+        "forgiveness",
+        "urge-to-reach-out",
+        "grief",
+        "body-scan-of-release",
+        "morning-check-in",
+        "evening-check-in",
+    ):
         assert practice in BUILTIN
-    assert {p.stem for p in SERIES_DIR.glob("*.toml")} >= {"seven-days-of-release",
-                                                           "leaving-kindly"}
+    assert {p.stem for p in SERIES_DIR.glob("*.toml")} >= {
+        "seven-days-of-release",
+        "leaving-kindly",
+    }
 
 
 @pytest.mark.parametrize("name", BUILTIN)
@@ -94,8 +122,9 @@ def test_no_stiff_or_stage_words_and_no_long_sentences(name):
         assert sentence != "Pause.", name
         assert len(sentence.split()) <= 25, sentence
         # contractions, as people speak ("as you are" at a clause's end stays whole)
-        assert not re.search(r"\b(do not|does not|you are|it is|there is|that is)\b(?![.,!?])",
-                             sentence), sentence
+        assert not re.search(
+            r"\b(do not|does not|you are|it is|there is|that is)\b(?![.,!?])", sentence
+        ), sentence
 
 
 def test_openings_and_closings_vary():
@@ -109,8 +138,12 @@ def test_openings_and_closings_vary():
 def test_breath_cue_sets_vary_across_the_library():
     used = set()
     for name in BUILTIN:
-        used |= set(re.findall(r'breath\([^)]*cues="(\w+)"', templates.TemplateLibrary()
-                               .find(name).path.read_text(encoding="utf-8")))
+        used |= set(
+            re.findall(
+                r'breath\([^)]*cues="(\w+)"',
+                templates.TemplateLibrary().find(name).path.read_text(encoding="utf-8"),
+            )
+        )
     assert used == set(templates.BREATH_CUES)
 
 
@@ -118,8 +151,11 @@ def test_breath_cue_sets_vary_across_the_library():
 def test_heavy_practices_offer_an_anchor_and_permission_to_stop(name):
     text = " ".join(said(name)).lower()
     assert re.search(r"\bstop\b", text), name
-    assert re.search(r"anchor|feel your feet|feel your seat|your seat under you|"
-                     r"feel that support", text), name
+    assert re.search(
+        r"anchor|feel your feet|feel your seat|your seat under you|"
+        r"feel that support",
+        text,
+    ), name
 
 
 def test_leaving_puts_safety_first():
@@ -134,8 +170,11 @@ def test_leaving_puts_safety_first():
 @pytest.mark.parametrize("name", ["when-they-have-left", "grief"])
 def test_a_loss_keeps_no_hope_of_a_return_alive(name):
     text = " ".join(said(name, minutes=40, person="Alex")).lower()
-    assert not re.search(r"\b(if|whether|until|when)\b[^.]*\b(they|alex)\b[^.]*"
-                         r"\b(return|come back|comes back)\b", text), text
+    assert not re.search(
+        r"\b(if|whether|until|when)\b[^.]*\b(they|alex)\b[^.]*"
+        r"\b(return|come back|comes back)\b",
+        text,
+    ), text
 
 
 def test_sleep_does_not_dwell_on_being_alone_in_the_dark():
@@ -152,13 +191,20 @@ def test_sleep_slows_and_softens_as_it_goes():
 
 @pytest.mark.parametrize("name", BUILTIN)
 def test_a_phrase_to_repeat_stands_alone_with_a_beat_before_and_after(name):
-    items = parsed(name, **({"intention": "I can trust myself"} if "intention" in
-                            templates.TemplateLibrary().find(name).variable_names() else {})).items
+    items = parsed(
+        name,
+        **(
+            {"intention": "I can trust myself"}
+            if "intention" in templates.TemplateLibrary().find(name).variable_names()
+            else {}
+        ),
+    ).items
     for i, item in enumerate(items):
         if isinstance(item, script.Speech) and item.repeat:
             before, after = items[i - 1], items[i + 1]
             assert isinstance(before, script.Pause) or (
-                isinstance(before, script.Speech) and before.repeat), item.text
+                isinstance(before, script.Speech) and before.repeat
+            ), item.text
             if not (isinstance(after, script.Speech) and after.repeat):
                 assert isinstance(after, script.Pause) and after.min_length >= 3, item.text
 
@@ -166,8 +212,11 @@ def test_a_phrase_to_repeat_stands_alone_with_a_beat_before_and_after(name):
 @pytest.mark.parametrize("name", BUILTIN)
 def test_values_read_right_whatever_their_grammar_or_case(name):
     info = templates.TemplateLibrary().find(name)
-    values = {k: v for k, v in {"name": "robin", "person": "mum and Dad"}.items()
-              if k in info.variable_names()}
+    values = {
+        k: v
+        for k, v in {"name": "robin", "person": "mum and Dad"}.items()
+        if k in info.variable_names()
+    }
     text = " ".join(said(name, **values))
     if "person" in values:
         assert "Mum and Dad" in text and "mum and Dad" not in text
@@ -208,7 +257,11 @@ def test_a_course_names_its_person_once_links_its_days_and_titles_them_truly(pla
 
 
 def test_release_owns_the_wound_and_sees_the_bond_before_a_concrete_step():
-    order = [s["template"] for s in tomllib.loads(
-        (SERIES_DIR / "seven-days-of-release.toml").read_text(encoding="utf-8"))["sessions"]]
+    order = [
+        s["template"]
+        for s in tomllib.loads(
+            (SERIES_DIR / "seven-days-of-release.toml").read_text(encoding="utf-8")
+        )["sessions"]
+    ]
     assert order.index("your-healing-is-your-own") < order.index("small-steps")
     assert order.index("two-kinds-of-bond") < order.index("small-steps")

@@ -7,11 +7,36 @@ its sound as pydub AudioSegments. letgo's errors are importable from here; every
 
 __version__ = "0.1.0"
 
-from letgo.errors import EncodeError, EngineUnavailable, FitError, LetgoError, OutputError, PlanError, SettingError, SynthesisError, TemplateError, TemplateNotFound, UsageError, VariableError
+from letgo.errors import (
+    EncodeError,
+    EngineUnavailable,
+    FitError,
+    LetgoError,
+    OutputError,
+    PlanError,
+    SettingError,
+    SynthesisError,
+    TemplateError,
+    TemplateNotFound,
+    UsageError,
+    VariableError,
+)
 
-__all__ = ["Session", "LetgoError", "UsageError", "SettingError", "TemplateNotFound",
-           "TemplateError", "VariableError", "FitError", "SynthesisError", "EngineUnavailable",
-           "EncodeError", "OutputError", "PlanError"]
+__all__ = [
+    "Session",
+    "LetgoError",
+    "UsageError",
+    "SettingError",
+    "TemplateNotFound",
+    "TemplateError",
+    "VariableError",
+    "FitError",
+    "SynthesisError",
+    "EngineUnavailable",
+    "EncodeError",
+    "OutputError",
+    "PlanError",
+]
 
 
 def __getattr__(name: str):

@@ -65,10 +65,15 @@ class Session:
         PosixPath('whole.mp3')
     """
 
-    def __init__(self, template: str | os.PathLike, *,
-                 variables: Mapping[str, str] | None = None,
-                 templates: Sequence[str | os.PathLike] = (), cache: bool = True,
-                 **settings: Any):
+    def __init__(
+        self,
+        template: str | os.PathLike,
+        *,
+        variables: Mapping[str, str] | None = None,
+        templates: Sequence[str | os.PathLike] = (),
+        cache: bool = True,
+        **settings: Any,
+    ):
         self.template = os.fspath(template)
         self.variables = _variables(variables)
         self.templates = tuple(os.fspath(folder) for folder in templates)
@@ -98,8 +103,9 @@ class Session:
                 self._prepared = session.prepare(made, written=self._written)
         return self._prepared
 
-    def render(self, path: str | os.PathLike, *, force: bool = False,
-               **settings: Any) -> session.Result:
+    def render(
+        self, path: str | os.PathLike, *, force: bool = False, **settings: Any
+    ) -> session.Result:
         """Write the session to `path`, as `letgo render` does: complete or absent, tagged
         with its chapters; the format from the file's extension (or `format=`). A file that
         already holds this very session is kept unless `force`. Keywords are settings, over
@@ -130,8 +136,12 @@ class Session:
         if written.minutes is not None:
             _check_length(written.minutes * 60)
         blocks = list(self._blocks(made, bed, written, check=True))
-        return AudioSegment(b"".join(block.raw_data for block in blocks), sample_width=WIDTH,
-                            frame_rate=blocks[0].frame_rate, channels=blocks[0].channels)
+        return AudioSegment(
+            b"".join(block.raw_data for block in blocks),
+            sample_width=WIDTH,
+            frame_rate=blocks[0].frame_rate,
+            channels=blocks[0].channels,
+        )
 
     def segments(self, **settings: Any) -> Iterator[AudioSegment]:
         """The session as a run of AudioSegments, in order, each a couple of seconds long (the
@@ -154,16 +164,21 @@ class Session:
         audio = settings.get("background")
         if isinstance(audio, AudioSegment):
             settings["background"] = _name(audio)
-        made = request.make(self.template, settings, self.variables, self.templates,
-                            cache=self.cache)
+        made = request.make(
+            self.template, settings, self.variables, self.templates, cache=self.cache
+        )
         if not isinstance(audio, AudioSegment):
             return made, None
         with request.located(made):
-            return made, SegmentLoop(audio, made.mix.sample_rate,
-                                     offset=made.mix.background_offset)
+            return made, SegmentLoop(audio, made.mix.sample_rate, offset=made.mix.background_offset)
 
-    def _blocks(self, made: request.Request, bed: Background | None,
-                written: session.Written, check: bool = False) -> Iterator[AudioSegment]:
+    def _blocks(
+        self,
+        made: request.Request,
+        bed: Background | None,
+        written: session.Written,
+        check: bool = False,
+    ) -> Iterator[AudioSegment]:
         background = None
         try:
             with request.located(made):
@@ -201,9 +216,12 @@ def _plain(name: str, value: Any) -> Any:
     if isinstance(value, list | tuple):
         return tuple(os.fspath(v) if isinstance(v, os.PathLike) else v for v in value)
     if name == "background" and not isinstance(value, str | AudioSegment | None):
-        raise SettingError("background", value, "must be a built-in background's name, an "
-                           "audio file's path or a pydub AudioSegment",
-                           place=request.keyword(name, value))
+        raise SettingError(
+            "background",
+            value,
+            "must be a built-in background's name, an audio file's path or a pydub AudioSegment",
+            place=request.keyword(name, value),
+        )
     return value
 
 
@@ -211,15 +229,19 @@ def _name(audio: AudioSegment) -> str:
     """What the request (its tags and freshness key) calls an AudioSegment bed: its shape and
     a hash of its sound, so another bed makes another file."""
     digest = hashlib.sha256(audio.raw_data).hexdigest()[:16]
-    return (f"AudioSegment({audio.duration_seconds:.2f} s, {audio.channels} ch, "
-            f"{audio.frame_rate} Hz, {8 * audio.sample_width}-bit, sha256 {digest})")
+    return (
+        f"AudioSegment({audio.duration_seconds:.2f} s, {audio.channels} ch, "
+        f"{audio.frame_rate} Hz, {8 * audio.sample_width}-bit, sha256 {digest})"
+    )
 
 
 def _check_length(seconds: float) -> None:
     if seconds > MOST_SEGMENT_MINUTES * 60 + 1e-6:
         size = seconds * 44100 * WIDTH * 2 / 1e6
-        raise UsageError(f"to_segment() holds the whole session in memory, and this one is "
-                         f"{seconds / 60:.0f} minutes long (up to {size:,.0f} MB); it makes "
-                         f"sessions of at most {MOST_SEGMENT_MINUTES:g} minutes. Use "
-                         f"segments() to take it block by block in constant memory, or "
-                         f"render() to write it to a file")
+        raise UsageError(
+            f"to_segment() holds the whole session in memory, and this one is "
+            f"{seconds / 60:.0f} minutes long (up to {size:,.0f} MB); it makes "
+            f"sessions of at most {MOST_SEGMENT_MINUTES:g} minutes. Use "
+            f"segments() to take it block by block in constant memory, or "
+            f"render() to write it to a file"
+        )

@@ -35,8 +35,12 @@ class SettingError(UsageError):
         return type(self)(self.setting, self.value, self.problem, place)
 
     def __reduce__(self):
-        return type(self), (self.setting, self.value, self.problem,
-                            self.place if self.placed else None)
+        return type(self), (
+            self.setting,
+            self.value,
+            self.problem,
+            self.place if self.placed else None,
+        )
 
 
 class TemplateNotFound(UsageError):
@@ -46,8 +50,13 @@ class TemplateNotFound(UsageError):
 class TemplateError(UsageError):
     """A template or script that cannot be rendered or parsed; carries file:line."""
 
-    def __init__(self, message: str, source: str | None = None, line: int | None = None,
-                 column: int | None = None):
+    def __init__(
+        self,
+        message: str,
+        source: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ):
         self.source, self.line, self.column = source, line, column
         where = ":".join(str(p) for p in (source, line, column) if p is not None)
         super().__init__(f"{where}: {message}" if where else message)

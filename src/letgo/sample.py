@@ -47,16 +47,23 @@ required = true
 """
 
 
-def render(request: session.Request, output: Path, text: str = TEXT, progress=None,
-           engine=None) -> session.Result:
+def render(
+    request: session.Request, output: Path, text: str = TEXT, progress=None, engine=None
+) -> session.Result:
     """Speak `text` with the request's engine and voice, on silence, into `output`."""
     if not text.strip():
-        raise UsageError("the sample text is empty; give a sentence or two, or none for the "
-                         "built-in one")
+        raise UsageError(
+            "the sample text is empty; give a sentence or two, or none for the built-in one"
+        )
     with tempfile.TemporaryDirectory(prefix="letgo-sample-") as folder:
         path = Path(folder) / "voice-sample.j2"
         atomic.write(path, TEMPLATE.encode("utf-8"))
-        request = replace(request, template=str(path), minutes=None, variables={"text": script.Markup(text)},
-                          mix=replace(request.mix, background="none"),
-                          plan=replace(request.plan, lead_in=LEAD_IN, tail=TAIL))
+        request = replace(
+            request,
+            template=str(path),
+            minutes=None,
+            variables={"text": script.Markup(text)},
+            mix=replace(request.mix, background="none"),
+            plan=replace(request.plan, lead_in=LEAD_IN, tail=TAIL),
+        )
         return session.render(request, output, engine, progress)

@@ -52,15 +52,19 @@ class Prepared:
         bell and pause at its start, under its section. With `spoken`, each sentence as the
         voice reads it (numbers, abbreviations and pronunciations applied)."""
         timeline = self.timeline
-        lines = [f"{self.info.title}: {plan.format_minutes(timeline.duration)} "
-                 f"(flexible pauses at {timeline.stretch:.2f}x their written length)"]
+        lines = [
+            f"{self.info.title}: {plan.format_minutes(timeline.duration)} "
+            f"(flexible pauses at {timeline.stretch:.2f}x their written length)"
+        ]
         rows = [(e.start, e) for e in timeline.events] + [(s.start, s) for s in timeline.silences]
         chapters = list(timeline.chapters)
         for start, item in sorted(rows, key=lambda row: row[0]):
             while chapters and chapters[0].start <= start:
                 chapter = chapters.pop(0)
-                lines.append(f"\n## {chapter.title}  [{plan.clock(chapter.start)}]  "
-                             f"({plan.clock(chapter.end - chapter.start)} long)")
+                lines.append(
+                    f"\n## {chapter.title}  [{plan.clock(chapter.start)}]  "
+                    f"({plan.clock(chapter.end - chapter.start)} long)"
+                )
             if isinstance(item, plan.Silence):
                 kind = "flexible pause" if item.flexible else "pause"
                 lines.append(f"  {plan.clock(start):>8}  [{kind} {item.duration:.1f} s]")
@@ -83,9 +87,11 @@ def target_minutes(request: Request, info: templates.TemplateInfo) -> float | No
     if request.minutes is not None and info.max_minutes and minutes > info.max_minutes:
         if request.nearest:
             return info.max_minutes
-        raise FitError(f"'{info.name}' runs at most {info.max_minutes:g} minutes "
-                       f"(its silences would grow too long); ask for {info.max_minutes:g} minutes "
-                       "or less")
+        raise FitError(
+            f"'{info.name}' runs at most {info.max_minutes:g} minutes "
+            f"(its silences would grow too long); ask for {info.max_minutes:g} minutes "
+            "or less"
+        )
     return minutes
 
 
@@ -94,8 +100,13 @@ Voice = tuple[float, float]
 PLAIN_VOICE: Voice = (1.0, 0.0)
 
 
-def synthesize(engine: Engine, sentences: list[str], progress: Progress | None = None,
-               cache: ClipCache | None = None, voices: list[Voice] | None = None) -> list[Clip]:
+def synthesize(
+    engine: Engine,
+    sentences: list[str],
+    progress: Progress | None = None,
+    cache: ClipCache | None = None,
+    voices: list[Voice] | None = None,
+) -> list[Clip]:
     """A clip per sentence; a sentence said twice is spoken once, and one in `cache` not at all.
 
     `sentences` are what the engine is given (already normalised); `voices[i]` is the (rate,
@@ -103,8 +114,10 @@ def synthesize(engine: Engine, sentences: list[str], progress: Progress | None =
     engine's identity plus the text, so only a sentence that changed is spoken again."""
     wanted = list(zip(sentences, voices or [PLAIN_VOICE] * len(sentences)))
     unique = list(dict.fromkeys(wanted))
-    engines = {voice: engine if voice == PLAIN_VOICE else engine.variant(*voice)
-               for voice in dict.fromkeys(voice for _, voice in unique)}
+    engines = {
+        voice: engine if voice == PLAIN_VOICE else engine.variant(*voice)
+        for voice in dict.fromkeys(voice for _, voice in unique)
+    }
     spoken: dict[tuple[str, Voice], Clip] = {}
     keys: dict[tuple[str, Voice], str] = {}
     if cache is not None:
@@ -115,8 +128,12 @@ def synthesize(engine: Engine, sentences: list[str], progress: Progress | None =
             if hit is not None:
                 spoken[line] = hit
     missing = [line for line in unique if line not in spoken]
-    log.info("%d sentences: %d from the cache, %d to speak",
-             len(unique), len(unique) - len(missing), len(missing))
+    log.info(
+        "%d sentences: %d from the cache, %d to speak",
+        len(unique),
+        len(unique) - len(missing),
+        len(missing),
+    )
     done = len(unique) - len(missing)
     if progress and done:
         progress("speech", done, len(unique))
@@ -125,12 +142,16 @@ def synthesize(engine: Engine, sentences: list[str], progress: Progress | None =
         if not texts:
             continue
         offset = done
-        report = ((lambda n, _total, offset=offset: progress("speech", offset + n, len(unique)))
-                  if progress else None)
+        report = (
+            (lambda n, _total, offset=offset: progress("speech", offset + n, len(unique)))
+            if progress
+            else None
+        )
         for text, clip in zip(texts, variant.synthesize(texts, report)):
             clip = trim.edges(clip)
-            spoken[(text, voice)] = (cache.put(keys[(text, voice)], clip) if cache is not None
-                                     else clip)
+            spoken[(text, voice)] = (
+                cache.put(keys[(text, voice)], clip) if cache is not None else clip
+            )
         done += len(texts)
     if cache is not None and missing:  # it grew: keep it within its limit
         cache.prune()
@@ -141,10 +162,15 @@ class Speaker:
     """Renders, parses and speaks a template at a given length, remembering what it spoke:
     finding the shortest length renders the text at a few candidate lengths."""
 
-    def __init__(self, info: templates.TemplateInfo, variables: Mapping[str, str],
-                 engine: Engine, normalizer: Callable[[str], str],
-                 cache: ClipCache | None = None,
-                 phrase_gap: float = PlanSettings.phrase_gap):
+    def __init__(
+        self,
+        info: templates.TemplateInfo,
+        variables: Mapping[str, str],
+        engine: Engine,
+        normalizer: Callable[[str], str],
+        cache: ClipCache | None = None,
+        phrase_gap: float = PlanSettings.phrase_gap,
+    ):
         self.info, self.variables, self.engine = info, variables, engine
         self.normalizer, self.cache, self.phrase_gap = normalizer, cache, phrase_gap
         self.spoken: dict[tuple[str, Voice], Clip] = {}
@@ -153,20 +179,24 @@ class Speaker:
         text = templates.render(self.info, self.variables, minutes=minutes)
         return script.parse(text, str(self.info.path))
 
-    def speak(self, parsed: script.Script, progress: Progress | None = None
-              ) -> tuple[list[str], list[Clip]]:
+    def speak(
+        self, parsed: script.Script, progress: Progress | None = None
+    ) -> tuple[list[str], list[Clip]]:
         """What the engine is given for each spoken line (normalised), and its clip."""
         lines = parsed.spoken
         said = [self.normalizer(s.text) for s in lines]
         voices = [s.prosody.voice for s in lines]
         new = [(t, v) for t, v in zip(said, voices) if (t, v) not in self.spoken]
         if new:
-            clips = synthesize(self.engine, [t for t, _ in new], progress, self.cache,
-                               [v for _, v in new])
+            clips = synthesize(
+                self.engine, [t for t, _ in new], progress, self.cache, [v for _, v in new]
+            )
             # each phrase pause lengthened (see `phrasing`): after the cache, so a new
             # phrase_gap needs no sentence spoken again
-            self.spoken.update((line, phrasing.widen(clip, line[0], self.phrase_gap))
-                               for line, clip in zip(new, clips))
+            self.spoken.update(
+                (line, phrasing.widen(clip, line[0], self.phrase_gap))
+                for line, clip in zip(new, clips)
+            )
         return said, [self.spoken[line] for line in zip(said, voices)]
 
     def at(self, minutes: float) -> tuple[script.Script, list[float]]:
@@ -182,9 +212,11 @@ class Speaker:
         """The error for `minutes` too short, suggesting a length whose own text fits."""
         shortest = self.shortest(settings)
         suggested = plan.shortest_fit(self.at, settings, rounded=True)
-        return FitError(f"'{self.info.name}' does not fit in {minutes:g} min: the script needs "
-                        f"at least {plan.format_minutes(shortest)} ({shortest:.0f} s) of speech "
-                        f"and pauses; ask for {suggested / 60:.1f} minutes or more")
+        return FitError(
+            f"'{self.info.name}' does not fit in {minutes:g} min: the script needs "
+            f"at least {plan.format_minutes(shortest)} ({shortest:.0f} s) of speech "
+            f"and pauses; ask for {suggested / 60:.1f} minutes or more"
+        )
 
 
 @dataclass(frozen=True)
@@ -220,8 +252,7 @@ def write(request: Request) -> Written:
 
 
 @contextmanager
-def speaker(request: Request, written: Written, engine: Engine | None = None
-            ) -> Iterator[Speaker]:
+def speaker(request: Request, written: Written, engine: Engine | None = None) -> Iterator[Speaker]:
     """A Speaker for `written` with the request's engine (unless one is given), its
     pronunciations and the synthesis cache: how script, show and render all speak."""
     cache = ClipCache(request.cache_dir) if request.cache else None
@@ -229,15 +260,25 @@ def speaker(request: Request, written: Written, engine: Engine | None = None
         owned = engine is None
         engine = engine or make_engine(request.engine, request.voice)
         try:
-            yield Speaker(written.info, written.variables, engine, written.normalizer, cache,
-                          request.plan.phrase_gap)
+            yield Speaker(
+                written.info,
+                written.variables,
+                engine,
+                written.normalizer,
+                cache,
+                request.plan.phrase_gap,
+            )
         finally:
             if owned:
                 engine.close()
 
 
-def prepare(request: Request, engine: Engine | None = None, progress: Progress | None = None,
-            written: Written | None = None) -> Prepared:
+def prepare(
+    request: Request,
+    engine: Engine | None = None,
+    progress: Progress | None = None,
+    written: Written | None = None,
+) -> Prepared:
     """The session up to its timeline: what `letgo script` shows and `render` mixes."""
     written = written or write(request)
     minutes = written.minutes
@@ -245,8 +286,12 @@ def prepare(request: Request, engine: Engine | None = None, progress: Progress |
     with speaker(request, written, engine) as voice:
         spoken, clips = voice.speak(parsed, progress)
         try:
-            timeline = plan.plan(parsed, [c.duration for c in clips],
-                                 None if minutes is None else minutes * 60, request.plan)
+            timeline = plan.plan(
+                parsed,
+                [c.duration for c in clips],
+                None if minutes is None else minutes * 60,
+                request.plan,
+            )
         except FitError:  # say which template and a length that fits, for series and scripts
             if not request.nearest:
                 raise voice.too_short(minutes, request.plan) from None
@@ -254,8 +299,7 @@ def prepare(request: Request, engine: Engine | None = None, progress: Progress |
             parsed = voice.parse(seconds / 60)
             spoken, clips = voice.speak(parsed, progress)
             timeline = plan.plan(parsed, [c.duration for c in clips], seconds, request.plan)
-    return Prepared(written.info, written.variables, parsed, tuple(clips), timeline,
-                    tuple(spoken))
+    return Prepared(written.info, written.variables, parsed, tuple(clips), timeline, tuple(spoken))
 
 
 @dataclass(frozen=True)
@@ -278,10 +322,23 @@ def words(written: Written) -> str:
     """A hash of what `write` made: the template's header, the values, the length, the script's
     markup and each line as the engine is given it (so a pronunciation rule shows)."""
     info = written.info
-    return _digest({"template": [info.name, info.title, info.description, info.sleep,
-                                 info.minutes, info.max_minutes, str(info.path)],
-                    "minutes": written.minutes, "variables": written.variables,
-                    "script": written.text, "spoken": written.spoken})
+    return _digest(
+        {
+            "template": [
+                info.name,
+                info.title,
+                info.description,
+                info.sleep,
+                info.minutes,
+                info.max_minutes,
+                str(info.path),
+            ],
+            "minutes": written.minutes,
+            "variables": written.variables,
+            "script": written.text,
+            "spoken": written.spoken,
+        }
+    )
 
 
 def sources(request: Request) -> str:
@@ -292,35 +349,52 @@ def sources(request: Request) -> str:
 
     info = templates.TemplateLibrary(request.template_dirs).find(request.template)
     files = [info.path, *normalize.rule_files(request.pronunciations)]
-    return _digest({"letgo": __version__, "jinja": jinja2.__version__,
-                    "variables": dict(request.variables), "minutes": request.minutes,
-                    "files": [[str(p), hashlib.sha256(p.read_bytes()).hexdigest()]
-                              for p in files]})
+    return _digest(
+        {
+            "letgo": __version__,
+            "jinja": jinja2.__version__,
+            "variables": dict(request.variables),
+            "minutes": request.minutes,
+            "files": [[str(p), hashlib.sha256(p.read_bytes()).hexdigest()] for p in files],
+        }
+    )
 
 
-def freshness_key(request: Request, said: str, tag: tags.TagInfo | None = None,
-                  cover: str = "") -> str:
+def freshness_key(
+    request: Request, said: str, tag: tags.TagInfo | None = None, cover: str = ""
+) -> str:
     """A hash of everything that decides a session's file: its `words` (`said`), letgo's
     version, every setting, the engine's release and voice files, the tags and a background
     file's size and time. `render`'s up-to-date check and the series manifest both use it.
     `cover` names cover art whose bytes are made later (a series')."""
     background = Path(request.mix.background).expanduser()
     stat = background.stat() if background.is_file() else None
-    return _digest({
-        "letgo": __version__, "words": said,
-        "engine": fingerprint(request.engine, request.voice),
-        "settings": {name: asdict(getattr(request, name))
-                     for name in ("voice", "plan", "mix", "export")},
-        "background_file": [stat.st_size, stat.st_mtime_ns] if stat else None,
-        "tag": {k: v for k, v in asdict(tag).items() if k != "cover"} if tag else None,
-        "cover": cover or (hashlib.sha256(tag.cover).hexdigest() if tag else ""),
-    })
+    return _digest(
+        {
+            "letgo": __version__,
+            "words": said,
+            "engine": fingerprint(request.engine, request.voice),
+            "settings": {
+                name: asdict(getattr(request, name)) for name in ("voice", "plan", "mix", "export")
+            },
+            "background_file": [stat.st_size, stat.st_mtime_ns] if stat else None,
+            "tag": {k: v for k, v in asdict(tag).items() if k != "cover"} if tag else None,
+            "cover": cover or (hashlib.sha256(tag.cover).hexdigest() if tag else ""),
+        }
+    )
 
 
-def render(request: Request, output: Path, engine: Engine | None = None,
-           progress: Progress | None = None, tag: tags.TagInfo | None = None,
-           reuse: bool = False, key: str | None = None, bed: Background | None = None,
-           encoders: int | None = None) -> Result:
+def render(
+    request: Request,
+    output: Path,
+    engine: Engine | None = None,
+    progress: Progress | None = None,
+    tag: tags.TagInfo | None = None,
+    reuse: bool = False,
+    key: str | None = None,
+    bed: Background | None = None,
+    encoders: int | None = None,
+) -> Result:
     """Render a session to `output`; the file is complete or absent, never partial.
 
     `tag` gives the tags (a series sets album, track, cover...); chapters from the template's
@@ -339,21 +413,27 @@ def render(request: Request, output: Path, engine: Engine | None = None,
     key = key or freshness_key(request, words(written), tag)
     if reuse and export.read_extra(output, request.export.format).get(tags.HASH_KEY) == key:
         log.info("%s is up to date (freshness key %s)", output, key[:12])
-        return Result(output, export.duration(output), time.perf_counter() - started, None,
-                      reused=True)
+        return Result(
+            output, export.duration(output), time.perf_counter() - started, None, reused=True
+        )
     with located(request):
         background = bed or _background(request.mix)
     try:
         with located(request):
-            return _render(request, written, output, background, engine, progress, started,
-                           tag, key, encoders)
+            return _render(
+                request, written, output, background, engine, progress, started, tag, key, encoders
+            )
     finally:
         background.close()
 
 
 def _background(settings: MixSettings) -> Background:
-    return make_background(settings.background, settings.sample_rate, beat=settings.beat,
-                           offset=settings.background_offset)
+    return make_background(
+        settings.background,
+        settings.sample_rate,
+        beat=settings.beat,
+        offset=settings.background_offset,
+    )
 
 
 def mix_settings(request: Request, prepared: Prepared, channels: int) -> MixSettings:
@@ -361,11 +441,12 @@ def mix_settings(request: Request, prepared: Prepared, channels: int) -> MixSett
     `channels` unless one was asked for, a long fade for sleep, and room for the encoder's own
     change in level and its overshoot of peaks."""
     loudness = request.mix.loudness
-    settings = replace(request.mix,
-                       loudness=spoken_word_lufs(channels) if loudness is None else loudness,
-                       encoder_shift=export.LEVEL_SHIFT.get(request.export.format, 0.0),
-                       peak_margin=request.mix.peak_margin
-                       + export.OVERSHOOT.get(request.export.format, 0.0))
+    settings = replace(
+        request.mix,
+        loudness=spoken_word_lufs(channels) if loudness is None else loudness,
+        encoder_shift=export.LEVEL_SHIFT.get(request.export.format, 0.0),
+        peak_margin=request.mix.peak_margin + export.OVERSHOOT.get(request.export.format, 0.0),
+    )
     if prepared.info.sleep:
         settings = replace(settings, fade_out=max(settings.fade_out, settings.sleep_fade_out))
     return settings
@@ -381,21 +462,32 @@ def bed_level(settings: MixSettings, background: Background) -> mix.BedLevel:
         twin.close()
 
 
-def mix_levels(prepared: Prepared, settings: MixSettings, background: Background,
-               bed: mix.BedLevel | None = None) -> mix.Levels:
+def mix_levels(
+    prepared: Prepared,
+    settings: MixSettings,
+    background: Background,
+    bed: mix.BedLevel | None = None,
+) -> mix.Levels:
     """The measured levels of the session (`bed` from `bed_level`, else measured)."""
     if bed is None:
         bed = bed_level(settings, background)
-    return mix.plan_levels(prepared.timeline, prepared.clips, bed, background.channels,
-                           settings, sleep=prepared.info.sleep)
+    return mix.plan_levels(
+        prepared.timeline,
+        prepared.clips,
+        bed,
+        background.channels,
+        settings,
+        sleep=prepared.info.sleep,
+    )
 
 
 class Mixed:
     """A session ready to be heard: its timeline and mix settings, and its sound, made block
     by block as a stream from `blocks` is read, so memory does not grow with its length."""
 
-    def __init__(self, prepared: Prepared, settings: MixSettings, background: Background,
-                 bed: Future):
+    def __init__(
+        self, prepared: Prepared, settings: MixSettings, background: Background, bed: Future
+    ):
         self.prepared, self.settings, self.background = prepared, settings, background
         self.channels, self.sample_rate = background.channels, settings.sample_rate
         self.frames = round(prepared.timeline.duration * settings.sample_rate)
@@ -408,23 +500,30 @@ class Mixed:
         any other a twin of it: take every stream before reading any. The levels are planned
         at the first call (a caller starts its encoders first, to start up meanwhile)."""
         if self._levels is None:
-            self._levels = mix_levels(self.prepared, self.settings, self.background,
-                                      self._bed.result())
-            return mix.blocks(self.prepared.timeline, self._levels, self.background,
-                              self.settings, start, end)
+            self._levels = mix_levels(
+                self.prepared, self.settings, self.background, self._bed.result()
+            )
+            return mix.blocks(
+                self.prepared.timeline, self._levels, self.background, self.settings, start, end
+            )
         return self._twin(self.background.twin(), self._levels, start, end)
 
-    def _twin(self, twin: Background, levels: mix.Levels, start: int, end: int | None
-              ) -> Iterator[np.ndarray]:
+    def _twin(
+        self, twin: Background, levels: mix.Levels, start: int, end: int | None
+    ) -> Iterator[np.ndarray]:
         try:
-            yield from mix.blocks(self.prepared.timeline, levels, twin, self.settings, start,
-                                  end)
+            yield from mix.blocks(self.prepared.timeline, levels, twin, self.settings, start, end)
         finally:
             twin.close()
 
 
-def mixed(request: Request, background: Background, engine: Engine | None = None,
-          progress: Progress | None = None, written: Written | None = None) -> Mixed:
+def mixed(
+    request: Request,
+    background: Background,
+    engine: Engine | None = None,
+    progress: Progress | None = None,
+    written: Written | None = None,
+) -> Mixed:
     """The session's sound over `background` (the caller closes it): what `render` encodes
     and the Python API hands out as AudioSegments."""
     # While the voice is made ready (a worker starting, clips read from the cache), the
@@ -434,13 +533,21 @@ def mixed(request: Request, background: Background, engine: Engine | None = None
         bed = early.submit(bed_level, request.mix, background)
         early.submit(strike, request.mix.sample_rate)
         prepared = prepare(request, engine, progress, written)
-    return Mixed(prepared, mix_settings(request, prepared, background.channels), background,
-                 bed)
+    return Mixed(prepared, mix_settings(request, prepared, background.channels), background, bed)
 
 
-def _render(request: Request, written: Written, output: Path, background: Background,
-            engine: Engine | None, progress: Progress | None, started: float,
-            tag: tags.TagInfo | None, key: str, encoders: int | None) -> Result:
+def _render(
+    request: Request,
+    written: Written,
+    output: Path,
+    background: Background,
+    engine: Engine | None,
+    progress: Progress | None,
+    started: float,
+    tag: tags.TagInfo | None,
+    key: str,
+    encoders: int | None,
+) -> Result:
     sound = mixed(request, background, engine, progress, written)
     prepared, total = sound.prepared, sound.frames
     info = session_tags(request, prepared, tag)
@@ -454,13 +561,19 @@ def _render(request: Request, written: Written, output: Path, background: Backgr
             progress("mix", done, total)
 
     with atomic.writing(output) as temporary:
-        export.encode(sound, temporary, request.export, on_block,
-                      min(2, export.cores()) if encoders is None else encoders)
+        export.encode(
+            sound,
+            temporary,
+            request.export,
+            on_block,
+            min(2, export.cores()) if encoders is None else encoders,
+        )
         if request.export.format == "mp3":
             tags.write(temporary, info)
         else:  # chapters, covers and series tags are ID3; the other formats get the basics
-            export.write_tags(temporary, info.title, info.comment, info.extra,
-                              format=request.export.format)
+            export.write_tags(
+                temporary, info.title, info.comment, info.extra, format=request.export.format
+            )
     return Result(output, prepared.timeline.duration, time.perf_counter() - started, prepared)
 
 
@@ -470,16 +583,25 @@ def describe(prepared: Prepared) -> str:
     return prepared.info.description or prepared.info.title
 
 
-def session_tags(request: Request, prepared: Prepared, tag: tags.TagInfo | None = None
-                 ) -> tags.TagInfo:
+def session_tags(
+    request: Request, prepared: Prepared, tag: tags.TagInfo | None = None
+) -> tags.TagInfo:
     """`tag` (or the template's title) with the timeline's chapters and the inputs: the
     template, its variables and every setting."""
-    inputs = {**request.settings(), "template": prepared.info.name,
-              "template_path": str(prepared.info.path), "variables": prepared.variables,
-              "letgo": __version__}
+    inputs = {
+        **request.settings(),
+        "template": prepared.info.name,
+        "template_path": str(prepared.info.path),
+        "variables": prepared.variables,
+        "letgo": __version__,
+    }
     tag = tag or tags.TagInfo(title=prepared.info.title)
     return replace(
-        tag, chapters=prepared.timeline.chapters,
+        tag,
+        chapters=prepared.timeline.chapters,
         comment=tag.comment or describe(prepared),
-        extra={tags.INPUTS_KEY: json.dumps(inputs, ensure_ascii=False, sort_keys=True),
-               **tag.extra})
+        extra={
+            tags.INPUTS_KEY: json.dumps(inputs, ensure_ascii=False, sort_keys=True),
+            **tag.extra,
+        },
+    )

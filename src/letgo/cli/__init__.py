@@ -28,8 +28,7 @@ class LetgoGroup(click.Group):
     """The top-level group: Click's own usage errors (a bad number, an unknown choice, a
     missing argument) read like letgo's: one line, `letgo: error: ...`, exit 2."""
 
-    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True,
-             **extra):
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
         if not standalone_mode:
             return super().main(args, prog_name, complete_var, standalone_mode, **extra)
         try:
@@ -118,6 +117,7 @@ def _silence() -> None:
 
 # --- shared options --------------------------------------------------------------------------
 
+
 def _apply(options, command):
     """Decorate `command` with `options`, listed in the order --help shows them."""
     for option in reversed(options):
@@ -126,8 +126,7 @@ def _apply(options, command):
 
 
 #: How a setting is spelled on the command line when not --its-name-with-dashes.
-FLAGS = {"minutes": ("-m", "--minutes"), "noise_w_scale": ("--noise-w",),
-         "loudness": ("--lufs",)}
+FLAGS = {"minutes": ("-m", "--minutes"), "noise_w_scale": ("--noise-w",), "loudness": ("--lufs",)}
 
 
 def flag(name: str) -> str:
@@ -161,15 +160,17 @@ def _with_files(names: list[str], incomplete: str) -> list:
 def _complete_template(ctx, param, incomplete):
     from letgo.cli import completion
 
-    return _with_files(completion.templates(incomplete, ctx.params.get("template_dirs") or ()),
-                       incomplete)
+    return _with_files(
+        completion.templates(incomplete, ctx.params.get("template_dirs") or ()), incomplete
+    )
 
 
 def _complete_plan(ctx, param, incomplete):
     from letgo.cli import completion
 
-    return _with_files(completion.plans(incomplete, ctx.params.get("template_dirs") or ()),
-                       incomplete)
+    return _with_files(
+        completion.plans(incomplete, ctx.params.get("template_dirs") or ()), incomplete
+    )
 
 
 def _complete_background(ctx, param, incomplete):
@@ -197,10 +198,15 @@ def setting_option(setting: request.Setting):
         shown += f" ({setting.range_text().removeprefix('must be ')})"
     if setting.kind is request.Paths:
         shown = shown.rstrip(".") + " (repeatable)."
-    return click.option(*FLAGS.get(setting.name, (flag(setting.name),)), setting.name,
-                        type=_click_type(setting), default=None,
-                        multiple=setting.kind is request.Paths, help=shown,
-                        shell_complete=COMPLETE.get(setting.name))
+    return click.option(
+        *FLAGS.get(setting.name, (flag(setting.name),)),
+        setting.name,
+        type=_click_type(setting),
+        default=None,
+        multiple=setting.kind is request.Paths,
+        help=shown,
+        shell_complete=COMPLETE.get(setting.name),
+    )
 
 
 def settings_options(*tables: str, leave_out: tuple[str, ...] = ()):
@@ -221,18 +227,31 @@ def template_options(command):
     """The template and its variables, and where to find templates."""
     options = [
         click.argument("template", shell_complete=_complete_template),
-        click.option("-v", "--var", "variables", multiple=True, metavar="NAME=VALUE",
-                     help="Set a template variable, e.g. -v name=Sam (repeatable)."),
-        click.option("--templates", "template_dirs", multiple=True,
-                     type=click.Path(file_okay=False, path_type=Path),
-                     help="A folder of your own templates (repeatable); they win over built-ins."),
+        click.option(
+            "-v",
+            "--var",
+            "variables",
+            multiple=True,
+            metavar="NAME=VALUE",
+            help="Set a template variable, e.g. -v name=Sam (repeatable).",
+        ),
+        click.option(
+            "--templates",
+            "template_dirs",
+            multiple=True,
+            type=click.Path(file_okay=False, path_type=Path),
+            help="A folder of your own templates (repeatable); they win over built-ins.",
+        ),
     ]
     return _apply(options, command)
 
 
 no_cache_option = click.option(
-    "--no-cache", is_flag=True, default=False,
-    help="Speak every sentence afresh; neither read nor write the cache.")
+    "--no-cache",
+    is_flag=True,
+    default=False,
+    help="Speak every sentence afresh; neither read nor write the cache.",
+)
 
 
 def given(settings: dict) -> dict:
@@ -240,14 +259,22 @@ def given(settings: dict) -> dict:
     return {k: (v or None) if isinstance(v, tuple) else v for k, v in settings.items()}
 
 
-def make_request(template: str, settings: dict, variables=(), template_dirs=(),
-                 no_cache: bool = False) -> session.Request:
+def make_request(
+    template: str, settings: dict, variables=(), template_dirs=(), no_cache: bool = False
+) -> session.Request:
     """The session the flags ask for, over config.toml's settings."""
-    return request.make(template, given(settings), templates.parse_assignments(variables),
-                        [str(d) for d in template_dirs], place=flag_place, cache=not no_cache)
+    return request.make(
+        template,
+        given(settings),
+        templates.parse_assignments(variables),
+        [str(d) for d in template_dirs],
+        place=flag_place,
+        cache=not no_cache,
+    )
 
 
 # --- commands --------------------------------------------------------------------------------
+
 
 @click.group(cls=LetgoGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="letgo")
@@ -263,8 +290,10 @@ def main(verbose: bool) -> None:
       letgo script letting-go --minutes 10
     """
     _fill_closed_streams()
-    logging.basicConfig(level=logging.INFO if verbose else logging.WARNING,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
 
 
 def _fill_closed_streams() -> None:
@@ -282,11 +311,16 @@ def _fill_closed_streams() -> None:
 @template_options
 @settings_options(*ALL_TABLES)
 @no_cache_option
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="Where to write the file. Default: audio_out/TEMPLATE.mp3 (or the --format's "
-                   "extension)")
-@click.option("--force", is_flag=True,
-              help="Render even when OUTPUT already holds this very session.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write the file. Default: audio_out/TEMPLATE.mp3 (or the --format's extension)",
+)
+@click.option(
+    "--force", is_flag=True, help="Render even when OUTPUT already holds this very session."
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @fail_cleanly
 def render(template, variables, template_dirs, no_cache, output, force, quiet, **settings):
@@ -326,20 +360,27 @@ def render(template, variables, template_dirs, no_cache, output, force, quiet, *
     if quiet:
         return
     if result.reused:
-        click.echo(f"{result.path} is up to date ({format_minutes(result.duration)}, checked in "
-                   f"{result.seconds_taken:.1f} s); --force renders it again")
+        click.echo(
+            f"{result.path} is up to date ({format_minutes(result.duration)}, checked in "
+            f"{result.seconds_taken:.1f} s); --force renders it again"
+        )
     else:
-        click.echo(f"Wrote {result.path} ({format_minutes(result.duration)}, "
-                   f"rendered in {result.seconds_taken:.1f} s)")
+        click.echo(
+            f"Wrote {result.path} ({format_minutes(result.duration)}, "
+            f"rendered in {result.seconds_taken:.1f} s)"
+        )
 
 
 @main.command()
 @template_options
 @settings_options(*SPEECH_TABLES)
 @no_cache_option
-@click.option("--spoken", is_flag=True,
-              help="Show each sentence as the voice reads it (numbers, abbreviations and "
-                   "pronunciations applied).")
+@click.option(
+    "--spoken",
+    is_flag=True,
+    help="Show each sentence as the voice reads it (numbers, abbreviations and "
+    "pronunciations applied).",
+)
 @fail_cleanly
 def script(template, variables, template_dirs, no_cache, spoken, **settings):
     """Show the rendered script with its planned timings; no audio is written.
@@ -349,15 +390,18 @@ def script(template, variables, template_dirs, no_cache, spoken, **settings):
       letgo script letting-go --minutes 10
       letgo script letting-go --spoken --pronunciations my-words.toml
     """
-    prepared = session.prepare(make_request(template, settings, variables, template_dirs,
-                                            no_cache))
+    prepared = session.prepare(make_request(template, settings, variables, template_dirs, no_cache))
     click.echo(prepared.listing(spoken))
 
 
 @main.command(name="list")
-@click.option("--templates", "template_dirs", multiple=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="Also list the templates in this folder (repeatable).")
+@click.option(
+    "--templates",
+    "template_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Also list the templates in this folder (repeatable).",
+)
 @fail_cleanly
 def list_templates(template_dirs):
     """List the meditation templates and series plans, with where each comes from.
@@ -374,16 +418,20 @@ def list_templates(template_dirs):
     click.echo("Meditations:")
     for info in library.all():
         length = f"{info.minutes:g} min" if info.minutes else ""
-        click.echo(f"  {info.name:<24} {length:>7}  {info.title}: {info.description}  "
-                   f"({where(info.origin, info.path.parent)})")
+        click.echo(
+            f"  {info.name:<24} {length:>7}  {info.title}: {info.description}  "
+            f"({where(info.origin, info.path.parent)})"
+        )
     plans = library.series()
     if plans:
         click.echo("\nSeries:")
         for plan_info in plans:
             count = f"{plan_info.sessions} session{'' if plan_info.sessions == 1 else 's'}"
-            click.echo(f"  {plan_info.name:<24} {count:>11}  "
-                       f"{plan_info.title}: {plan_info.description}  "
-                       f"({where(plan_info.origin, plan_info.path.parent.parent)})")
+            click.echo(
+                f"  {plan_info.name:<24} {count:>11}  "
+                f"{plan_info.title}: {plan_info.description}  "
+                f"({where(plan_info.origin, plan_info.path.parent.parent)})"
+            )
 
 
 def where(origin: str, folder: Path) -> str:
@@ -416,8 +464,10 @@ def show(template, variables, template_dirs, no_cache, **settings):
         click.echo(info.description)
     click.echo(f"File: {info.path}")
     longest = f"{view.longest / 60:g} min" if view.longest else "no limit"
-    click.echo(f"\nLength (with {made.engine}): shortest {format_minutes(view.shortest)}, "
-               f"default {format_minutes(view.default)}, longest {longest}")
+    click.echo(
+        f"\nLength (with {made.engine}): shortest {format_minutes(view.shortest)}, "
+        f"default {format_minutes(view.default)}, longest {longest}"
+    )
     if info.sleep:
         click.echo("A sleep session: the added length goes into the closing silence.")
     click.echo("\nVariables:" if info.variables else "\nVariables: none")
@@ -434,8 +484,13 @@ def show(template, variables, template_dirs, no_cache, **settings):
 
 @main.command()
 @click.argument("name")
-@click.option("--dir", "folder", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Write it here instead of your user template folder.")
+@click.option(
+    "--dir",
+    "folder",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Write it here instead of your user template folder.",
+)
 @fail_cleanly
 def new(name, folder):
     """Start a new meditation: write a commented starter template NAME.j2.
@@ -457,11 +512,21 @@ def new(name, folder):
 
 @main.command()
 @click.argument("files", nargs=-1, required=True, shell_complete=_complete_template)
-@click.option("--templates", "template_dirs", multiple=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="A folder of your own templates, to check one of them by name.")
-@click.option("-v", "--var", "variables", multiple=True, metavar="NAME=VALUE",
-              help="A value you mean to use, checked for how it will read (repeatable).")
+@click.option(
+    "--templates",
+    "template_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder of your own templates, to check one of them by name.",
+)
+@click.option(
+    "-v",
+    "--var",
+    "variables",
+    multiple=True,
+    metavar="NAME=VALUE",
+    help="A value you mean to use, checked for how it will read (repeatable).",
+)
 @fail_cleanly
 def check(files, template_dirs, variables):
     """Check templates for mistakes: syntax, variables, markup, pauses and pacing.
@@ -493,15 +558,24 @@ def check(files, template_dirs, variables):
     if problems:
         click.echo(f"{problems} problem(s) and {warnings} warning(s) found", err=True)
         sys.exit(1)
-    click.echo(f"ok: {len(files)} template(s) checked"
-               f"{f', {warnings} warning(s)' if warnings else ''}")
+    click.echo(
+        f"ok: {len(files)} template(s) checked{f', {warnings} warning(s)' if warnings else ''}"
+    )
 
 
 @main.command()
-@click.option("--engine", type=click.Choice(ENGINES), default=None,
-              help="Only this engine's voices. Default: every engine.")
-@click.option("--language", metavar="CODE", default=None,
-              help="Only voices for this language: 'en' matches en-gb and en_US.")
+@click.option(
+    "--engine",
+    type=click.Choice(ENGINES),
+    default=None,
+    help="Only this engine's voices. Default: every engine.",
+)
+@click.option(
+    "--language",
+    metavar="CODE",
+    default=None,
+    help="Only voices for this language: 'en' matches en-gb and en_US.",
+)
 @fail_cleanly
 def voices(engine, language):
     """List every engine's voices, with language and whether each is installed.
@@ -515,14 +589,25 @@ def voices(engine, language):
       letgo voices --engine pyttsx3 --language en
       letgo render letting-go --engine piper --voice joe
     """
-    rows = [v for name in ((engine,) if engine else LISTED) for v in list_voices(name)
-            if language is None or speaks(v, language)]
+    rows = [
+        v
+        for name in ((engine,) if engine else LISTED)
+        for v in list_voices(name)
+        if language is None or speaks(v, language)
+    ]
     if not rows:
         click.echo(f"No voice for language '{language}'; 'letgo voices' lists them all.")
         return
     table = [("ENGINE", "VOICE", "LANGUAGE", "STATE", "NAME")] + [
-        (v.engine, v.id, v.language or "-", "installed" if v.installed else "missing",
-         v.name + (" (default)" if v.default else "")) for v in rows]
+        (
+            v.engine,
+            v.id,
+            v.language or "-",
+            "installed" if v.installed else "missing",
+            v.name + (" (default)" if v.default else ""),
+        )
+        for v in rows
+    ]
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     for row in table:
         click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
@@ -532,8 +617,13 @@ def voices(engine, language):
 @click.argument("text", required=False)
 @settings_options(*SPEECH_TABLES, leave_out=("minutes",))  # the voice and pacing options
 @no_cache_option
-@click.option("-o", "--output", type=click.Path(path_type=Path), default=None,
-              help="Where to write it. Default: audio_out/sample-ENGINE-VOICE.mp3")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Where to write it. Default: audio_out/sample-ENGINE-VOICE.mp3",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @fail_cleanly
 def sample(text, no_cache, output, quiet, **settings):
@@ -556,16 +646,20 @@ def sample(text, no_cache, output, quiet, **settings):
     request = make_request("sample", settings, no_cache=no_cache)
     if output is None:
         output = DEFAULT_OUTPUT_DIR / voice_sample.output_name(
-            request.engine, request.voice.voice, extension(request.export.format))
+            request.engine, request.voice.voice, extension(request.export.format)
+        )
     progress = Progress(quiet)
     try:
-        result = voice_sample.render(request, output, voice_sample.TEXT if text is None else text,
-                                     progress)
+        result = voice_sample.render(
+            request, output, voice_sample.TEXT if text is None else text, progress
+        )
     finally:
         progress.close()
     if not quiet:
-        click.echo(f"Wrote {result.path} ({result.duration:.1f} s of {request.engine}"
-                   f"{' ' + request.voice.voice if request.voice.voice else ', its default voice'})")
+        click.echo(
+            f"Wrote {result.path} ({result.duration:.1f} s of {request.engine}"
+            f"{' ' + request.voice.voice if request.voice.voice else ', its default voice'})"
+        )
 
 
 @main.group(invoke_without_command=True)
@@ -587,13 +681,19 @@ def cache(ctx):
     if ctx.invoked_subcommand is None:
         store = ClipCache()
         stats = store.stats()
-        click.echo(f"{stats.folder}: {stats.entries} entries, {stats.bytes / 1e6:.1f} MB "
-                   f"(limit {store.max_bytes / 1e6:g} MB)")
+        click.echo(
+            f"{stats.folder}: {stats.entries} entries, {stats.bytes / 1e6:.1f} MB "
+            f"(limit {store.max_bytes / 1e6:g} MB)"
+        )
 
 
 @cache.command(name="prune")
-@click.option("--max-mb", type=click.FloatRange(0), default=None,
-              help="Keep at most this many MB. Default: the cache's limit.")
+@click.option(
+    "--max-mb",
+    type=click.FloatRange(0),
+    default=None,
+    help="Keep at most this many MB. Default: the cache's limit.",
+)
 @fail_cleanly
 def cache_prune(max_mb):
     """Remove the sentences unused for longest until the cache fits its limit.
@@ -608,8 +708,10 @@ def cache_prune(max_mb):
     store = ClipCache()
     removed = store.prune(None if max_mb is None else int(max_mb * 1e6))
     left = store.stats()
-    click.echo(f"Removed {removed.entries} entries ({removed.bytes / 1e6:.1f} MB); "
-               f"{left.entries} entries, {left.bytes / 1e6:.1f} MB left in {store.folder}")
+    click.echo(
+        f"Removed {removed.entries} entries ({removed.bytes / 1e6:.1f} MB); "
+        f"{left.entries} entries, {left.bytes / 1e6:.1f} MB left in {store.folder}"
+    )
 
 
 @cache.command(name="clear")
@@ -640,8 +742,10 @@ def backgrounds():
 
     for info in BUILT_IN.values():
         click.echo(f"{info.name:<10} {info.description}")
-    click.echo(f"{'FILE':<10} any audio file ffmpeg reads, looped with a crossfade "
-               "(--background-offset picks the start)")
+    click.echo(
+        f"{'FILE':<10} any audio file ffmpeg reads, looped with a crossfade "
+        "(--background-offset picks the start)"
+    )
 
 
 @main.command()
@@ -673,20 +777,27 @@ def doctor():
         speaker.close()
     piper_voices = list_voices("piper")
     if piper_voices[0].installed:
-        click.echo(f"ok      piper: {len(piper_voices)} voice(s) (see 'letgo voices --engine piper')")
+        click.echo(
+            f"ok      piper: {len(piper_voices)} voice(s) (see 'letgo voices --engine piper')"
+        )
     else:
         click.echo("note    piper (neural voice) not installed: pip install 'letgo[neural]'")
     store = ClipCache()
     stats = store.stats()
-    click.echo(f"ok      speech cache: {stats.folder} ({stats.entries} entries, "
-               f"{stats.bytes / 1e6:.1f} of {store.max_bytes / 1e6:g} MB)")
-    click.echo(f"ok      config file: {config.config_file()}"
-               f"{'' if config.config_file().is_file() else ' (none; defaults in use)'}")
+    click.echo(
+        f"ok      speech cache: {stats.folder} ({stats.entries} entries, "
+        f"{stats.bytes / 1e6:.1f} of {store.max_bytes / 1e6:g} MB)"
+    )
+    click.echo(
+        f"ok      config file: {config.config_file()}"
+        f"{'' if config.config_file().is_file() else ' (none; defaults in use)'}"
+    )
     click.echo(f"ok      built-in templates: {templates.builtin_dir()}")
     sys.exit(1 if problems else 0)
 
 
 # --- series ----------------------------------------------------------------------------------
+
 
 @main.group()
 def series():
@@ -701,10 +812,15 @@ def series():
 
 
 @series.command(name="new")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path),
-                default=Path("series.toml"))
-@click.option("--title", default="My letting-go course", show_default=True,
-              help="The series title written into the plan.")
+@click.argument(
+    "path", type=click.Path(dir_okay=False, path_type=Path), default=Path("series.toml")
+)
+@click.option(
+    "--title",
+    default="My letting-go course",
+    show_default=True,
+    help="The series title written into the plan.",
+)
 @click.option("--force", is_flag=True, help="Overwrite PATH if it exists.")
 @fail_cleanly
 def series_new(path, title, force):
@@ -726,28 +842,65 @@ def series_new(path, title, force):
 
 @series.command(name="build")
 @click.argument("plan", shell_complete=_complete_plan)
-@click.option("-o", "--output", type=click.Path(file_okay=False, path_type=Path), default=None,
-              help="Folder to build into. Default: audio_out/PLAN-NAME")
-@click.option("-j", "--jobs", type=click.IntRange(1, None), default=None,
-              help="Sessions built at once, each in its own process. Default: number of cores.")
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Folder to build into. Default: audio_out/PLAN-NAME",
+)
+@click.option(
+    "-j",
+    "--jobs",
+    type=click.IntRange(1, None),
+    default=None,
+    help="Sessions built at once, each in its own process. Default: number of cores.",
+)
 @click.option("--force", is_flag=True, help="Rebuild every session, even unchanged ones.")
-@click.option("--base-url", default=None, metavar="URL",
-              help="Where the folder will be served, for the podcast feed's links, "
-                   "e.g. https://example.org/course/")
-@click.option("--listeners", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              default=None, help="CSV of listeners (name,person,minutes,...): one set each.")
-@click.option("--scheduler", default=None, metavar="ADDRESS",
-              help="Send sessions to a Dask cluster, e.g. tcp://10.0.0.5:8786 "
-                   "(needs letgo[cluster]; -o must be reachable by every worker).")
-@click.option("--templates", "template_dirs", multiple=True,
-              type=click.Path(file_okay=False, path_type=Path),
-              help="A folder of your own templates (repeatable).")
+@click.option(
+    "--base-url",
+    default=None,
+    metavar="URL",
+    help="Where the folder will be served, for the podcast feed's links, "
+    "e.g. https://example.org/course/",
+)
+@click.option(
+    "--listeners",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    default=None,
+    help="CSV of listeners (name,person,minutes,...): one set each.",
+)
+@click.option(
+    "--scheduler",
+    default=None,
+    metavar="ADDRESS",
+    help="Send sessions to a Dask cluster, e.g. tcp://10.0.0.5:8786 "
+    "(needs letgo[cluster]; -o must be reachable by every worker).",
+)
+@click.option(
+    "--templates",
+    "template_dirs",
+    multiple=True,
+    type=click.Path(file_okay=False, path_type=Path),
+    help="A folder of your own templates (repeatable).",
+)
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @settings_options(*ALL_TABLES)
 @fail_cleanly
-def series_build(plan, output, jobs, force, base_url, listeners, scheduler, template_dirs,
-                 quiet, as_json, **settings):
+def series_build(
+    plan,
+    output,
+    jobs,
+    force,
+    base_url,
+    listeners,
+    scheduler,
+    template_dirs,
+    quiet,
+    as_json,
+    **settings,
+):
     """Build every session of PLAN into a folder, with playlist, podcast feed and player page.
 
     PLAN is a plan file (see 'letgo series new') or a built-in plan's name. Sessions whose
@@ -768,15 +921,25 @@ def series_build(plan, output, jobs, force, base_url, listeners, scheduler, temp
     from letgo.series import build as series_build_module
     from letgo.series import plan as series_plan
 
-    loaded = series_plan.load(plan, tuple(str(d) for d in template_dirs), listeners,
-                              request.Layer.read(given(settings), flag_place))
+    loaded = series_plan.load(
+        plan,
+        tuple(str(d) for d in template_dirs),
+        listeners,
+        request.Layer.read(given(settings), flag_place),
+    )
     if output is None:
         output = DEFAULT_OUTPUT_DIR / series_plan.slug(Path(plan).stem)
     progress = SeriesProgress(quiet or as_json)
     try:
-        summary = series_build_module.build(loaded, output, jobs=jobs, force=force,
-                                            base_url=base_url, scheduler=scheduler,
-                                            on_update=progress)
+        summary = series_build_module.build(
+            loaded,
+            output,
+            jobs=jobs,
+            force=force,
+            base_url=base_url,
+            scheduler=scheduler,
+            on_update=progress,
+        )
     finally:
         progress.close()
     if as_json:
@@ -786,21 +949,31 @@ def series_build(plan, output, jobs, force, base_url, listeners, scheduler, temp
     elif not quiet:
         page = summary.folder / "index.html"
         ready = page.is_file() and (summary.count("built") or summary.count("skipped"))
-        click.echo(f"{summary.folder}: {summary.count('built')} built, "
-                   f"{summary.count('skipped')} unchanged, {summary.count('failed')} failed "
-                   f"in {summary.seconds:.1f} s" + (f"; open {page}" if ready else ""))
+        click.echo(
+            f"{summary.folder}: {summary.count('built')} built, "
+            f"{summary.count('skipped')} unchanged, {summary.count('failed')} failed "
+            f"in {summary.seconds:.1f} s" + (f"; open {page}" if ready else "")
+        )
     for failure in summary.failed:
-        click.echo(f"letgo: error: {failure.title} ({failure.relpath}): {failure.error}",
-                   err=True)
+        click.echo(f"letgo: error: {failure.title} ({failure.relpath}): {failure.error}", err=True)
     sys.exit(0 if summary.ok else 1)
 
 
 @series.command(name="serve")
 @click.argument("folder", type=click.Path(file_okay=False, exists=True, path_type=Path))
-@click.option("--port", type=click.IntRange(0, 65535), default=8000, show_default=True,
-              help="Port to listen on (0 picks a free one).")
-@click.option("--host", default="0.0.0.0", show_default=True,
-              help="Address to listen on; 127.0.0.1 keeps it to this machine.")
+@click.option(
+    "--port",
+    type=click.IntRange(0, 65535),
+    default=8000,
+    show_default=True,
+    help="Port to listen on (0 picks a free one).",
+)
+@click.option(
+    "--host",
+    default="0.0.0.0",
+    show_default=True,
+    help="Address to listen on; 127.0.0.1 keeps it to this machine.",
+)
 @fail_cleanly
 def series_serve(folder, port, host):
     """Serve a built series over HTTP (with seeking) and print its podcast feed URLs.
@@ -826,8 +999,10 @@ def series_serve(folder, port, host):
         click.echo(f"  {named}player page: {root}{subfolder}index.html")
         click.echo(f"  {named}podcast feed: {root}{subfolder}feed.xml")
     if everywhere:
-        click.echo("Listening on every network interface: anyone on this network can reach it "
-                   "(--host 127.0.0.1 keeps it to this computer).")
+        click.echo(
+            "Listening on every network interface: anyone on this network can reach it "
+            "(--host 127.0.0.1 keeps it to this computer)."
+        )
     click.echo("Press Ctrl-C to stop.")
     try:
         server.serve_forever()

@@ -26,16 +26,18 @@ def templates(typed: str, template_dirs: Iterable[str] = ()) -> list[str]:
     """Names of the templates `letgo list` shows."""
     from letgo.words import templates as library
 
-    return _safely(lambda: (t.name for t in library.TemplateLibrary(tuple(template_dirs)).all()),
-                   typed)
+    return _safely(
+        lambda: (t.name for t in library.TemplateLibrary(tuple(template_dirs)).all()), typed
+    )
 
 
 def plans(typed: str, template_dirs: Iterable[str] = ()) -> list[str]:
     """Names of the series plans `letgo list` shows."""
     from letgo.words import templates as library
 
-    return _safely(lambda: (s.name for s in
-                            library.TemplateLibrary(tuple(template_dirs)).series()), typed)
+    return _safely(
+        lambda: (s.name for s in library.TemplateLibrary(tuple(template_dirs)).series()), typed
+    )
 
 
 def backgrounds(typed: str) -> list[str]:

@@ -32,8 +32,9 @@ class Progress:
             self.stage = stage
             self.last_percent = -1
             if self.tty:
-                self.bar = click.progressbar(length=total, label=self.LABELS.get(stage, stage),
-                                             file=sys.stderr)
+                self.bar = click.progressbar(
+                    length=total, label=self.LABELS.get(stage, stage), file=sys.stderr
+                )
                 self.bar.__enter__()
         if self.bar is not None:
             self.bar.update(done - self.bar.pos)
@@ -70,8 +71,10 @@ class SeriesProgress:
         elif update.kind in ("done", "fail"):
             self.active.pop(update.relpath, None)
             word = "built  " if update.kind == "done" else "FAILED "
-            line = (f"  {word}  {update.title}: {update.message}  "
-                    f"[{update.finished}/{update.to_build}, {self.overall(update)}]")
+            line = (
+                f"  {word}  {update.title}: {update.message}  "
+                f"[{update.finished}/{update.to_build}, {self.overall(update)}]"
+            )
         else:
             self.active[update.relpath] = (update.title, update.fraction)
             if not self.tty:
@@ -94,19 +97,22 @@ class SeriesProgress:
 
     @staticmethod
     def overall(update) -> str:
-        left = "" if update.remaining is None else \
-            f", about {int(update.remaining // 60)}:{int(update.remaining % 60):02d} left"
+        left = (
+            ""
+            if update.remaining is None
+            else f", about {int(update.remaining // 60)}:{int(update.remaining % 60):02d} left"
+        )
         return f"{update.overall:.0%} overall{left}"
 
     def draw(self, update) -> None:
         lines = []
         for title, fraction in self.active.values():
             filled = round(fraction * 24)
-            lines.append(f"  {title[:36]:<36} [{'#' * filled}{'-' * (24 - filled)}] "
-                         f"{fraction:4.0%}")
+            lines.append(
+                f"  {title[:36]:<36} [{'#' * filled}{'-' * (24 - filled)}] {fraction:4.0%}"
+            )
         if update.to_build:
-            lines.append(f"  {update.finished}/{update.to_build} sessions, "
-                         f"{self.overall(update)}")
+            lines.append(f"  {update.finished}/{update.to_build} sessions, {self.overall(update)}")
         for text in lines:
             click.echo(text, err=True)
         self.drawn = len(lines)

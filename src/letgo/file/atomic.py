@@ -32,7 +32,6 @@ JUST_MADE = 2.0
 STALE_AGE = 3600.0
 
 
-
 def is_temporary(path: Path) -> bool:
     return bool(TEMPORARY.match(path.name))
 
@@ -55,8 +54,10 @@ def target(path: Path | str) -> Path:
         raise OutputError(f"{path} is a folder; give a file name such as {path / 'session.mp3'}")
     if mode is not None and not stat.S_ISREG(mode):
         kind = KINDS.get(stat.S_IFMT(mode), "a special file")
-        raise OutputError(f"{path} is {kind}, not a regular file; letgo only creates or "
-                          "replaces regular files: give a file name such as session.mp3")
+        raise OutputError(
+            f"{path} is {kind}, not a regular file; letgo only creates or "
+            "replaces regular files: give a file name such as session.mp3"
+        )
     ready(real.parent)
     return real
 

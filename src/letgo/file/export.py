@@ -37,8 +37,13 @@ CODECS = {
 }
 EXTENSIONS = {"mp3": ".mp3", "wav": ".wav", "flac": ".flac", "ogg": ".ogg", "m4a": ".m4a"}
 #: extension -> the media type a feed or a web server gives it
-MEDIA_TYPES = {".mp3": "audio/mpeg", ".wav": "audio/wav", ".flac": "audio/flac",
-               ".ogg": "audio/ogg", ".m4a": "audio/mp4"}
+MEDIA_TYPES = {
+    ".mp3": "audio/mpeg",
+    ".wav": "audio/wav",
+    ".flac": "audio/flac",
+    ".ogg": "audio/ogg",
+    ".m4a": "audio/mp4",
+}
 #: the formats that take --bitrate
 LOSSY = {"mp3", "ogg", "m4a"}
 #: How much louder (LU) the mix must be to measure its target after encoding. Measured here:
@@ -64,12 +69,18 @@ def choose_format(output: Path | None, format: str | None) -> str:
     suffix = output.suffix.lower() if output is not None else ""
     named = next((f for f, ext in EXTENSIONS.items() if ext == suffix), ALIASES.get(suffix))
     if suffix and not named and not format:
-        raise OutputError(f"{output.name}: '{suffix}' is not an audio format letgo writes; "
-                          f"name the file {' '.join(EXTENSIONS.values())} (or "
-                          f"{' '.join(ALIASES)}), or choose one with --format")
+        raise OutputError(
+            f"{output.name}: '{suffix}' is not an audio format letgo writes; "
+            f"name the file {' '.join(EXTENSIONS.values())} (or "
+            f"{' '.join(ALIASES)}), or choose one with --format"
+        )
     if format and named and named != format:
-        raise SettingError("format", format, f"does not match the file name {output.name}; "
-                           f"use a {extension(format)} name or leave the format out")
+        raise SettingError(
+            "format",
+            format,
+            f"does not match the file name {output.name}; "
+            f"use a {extension(format)} name or leave the format out",
+        )
     return format or named or "mp3"
 
 
@@ -96,8 +107,13 @@ def cores() -> int:
         return os.cpu_count() or 1
 
 
-def encode(source: Source, path: Path, settings: ExportSettings = ExportSettings(),
-           on_block: Callable[[int], None] | None = None, encoders: int = 1) -> None:
+def encode(
+    source: Source,
+    path: Path,
+    settings: ExportSettings = ExportSettings(),
+    on_block: Callable[[int], None] | None = None,
+    encoders: int = 1,
+) -> None:
     """Encode `source` into `path` (a temporary name), its blocks fed as they are mixed.
 
     With `encoders` 2, an MP3 longer than `mp3join.SHORTEST` frames (46 s) is encoded in two
@@ -105,9 +121,14 @@ def encode(source: Source, path: Path, settings: ExportSettings = ExportSettings
     joined it is encoded whole."""
     if settings.format not in CODECS:
         raise OutputError(f"unknown format '{settings.format}'; choose one of: {', '.join(CODECS)}")
-    cut = (mp3join.halves(source.frames)
-           if settings.format == "mp3" and encoders > 1 and _DEV_FD.is_dir()
-           and _room_for_halves(path, source, settings.bitrate) else None)
+    cut = (
+        mp3join.halves(source.frames)
+        if settings.format == "mp3"
+        and encoders > 1
+        and _DEV_FD.is_dir()
+        and _room_for_halves(path, source, settings.bitrate)
+        else None
+    )
     with open(path, "r+b") as file:
         if cut is not None:
             try:
@@ -136,30 +157,51 @@ class _Encoder:
     block it has finished cleanly, or it is killed and the error goes on."""
 
     def __init__(self, file, path: Path, source: Source, settings: ExportSettings):
-        self.command = [ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error", "-y",
-                        "-f", "f32le", "-ar", str(source.sample_rate), "-ac",
-                        str(source.channels), "-i", "pipe:0", *CODECS[settings.format],
-                        *(["-b:a", settings.bitrate] if settings.format in LOSSY else []),
-                        "-map_metadata", "-1"]
+        self.command = [
+            ffmpeg.exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "f32le",
+            "-ar",
+            str(source.sample_rate),
+            "-ac",
+            str(source.channels),
+            "-i",
+            "pipe:0",
+            *CODECS[settings.format],
+            *(["-b:a", settings.bitrate] if settings.format in LOSSY else []),
+            "-map_metadata",
+            "-1",
+        ]
         self.path = path
         self.errors = tempfile.TemporaryFile()
         output, keep = _by_descriptor(file, path)
         try:
-            self.process = subprocess.Popen([*self.command, output], stdin=subprocess.PIPE,
-                                            stderr=self.errors, pass_fds=keep)
+            self.process = subprocess.Popen(
+                [*self.command, output], stdin=subprocess.PIPE, stderr=self.errors, pass_fds=keep
+            )
         except BaseException:
             self.errors.close()
             raise
         _widen_pipe(self.process.stdin)
 
-    def feed(self, blocks: Iterator[np.ndarray], on_block: Callable[[int], None] | None,
-             first: bool = False) -> None:
+    def feed(
+        self,
+        blocks: Iterator[np.ndarray],
+        on_block: Callable[[int], None] | None,
+        first: bool = False,
+    ) -> None:
         """Write `blocks` to the encoder and close its input; stops early if it has gone. The
         stream is closed here, on the thread that read it, whatever happens."""
         try:
             for n, block in enumerate(blocks):
-                if not _feed(self.process.stdin,
-                             np.ascontiguousarray(block, dtype="<f4").tobytes()):
+                if not _feed(
+                    self.process.stdin, np.ascontiguousarray(block, dtype="<f4").tobytes()
+                ):
                     break  # the encoder died; its exit code and stderr say why
                 if first and n == 0:  # scripts/bench.py times the start-up by this line
                     log.info("first block at the encoder")
@@ -182,12 +224,19 @@ class _Encoder:
             code = self.process.wait()
             if code != 0:
                 self.errors.seek(0)
-                raise EncodeError(f"the encoder failed (exit {code}): {' '.join(self.command)} "
-                                  f"{self.path}: {ffmpeg.tail(self.errors.read())}")
+                raise EncodeError(
+                    f"the encoder failed (exit {code}): {' '.join(self.command)} "
+                    f"{self.path}: {ffmpeg.tail(self.errors.read())}"
+                )
 
 
-def _encode_halves(source: Source, file, cut: tuple[int, int, int], settings: ExportSettings,
-                   on_block: Callable[[int], None] | None) -> None:
+def _encode_halves(
+    source: Source,
+    file,
+    cut: tuple[int, int, int],
+    settings: ExportSettings,
+    on_block: Callable[[int], None] | None,
+) -> None:
     """Two encoders at once, on the first half and on the second (see `mp3join`), each fed on
     its own thread (numpy and the pipes let go of the GIL); the halves joined, and remuxed by
     ffmpeg into `file` so it writes the Info frame afresh."""
@@ -210,12 +259,14 @@ def _encode_halves(source: Source, file, cut: tuple[int, int, int], settings: Ex
             if on_block and inside:
                 with lock:
                     on_block(inside)
+
         return count
 
-    with tempfile.TemporaryFile(dir=folder) as first, \
-            tempfile.TemporaryFile(dir=folder) as second:
-        with _Encoder(first, folder / "first", source, settings) as head, \
-                _Encoder(second, folder / "second", source, settings) as tail:
+    with tempfile.TemporaryFile(dir=folder) as first, tempfile.TemporaryFile(dir=folder) as second:
+        with (
+            _Encoder(first, folder / "first", source, settings) as head,
+            _Encoder(second, folder / "second", source, settings) as tail,
+        ):
             heard, rest = source.blocks(0, first_end), source.blocks(second_start)
 
             def feed_tail() -> None:
@@ -253,9 +304,26 @@ def _encode_halves(source: Source, file, cut: tuple[int, int, int], settings: Ex
 def _remux(joined, file) -> None:
     """ffmpeg copies the joined frames into `file`, writing its own Info frame for them."""
     source, out = f"/dev/fd/{joined.fileno()}", f"/dev/fd/{file.fileno()}"
-    ffmpeg.run(["-v", "error", "-y", "-f", "mp3", "-i", source, "-c", "copy",
-                "-map_metadata", "-1", "-f", "mp3", out], "joining the halves",
-               pass_fds=(joined.fileno(), file.fileno()))
+    ffmpeg.run(
+        [
+            "-v",
+            "error",
+            "-y",
+            "-f",
+            "mp3",
+            "-i",
+            source,
+            "-c",
+            "copy",
+            "-map_metadata",
+            "-1",
+            "-f",
+            "mp3",
+            out,
+        ],
+        "joining the halves",
+        pass_fds=(joined.fileno(), file.fileno()),
+    )
 
 
 def _by_descriptor(file, path: Path) -> tuple[str, tuple[int, ...]]:
@@ -291,8 +359,7 @@ def _widen_pipe(stream) -> None:
         pass  # not Linux, or over the system's limit: the default pipe works, a little slower
 
 
-def write_tags(path: Path, title: str, comment: str, extra: Mapping[str, str],
-               format: str) -> None:
+def write_tags(path: Path, title: str, comment: str, extra: Mapping[str, str], format: str) -> None:
     """Title, artist 'letgo' and a comment with what made the file, in a format's own kind of
     tag: ID3 in WAV, Vorbis comments in FLAC and Ogg, iTunes atoms in M4A. (MP3 carries the
     full ID3 tag with chapters and cover: see letgo.file.tags.)"""
@@ -355,8 +422,11 @@ def read_extra(path: Path, format: str = "mp3") -> dict[str, str]:
             from mutagen.mp4 import MP4
 
             prefix = "----:com.apple.iTunes:"
-            return {k[len(prefix):]: bytes(v[0]).decode("utf-8", "replace")
-                    for k, v in (MP4(str(path)).tags or {}).items() if k.startswith(prefix)}
+            return {
+                k[len(prefix) :]: bytes(v[0]).decode("utf-8", "replace")
+                for k, v in (MP4(str(path)).tags or {}).items()
+                if k.startswith(prefix)
+            }
         from mutagen.flac import FLAC
         from mutagen.oggopus import OggOpus
 

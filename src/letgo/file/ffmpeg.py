@@ -23,6 +23,7 @@ def find() -> tuple[str, str]:
         return found, "system PATH"
     try:
         import imageio_ffmpeg
+
         return imageio_ffmpeg.get_ffmpeg_exe(), "imageio-ffmpeg"
     except (ImportError, RuntimeError):
         raise LetgoError("no ffmpeg found: install ffmpeg, or pip install imageio-ffmpeg") from None
@@ -51,8 +52,22 @@ def decode(path: Path | str, sample_rate: int, channels: int = 1) -> np.ndarray:
     path = Path(path)
     if not path.is_file():
         raise UsageError(f"cannot read audio file {path}: no such file")
-    command = [exe(), "-hide_banner", "-nostdin", "-v", "error", "-i", str(path),
-               "-f", "f32le", "-ac", str(channels), "-ar", str(sample_rate), "-"]
+    command = [
+        exe(),
+        "-hide_banner",
+        "-nostdin",
+        "-v",
+        "error",
+        "-i",
+        str(path),
+        "-f",
+        "f32le",
+        "-ac",
+        str(channels),
+        "-ar",
+        str(sample_rate),
+        "-",
+    ]
     result = subprocess.run(command, capture_output=True)
     if result.returncode != 0 or not result.stdout:
         raise UsageError(f"cannot read audio file {path}: {tail(result.stderr)}")

@@ -86,7 +86,7 @@ def frames(file: BinaryIO) -> Iterator[tuple[int, int]]:
             if len(buffer) < 4:
                 return
         at = position - base
-        length = _frame_length(buffer[at:at + 4])
+        length = _frame_length(buffer[at : at + 4])
         yield position, length
         position += length
 
@@ -154,21 +154,21 @@ def join(first: BinaryIO, second: BinaryIO, join_frame: int, out: BinaryIO) -> N
     if len(lead) < borrowed:
         raise JoinError("the reservoir reaches further back than the overlap")
     tail = {}  # offset in `first` -> bytes to put there
-    need = lead[len(lead) - borrowed:] if borrowed else b""
+    need = lead[len(lead) - borrowed :] if borrowed else b""
     for offset, length in reversed(_main_data(first, [a[i] for i in range(m - BACK, m)])):
         if not need:
             break
         take = min(len(need), length)
-        tail[offset + length - take] = need[len(need) - take:]
-        need = need[:len(need) - take]
+        tail[offset + length - take] = need[len(need) - take :]
+        need = need[: len(need) - take]
     if need:
         raise JoinError("the reservoir reaches further back than the overlap")
 
     info = bytearray(_read(first, info_at, a_start - info_at))
     tag = 4 + _side_info(bytes(info[:4]))  # where "Info" (or "Xing") starts
-    if bytes(info[tag:tag + 4]) not in (b"Info", b"Xing"):
+    if bytes(info[tag : tag + 4]) not in (b"Info", b"Xing"):
         raise JoinError("no Info frame")
-    if int.from_bytes(info[tag + 4:tag + 8], "big") != 0x0F:  # frames, size, seek table, quality
+    if int.from_bytes(info[tag + 4 : tag + 8], "big") != 0x0F:  # frames, size, seek table, quality
         raise JoinError("an Info frame laid out otherwise")
     second_tag = _read(second, second_info + tag, 160)  # its Info frame is as long
     if second_tag[:4] not in (b"Info", b"Xing"):
@@ -177,19 +177,18 @@ def join(first: BinaryIO, second: BinaryIO, join_frame: int, out: BinaryIO) -> N
     second_end = second.tell()  # ffmpeg writes no ID3v1 tag at the end
     count = m + int.from_bytes(second_tag[8:12], "big") - k
     size = len(info) + (a[m][0] - a_start) + (second_end - b[k][0])
-    info[tag + 8:tag + 12] = count.to_bytes(4, "big")
-    info[tag + 12:tag + 16] = size.to_bytes(4, "big")
+    info[tag + 8 : tag + 12] = count.to_bytes(4, "big")
+    info[tag + 12 : tag + 16] = size.to_bytes(4, "big")
     # The LAME tag's encoder delay and padding: the joined stream ends as the second half does.
-    info[tag + 141:tag + 144] = second_tag[141:144]
-    info[tag + 148:tag + 152] = size.to_bytes(4, "big")
+    info[tag + 141 : tag + 144] = second_tag[141:144]
+    info[tag + 148 : tag + 152] = size.to_bytes(4, "big")
 
     out.write(info)
     _copy(first, a_start, a[m][0], out, tail)
     _copy(second, b[k][0], second_end, out, {})
 
 
-def _copy(source: BinaryIO, start: int, end: int, out: BinaryIO,
-          patches: dict[int, bytes]) -> None:
+def _copy(source: BinaryIO, start: int, end: int, out: BinaryIO, patches: dict[int, bytes]) -> None:
     """Copy source[start:end] to `out` in pieces, with `patches` (offset -> bytes) laid over."""
     position = start
     for at in sorted(patches) + [end]:

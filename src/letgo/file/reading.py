@@ -9,9 +9,13 @@ import os
 import stat
 from pathlib import Path
 
-KINDS = {stat.S_IFDIR: "a folder", stat.S_IFCHR: "a character device",
-         stat.S_IFBLK: "a block device", stat.S_IFIFO: "a FIFO (named pipe)",
-         stat.S_IFSOCK: "a socket"}
+KINDS = {
+    stat.S_IFDIR: "a folder",
+    stat.S_IFCHR: "a character device",
+    stat.S_IFBLK: "a block device",
+    stat.S_IFIFO: "a FIFO (named pipe)",
+    stat.S_IFSOCK: "a socket",
+}
 """What a path that is not a regular file is, in words."""
 
 
@@ -30,8 +34,9 @@ def read_bytes(path: Path | str) -> bytes:
         mode = os.fstat(fd).st_mode
         if not stat.S_ISREG(mode):
             kind = KINDS.get(stat.S_IFMT(mode), "a special file")
-            raise NotRegularFile(errno.EINVAL, f"it is {kind}, not a regular file; give the "
-                                               "file itself")
+            raise NotRegularFile(
+                errno.EINVAL, f"it is {kind}, not a regular file; give the file itself"
+            )
         return handle.read()
 
 

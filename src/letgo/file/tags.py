@@ -53,8 +53,19 @@ class TagInfo:
 
 def write(path: Path | str, info: TagInfo) -> None:
     """Replace the ID3 tag of `path` with `info` (ID3v2.3, which most players read)."""
-    from mutagen.id3 import (APIC, COMM, ID3, TALB, TCON, TDRC, TIT2, TPE1, TRCK, TXXX,
-                             ID3NoHeaderError)
+    from mutagen.id3 import (
+        APIC,
+        COMM,
+        ID3,
+        TALB,
+        TCON,
+        TDRC,
+        TIT2,
+        TPE1,
+        TRCK,
+        TXXX,
+        ID3NoHeaderError,
+    )
 
     try:
         tags = ID3(str(path))
@@ -66,8 +77,9 @@ def write(path: Path | str, info: TagInfo) -> None:
     if info.album:
         tags.add(TALB(encoding=3, text=info.album))
     if info.track:
-        tags.add(TRCK(encoding=3, text=f"{info.track}/{info.tracks}" if info.tracks
-                      else str(info.track)))
+        tags.add(
+            TRCK(encoding=3, text=f"{info.track}/{info.tracks}" if info.tracks else str(info.track))
+        )
     if info.year:
         tags.add(TDRC(encoding=3, text=str(info.year)))
     if info.genre:
@@ -102,12 +114,25 @@ def chapter_frames(chapters: Sequence[Chapter]) -> list:
     if not chapters:
         return []
     ids = _ordered_ids([c.title for c in chapters])
-    frames = [CHAP(element_id=i, start_time=round(c.start * 1000), end_time=round(c.end * 1000),
-                   start_offset=0xFFFFFFFF, end_offset=0xFFFFFFFF,
-                   sub_frames=[TIT2(encoding=3, text=c.title)])
-              for i, c in zip(ids, chapters)]
-    frames.append(CTOC(element_id="toc", flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
-                       child_element_ids=ids, sub_frames=[TIT2(encoding=3, text="Chapters")]))
+    frames = [
+        CHAP(
+            element_id=i,
+            start_time=round(c.start * 1000),
+            end_time=round(c.end * 1000),
+            start_offset=0xFFFFFFFF,
+            end_offset=0xFFFFFFFF,
+            sub_frames=[TIT2(encoding=3, text=c.title)],
+        )
+        for i, c in zip(ids, chapters)
+    ]
+    frames.append(
+        CTOC(
+            element_id="toc",
+            flags=CTOCFlags.TOP_LEVEL | CTOCFlags.ORDERED,
+            child_element_ids=ids,
+            sub_frames=[TIT2(encoding=3, text="Chapters")],
+        )
+    )
     return frames
 
 
@@ -119,8 +144,15 @@ def read_chapters(path: Path | str) -> list[Chapter]:
     chaps = {f.element_id: f for f in tags.getall("CHAP")}
     tocs = tags.getall("CTOC")
     order = tocs[0].child_element_ids if tocs else sorted(chaps)
-    return [Chapter(str(chaps[i].sub_frames["TIT2"].text[0]), chaps[i].start_time / 1000,
-                    chaps[i].end_time / 1000) for i in order if i in chaps]
+    return [
+        Chapter(
+            str(chaps[i].sub_frames["TIT2"].text[0]),
+            chaps[i].start_time / 1000,
+            chaps[i].end_time / 1000,
+        )
+        for i in order
+        if i in chaps
+    ]
 
 
 def read_extra(path: Path | str) -> dict[str, str]:
@@ -170,9 +202,17 @@ def png(rgb: np.ndarray) -> bytes:
     rows = np.concatenate([np.zeros((height, 1), np.uint8), rgb.reshape(height, -1)], axis=1)
 
     def chunk(kind: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + kind + data
-                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+        return (
+            struct.pack(">I", len(data))
+            + kind
+            + data
+            + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+        )
 
     header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
-            + chunk(b"IDAT", zlib.compress(rows.tobytes(), 9)) + chunk(b"IEND", b""))
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows.tobytes(), 9))
+        + chunk(b"IEND", b"")
+    )

@@ -39,8 +39,7 @@ def srt(timeline: Timeline) -> str:
 def vtt_text(text: str) -> str:
     """Cue text as WebVTT wants it: '&', '<' and '>' escaped, so 'Tom & Jerry' or 'a<b' is
     shown as said and never read as a tag ('-->' is then harmless too)."""
-    return (" ".join(text.split()).replace("&", "&amp;").replace("<", "&lt;")
-            .replace(">", "&gt;"))
+    return " ".join(text.split()).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
 def _clean(text: str) -> str:

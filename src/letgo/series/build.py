@@ -111,16 +111,23 @@ class Summary:
         return sum(o.status == status for o in self.outcomes)
 
     def as_dict(self) -> dict:
-        return {"folder": str(self.folder), "ok": self.ok, "seconds": round(self.seconds, 3),
-                "built": self.count("built"), "skipped": self.count("skipped"),
-                "failed": self.count("failed"), "written": self.written,
-                "sessions": [dataclasses.asdict(o) for o in self.outcomes]}
+        return {
+            "folder": str(self.folder),
+            "ok": self.ok,
+            "seconds": round(self.seconds, 3),
+            "built": self.count("built"),
+            "skipped": self.count("skipped"),
+            "failed": self.count("failed"),
+            "written": self.written,
+            "sessions": [dataclasses.asdict(o) for o in self.outcomes],
+        }
 
 
 OnUpdate = Callable[[Update], None]
 
 
 # --- inputs and the manifest ----------------------------------------------------------------
+
 
 def input_key(episode: Episode, entry: dict) -> tuple[str, dict]:
     """The session's freshness key (session.freshness_key), and the sources and words to record
@@ -130,8 +137,9 @@ def input_key(episode: Episode, entry: dict) -> tuple[str, dict]:
     sources = session.sources(request)
     said = entry.get("words") if entry.get("sources") == sources else None
     said = said or session.words(session.write(request))
-    key = session.freshness_key(request, said, episode.tag,
-                                cover=f"{episode.cover}/{tags.COVER_STYLE}")
+    key = session.freshness_key(
+        request, said, episode.tag, cover=f"{episode.cover}/{tags.COVER_STYLE}"
+    )
     return key, {"sources": sources, "words": said}
 
 
@@ -171,6 +179,7 @@ def _try_lock(handle) -> bool:
         import fcntl
     except ImportError:
         import msvcrt
+
         try:
             handle.seek(0)
             msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
@@ -192,8 +201,14 @@ class FolderLock:
 
     def __enter__(self):
         try:  # never through a symlink, never a FIFO's wait: only a regular file of our own
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | getattr(os, "O_NOFOLLOW", 0)
-                         | getattr(os, "O_NONBLOCK", 0), 0o666)
+            fd = os.open(
+                self.path,
+                os.O_RDWR
+                | os.O_CREAT
+                | getattr(os, "O_NOFOLLOW", 0)
+                | getattr(os, "O_NONBLOCK", 0),
+                0o666,
+            )
         except OSError as exc:
             why = "it is a symlink; remove it" if exc.errno == errno.ELOOP else exc.strerror
             raise OutputError(f"cannot use {self.path} as the build's lock: {why}") from None
@@ -203,8 +218,9 @@ class FolderLock:
             raise OutputError(f"{self.path} is not a regular file; remove it")
         if not _try_lock(self.handle):
             self.handle.close()
-            raise UsageError(f"another build is writing to {self.path.parent}; wait for it "
-                             "to finish")
+            raise UsageError(
+                f"another build is writing to {self.path.parent}; wait for it to finish"
+            )
         return self
 
     def __exit__(self, *exc):
@@ -212,6 +228,7 @@ class FolderLock:
 
 
 # --- one session (runs in a worker process or on a Dask worker) --------------------------------
+
 
 def build_one(job: Job, updates=None) -> dict:
     """Build one session's MP3, VTT and SRT; returns what the manifest records, or an error.
@@ -226,16 +243,18 @@ def build_one(job: Job, updates=None) -> dict:
 
     def progress(stage: str, done: int, total: int) -> None:
         part = done / max(total, 1)
-        fraction = SPEECH_SHARE * part if stage == "speech" else SPEECH_SHARE + (
-            1 - SPEECH_SHARE) * part
+        fraction = (
+            SPEECH_SHARE * part if stage == "speech" else SPEECH_SHARE + (1 - SPEECH_SHARE) * part
+        )
         if updates is not None and fraction - last[0] >= 0.02:
             last[0] = fraction
             updates.put((episode.relpath, fraction))
 
     try:
         tag = dataclasses.replace(episode.tag, cover=tags.cover_png(episode.cover))
-        result = session.render(episode.request, output, progress=progress, tag=tag,
-                                key=job.key, encoders=job.encoders)
+        result = session.render(
+            episode.request, output, progress=progress, tag=tag, key=job.key, encoders=job.encoders
+        )
         timeline = result.prepared.timeline
         atomic.write(output.with_suffix(".vtt"), transcripts.vtt(timeline).encode("utf-8"))
         atomic.write(output.with_suffix(".srt"), transcripts.srt(timeline).encode("utf-8"))
@@ -245,8 +264,12 @@ def build_one(job: Job, updates=None) -> dict:
         log.exception("session %s failed", episode.relpath)
         return {"error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - started}
     return {
-        "key": job.key, **job.record, "title": episode.title, "description": episode.description,
-        "track": episode.tag.track, "duration": round(timeline.duration, 3),
+        "key": job.key,
+        **job.record,
+        "title": episode.title,
+        "description": episode.description,
+        "track": episode.tag.track,
+        "duration": round(timeline.duration, 3),
         "bytes": output.stat().st_size,
         "built": datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat(),
         "chapters": [[c.title, round(c.start, 3), round(c.end, 3)] for c in timeline.chapters],
@@ -256,6 +279,7 @@ def build_one(job: Job, updates=None) -> dict:
 
 
 # --- the whole series ---------------------------------------------------------------------------
+
 
 class _Tracker:
     """Turns per-session fractions into the overall fraction and the time left."""
@@ -277,13 +301,31 @@ class _Tracker:
         overall = sum(self.fractions.values()) / self.to_build if self.to_build else 1.0
         elapsed = time.perf_counter() - self.started
         remaining = elapsed * (1 - overall) / overall if overall > 0.03 else None
-        self.on_update(Update(kind, episode.relpath, episode.title, fraction, overall, elapsed,
-                              remaining, self.finished, self.to_build, message))
+        self.on_update(
+            Update(
+                kind,
+                episode.relpath,
+                episode.title,
+                fraction,
+                overall,
+                elapsed,
+                remaining,
+                self.finished,
+                self.to_build,
+                message,
+            )
+        )
 
 
-def build(plan: SeriesPlan, folder: Path | str, jobs: int | None = None, force: bool = False,
-          base_url: str | None = None, scheduler: str | None = None,
-          on_update: OnUpdate | None = None) -> Summary:
+def build(
+    plan: SeriesPlan,
+    folder: Path | str,
+    jobs: int | None = None,
+    force: bool = False,
+    base_url: str | None = None,
+    scheduler: str | None = None,
+    on_update: OnUpdate | None = None,
+) -> Summary:
     """Build every session of `plan` that is not already current, then the listening files."""
     started = time.perf_counter()
     folder = Path(folder).expanduser().resolve()
@@ -308,14 +350,14 @@ def build(plan: SeriesPlan, folder: Path | str, jobs: int | None = None, force: 
         tracker = _Tracker(len(todo), on_update)
         for episode in skipped:
             duration = manifest["sessions"][episode.relpath]["duration"]
-            summary.outcomes.append(Outcome(episode.relpath, episode.title, "skipped",
-                                            duration=duration))
+            summary.outcomes.append(
+                Outcome(episode.relpath, episode.title, "skipped", duration=duration)
+            )
             tracker.report("skip", episode, 1.0, "unchanged")
         if todo:
             runner = _run_dask if scheduler else _run_local
             side_by_side = min(jobs or cores(), len(todo)) > 1
-            todo = [dataclasses.replace(job, encoders=1 if side_by_side else None)
-                    for job in todo]
+            todo = [dataclasses.replace(job, encoders=1 if side_by_side else None) for job in todo]
             for job, result in runner(todo, jobs or cores(), scheduler, tracker):
                 summary.outcomes.append(_record(folder, manifest, job, result, tracker))
         _forget_removed(folder, plan, manifest)
@@ -330,13 +372,13 @@ def _record(folder: Path, manifest: dict, job: Job, result: dict, tracker: _Trac
     episode = job.episode
     if "error" in result:
         tracker.report("fail", episode, 1.0, result["error"])
-        return Outcome(episode.relpath, episode.title, "failed", result["seconds"],
-                       error=result["error"])
+        return Outcome(
+            episode.relpath, episode.title, "failed", result["seconds"], error=result["error"]
+        )
     manifest["sessions"][episode.relpath] = result
     _write_manifest(folder, manifest)
     tracker.report("done", episode, 1.0, f"{result['duration']:.0f} s of audio")
-    return Outcome(episode.relpath, episode.title, "built", result["seconds"],
-                   result["duration"])
+    return Outcome(episode.relpath, episode.title, "built", result["seconds"], result["duration"])
 
 
 def _forget_removed(folder: Path, plan: SeriesPlan, manifest: dict) -> None:
@@ -361,8 +403,12 @@ def _run_local(todo: list[Job], jobs: int, scheduler, tracker: _Tracker):
     manager.start(_watch_parent, (os.getpid(),))
     with manager:
         updates = manager.Queue()
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
-                                   initializer=_start_worker, initargs=(os.getpid(),))
+        pool = ProcessPoolExecutor(
+            max_workers=workers,
+            mp_context=context,
+            initializer=_start_worker,
+            initargs=(os.getpid(),),
+        )
         waiting = list(todo)
         pending = {}
         by_path = {job.episode.relpath: job for job in todo}
@@ -380,8 +426,10 @@ def _run_local(todo: list[Job], jobs: int, scheduler, tracker: _Tracker):
                     try:
                         result = future.result()
                     except Exception as exc:  # the worker process itself died
-                        result = {"error": f"worker failed: {type(exc).__name__}: {exc}",
-                                  "seconds": 0.0}
+                        result = {
+                            "error": f"worker failed: {type(exc).__name__}: {exc}",
+                            "seconds": 0.0,
+                        }
                     yield job, result
         except BaseException:  # Ctrl-C, SIGTERM, a closed stderr: stop the sessions in hand
             for process in list(getattr(pool, "_processes", {}).values()):
@@ -492,8 +540,9 @@ def _run_dask(todo: list[Job], jobs: int, scheduler: str, tracker: _Tracker):
     with client:
         futures = {}
         for job in todo:
-            future = client.submit(build_one, job, None, pure=False,
-                                   key=f"letgo-{job.key[:16]}-{job.episode.filename}")
+            future = client.submit(
+                build_one, job, None, pure=False, key=f"letgo-{job.key[:16]}-{job.episode.filename}"
+            )
             futures[future] = job
             tracker.report("start", job.episode, 0.0)
         for future in as_completed(futures):
@@ -501,8 +550,10 @@ def _run_dask(todo: list[Job], jobs: int, scheduler: str, tracker: _Tracker):
             try:
                 result = future.result()
             except Exception as exc:
-                result = {"error": f"Dask worker failed: {type(exc).__name__}: {exc}",
-                          "seconds": 0.0}
+                result = {
+                    "error": f"Dask worker failed: {type(exc).__name__}: {exc}",
+                    "seconds": 0.0,
+                }
             yield job, result
 
 
@@ -517,11 +568,13 @@ def _check_reachable(address: str) -> None:
     try:
         socket.create_connection((parts.hostname, parts.port), timeout=5).close()
     except OSError as exc:
-        raise UsageError(f"cannot reach the Dask scheduler at {address}: "
-                         f"{exc.strerror or exc}") from None
+        raise UsageError(
+            f"cannot reach the Dask scheduler at {address}: {exc.strerror or exc}"
+        ) from None
 
 
 # --- listening files --------------------------------------------------------------------------
+
 
 def listing(info, relpaths: list[str], manifest: dict) -> listen.Listing:
     """What the listening files show: the built sessions among `relpaths`, in that order."""
@@ -530,34 +583,47 @@ def listing(info, relpaths: list[str], manifest: dict) -> listen.Listing:
         entry = manifest["sessions"].get(relpath)
         if not entry:
             continue
-        items.append(listen.Item(
-            file=relpath.rsplit("/", 1)[-1], title=entry["title"],
-            description=entry["description"], track=entry["track"],
-            duration=entry["duration"], bytes=entry["bytes"], built=entry["built"],
-            guid=f"{relpath}#{entry['key'][:16]}",
-            chapters=tuple(tuple(c) for c in entry["chapters"]),
-            cues=tuple(tuple(c) for c in entry["cues"])))
+        items.append(
+            listen.Item(
+                file=relpath.rsplit("/", 1)[-1],
+                title=entry["title"],
+                description=entry["description"],
+                track=entry["track"],
+                duration=entry["duration"],
+                bytes=entry["bytes"],
+                built=entry["built"],
+                guid=f"{relpath}#{entry['key'][:16]}",
+                chapters=tuple(tuple(c) for c in entry["chapters"]),
+                cues=tuple(tuple(c) for c in entry["cues"]),
+            )
+        )
     return listen.Listing(info, tuple(items))
 
 
-def write_listening(plan: SeriesPlan, folder: Path, manifest: dict,
-                    base_url: str | None = None) -> list[str]:
+def write_listening(
+    plan: SeriesPlan, folder: Path, manifest: dict, base_url: str | None = None
+) -> list[str]:
     """Playlist, feed, page and cover for each set; only files whose bytes change are written."""
     written = []
     sets = {}
     for subfolder, episodes in plan.sets().items():
         target = folder / subfolder
         data = listing(plan.info, [e.relpath for e in episodes], manifest)
-        url = (base_url.rstrip("/") + "/" + (f"{subfolder}/" if subfolder else "")
-               if base_url else target.as_uri() + "/")
+        url = (
+            base_url.rstrip("/") + "/" + (f"{subfolder}/" if subfolder else "")
+            if base_url
+            else target.as_uri() + "/"
+        )
         files = {
             listen.PLAYLIST: listen.playlist(data).encode("utf-8"),
             listen.FEED: listen.feed(data, url),
             listen.PAGE: listen.page(data).encode("utf-8"),
         }
         cover = [episodes[0].cover, tags.COVER_STYLE]
-        if manifest.get("covers", {}).get(subfolder) != cover \
-                or not (target / listen.COVER).is_file():
+        if (
+            manifest.get("covers", {}).get(subfolder) != cover
+            or not (target / listen.COVER).is_file()
+        ):
             files[listen.COVER] = tags.cover_png(episodes[0].cover)  # slow: only when new
             manifest.setdefault("covers", {})[subfolder] = cover
         for name, content in files.items():

@@ -53,8 +53,7 @@ class Listing:
 def playlist(listing: Listing) -> str:
     lines = ["#EXTM3U", f"#PLAYLIST:{listing.info.title}"]
     for item in listing.items:
-        lines += [f"#EXTINF:{round(item.duration)},{listing.info.author} - {item.title}",
-                  item.file]
+        lines += [f"#EXTINF:{round(item.duration)},{listing.info.author} - {item.title}", item.file]
     return "\n".join(lines) + "\n"
 
 
@@ -88,8 +87,11 @@ def feed(listing: Listing, base_url: str) -> bytes:
         entry.guid(item.guid, permalink=False)
         entry.title(item.title)
         entry.description(item.description or item.title)
-        entry.enclosure(base + quote(item.file), str(item.bytes),
-                        MEDIA_TYPES.get(Path(item.file).suffix, "audio/mpeg"))
+        entry.enclosure(
+            base + quote(item.file),
+            str(item.bytes),
+            MEDIA_TYPES.get(Path(item.file).suffix, "audio/mpeg"),
+        )
         entry.published(built)
         entry.podcast.itunes_duration(round(item.duration))
         entry.podcast.itunes_episode(item.track)
@@ -112,7 +114,8 @@ def page(listing: Listing) -> str:
         chapters = "".join(
             f'<li><a href="#" class="chapter" data-audio="a{n}" data-start="{start:.3f}">'
             f'{html.escape(title)}</a> <span class="time">{_clock(start)}</span></li>'
-            for title, start, _ in item.chapters)
+            for title, start, _ in item.chapters
+        )
         sessions.append(f'''
 <section class="session" id="s{n}">
   <h2>{item.track}. {html.escape(item.title)} <span class="time">{_clock(item.duration)}</span></h2>
@@ -127,15 +130,20 @@ def page(listing: Listing) -> str:
   <p class="files"><a href="{html.escape(quote(item.stem))}.vtt">transcript (VTT)</a> ·
      <a href="{html.escape(quote(item.stem))}.srt">SRT</a></p>
 </section>''')
-    cues = {f"a{n}": [(start, end, vtt_text(text)) for start, end, text in item.cues]
-            for n, item in enumerate(listing.items)}
+    cues = {
+        f"a{n}": [(start, end, vtt_text(text)) for start, end, text in item.cues]
+        for n, item in enumerate(listing.items)
+    }
     return PAGE_TEMPLATE.format(
-        title=html.escape(info.title), author=html.escape(info.author),
-        description=html.escape(info.description), sessions="".join(sessions),
-        cues=json.dumps(cues, ensure_ascii=False).replace("</", "<\\/"))
+        title=html.escape(info.title),
+        author=html.escape(info.author),
+        description=html.escape(info.description),
+        sessions="".join(sessions),
+        cues=json.dumps(cues, ensure_ascii=False).replace("</", "<\\/"),
+    )
 
 
-PAGE_TEMPLATE = '''<!doctype html>
+PAGE_TEMPLATE = """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -197,4 +205,4 @@ for (const link of document.querySelectorAll("a.chapter")) {{
 </script>
 </body>
 </html>
-'''
+"""

@@ -28,8 +28,7 @@ PLAN_DIR = "series"
 #: What a [[sessions]] entry and [defaults] may hold: every setting, and these.
 SESSION_KEYS = {"template", "title", "description", "variables", *request.BY_NAME}
 DEFAULT_KEYS = {"variables", *request.BY_NAME}
-SERIES_KEYS = {"title", "author", "description", "year", "genre", "language", "templates",
-               "link"}
+SERIES_KEYS = {"title", "author", "description", "year", "genre", "language", "templates", "link"}
 #: CSV columns that are not template variables: every setting, and the listener's folder.
 LISTENER_SETTINGS = {"folder", *request.BY_NAME}
 
@@ -105,13 +104,18 @@ def find(name_or_path: str | Path, template_dirs: tuple[str, ...] = ()) -> Path:
             if candidate.is_file():
                 return candidate
     known = ", ".join(builtin_plans()) or "none installed"
-    raise UsageError(f"no plan file or series plan named '{name_or_path}' "
-                     f"(built-in plans: {known}; 'letgo list' shows yours too)")
+    raise UsageError(
+        f"no plan file or series plan named '{name_or_path}' "
+        f"(built-in plans: {known}; 'letgo list' shows yours too)"
+    )
 
 
-def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
-         listeners: str | Path | None = None,
-         overrides: request.Layer = request.Layer({}, {})) -> SeriesPlan:
+def load(
+    name_or_path: str | Path,
+    template_dirs: tuple[str, ...] = (),
+    listeners: str | Path | None = None,
+    overrides: request.Layer = request.Layer({}, {}),
+) -> SeriesPlan:
     """Read, check and expand a plan; raises PlanError naming the session and field.
 
     `overrides` (the flags, e.g. engine fake and 2 minutes for a quick draft of a whole
@@ -141,8 +145,9 @@ def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
         language=_text(series, "language", where, "[series]", "en"),
         link=_text(series, "link", where, "[series]", ""),
     )
-    dirs = tuple(template_dirs) + tuple(str((path.parent / d).resolve())
-                                        for d in series.get("templates", []))
+    dirs = tuple(template_dirs) + tuple(
+        str((path.parent / d).resolve()) for d in series.get("templates", [])
+    )
     defaults = _table(data, "defaults", where, "the plan")
     _only(defaults, DEFAULT_KEYS, where, "[defaults]")
     sessions = data.get("sessions")
@@ -150,9 +155,12 @@ def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
         raise PlanError(f"{where}: the plan has no [[sessions]]; add at least one")
     source = _listeners_file(data, path, listeners)
     rows = _listener_rows(source)
-    below = [config.settings_layer(),
-             _layer(defaults, lambda name, value: f"{where}: [defaults] {name} = {value!r}",
-                    path.parent)]
+    below = [
+        config.settings_layer(),
+        _layer(
+            defaults, lambda name, value: f"{where}: [defaults] {name} = {value!r}", path.parent
+        ),
+    ]
     library = templates.TemplateLibrary(dirs)
     cover = info.title
     episodes = []
@@ -161,39 +169,72 @@ def load(name_or_path: str | Path, template_dirs: tuple[str, ...] = (),
         row_layer = request.Layer({}, {})
         if row is not None:
             folder = slug(row.get("folder") or row.get("name") or f"listener-{row_number}")
-            row_layer = _layer({k: v for k, v in row.items() if k in request.BY_NAME},
-                               lambda name, value, n=row_number: f"{source} row {n + 1}, "
-                               f"column {name} = {value!r}", Path(source).parent, text=True)
+            row_layer = _layer(
+                {k: v for k, v in row.items() if k in request.BY_NAME},
+                lambda name, value, n=row_number: (
+                    f"{source} row {n + 1}, column {name} = {value!r}"
+                ),
+                Path(source).parent,
+                text=True,
+            )
         for number, spec in enumerate(sessions, start=1):
             label = f"session {number}"
             if isinstance(spec, dict) and isinstance(spec.get("title"), str):
                 label += f" ('{spec['title']}')"
             if row is not None:
                 label = f"listener {row_number} ('{folder}'), {label}"
-            episodes.append(_episode(spec, number, len(sessions), defaults, row, folder, info,
-                                     cover, library, dirs, path.parent, f"{where}: {label}",
-                                     [*below, row_layer, overrides],
-                                     nearest="minutes" in overrides.values))
+            episodes.append(
+                _episode(
+                    spec,
+                    number,
+                    len(sessions),
+                    defaults,
+                    row,
+                    folder,
+                    info,
+                    cover,
+                    library,
+                    dirs,
+                    path.parent,
+                    f"{where}: {label}",
+                    [*below, row_layer, overrides],
+                    nearest="minutes" in overrides.values,
+                )
+            )
     if rows != [None]:
         _check_columns(rows[0], sessions, library, path.parent, source)
     names = [e.relpath for e in episodes]
     for name in names:
         if names.count(name) > 1:
-            raise PlanError(f"{where}: two sessions would both write {name}; give them "
-                            "different titles")
+            raise PlanError(
+                f"{where}: two sessions would both write {name}; give them different titles"
+            )
     return SeriesPlan(info, where, tuple(episodes))
 
 
 def _layer(table: dict, place: request.Place, base: Path, text: bool = False) -> request.Layer:
     """The settings in a plan table or CSV row (its other keys are not settings)."""
-    return request.Layer.read({k: v for k, v in table.items() if k in request.BY_NAME}, place,
-                              text=text, base=base)
+    return request.Layer.read(
+        {k: v for k, v in table.items() if k in request.BY_NAME}, place, text=text, base=base
+    )
 
 
-def _episode(spec, number: int, total: int, defaults: dict, row: dict | None, folder: str,
-             info: SeriesInfo, cover: str, library: templates.TemplateLibrary,
-             dirs: tuple[str, ...], base: Path, label: str,
-             layers: list[request.Layer], nearest: bool = False) -> Episode:
+def _episode(
+    spec,
+    number: int,
+    total: int,
+    defaults: dict,
+    row: dict | None,
+    folder: str,
+    info: SeriesInfo,
+    cover: str,
+    library: templates.TemplateLibrary,
+    dirs: tuple[str, ...],
+    base: Path,
+    label: str,
+    layers: list[request.Layer],
+    nearest: bool = False,
+) -> Episode:
     if not isinstance(spec, dict):
         raise PlanError(f"{label}: must be a table with at least 'template'")
     _only(spec, SESSION_KEYS, label, "")
@@ -216,8 +257,10 @@ def _episode(spec, number: int, total: int, defaults: dict, row: dict | None, fo
     for key in own:
         if key not in known:
             takes = ", ".join(sorted(known)) or "none"
-            raise PlanError(f"{label}: 'variables.{key}': template '{found.name}' has no such "
-                            f"variable (it takes: {takes})")
+            raise PlanError(
+                f"{label}: 'variables.{key}': template '{found.name}' has no such "
+                f"variable (it takes: {takes})"
+            )
     given = {**{k: v for k, v in shared.items() if k in known}, **own}
     made = request.build(template, layers, given, dirs, nearest=nearest)
     try:
@@ -232,15 +275,30 @@ def _episode(spec, number: int, total: int, defaults: dict, row: dict | None, fo
     if not isinstance(title, str):
         raise PlanError(f"{label}: 'title' must be a string")
     description = spec.get("description") or found.description
-    tag = tags.TagInfo(title=title, artist=info.author, album=info.title, track=number,
-                       tracks=total, year=info.year, genre=info.genre,
-                       comment=str(description))
-    return Episode(folder, f"{number:02d}-{slug(title)}{extension(made.export.format)}", title,
-                   str(description), made, tag, cover)
+    tag = tags.TagInfo(
+        title=title,
+        artist=info.author,
+        album=info.title,
+        track=number,
+        tracks=total,
+        year=info.year,
+        genre=info.genre,
+        comment=str(description),
+    )
+    return Episode(
+        folder,
+        f"{number:02d}-{slug(title)}{extension(made.export.format)}",
+        title,
+        str(description),
+        made,
+        tag,
+        cover,
+    )
 
 
-def _check_columns(row: dict, sessions: list, library: templates.TemplateLibrary, base: Path,
-                   source) -> None:
+def _check_columns(
+    row: dict, sessions: list, library: templates.TemplateLibrary, base: Path, source
+) -> None:
     """A CSV column that is neither a setting nor any session's variable is a typo."""
     known = set(LISTENER_SETTINGS)
     for spec in sessions:
@@ -250,9 +308,11 @@ def _check_columns(row: dict, sessions: list, library: templates.TemplateLibrary
         known.update(library.find(name).variable_names())
     for column in row:
         if column not in known:
-            raise PlanError(f"{source}: column '{column}' is neither a setting "
-                            f"({', '.join(sorted(LISTENER_SETTINGS))}) nor a variable of any "
-                            f"session's template ({', '.join(sorted(known - LISTENER_SETTINGS))})")
+            raise PlanError(
+                f"{source}: column '{column}' is neither a setting "
+                f"({', '.join(sorted(LISTENER_SETTINGS))}) nor a variable of any "
+                f"session's template ({', '.join(sorted(known - LISTENER_SETTINGS))})"
+            )
 
 
 def _variables(table, label: str, field: str) -> dict[str, str]:
@@ -274,8 +334,10 @@ def _table(data: dict, key: str, where: str, what: str) -> dict:
 def _only(table: dict, allowed: set[str], where: str, what: str) -> None:
     for key in table:
         if key not in allowed:
-            raise PlanError(f"{where}: {what + ': ' if what else ''}unknown field '{key}' "
-                            f"(known: {', '.join(sorted(allowed))})")
+            raise PlanError(
+                f"{where}: {what + ': ' if what else ''}unknown field '{key}' "
+                f"(known: {', '.join(sorted(allowed))})"
+            )
 
 
 def _text(table: dict, key: str, where: str, what: str, default: str) -> str:
@@ -307,13 +369,16 @@ def _listener_rows(source: Path | None) -> list[dict | None]:
                     raise PlanError(
                         f"{source} line {reader.line_num}: {len(row) - 1 + len(row[None])} "
                         f"cells, but the header names {len(reader.fieldnames)} columns; quote a "
-                        'value that holds a comma ("Smith, Alex")')
+                        'value that holds a comma ("Smith, Alex")'
+                    )
                 rows.append({(k or "").strip(): (v or "").strip() for k, v in row.items()})
     except OSError as exc:
         raise PlanError(f"{source}: cannot read the listeners CSV: {exc.strerror}") from None
     except UnicodeDecodeError:
-        raise PlanError(f"{source}: the listeners CSV is not UTF-8 text; save it as UTF-8 "
-                        "(in a spreadsheet: CSV UTF-8)") from None
+        raise PlanError(
+            f"{source}: the listeners CSV is not UTF-8 text; save it as UTF-8 "
+            "(in a spreadsheet: CSV UTF-8)"
+        ) from None
     except csv.Error as exc:
         raise PlanError(f"{source}: not a readable CSV: {exc}") from None
     if not rows:
@@ -321,7 +386,7 @@ def _listener_rows(source: Path | None) -> list[dict | None]:
     return rows
 
 
-STARTER = '''# A letgo series plan. Build it with:  letgo series build {name}
+STARTER = """# A letgo series plan. Build it with:  letgo series build {name}
 [series]
 title = "{title}"
 author = "letgo"
@@ -357,12 +422,11 @@ person = ""
 # (a column named like a setting sets it; any other is a template variable)
 # [listeners]
 # csv = "listeners.csv"
-'''
+"""
 
 
 def starter(title: str, name: str) -> str:
-    return STARTER.format(title=title.replace('"', "'"), name=name,
-                          voice_line=_voice_line())
+    return STARTER.format(title=title.replace('"', "'"), name=name, voice_line=_voice_line())
 
 
 def _voice_line() -> str:

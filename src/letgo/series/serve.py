@@ -37,10 +37,15 @@ REQUEST_TIMEOUT = 10.0
 SEND_TIMEOUT = 60.0
 #: Connections served at once; more are told to come back shortly (503).
 MAX_CONNECTIONS = 32
-TYPES = {**MEDIA_TYPES, ".vtt": "text/vtt; charset=utf-8",
-         ".srt": "application/x-subrip", ".m3u": "audio/x-mpegurl",
-         ".xml": "application/rss+xml; charset=utf-8", ".html": "text/html; charset=utf-8",
-         ".png": "image/png"}
+TYPES = {
+    **MEDIA_TYPES,
+    ".vtt": "text/vtt; charset=utf-8",
+    ".srt": "application/x-subrip",
+    ".m3u": "audio/x-mpegurl",
+    ".xml": "application/rss+xml; charset=utf-8",
+    ".html": "text/html; charset=utf-8",
+    ".png": "image/png",
+}
 SET_FILES = (listen.PAGE, listen.FEED, listen.PLAYLIST, listen.COVER)
 
 
@@ -50,9 +55,13 @@ class SeriesServer(http.server.ThreadingHTTPServer):
     daemon_threads = True
     block_on_close = False  # Ctrl-C stops at once; open connections end with the process
 
-    def __init__(self, folder: Path, address: tuple[str, int],
-                 request_timeout: float = REQUEST_TIMEOUT,
-                 max_connections: int = MAX_CONNECTIONS):
+    def __init__(
+        self,
+        folder: Path,
+        address: tuple[str, int],
+        request_timeout: float = REQUEST_TIMEOUT,
+        max_connections: int = MAX_CONNECTIONS,
+    ):
         self.folder = folder
         self.request_timeout = request_timeout
         self.slots = threading.BoundedSemaphore(max_connections)
@@ -87,14 +96,17 @@ class SeriesServer(http.server.ThreadingHTTPServer):
         if not self.slots.acquire(blocking=False):
             try:
                 request.settimeout(1.0)
-                request.sendall(b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 5\r\n"
-                                b"Content-Length: 0\r\nConnection: close\r\n\r\n")
+                request.sendall(
+                    b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 5\r\n"
+                    b"Content-Length: 0\r\nConnection: close\r\n\r\n"
+                )
             except OSError:
                 pass
             self.shutdown_request(request)
             return
-        thread = threading.Thread(target=self.process_request_thread,
-                                  args=(request, client_address), daemon=True)
+        thread = threading.Thread(
+            target=self.process_request_thread, args=(request, client_address), daemon=True
+        )
         try:
             thread.start()
         except RuntimeError:  # no thread to be had; not after start(): the thread releases
@@ -113,8 +125,9 @@ class SeriesServer(http.server.ThreadingHTTPServer):
 
         error = sys.exc_info()[1]
         level = logging.DEBUG if isinstance(error, OSError) else logging.WARNING
-        log.log(level, "request from %s failed: %s: %s", client_address[0],
-                type(error).__name__, error)
+        log.log(
+            level, "request from %s failed: %s: %s", client_address[0], type(error).__name__, error
+        )
 
 
 class _DeadlineReader:
@@ -273,9 +286,13 @@ def _feed_for(manifest: dict, subfolder: str, base_url: str) -> bytes | None:
     return listen.feed(data, base_url)
 
 
-def make_server(folder: Path | str, host: str = "0.0.0.0", port: int = 8000,
-                request_timeout: float = REQUEST_TIMEOUT,
-                max_connections: int = MAX_CONNECTIONS) -> SeriesServer:
+def make_server(
+    folder: Path | str,
+    host: str = "0.0.0.0",
+    port: int = 8000,
+    request_timeout: float = REQUEST_TIMEOUT,
+    max_connections: int = MAX_CONNECTIONS,
+) -> SeriesServer:
     """A server for `folder` (not yet serving: call serve_forever); port 0 picks a free one."""
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
@@ -285,8 +302,9 @@ def make_server(folder: Path | str, host: str = "0.0.0.0", port: int = 8000,
     try:
         return SeriesServer(folder, (host, port), request_timeout, max_connections)
     except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror}; "
-                         "try another --port") from None
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror}; try another --port"
+        ) from None
     except UnicodeError:  # a host name that is not one, e.g. with a NUL or too long
         raise UsageError(f"cannot listen on '{host}': not a host name or address") from None
 

@@ -72,8 +72,10 @@ def settings_layer(path: Path | None = None) -> Layer:
     for table, values in data.items():
         known = TABLES.get(table) or (tuple(CACHE_TABLE) if table == "cache" else None)
         if known is None or not isinstance(values, dict):
-            raise UsageError(f"{path}: unknown table [{table}]; known: "
-                             f"{', '.join(f'[{t}]' for t in (*TABLES, 'cache'))}")
+            raise UsageError(
+                f"{path}: unknown table [{table}]; known: "
+                f"{', '.join(f'[{t}]' for t in (*TABLES, 'cache'))}"
+            )
         for key, value in values.items():
             if key not in known:
                 home = BY_NAME[key].table if key in BY_NAME else None
@@ -81,8 +83,11 @@ def settings_layer(path: Path | None = None) -> Layer:
                 raise UsageError(f"{path}: unknown setting '{key}' in [{table}]; {hint}")
             if table != "cache":
                 given[key] = value
-    return Layer.read(given, lambda name, value: f"{path}: [{BY_NAME[name].table}] {name} = "
-                                                 f"{value!r}", base=path.parent)
+    return Layer.read(
+        given,
+        lambda name, value: f"{path}: [{BY_NAME[name].table}] {name} = {value!r}",
+        base=path.parent,
+    )
 
 
 def cache_max_mb(path: Path | None = None) -> float | None:

@@ -84,8 +84,12 @@ class Request:
 
 
 #: The Request field holding each settings dataclass.
-HOLDERS = {VoiceSettings: "voice", PlanSettings: "plan", MixSettings: "mix",
-           ExportSettings: "export"}
+HOLDERS = {
+    VoiceSettings: "voice",
+    PlanSettings: "plan",
+    MixSettings: "mix",
+    ExportSettings: "export",
+}
 
 Paths = tuple  # a setting of this kind is a list of file paths
 
@@ -166,8 +170,11 @@ class Setting:
         """'must be from 60 to 400', 'must be more than 0 and at most 720', 'must be at least 0'."""
         if self.low is not None and self.high is not None and not self.above:
             return f"must be from {self.low:g} to {self.high:g}"
-        low = None if self.low is None else \
-            f"{'more than' if self.above else 'at least'} {self.low:g}"
+        low = (
+            None
+            if self.low is None
+            else f"{'more than' if self.above else 'at least'} {self.low:g}"
+        )
         high = None if self.high is None else f"at most {self.high:g}"
         return "must be " + " and ".join(part for part in (low, high) if part)
 
@@ -175,8 +182,7 @@ class Setting:
         return SettingError(self.name, value, problem)
 
 
-KIND_NAMES = {int: "a whole number", float: "a number", str: "text",
-              Paths: "a list of file paths"}
+KIND_NAMES = {int: "a whole number", float: "a number", str: "text", Paths: "a list of file paths"}
 
 
 def _voice(name, kind, help, **limits) -> Setting:
@@ -193,52 +199,139 @@ def _sound(name, kind, help, **limits) -> Setting:
 
 #: Every setting of a session, in the order `--help` lists them.
 SETTINGS: tuple[Setting, ...] = (
-    Setting("minutes", float, Request, "pacing",
-            "Length of the session; silences stretch or shrink to fit. Default: the "
-            "template's own length.", low=0, above=True, high=MAX_MINUTES),
-    Setting("engine", str, Request, "voice",
-            "Speech engine: pyttsx3 (light, always there) or piper (neural, from "
-            "letgo[neural]).", choices=ENGINES),
-    _voice("voice", str, "Voice id or name (see 'letgo voices'); for piper also a path to a "
-           ".onnx voice. Default: the engine's own.", follows_engine=True),
+    Setting(
+        "minutes",
+        float,
+        Request,
+        "pacing",
+        "Length of the session; silences stretch or shrink to fit. Default: the "
+        "template's own length.",
+        low=0,
+        above=True,
+        high=MAX_MINUTES,
+    ),
+    Setting(
+        "engine",
+        str,
+        Request,
+        "voice",
+        "Speech engine: pyttsx3 (light, always there) or piper (neural, from letgo[neural]).",
+        choices=ENGINES,
+    ),
+    _voice(
+        "voice",
+        str,
+        "Voice id or name (see 'letgo voices'); for piper also a path to a "
+        ".onnx voice. Default: the engine's own.",
+        follows_engine=True,
+    ),
     _voice("rate", int, "pyttsx3 speaking rate.", low=60, high=400),
-    _voice("pitch", int, "pyttsx3 (eSpeak) pitch. Default: the voice's own.",
-           low=0, high=100, follows_engine=True),
+    _voice(
+        "pitch",
+        int,
+        "pyttsx3 (eSpeak) pitch. Default: the voice's own.",
+        low=0,
+        high=100,
+        follows_engine=True,
+    ),
     _voice("length_scale", float, "piper pace: above 1 is slower.", low=0.3, high=3.0),
     _voice("noise_scale", float, "piper liveliness.", low=0.0, high=2.0),
     _voice("noise_w_scale", float, "piper rhythm variation.", low=0.0, high=2.0),
-    Setting("pronunciations", Paths, Request, "voice",
-            "A pronunciation file (TOML, [plain] and [regex]); applied before your config "
-            "folder's and the built-in one."),
+    Setting(
+        "pronunciations",
+        Paths,
+        Request,
+        "voice",
+        "A pronunciation file (TOML, [plain] and [regex]); applied before your config "
+        "folder's and the built-in one.",
+    ),
     _pacing("sentence_gap", float, "Seconds of silence after a sentence.", low=0.0, high=30.0),
-    _pacing("paragraph_gap", float, "Seconds of silence after a paragraph.", low=0.0,
-            high=60.0),
-    _pacing("phrase_gap", float, "Shortest pause at a comma, semicolon, colon or dash inside "
-            "a sentence, in seconds (0 keeps the engine's own).", low=0.0, high=5.0),
-    _pacing("hold_split", float, "Longest silence a hold() keeps, in seconds: stretched past "
-            "it, the hold is split and its return cues are said between the parts.",
-            low=30.0, high=3600.0),
-    _sound("background", str, "Background: pink, brown, rain, ocean, drone, binaural, none "
-           "(see 'letgo backgrounds'), or the path of an audio file to loop.", file=True),
-    _sound("background_db", float, "Background loudness relative to the voice, in dB.",
-           low=-60.0, high=0.0),
-    _sound("background_offset", float, "Seconds into a background file to start from. "
-           "Default: random.", low=0.0),
-    _sound("beat", float, "Binaural beat frequency in Hz (e.g. 6 for theta, 10 for alpha).",
-           low=0.0, above=True, high=40.0),
-    _sound("duck_db", float, "How far the background dips under speech, in dB.", low=0.0,
-           high=40.0),
-    _sound("duck_attack", float, "Seconds the background takes to dip before speech.",
-           low=0.0, high=10.0),
-    _sound("duck_release", float, "Seconds the background takes to rise again after speech.",
-           low=0.0, high=30.0),
-    _sound("loudness", float, "Loudness target (integrated LUFS), e.g. -23. Default: spoken "
-           "word's standard, -19 for a mono file and -16 for stereo.", low=-40.0, high=-6.0),
-    Setting("format", str, ExportSettings, "file", "File format: mp3, wav, flac, ogg (Opus) "
-            "or m4a (AAC). Default: the output's extension, else mp3.",
-            choices=("mp3", "wav", "flac", "ogg", "m4a")),
-    Setting("bitrate", str, ExportSettings, "file",
-            "Bitrate for mp3, ogg (Opus) and m4a (AAC), e.g. 128k."),
+    _pacing("paragraph_gap", float, "Seconds of silence after a paragraph.", low=0.0, high=60.0),
+    _pacing(
+        "phrase_gap",
+        float,
+        "Shortest pause at a comma, semicolon, colon or dash inside "
+        "a sentence, in seconds (0 keeps the engine's own).",
+        low=0.0,
+        high=5.0,
+    ),
+    _pacing(
+        "hold_split",
+        float,
+        "Longest silence a hold() keeps, in seconds: stretched past "
+        "it, the hold is split and its return cues are said between the parts.",
+        low=30.0,
+        high=3600.0,
+    ),
+    _sound(
+        "background",
+        str,
+        "Background: pink, brown, rain, ocean, drone, binaural, none "
+        "(see 'letgo backgrounds'), or the path of an audio file to loop.",
+        file=True,
+    ),
+    _sound(
+        "background_db",
+        float,
+        "Background loudness relative to the voice, in dB.",
+        low=-60.0,
+        high=0.0,
+    ),
+    _sound(
+        "background_offset",
+        float,
+        "Seconds into a background file to start from. Default: random.",
+        low=0.0,
+    ),
+    _sound(
+        "beat",
+        float,
+        "Binaural beat frequency in Hz (e.g. 6 for theta, 10 for alpha).",
+        low=0.0,
+        above=True,
+        high=40.0,
+    ),
+    _sound(
+        "duck_db", float, "How far the background dips under speech, in dB.", low=0.0, high=40.0
+    ),
+    _sound(
+        "duck_attack",
+        float,
+        "Seconds the background takes to dip before speech.",
+        low=0.0,
+        high=10.0,
+    ),
+    _sound(
+        "duck_release",
+        float,
+        "Seconds the background takes to rise again after speech.",
+        low=0.0,
+        high=30.0,
+    ),
+    _sound(
+        "loudness",
+        float,
+        "Loudness target (integrated LUFS), e.g. -23. Default: spoken "
+        "word's standard, -19 for a mono file and -16 for stereo.",
+        low=-40.0,
+        high=-6.0,
+    ),
+    Setting(
+        "format",
+        str,
+        ExportSettings,
+        "file",
+        "File format: mp3, wav, flac, ogg (Opus) "
+        "or m4a (AAC). Default: the output's extension, else mp3.",
+        choices=("mp3", "wav", "flac", "ogg", "m4a"),
+    ),
+    Setting(
+        "bitrate",
+        str,
+        ExportSettings,
+        "file",
+        "Bitrate for mp3, ogg (Opus) and m4a (AAC), e.g. 128k.",
+    ),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 TABLES: dict[str, tuple[str, ...]] = {}
@@ -272,8 +365,9 @@ class Layer:
     places: Mapping[str, str]
 
     @classmethod
-    def read(cls, given: Mapping[str, Any], place: Place, text: bool = False,
-             base: Path | None = None) -> Layer:
+    def read(
+        cls, given: Mapping[str, Any], place: Place, text: bool = False, base: Path | None = None
+    ) -> Layer:
         """Check `given` (name -> value; None and, for `text`, '' mean 'not set here').
         `text` values are typed text (a CSV row) and are parsed first; relative paths are
         taken from the folder `base` (that of the file they were written in)."""
@@ -309,8 +403,13 @@ def combine(layers: Iterable[Layer]) -> tuple[dict[str, Any], dict[str, str]]:
     return values, places
 
 
-def build(template: str, layers: Iterable[Layer], variables: Mapping[str, str] | None = None,
-          template_dirs: Iterable[str] = (), **extra) -> Request:
+def build(
+    template: str,
+    layers: Iterable[Layer],
+    variables: Mapping[str, str] | None = None,
+    template_dirs: Iterable[str] = (),
+    **extra,
+) -> Request:
     """A Request from layered settings; `extra` sets Request fields that are not settings
     (cache, cache_dir)."""
     values, places = combine(layers)
@@ -319,9 +418,15 @@ def build(template: str, layers: Iterable[Layer], variables: Mapping[str, str] |
         grouped.setdefault(BY_NAME[name].lands_in, {})[name] = value
     own = grouped.pop(Request, {})
     parts = {HOLDERS[kind]: kind(**given) for kind, given in grouped.items()}
-    return Request(template=template, variables=dict(variables or {}),
-                   template_dirs=tuple(str(d) for d in template_dirs), **own, **parts,
-                   **extra, origins=tuple(places.items()))
+    return Request(
+        template=template,
+        variables=dict(variables or {}),
+        template_dirs=tuple(str(d) for d in template_dirs),
+        **own,
+        **parts,
+        **extra,
+        origins=tuple(places.items()),
+    )
 
 
 def keyword(name: str, value: Any) -> str:
@@ -329,14 +434,21 @@ def keyword(name: str, value: Any) -> str:
     return f"{name}={value!r}"
 
 
-def make(template: str, settings: Mapping[str, Any], variables: Mapping[str, str] | None = None,
-         template_dirs: Iterable[str] = (), place: Place = keyword, **extra) -> Request:
+def make(
+    template: str,
+    settings: Mapping[str, Any],
+    variables: Mapping[str, str] | None = None,
+    template_dirs: Iterable[str] = (),
+    place: Place = keyword,
+    **extra,
+) -> Request:
     """A Request for one session: config.toml's settings under `settings` (the flags, or the
     API's keyword arguments; None means not given), each checked where it was written."""
     from letgo.settings.config import settings_layer
 
-    return build(template, [settings_layer(), Layer.read(settings, place)], variables,
-                 template_dirs, **extra)
+    return build(
+        template, [settings_layer(), Layer.read(settings, place)], variables, template_dirs, **extra
+    )
 
 
 @contextmanager

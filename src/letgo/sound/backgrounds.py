@@ -135,12 +135,14 @@ class Pink(_Generated):
 
     def _loop(self, noise: VossPink, n: int) -> np.ndarray:
         piece = 1 << 16
-        raw = np.concatenate([noise.read(min(piece, n + self.FADE - i))
-                              for i in range(0, n + self.FADE, piece)]).astype(np.float32)
+        raw = np.concatenate(
+            [noise.read(min(piece, n + self.FADE - i)) for i in range(0, n + self.FADE, piece)]
+        ).astype(np.float32)
         x = ((np.arange(self.FADE) + 0.5) / self.FADE)[:, None]
         table = raw[:n].copy()
-        table[:self.FADE] = (raw[:self.FADE] * np.sin(0.5 * np.pi * x)
-                             + raw[n:n + self.FADE] * np.cos(0.5 * np.pi * x))
+        table[: self.FADE] = raw[: self.FADE] * np.sin(0.5 * np.pi * x) + raw[
+            n : n + self.FADE
+        ] * np.cos(0.5 * np.pi * x)
         return table * np.float32(BED_RMS / np.sqrt(len(self.LENGTHS)))
 
     def skip(self, frames: int) -> None:
@@ -152,7 +154,7 @@ class Pink(_Generated):
             done, position = 0, self.positions[k]
             while done < frames:
                 take = min(frames - done, len(table) - position)
-                out[done:done + take] += table[position:position + take]
+                out[done : done + take] += table[position : position + take]
                 done += take
                 position = (position + take) % len(table)
             self.positions[k] = position
@@ -198,8 +200,12 @@ class Rain(_Generated):
         # A handful of drop sounds: short decaying chirps between 2 and 5 kHz.
         n = int(0.006 * sample_rate)
         t = np.arange(n) / sample_rate
-        self.drops = np.array([np.sin(2 * np.pi * f * t * (1 - 8 * t)) * np.exp(-t / 0.0012)
-                               for f in np.linspace(2000, 5000, 8)])
+        self.drops = np.array(
+            [
+                np.sin(2 * np.pi * f * t * (1 - 8 * t)) * np.exp(-t / 0.0012)
+                for f in np.linspace(2000, 5000, 8)
+            ]
+        )
 
     def _second(self, second: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(first frame, side, sound) of each drop that begins in `second`."""
@@ -221,17 +227,22 @@ class Rain(_Generated):
         # Low-passed, then differenced: a hiss peaking around 5 kHz, thin below 500 Hz.
         hiss = np.diff(self.filter(white(self.rng, frames, 2)), axis=0, prepend=previous)
         t = self.clock.times(frames, STEP)[:, None]
-        drift = _hold(0.8 + 0.12 * np.sin(2 * np.pi * t / 23.0)
-                      + 0.08 * np.sin(2 * np.pi * t / 7.3 + 1), STEP, frames)
+        drift = _hold(
+            0.8 + 0.12 * np.sin(2 * np.pi * t / 23.0) + 0.08 * np.sin(2 * np.pi * t / 7.3 + 1),
+            STEP,
+            frames,
+        )
         length = self.drops.shape[1]
         drops = np.zeros((frames, 2))
-        for second in range(max(0, start - length) // self.rate,
-                            (start + frames - 1) // self.rate + 1):
+        for second in range(
+            max(0, start - length) // self.rate, (start + frames - 1) // self.rate + 1
+        ):
             where, side, shape = self._second(second)
             at = where[:, None] - start + np.arange(length)
             inside = (at >= 0) & (at < frames)
-            np.add.at(drops, (at[inside], np.broadcast_to(side[:, None], at.shape)[inside]),
-                      shape[inside])
+            np.add.at(
+                drops, (at[inside], np.broadcast_to(side[:, None], at.shape)[inside]), shape[inside]
+            )
         bed = hiss * 2.2 * drift + drops * 0.35
         return (bed * BED_RMS).astype(np.float32)
 
@@ -264,7 +275,7 @@ class Ocean(_Generated):
         previous = self.hiss.state[None, :].copy()
         # A first difference tilts the low-passed noise up into a hiss: foam.
         foam = np.diff(self.hiss(noise), axis=0, prepend=previous)
-        out = body * 9.0 * (0.3 + 1.1 * swell) + foam * 2.0 * swell ** 3
+        out = body * 9.0 * (0.3 + 1.1 * swell) + foam * 2.0 * swell**3
         return (out * BED_RMS).astype(np.float32)
 
 
@@ -286,7 +297,7 @@ class Drone(_Generated):
         self.air = Pink(sample_rate, seed)
         phase = np.arange(self.TABLE) / self.TABLE
         table = sum(level * np.sin(2 * np.pi * k * phase) for k, level in self.VOICES)
-        rms = np.sqrt(2 * np.mean(table ** 2))  # two oscillators, uncorrelated on average
+        rms = np.sqrt(2 * np.mean(table**2))  # two oscillators, uncorrelated on average
         self.table = (table * (BED_RMS * 0.95 / rms)).astype(np.float32)
         self.position = 0
         self.rate = sample_rate
@@ -313,8 +324,7 @@ class Binaural(_Generated):
     """Binaural beats: a pure carrier in each ear, the right one `beat` Hz higher, over a
     whisper of pink noise (headphones needed for the effect)."""
 
-    def __init__(self, sample_rate: int, beat: float = 6.0, carrier: float = 200.0,
-                 seed: int = 1):
+    def __init__(self, sample_rate: int, beat: float = 6.0, carrier: float = 200.0, seed: int = 1):
         self.channels = 2
         self.frequencies = np.array([carrier, carrier + beat])
         self.clock = _Slow(sample_rate)
@@ -347,6 +357,7 @@ class Silence(_Generated):
 
 # --- a user's own file --------------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class FileInfo:
     duration: float
@@ -355,8 +366,9 @@ class FileInfo:
 
 def probe(path: Path) -> FileInfo:
     """Length and channel count from the file's header (nothing decoded)."""
-    result = subprocess.run([ffmpeg.exe(), "-hide_banner", "-nostdin", "-i", str(path)],
-                            capture_output=True)
+    result = subprocess.run(
+        [ffmpeg.exe(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True
+    )
     text = result.stderr.decode("utf-8", "replace")
     stream = re.search(r"Stream #\S+.*?: Audio: [^\n]*?, \d+ Hz, ([\w.()]+)", text)
     duration = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", text)
@@ -380,8 +392,14 @@ class FileLoop:
     CHUNK = 1 << 16
     IN_MEMORY = 32 << 20
 
-    def __init__(self, path: Path | str, sample_rate: int, offset: float | None = None,
-                 crossfade: float = 3.0, seed: int | None = None):
+    def __init__(
+        self,
+        path: Path | str,
+        sample_rate: int,
+        offset: float | None = None,
+        crossfade: float = 3.0,
+        seed: int | None = None,
+    ):
         self.path = Path(path).expanduser()
         if not self.path.is_file():
             raise SettingError("background", str(path), "no such file")
@@ -391,13 +409,16 @@ class FileLoop:
         if offset is None:
             offset = float(np.random.default_rng(seed).uniform(0, max(info.duration - 1, 0)))
         if not 0 <= offset < max(info.duration, 1e-9):
-            raise SettingError("background_offset", offset, f"is outside {self.path.name} "
-                               f"({info.duration:.1f} s long)")
+            raise SettingError(
+                "background_offset",
+                offset,
+                f"is outside {self.path.name} ({info.duration:.1f} s long)",
+            )
         self.offset = offset
         fade = min(crossfade, info.duration / 3)
         in_memory = info.duration * sample_rate * self.channels * 4 <= self.IN_MEMORY
         whole = self._decode(0.0) if in_memory else None
-        self.head = whole[:round(fade * sample_rate)] if in_memory else self._decode(0.0, fade)
+        self.head = whole[: round(fade * sample_rate)] if in_memory else self._decode(0.0, fade)
         if len(self.head) < 2:
             raise UsageError(f"background file {self.path} is too short to loop")
         self.fade = len(self.head)
@@ -407,12 +428,18 @@ class FileLoop:
         self.cycle = None
         self.process = None
         if in_memory:
-            self.cycle = SegmentLoop(clips.segment(whole, sample_rate), sample_rate,
-                                     offset=offset, crossfade=fade)
+            self.cycle = SegmentLoop(
+                clips.segment(whole, sample_rate), sample_rate, offset=offset, crossfade=fade
+            )
         else:
             self.process = self._open(offset)
-        log.info("looping %s (%.1f s, %d channels) from %.1f s", self.path, info.duration,
-                 self.channels, offset)
+        log.info(
+            "looping %s (%.1f s, %d channels) from %.1f s",
+            self.path,
+            info.duration,
+            self.channels,
+            offset,
+        )
 
     def twin(self) -> FileLoop:
         """Another stream of this loop from the same place (take it before reading): a short
@@ -424,10 +451,25 @@ class FileLoop:
         return twin
 
     def _command(self, start: float) -> list[str]:
-        return [ffmpeg.exe(), "-hide_banner", "-nostdin", "-v", "error",
-                *(["-ss", f"{start:.6f}"] if start > 0 else []), "-i", str(self.path),
-                "-map", "0:a:0", "-f", "f32le", "-ac", str(self.channels), "-ar", str(self.rate),
-                "pipe:1"]
+        return [
+            ffmpeg.exe(),
+            "-hide_banner",
+            "-nostdin",
+            "-v",
+            "error",
+            *(["-ss", f"{start:.6f}"] if start > 0 else []),
+            "-i",
+            str(self.path),
+            "-map",
+            "0:a:0",
+            "-f",
+            "f32le",
+            "-ac",
+            str(self.channels),
+            "-ar",
+            str(self.rate),
+            "pipe:1",
+        ]
 
     def _decode(self, start: float, seconds: float | None = None) -> np.ndarray:
         command = self._command(start)
@@ -435,13 +477,15 @@ class FileLoop:
             command[-1:-1] = ["-t", f"{seconds:.6f}"]
         result = subprocess.run(command, capture_output=True)
         if result.returncode != 0:
-            raise UsageError(f"cannot read background file {self.path}: "
-                             f"{ffmpeg.tail(result.stderr)}")
+            raise UsageError(
+                f"cannot read background file {self.path}: {ffmpeg.tail(result.stderr)}"
+            )
         return np.frombuffer(result.stdout, dtype=np.float32).reshape(-1, self.channels)
 
     def _open(self, start: float) -> subprocess.Popen:
-        return subprocess.Popen(self._command(start), stdout=subprocess.PIPE,
-                                stderr=subprocess.DEVNULL)
+        return subprocess.Popen(
+            self._command(start), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+        )
 
     def _fill(self, wanted: int) -> bool:
         """Read until `wanted` frames are buffered; False when this pass reached the end."""
@@ -455,7 +499,7 @@ class FileLoop:
                 self.process.wait()
                 self.buffer = np.concatenate(parts)
                 return False
-            data = data[:len(data) - len(data) % frame_bytes]
+            data = data[: len(data) - len(data) % frame_bytes]
             chunk = np.frombuffer(data, dtype=np.float32).reshape(-1, self.channels)
             if self.dropping:
                 dropped = min(self.dropping, len(chunk))
@@ -479,9 +523,11 @@ class FileLoop:
             rest = self.buffer
             fade = min(self.fade, len(rest))
             x = (np.arange(fade) + 0.5) / fade
-            blend = (rest[len(rest) - fade:] * np.cos(0.5 * np.pi * x)[:, None]
-                     + self.head[:fade] * np.sin(0.5 * np.pi * x)[:, None])
-            self.buffer = np.concatenate([rest[:len(rest) - fade], blend.astype(np.float32)])
+            blend = (
+                rest[len(rest) - fade :] * np.cos(0.5 * np.pi * x)[:, None]
+                + self.head[:fade] * np.sin(0.5 * np.pi * x)[:, None]
+            )
+            self.buffer = np.concatenate([rest[: len(rest) - fade], blend.astype(np.float32)])
             self.dropping = fade
             self.pass_frames = 0
             self.process = self._open(0.0)
@@ -509,25 +555,34 @@ class SegmentLoop:
     an equal-power crossfade, so it loops with no seam and no gap. A segment of another rate,
     more than two channels or an odd sample width is converted first (`clips.conform`)."""
 
-    def __init__(self, audio: clips.AudioSegment, sample_rate: int, offset: float | None = None,
-                 crossfade: float = 3.0, seed: int | None = None):
+    def __init__(
+        self,
+        audio: clips.AudioSegment,
+        sample_rate: int,
+        offset: float | None = None,
+        crossfade: float = 3.0,
+        seed: int | None = None,
+    ):
         audio = clips.conform(audio, sample_rate)
         n = int(audio.frame_count())
         seconds = n / sample_rate
         if n < 3:
-            raise UsageError(f"the background AudioSegment is too short to loop "
-                             f"({seconds * 1000:.1f} ms)")
+            raise UsageError(
+                f"the background AudioSegment is too short to loop ({seconds * 1000:.1f} ms)"
+            )
         if offset is None:
             offset = float(np.random.default_rng(seed).uniform(0, max(seconds - 1, 0)))
         if not 0 <= offset < seconds:
-            raise SettingError("background_offset", offset,
-                               f"is outside the background ({seconds:.1f} s long)")
+            raise SettingError(
+                "background_offset", offset, f"is outside the background ({seconds:.1f} s long)"
+            )
         self.audio, self.channels, self.offset = audio, audio.channels, offset
         self.fade = fade = max(1, min(round(crossfade * sample_rate), n // 3))
         x = ((np.arange(fade) + 0.5) / fade)[:, None]
-        self.blend = (clips.samples(audio.get_sample_slice(n - fade)) * np.cos(0.5 * np.pi * x)
-                      + clips.samples(audio.get_sample_slice(0, fade)) * np.sin(0.5 * np.pi * x)
-                      ).astype(np.float32)
+        self.blend = (
+            clips.samples(audio.get_sample_slice(n - fade)) * np.cos(0.5 * np.pi * x)
+            + clips.samples(audio.get_sample_slice(0, fade)) * np.sin(0.5 * np.pi * x)
+        ).astype(np.float32)
         self.body = n - 2 * fade
         """Frames of the segment played as they are in each cycle, after the blend."""
         start = min(round(offset * sample_rate), n - 1)
@@ -557,7 +612,7 @@ class SegmentLoop:
             else:
                 at = self.position - self.body
                 take = min(needed, self.fade - at)
-                parts.append(self.blend[at:at + take])
+                parts.append(self.blend[at : at + take])
             needed -= take
             self.position = (self.position + take) % (self.body + self.fade)
         return np.concatenate(parts) if parts else np.zeros((0, self.channels), np.float32)
@@ -567,6 +622,7 @@ class SegmentLoop:
 
 
 # --- choosing one ------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class BackgroundInfo:
@@ -581,17 +637,25 @@ BUILT_IN = {
     "rain": BackgroundInfo("rain", "steady rain: a drifting hiss with scattered drops (stereo)", 2),
     "ocean": BackgroundInfo("ocean", "slow ocean swells with foam at each crest (stereo)", 2),
     "drone": BackgroundInfo("drone", "a warm, slowly shimmering drone on an open fifth", 1),
-    "binaural": BackgroundInfo("binaural", "binaural beats: a carrier per ear, --beat Hz apart "
-                               "(stereo; use headphones)", 2),
+    "binaural": BackgroundInfo(
+        "binaural", "binaural beats: a carrier per ear, --beat Hz apart (stereo; use headphones)", 2
+    ),
     "none": BackgroundInfo("none", "no background: the voice, the bells and silence", 1),
 }
 
-_CLASSES = {"pink": Pink, "brown": Brown, "rain": Rain, "ocean": Ocean, "drone": Drone,
-            "none": Silence}
+_CLASSES = {
+    "pink": Pink,
+    "brown": Brown,
+    "rain": Rain,
+    "ocean": Ocean,
+    "drone": Drone,
+    "none": Silence,
+}
 
 
-def make_background(name: str, sample_rate: int, beat: float = 6.0,
-                    offset: float | None = None, seed: int = 1) -> Background:
+def make_background(
+    name: str, sample_rate: int, beat: float = 6.0, offset: float | None = None, seed: int = 1
+) -> Background:
     """A fresh background stream: a built-in name, or a path to an audio file to loop."""
     if name == "binaural":
         return Binaural(sample_rate, beat=beat, seed=seed)
@@ -599,5 +663,9 @@ def make_background(name: str, sample_rate: int, beat: float = 6.0,
         return _CLASSES[name](sample_rate, seed=seed)
     if any(sep in name for sep in "/\\.") or Path(name).expanduser().exists():
         return FileLoop(name, sample_rate, offset=offset)
-    raise SettingError("background", name, f"no such background; choose one of: "
-                       f"{', '.join(BUILT_IN)}, or give the path of an audio file")
+    raise SettingError(
+        "background",
+        name,
+        f"no such background; choose one of: "
+        f"{', '.join(BUILT_IN)}, or give the path of an audio file",
+    )

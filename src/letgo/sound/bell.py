@@ -23,8 +23,13 @@ PARTIALS = (
 
 
 @functools.lru_cache(maxsize=4)
-def strike(sample_rate: int, fundamental: float = 196.0, seconds: float = 14.0,
-           peak: float = 0.5, seed: int = 7) -> np.ndarray:
+def strike(
+    sample_rate: int,
+    fundamental: float = 196.0,
+    seconds: float = 14.0,
+    peak: float = 0.5,
+    seed: int = 7,
+) -> np.ndarray:
     """One strike, mono float32, `peak` at its loudest; it decays to silence within `seconds`.
     Made once per process and shared, so it is read-only."""
     n = int(seconds * sample_rate)
@@ -49,7 +54,7 @@ def strike(sample_rate: int, fundamental: float = 196.0, seconds: float = 14.0,
     mallet = np.random.default_rng(seed).standard_normal(int(0.012 * sample_rate))
     mallet *= np.hanning(len(mallet))
     mallet = np.convolve(mallet, np.hanning(9), mode="same")  # soften: felt, not metal
-    sound[:len(mallet)] += 0.15 * mallet / (np.max(np.abs(mallet)) or 1)
+    sound[: len(mallet)] += 0.15 * mallet / (np.max(np.abs(mallet)) or 1)
     onset = int(np.ceil(0.003 * sample_rate))  # 3 ms onset: a strike, not a click
     sound[:onset] *= t32[:onset] / np.float32(0.003)
     tail = min(n, sample_rate)  # reach zero over the last second, before the buffer ends

@@ -34,6 +34,7 @@ def white(rng: np.random.Generator, *shape: int, dtype: type = np.float64) -> np
 
 # --- filters with state -------------------------------------------------------------------------
 
+
 def pole(cutoff: float, sample_rate: int) -> float:
     """The pole of a one-pole smoother with its -3 dB point near `cutoff` Hz."""
     return float(np.exp(-2 * np.pi * cutoff / sample_rate))
@@ -49,7 +50,7 @@ def one_pole(x: np.ndarray, a: float, state: np.ndarray) -> tuple[np.ndarray, np
     m = int(max(1, min(2048, 300 / max(-np.log(a), 1e-9))))
     rows = -(-n // m)
     i = np.arange(m, dtype=np.float64)
-    grow, shrink = a ** -i, a ** i
+    grow, shrink = a**-i, a**i
     chunks = np.zeros((channels, rows * m))
     chunks[:, :n] = x.T
     chunks = chunks.reshape(channels, rows, m)
@@ -58,7 +59,7 @@ def one_pole(x: np.ndarray, a: float, state: np.ndarray) -> tuple[np.ndarray, np
     chunks *= shrink
     carry = np.empty((channels, rows))
     s = np.array(state, dtype=np.float64)
-    step = a ** m
+    step = a**m
     ends = chunks[:, :, -1]
     for r in range(rows):
         carry[:, r] = s
@@ -116,9 +117,9 @@ class VossPink:
         for k, (first, count) in enumerate(zip(firsts, counts)):
             if count == 0:
                 continue
-            fresh = fresh_all[used:used + count]
+            fresh = fresh_all[used : used + count]
             used += count
-            steps[first::2 << k] += np.diff(fresh, axis=0, prepend=self.current[k:k + 1])
+            steps[first :: 2 << k] += np.diff(fresh, axis=0, prepend=self.current[k : k + 1])
             self.current[k] = fresh[-1]
         self.position += frames
         out += np.cumsum(steps, axis=0, dtype=np.float32)
@@ -128,6 +129,7 @@ class VossPink:
 
 # --- loudness (ITU-R BS.1770) -------------------------------------------------------------------
 
+
 @functools.cache
 def k_weighting(sample_rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """(b, a) of the BS.1770 pre-filter (high shelf) and RLB high-pass at any rate, as
@@ -135,9 +137,11 @@ def k_weighting(sample_rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     f0, gain, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
     k = np.tan(np.pi * f0 / sample_rate)
     vh = 10 ** (gain / 20)
-    vb = vh ** 0.4996667741545416
+    vb = vh**0.4996667741545416
     a0 = 1 + k / q + k * k
-    shelf_b = np.array([(vh + vb * k / q + k * k), 2 * (k * k - vh), (vh - vb * k / q + k * k)]) / a0
+    shelf_b = (
+        np.array([(vh + vb * k / q + k * k), 2 * (k * k - vh), (vh - vb * k / q + k * k)]) / a0
+    )
     shelf_a = np.array([1.0, 2 * (k * k - 1) / a0, (1 - k / q + k * k) / a0])
     f0, q = 38.13547087602444, 0.5003270373238773
     k = np.tan(np.pi * f0 / sample_rate)
@@ -175,9 +179,9 @@ def hop_energy(samples: np.ndarray, sample_rate: int, offset: int = 0) -> np.nda
     lead = offset % hop
     rows = -(-(lead + len(samples)) // hop)
     frames = np.zeros((rows * hop, samples.shape[1]), dtype=np.float32)
-    frames[lead:lead + len(samples)] = samples
+    frames[lead : lead + len(samples)] = samples
     spectrum = np.fft.rfft(frames.reshape(rows, hop, -1), axis=1)
-    power = spectrum.real ** 2 + spectrum.imag ** 2
+    power = spectrum.real**2 + spectrum.imag**2
     return np.einsum("rbc,b->r", power, _hop_weights(sample_rate, hop))
 
 
@@ -249,9 +253,9 @@ def peaks_at(x: np.ndarray, index: np.ndarray) -> np.ndarray:
     taps = np.arange(-TAPS + 1, TAPS + 1)[None, :] + TAPS
     out = np.abs(x[index])
     for lo in range(0, len(index), 16384):  # in slices: bounded memory
-        part = index[lo:lo + 16384]
+        part = index[lo : lo + 16384]
         between = np.abs(padded[part[:, None] + taps] @ _interpolator()).max(axis=1)
-        np.maximum(out[lo:lo + 16384], between, out=out[lo:lo + 16384])
+        np.maximum(out[lo : lo + 16384], between, out=out[lo : lo + 16384])
     return out
 
 
@@ -309,8 +313,9 @@ def limiter_gain(x: np.ndarray, sample_rate: int, ceiling: float) -> np.ndarray 
     rise = RELEASE_DB_PER_SECOND * STEP / sample_rate * np.arange(steps)
     released = np.minimum(np.minimum.accumulate(held - rise) + rise, 0.0)
     width = reach - 1
-    return np.convolve(np.pad(released, width, mode="edge"),
-                       np.ones(2 * width + 1) / (2 * width + 1), mode="valid")
+    return np.convolve(
+        np.pad(released, width, mode="edge"), np.ones(2 * width + 1) / (2 * width + 1), mode="valid"
+    )
 
 
 def apply_gain(x: np.ndarray, gain_db: np.ndarray) -> np.ndarray:

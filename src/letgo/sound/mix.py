@@ -30,8 +30,15 @@ from letgo.settings.groups import MixSettings
 
 log = logging.getLogger(__name__)
 
-__all__ = ["db", "BedLevel", "measure_background", "plan_levels", "blocks", "Levels",
-           "duck_intervals"]
+__all__ = [
+    "db",
+    "BedLevel",
+    "measure_background",
+    "plan_levels",
+    "blocks",
+    "Levels",
+    "duck_intervals",
+]
 
 #: The most the limiter may take off a sentence's highest peak, in dB: less than the ear
 #: notices on a voice. A sentence that would need more is set lower instead...
@@ -67,11 +74,13 @@ def measure_background(background, sample_rate: int, seconds: float = 30.0) -> B
         energy.append(dsp.hop_energy(audio, sample_rate))
         peak = max(peak, float(np.max(np.abs(audio))) if audio.size else 0.0)
     energy = np.concatenate(energy)
-    return BedLevel(dsp.gated_loudness(energy, sample_rate) if energy.any() else float("-inf"),
-                    peak)
+    return BedLevel(
+        dsp.gated_loudness(energy, sample_rate) if energy.any() else float("-inf"), peak
+    )
 
 
 # --- the bed's gain over time ------------------------------------------------------------------
+
 
 def duck_intervals(timeline: Timeline, settings: MixSettings) -> list[tuple[float, float]]:
     """Stretches of speech, with gaps too short to notice merged in."""
@@ -118,8 +127,10 @@ class _Envelope:
             start, end = self.starts[k], self.ends[k]
             lo, held, rise, hi = np.searchsorted(t, (start - attack, start, end, end + release))
             depth[held:rise] = 1.0
-            for a, b, ramp in ((lo, held, (t[lo:held] - (start - attack)) / attack),
-                               (rise, hi, ((end + release) - t[rise:hi]) / release)):
+            for a, b, ramp in (
+                (lo, held, (t[lo:held] - (start - attack)) / attack),
+                (rise, hi, ((end + release) - t[rise:hi]) / release),
+            ):
                 shape = 0.5 - 0.5 * np.cos(np.pi * np.clip(ramp, 0, 1))
                 np.maximum(depth[a:b], shape, out=depth[a:b])
         return depth
@@ -144,6 +155,7 @@ class _Envelope:
 
 
 # --- levels -------------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Levels:
@@ -207,8 +219,16 @@ class _Foreground:
 
     BELL = -1
 
-    def __init__(self, timeline: Timeline, clips: Sequence[Clip], bell: np.ndarray,
-                 channels: int, hops: int, rate: int, pool: ThreadPoolExecutor):
+    def __init__(
+        self,
+        timeline: Timeline,
+        clips: Sequence[Clip],
+        bell: np.ndarray,
+        channels: int,
+        hops: int,
+        rate: int,
+        pool: ThreadPoolExecutor,
+    ):
         self.hops = hops
         self.placed = []
         self.loudness: dict[int, float] = {}
@@ -226,14 +246,14 @@ class _Foreground:
             first = frame // round(dsp.HOP_SECONDS * own)
             if key != self.BELL and key not in self.loudness:
                 self.loudness[key] = dsp.energy_loudness(e, len(samples), own)
-            e = e[:max(0, hops - first)] * (channels * rate / own)
+            e = e[: max(0, hops - first)] * (channels * rate / own)
             if event.kind == "speech" and event.volume:  # <prosody volume>, after the limiter
                 e = e * db(event.volume) ** 2
             self.placed.append((first, e, key))
         unplaced = [c for c in clips if id(c) not in self.loudness]  # a cue held back
-        for clip, loud in zip(unplaced, pool.map(lambda c: dsp.loudness(c.samples,
-                                                                         c.sample_rate),
-                                                  unplaced)):
+        for clip, loud in zip(
+            unplaced, pool.map(lambda c: dsp.loudness(c.samples, c.sample_rate), unplaced)
+        ):
             self.loudness[id(clip)] = loud
         unique = {id(c): c for c in clips}
         self.peak = dict(zip(unique, pool.map(lambda c: _peak_db(c.samples), unique.values())))
@@ -243,8 +263,10 @@ class _Foreground:
         """Energy per hop with each clip's (by key) energy scaled by `power[key]`."""
         energy = np.zeros(self.hops)
         for first, e, key in self.placed:
-            energy[first:first + len(e)] += e * power[key]
+            energy[first : first + len(e)] += e * power[key]
         return energy
+
+
 def _bed_energy(envelope: _Envelope, power: float, hops: int, rate: int) -> np.ndarray:
     """K-weighted energy per hop of a bed of mean-square `power` under its planned gain."""
     hop = round(dsp.HOP_SECONDS * rate)
@@ -252,10 +274,11 @@ def _bed_energy(envelope: _Envelope, power: float, hops: int, rate: int) -> np.n
     points, chunk = 8, 36000  # gain sampled 8 times a hop; bounded memory for any length
     for first in range(0, hops, chunk):
         n = min(chunk, hops - first)
-        t = np.minimum((first + (np.arange(n * points) + 0.5) / points) * hop / rate,
-                       envelope.duration)
+        t = np.minimum(
+            (first + (np.arange(n * points) + 0.5) / points) * hop / rate, envelope.duration
+        )
         gain = np.broadcast_to(envelope.bed(t), t.shape).reshape(n, points)
-        energy[first:first + n] = power * hop * np.mean(gain ** 2, axis=1)
+        energy[first : first + n] = power * hop * np.mean(gain**2, axis=1)
     return energy
 
 
@@ -276,8 +299,14 @@ def _bed_clears_gate(voice: np.ndarray, bed: np.ndarray, rate: int) -> bool:
     return not alone.any() or bool(bed_blocks[alone].max() <= gate * 10 ** (-GATE_MARGIN / 10))
 
 
-def plan_levels(timeline: Timeline, clips: Sequence[Clip], bed_level: BedLevel,
-                channels: int, settings: MixSettings, sleep: bool = False) -> Levels:
+def plan_levels(
+    timeline: Timeline,
+    clips: Sequence[Clip],
+    bed_level: BedLevel,
+    channels: int,
+    settings: MixSettings,
+    sleep: bool = False,
+) -> Levels:
     """Gains for voice, bell and bed so the mix measures `settings.loudness` LUFS.
 
     `clips[i]` is sentence i as the engine made it; `bed_level` is the bed at unit gain
@@ -318,15 +347,20 @@ def plan_levels(timeline: Timeline, clips: Sequence[Clip], bed_level: BedLevel,
         hops = min(hops, int(np.ceil(guided * rate / hop)) + 1)
     raw_bell = strike(rate)
     bell_unit = raw_bell * db(settings.loudness + settings.bell_db - dsp.loudness(raw_bell, rate))
-    bed = (_bed_energy(envelope, 10 ** ((background_lufs + 0.691) / 10) * bed_unit ** 2, hops,
-                       rate) if has_bed else np.zeros(hops))
+    bed = (
+        _bed_energy(envelope, 10 ** ((background_lufs + 0.691) / 10) * bed_unit**2, hops, rate)
+        if has_bed
+        else np.zeros(hops)
+    )
     unique = {id(c): c for c in clips}
     # The measurements (FFTs, limiters) are numpy's work, which lets go of the GIL: two
     # threads take them on two cores while the encoder waits for its first block.
     with ThreadPoolExecutor(2) as pool:
         foreground = _Foreground(timeline, clips, bell_unit, channels, hops, rate, pool)
-    to_target = {key: target - loud if np.isfinite(loud) else 0.0
-                 for key, loud in foreground.loudness.items()}
+    to_target = {
+        key: target - loud if np.isfinite(loud) else 0.0
+        for key, loud in foreground.loudness.items()
+    }
 
     trim = dict.fromkeys(unique, 0.0)
 
@@ -351,8 +385,10 @@ def plan_levels(timeline: Timeline, clips: Sequence[Clip], bed_level: BedLevel,
         gain = dsp.limiter_gain(x, clip.sample_rate, ceiling)
         if gain is None:
             return 1.0
-        return float(np.sum(np.square(dsp.apply_gain(x, gain), dtype=np.float64))
-                     / np.sum(np.square(x, dtype=np.float64)))
+        return float(
+            np.sum(np.square(dsp.apply_gain(x, gain), dtype=np.float64))
+            / np.sum(np.square(x, dtype=np.float64))
+        )
 
     ratio = dict.fromkeys(unique, 1.0)
     lowered = 0
@@ -362,13 +398,17 @@ def plan_levels(timeline: Timeline, clips: Sequence[Clip], bed_level: BedLevel,
         nonlocal lowered
         bell = dsp.limit(bell_unit * db(master), rate, max(bell_ceiling, room * 0.5))
         power = {key: 10 ** (level(key, master) / 10) * ratio[key] for key in unique}
-        power[_Foreground.BELL] = float(np.sum(np.square(bell, dtype=np.float64))
-                                        / max(np.sum(np.square(bell_unit, dtype=np.float64)),
-                                              1e-30))
+        power[_Foreground.BELL] = float(
+            np.sum(np.square(bell, dtype=np.float64))
+            / max(np.sum(np.square(bell_unit, dtype=np.float64)), 1e-30)
+        )
         voice = foreground.energy(power)
         g2 = db(master) ** 2
-        while (has_bed and lowered > -30
-               and not _bed_clears_gate(voice, bed * (g2 * 10 ** (lowered / 10)), rate)):
+        while (
+            has_bed
+            and lowered > -30
+            and not _bed_clears_gate(voice, bed * (g2 * 10 ** (lowered / 10)), rate)
+        ):
             lowered -= 1
         return dsp.gated_loudness(voice + bed * (g2 * 10 ** (lowered / 10)), rate), bell
 
@@ -394,18 +434,34 @@ def plan_levels(timeline: Timeline, clips: Sequence[Clip], bed_level: BedLevel,
         trim = final  # at the cost of a little loudness (not found again: see `trimmed`)
         predicted, bell = predict(master)
     gains = tuple(db(level(id(c), master)) for c in clips)
-    log.info("levels: master %+.2f dB, voice limited to %.2f dBTP, %d of %d sentences trimmed, "
-             "bed %.1f LUFS at unit gain, lowered %d dB, predicted %.2f LUFS", master, ceiling_db,
-             sum(t > 0.01 for t in trim.values()), len(unique),
-             background_lufs, lowered, predicted)
+    log.info(
+        "levels: master %+.2f dB, voice limited to %.2f dBTP, %d of %d sentences trimmed, "
+        "bed %.1f LUFS at unit gain, lowered %d dB, predicted %.2f LUFS",
+        master,
+        ceiling_db,
+        sum(t > 0.01 for t in trim.values()),
+        len(unique),
+        background_lufs,
+        lowered,
+        predicted,
+    )
     volumes = [1.0] * len(clips)
     for event in timeline.speech:
         volumes[event.clip] = db(event.volume)
-    return Levels(tuple(clips), gains, ceiling, rate, bell, bed_unit * db(master + lowered),
-                  predicted, tuple(volumes) if any(v != 1.0 for v in volumes) else ())
+    return Levels(
+        tuple(clips),
+        gains,
+        ceiling,
+        rate,
+        bell,
+        bed_unit * db(master + lowered),
+        predicted,
+        tuple(volumes) if any(v != 1.0 for v in volumes) else (),
+    )
 
 
 # --- the mixer ----------------------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Placed:
@@ -417,8 +473,14 @@ class _Placed:
     bell: bool = False
 
 
-def blocks(timeline: Timeline, levels: Levels, background, settings: MixSettings,
-           start: int = 0, end: int | None = None) -> Iterator[np.ndarray]:
+def blocks(
+    timeline: Timeline,
+    levels: Levels,
+    background,
+    settings: MixSettings,
+    start: int = 0,
+    end: int | None = None,
+) -> Iterator[np.ndarray]:
     """The session's frames from `start` to `end` (its end, for None) as float32 blocks of
     shape (frames, background.channels), in order.
 
@@ -431,10 +493,15 @@ def blocks(timeline: Timeline, levels: Levels, background, settings: MixSettings
     rate = settings.sample_rate
     envelope = _Envelope.plan(timeline, settings)
     total = round(timeline.duration * rate) if end is None else end
-    placed = [_Placed(p.start, p.end, functools.partial(p.build, levels))
-              for p in clips.passages(timeline, levels.frames, rate)]
-    bell = clips.segment(levels.bell, rate) if any(e.kind != "speech" for e in timeline.events) \
+    placed = [
+        _Placed(p.start, p.end, functools.partial(p.build, levels))
+        for p in clips.passages(timeline, levels.frames, rate)
+    ]
+    bell = (
+        clips.segment(levels.bell, rate)
+        if any(e.kind != "speech" for e in timeline.events)
         else None
+    )
     for event in timeline.events:
         if event.kind != "speech":
             at = round(event.start * rate)
@@ -451,8 +518,9 @@ def blocks(timeline: Timeline, levels: Levels, background, settings: MixSettings
         n = b - a
         t = np.arange(a, b) / rate
         gain = envelope.bed(t) * levels.bed_gain
-        out = background.read(n) * (np.float32(gain) if np.isscalar(gain)
-                                    else gain.astype(np.float32)[:, None])
+        out = background.read(n) * (
+            np.float32(gain) if np.isscalar(gain) else gain.astype(np.float32)[:, None]
+        )
         voice = np.zeros(n, dtype=np.float32)
         bells = None
         while first_active < len(placed) and placed[first_active].end <= a:
@@ -469,9 +537,9 @@ def blocks(timeline: Timeline, levels: Levels, background, settings: MixSettings
             piece = clips.samples(heard[k].get_sample_slice(lo - p.start, hi - p.start))[:, 0]
             if p.bell:
                 bells = np.zeros(n, dtype=np.float32) if bells is None else bells
-                bells[lo - a:hi - a] += piece
+                bells[lo - a : hi - a] += piece
             else:
-                voice[lo - a:hi - a] += piece
+                voice[lo - a : hi - a] += piece
             if p.end <= b:
                 del heard[k]
         if bells is not None:
@@ -479,4 +547,4 @@ def blocks(timeline: Timeline, levels: Levels, background, settings: MixSettings
             voice += bells * (np.float32(fade) if np.isscalar(fade) else fade.astype(np.float32))
         out += voice[:, None]
         np.clip(out, -ceiling, ceiling, out=out)
-        yield out[max(0, start - a):]
+        yield out[max(0, start - a) :]

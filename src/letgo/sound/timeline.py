@@ -68,8 +68,9 @@ class Timeline:
         return [e for e in self.events if e.kind == "speech"]
 
 
-def _lengths(script: Script, clip_seconds: Sequence[float], settings: PlanSettings
-             ) -> tuple[float, float, float]:
+def _lengths(
+    script: Script, clip_seconds: Sequence[float], settings: PlanSettings
+) -> tuple[float, float, float]:
     """(fixed seconds, shortest flexible seconds, total flexible weight)."""
     fixed = settings.lead_in + settings.tail
     minimum = weight = 0.0
@@ -94,15 +95,19 @@ def _gap_after(items: Sequence, i: int, settings: PlanSettings) -> float:
     return settings.paragraph_gap if items[i].paragraph_end else settings.sentence_gap
 
 
-def shortest_seconds(script: Script, clip_seconds: Sequence[float],
-                     settings: PlanSettings = PlanSettings()) -> float:
+def shortest_seconds(
+    script: Script, clip_seconds: Sequence[float], settings: PlanSettings = PlanSettings()
+) -> float:
     fixed, minimum, _ = _lengths(script, clip_seconds, settings)
     return fixed + minimum
 
 
-def shortest_fit(at: Callable[[float], tuple[Script, Sequence[float]]],
-                 settings: PlanSettings = PlanSettings(), rounded: bool = False,
-                 rounds: int = 20) -> float:
+def shortest_fit(
+    at: Callable[[float], tuple[Script, Sequence[float]]],
+    settings: PlanSettings = PlanSettings(),
+    rounded: bool = False,
+    rounds: int = 20,
+) -> float:
     """The shortest length, in seconds, when the script itself depends on the length.
 
     `at(minutes)` renders and speaks the script for a session of `minutes` (templates see
@@ -118,19 +123,26 @@ def shortest_fit(at: Callable[[float], tuple[Script, Sequence[float]]],
         if need <= minutes * 60 + 1e-6:
             return minutes * 60 if rounded else need
         minutes = suggest_minutes(need) if rounded else need / 60
-    raise FitError(f"no length fits: the text grows faster than the length "
-                   f"({format_minutes(need)} needed at {minutes:.1f} min)")
+    raise FitError(
+        f"no length fits: the text grows faster than the length "
+        f"({format_minutes(need)} needed at {minutes:.1f} min)"
+    )
 
 
-def natural_seconds(script: Script, clip_seconds: Sequence[float],
-                    settings: PlanSettings = PlanSettings()) -> float:
+def natural_seconds(
+    script: Script, clip_seconds: Sequence[float], settings: PlanSettings = PlanSettings()
+) -> float:
     """The length with every pause as written (stretch 1)."""
     fixed, minimum, weight = _lengths(script, clip_seconds, settings)
     return fixed + minimum + weight
 
 
-def plan(script: Script, clip_seconds: Sequence[float], target_seconds: float | None = None,
-         settings: PlanSettings = PlanSettings()) -> Timeline:
+def plan(
+    script: Script,
+    clip_seconds: Sequence[float],
+    target_seconds: float | None = None,
+    settings: PlanSettings = PlanSettings(),
+) -> Timeline:
     """Lay the script out in time. `clip_seconds[i]` is the spoken length of sentence i."""
     spoken = script.spoken
     if len(clip_seconds) != len(spoken):
@@ -161,8 +173,9 @@ def plan(script: Script, clip_seconds: Sequence[float], target_seconds: float | 
             starts.append(((titled[number], number), 0.0 if not starts else t))
         if isinstance(item, Speech):
             duration = clip_seconds[clip]
-            events.append(Event(t, duration, "speech", item.text, clip, number,
-                                item.prosody.volume))
+            events.append(
+                Event(t, duration, "speech", item.text, clip, number, item.prosody.volume)
+            )
             clip += 1
             t += duration + _gap_after(items, i, settings)
         elif isinstance(item, Cue):
@@ -171,15 +184,19 @@ def plan(script: Script, clip_seconds: Sequence[float], target_seconds: float | 
         elif isinstance(item, Pause):
             cues = range(cue_clip, cue_clip + len(item.cues))
             cue_clip += len(item.cues)
-            parts = split_hold(item.length(stretch), [clip_seconds[c] for c in cues],
-                               settings.hold_split)
+            parts = split_hold(
+                item.length(stretch), [clip_seconds[c] for c in cues], settings.hold_split
+            )
             for n, part in enumerate(parts):
                 if n:  # between two parts: the next cue, in turn
                     which = (n - 1) % len(item.cues)
                     cue = item.cues[which]
                     duration = clip_seconds[cues[which]]
-                    events.append(Event(t, duration, "speech", cue.text, cues[which], number,
-                                        cue.prosody.volume))
+                    events.append(
+                        Event(
+                            t, duration, "speech", cue.text, cues[which], number, cue.prosody.volume
+                        )
+                    )
                     t += duration
                 silences.append(Silence(t, part, item.flexible, item.line))
                 t += part
@@ -207,9 +224,11 @@ def split_hold(length: float, cue_seconds: Sequence[float], limit: float) -> lis
 
 def too_short(shortest: float) -> FitError:
     """The error for a target under `shortest` seconds, naming a length that fits."""
-    return FitError(f"the script needs at least {format_minutes(shortest)} ({shortest:.0f} s) "
-                    f"of speech and pauses; ask for {suggest_minutes(shortest):.1f} minutes "
-                    "or more")
+    return FitError(
+        f"the script needs at least {format_minutes(shortest)} ({shortest:.0f} s) "
+        f"of speech and pauses; ask for {suggest_minutes(shortest):.1f} minutes "
+        "or more"
+    )
 
 
 def suggest_minutes(seconds: float) -> float:

@@ -79,7 +79,7 @@ def decode(data: bytes, key: str) -> Clip | None:
     if len(data) < _HEADER.size:
         return None
     magic, rate, count, digest = _HEADER.unpack_from(data)
-    pcm = data[_HEADER.size:]
+    pcm = data[_HEADER.size :]
     if magic != MAGIC or rate <= 0 or len(pcm) != 2 * count:
         return None
     if _digest(key, pcm) != digest:
@@ -134,8 +134,10 @@ class ClipCache:
                 atomic.write(self.path(key), data)
             except (OSError, LetgoError) as exc:  # a full or read-only disk costs speed only
                 self.writable = False
-                self._warn_once(f"cannot write to the speech cache {self.folder} ({exc}); "
-                                "sentences are spoken afresh next time")
+                self._warn_once(
+                    f"cannot write to the speech cache {self.folder} ({exc}); "
+                    "sentences are spoken afresh next time"
+                )
         return decode(data, key)
 
     def _warn_once(self, message: str) -> None:
@@ -178,8 +180,12 @@ class ClipCache:
             freed += stat.st_size
             removed += 1
         if removed:
-            log.info("cache over %.0f MB: removed %d least recently used entries (%.1f MB)",
-                     limit / 1e6, removed, freed / 1e6)
+            log.info(
+                "cache over %.0f MB: removed %d least recently used entries (%.1f MB)",
+                limit / 1e6,
+                removed,
+                freed / 1e6,
+            )
         return Stats(self.folder, removed, freed)
 
     def clear(self) -> int:

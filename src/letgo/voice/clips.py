@@ -35,8 +35,16 @@ if TYPE_CHECKING:
     from letgo.sound.mix import Levels
     from letgo.sound.timeline import Timeline
 
-__all__ = ["AudioSegment", "segment", "samples", "silence", "conform", "sentence", "Passage",
-           "passages"]
+__all__ = [
+    "AudioSegment",
+    "segment",
+    "samples",
+    "silence",
+    "conform",
+    "sentence",
+    "Passage",
+    "passages",
+]
 
 WIDTH = 4
 """Sample width (bytes) of the segments letgo makes: 32-bit, so float32 sound fits unchanged."""
@@ -55,8 +63,12 @@ def segment(sound: np.ndarray, sample_rate: int, width: int = WIDTH) -> AudioSeg
     full = float(1 << (8 * width - 1))
     pcm = np.rint(sound.astype(np.float64) * full)
     np.clip(pcm, -full, full - 1, out=pcm)
-    return AudioSegment(pcm.astype(_TYPES[width]).tobytes(), sample_width=width,
-                        frame_rate=sample_rate, channels=channels)
+    return AudioSegment(
+        pcm.astype(_TYPES[width]).tobytes(),
+        sample_width=width,
+        frame_rate=sample_rate,
+        channels=channels,
+    )
 
 
 def samples(audio: AudioSegment) -> np.ndarray:
@@ -72,8 +84,12 @@ def samples(audio: AudioSegment) -> np.ndarray:
 
 def silence(frames: int, sample_rate: int, channels: int = 1) -> AudioSegment:
     """`frames` frames of silence (pydub's own `silent` counts in milliseconds and 16 bits)."""
-    return AudioSegment(bytes(frames * WIDTH * channels), sample_width=WIDTH,
-                        frame_rate=sample_rate, channels=channels)
+    return AudioSegment(
+        bytes(frames * WIDTH * channels),
+        sample_width=WIDTH,
+        frame_rate=sample_rate,
+        channels=channels,
+    )
 
 
 def conform(audio: AudioSegment, sample_rate: int) -> AudioSegment:
@@ -97,9 +113,12 @@ def conform(audio: AudioSegment, sample_rate: int) -> AudioSegment:
         wide = pcm.astype(np.float32) if kind == np.int8 else pcm.astype(np.dtype(kind))
         pcm = soxr.resample(wide, audio.frame_rate, sample_rate)
         pcm = np.clip(np.rint(pcm), np.iinfo(kind).min, np.iinfo(kind).max)
-    return AudioSegment(np.ascontiguousarray(pcm, dtype=kind).tobytes(),
-                        sample_width=audio.sample_width, frame_rate=sample_rate,
-                        channels=pcm.shape[1])
+    return AudioSegment(
+        np.ascontiguousarray(pcm, dtype=kind).tobytes(),
+        sample_width=audio.sample_width,
+        frame_rate=sample_rate,
+        channels=pcm.shape[1],
+    )
 
 
 def sentence(levels: Levels, i: int) -> AudioSegment:
@@ -140,8 +159,10 @@ class Passage:
                 kept = max(0, int(last.frame_count()) - (at - first))
                 both = int(last.frame_count()) - kept
                 tail, head = last.get_sample_slice(kept), said.get_sample_slice(0, both)
-                pieces += [last.get_sample_slice(0, kept),
-                           segment(samples(tail) + samples(head), rate)]
+                pieces += [
+                    last.get_sample_slice(0, kept),
+                    segment(samples(tail) + samples(head), rate),
+                ]
                 said = said.get_sample_slice(both)
             pieces.append(said)
             at = first + levels.frames(clip)
@@ -150,20 +171,25 @@ class Passage:
 
 def join(pieces: Sequence[AudioSegment], sample_rate: int, channels: int = 1) -> AudioSegment:
     """Segments made here (32-bit, `channels`, at `sample_rate`) one after another, in one copy."""
-    return AudioSegment(b"".join(piece.raw_data for piece in pieces), sample_width=WIDTH,
-                        frame_rate=sample_rate, channels=channels)
+    return AudioSegment(
+        b"".join(piece.raw_data for piece in pieces),
+        sample_width=WIDTH,
+        frame_rate=sample_rate,
+        channels=channels,
+    )
 
 
-def passages(timeline: Timeline, frames: Callable[[int], int], sample_rate: int
-             ) -> list[Passage]:
+def passages(timeline: Timeline, frames: Callable[[int], int], sample_rate: int) -> list[Passage]:
     """The timeline's speech grouped into passages, in order of time.
 
     `frames(i)` is clip i's length in frames. A passage ends at a flexible pause or a bell, or
     before a fixed silence longer than GAP_MOST, or once it is LONGEST seconds long; within
     one, sentences stand at the frames the mixer would give them alone (`round(start * rate)`).
     """
-    breaks = sorted([s.start for s in timeline.silences if s.flexible]
-                    + [e.start for e in timeline.events if e.kind != "speech"])
+    breaks = sorted(
+        [s.start for s in timeline.silences if s.flexible]
+        + [e.start for e in timeline.events if e.kind != "speech"]
+    )
     gap_most, longest = round(GAP_MOST * sample_rate), round(LONGEST * sample_rate)
     groups: list[list] = []  # [start, end, [(clip, first)...], start time of last sentence]
     for event in sorted(timeline.speech, key=lambda e: e.start):
@@ -171,8 +197,11 @@ def passages(timeline: Timeline, frames: Callable[[int], int], sample_rate: int
         end = first + frames(event.clip)
         if groups:
             group = groups[-1]
-            if (bisect.bisect_right(breaks, event.start) == bisect.bisect_right(breaks, group[3])
-                    and first - group[1] <= gap_most and first - group[0] < longest):
+            if (
+                bisect.bisect_right(breaks, event.start) == bisect.bisect_right(breaks, group[3])
+                and first - group[1] <= gap_most
+                and first - group[0] < longest
+            ):
                 group[1] = max(group[1], end)
                 group[2].append((event.clip, first))
                 group[3] = event.start

@@ -70,9 +70,14 @@ def check(path: Path | str, values: dict[str, str] | None = None) -> list[Proble
     found.run()
     problems = set(found.problems)
     filled = _Checker.context({"_": SAMPLE_VALUE})
-    problems = {p for p in problems  # said once when it is wrong with the defaults too
-                if not (p.message.endswith(filled) and
-                        Problem(p.path, p.line, p.message[:-len(filled)], p.warning) in problems)}
+    problems = {
+        p
+        for p in problems  # said once when it is wrong with the defaults too
+        if not (
+            p.message.endswith(filled)
+            and Problem(p.path, p.line, p.message[: -len(filled)], p.warning) in problems
+        )
+    }
     return sorted(problems, key=lambda p: (p.line or 0, p.message))
 
 
@@ -97,14 +102,16 @@ class _Checker:
             return
         self.header(info)
         try:
-            tree = templates.make_environment().parse(
-                templates.keep_text_line_breaks(self.text))
+            tree = templates.make_environment().parse(templates.keep_text_line_breaks(self.text))
             used = meta.find_undeclared_variables(tree)  # compiles: finds unknown filters too
         except jinja2.TemplateSyntaxError as exc:
             opened = self.unclosed_block() if "end of template" in (exc.message or "") else None
             if opened:
-                self.add(opened[1], f"syntax error: this {{% {opened[0]} %}} is never closed "
-                                    f"(add {{% end{opened[0]} %}})")
+                self.add(
+                    opened[1],
+                    f"syntax error: this {{% {opened[0]} %}} is never closed "
+                    f"(add {{% end{opened[0]} %}})",
+                )
             else:
                 self.add(exc.lineno, f"syntax error: {exc.message}")
             return
@@ -133,15 +140,19 @@ class _Checker:
 
     def given(self, info: templates.TemplateInfo, tree: nodes.Template) -> None:
         """Warn about values (from -v) that will not read well where the template says them."""
-        capitalised = {f.node.name for f in tree.find_all(nodes.Filter)
-                       if f.name == "capfirst" and isinstance(f.node, nodes.Name)}
+        capitalised = {
+            f.node.name
+            for f in tree.find_all(nodes.Filter)
+            if f.name == "capfirst" and isinstance(f.node, nodes.Name)
+        }
         known = {v.name: v for v in info.variables}
         for name, value in self.values.items():
             if name not in known:
                 self.add(None, f"-v {name}=...: the template has no variable '{name}'")
                 continue
-            for message in pacing.value_findings(name, known[name].help, value,
-                                                 name in capitalised):
+            for message in pacing.value_findings(
+                name, known[name].help, value, name in capitalised
+            ):
                 self.add(self.line_of(rf"^\s*\[variables\.{name}\]"), message, warning=True)
 
     def pacing(self, parsed: script.Script) -> None:
@@ -156,26 +167,30 @@ class _Checker:
             return
         need = plan.shortest_seconds(parsed, pacing.paced_clips(parsed))
         if need > info.minutes * 60:
-            self.add(self.line_of(r"^\s*minutes\s*="),
-                     f"at a real voice's pace ({pacing.REAL_WPM:g} words a minute) the script "
-                     f"needs {plan.format_minutes(need)}, more than its default of "
-                     f"{info.minutes:g} min; raise minutes or trim the text or the pauses' "
-                     "min=", warning=True)
+            self.add(
+                self.line_of(r"^\s*minutes\s*="),
+                f"at a real voice's pace ({pacing.REAL_WPM:g} words a minute) the script "
+                f"needs {plan.format_minutes(need)}, more than its default of "
+                f"{info.minutes:g} min; raise minutes or trim the text or the pauses' "
+                "min=",
+                warning=True,
+            )
 
-    def silences(self, info: templates.TemplateInfo, parsed: script.Script,
-                 minutes: float) -> None:
+    def silences(self, info: templates.TemplateInfo, parsed: script.Script, minutes: float) -> None:
         """The longest stretch without a spoken line at the template's longest length, with
         the fake voice's clip lengths (quicker than a real voice: the silences are if
         anything shorter in a real session)."""
         try:
             timeline = plan.plan(parsed, pacing.reference_clips(parsed), minutes * 60)
         except FitError:
-            self.add(self.line_of(r"^\s*(max_)?minutes\s*="),
-                     f"the script does not fit in {minutes:g} min even with a quick voice; "
-                     "raise the length or shorten the script")
+            self.add(
+                self.line_of(r"^\s*(max_)?minutes\s*="),
+                f"the script does not fit in {minutes:g} min even with a quick voice; "
+                "raise the length or shorten the script",
+            )
             return
         for finding in pacing.timeline_findings(timeline, info.sleep):
-            line = (self.locate(self.rendered[finding.line - 1]) if finding.line else None)
+            line = self.locate(self.rendered[finding.line - 1]) if finding.line else None
             self.add(line, finding.message, warning=True)
 
     def unclosed_block(self) -> tuple[str, int] | None:
@@ -208,27 +223,34 @@ class _Checker:
             if key not in meta_:
                 self.add(1, f"the header has no '{key}'")
         if info.minutes and info.max_minutes and info.minutes > info.max_minutes:
-            self.add(self.line_of(r"^\s*max_minutes\s*="),
-                     f"max_minutes ({info.max_minutes:g}) is less than minutes ({info.minutes:g})")
+            self.add(
+                self.line_of(r"^\s*max_minutes\s*="),
+                f"max_minutes ({info.max_minutes:g}) is less than minutes ({info.minutes:g})",
+            )
         for var in info.variables:
             if not var.help:
-                self.add(self.line_of(rf"^\s*\[variables\.{var.name}\]"),
-                         f"variable '{var.name}' has no help text")
+                self.add(
+                    self.line_of(rf"^\s*\[variables\.{var.name}\]"),
+                    f"variable '{var.name}' has no help text",
+                )
 
-    def names(self, info: templates.TemplateInfo, tree: nodes.Template, used: set[str]
-              ) -> set[str]:
+    def names(self, info: templates.TemplateInfo, tree: nodes.Template, used: set[str]) -> set[str]:
         """Report undefined and unused variables; returns the undefined ones."""
         declared = set(info.variable_names())
         known = set(templates.make_environment().globals) | set(templates.RESERVED)
         undefined = used - declared - known
         for name in sorted(undefined):
-            line = next((n.lineno for n in tree.find_all(nodes.Name)
-                         if n.name == name and n.ctx == "load"), None)
+            line = next(
+                (n.lineno for n in tree.find_all(nodes.Name) if n.name == name and n.ctx == "load"),
+                None,
+            )
             hint = f"; declare it with [variables.{name}] in the header" if _is_name(name) else ""
             self.add(line, f"'{name}' is not defined{hint}")
         for name in sorted(declared - used):
-            self.add(self.line_of(rf"^\s*\[variables\.{name}\]"),
-                     f"variable '{name}' is declared but never used")
+            self.add(
+                self.line_of(rf"^\s*\[variables\.{name}\]"),
+                f"variable '{name}' is declared but never used",
+            )
         return undefined
 
     def bare(self, info: templates.TemplateInfo, tree: nodes.Template) -> None:
@@ -236,14 +258,24 @@ class _Checker:
         around it: left out, it would leave a gap ('Welcome back, .')."""
         empty = {v.name for v in info.variables if not v.default and not v.required}
         for line, name in _bare_uses(tree, empty):
-            self.add(line, f"'{name}' is empty unless given, and here it would be spoken bare; "
-                           f"put it inside {{% if {name} %}}...{{% endif %}}", warning=True)
+            self.add(
+                line,
+                f"'{name}' is empty unless given, and here it would be spoken bare; "
+                f"put it inside {{% if {name} %}}...{{% endif %}}",
+                warning=True,
+            )
 
-    def render(self, info: templates.TemplateInfo, values: dict[str, str],
-               minutes: float | None = None) -> script.Script | None:
+    def render(
+        self, info: templates.TemplateInfo, values: dict[str, str], minutes: float | None = None
+    ) -> script.Script | None:
         try:
-            text = templates.render(info, values, self.recording_helpers(),
-                                    undefined=jinja2.ChainableUndefined, minutes=minutes)
+            text = templates.render(
+                info,
+                values,
+                self.recording_helpers(),
+                undefined=jinja2.ChainableUndefined,
+                minutes=minutes,
+            )
         except TemplateError as exc:
             self.add(exc.line, _bare(exc))
             return None
@@ -259,8 +291,10 @@ class _Checker:
                 if not exc.line or exc.line > len(rendered):
                     self.add(None, f"bad markup: {_bare(exc)}{self.context(values)}")
                     return None
-                self.add(self.locate(rendered[exc.line - 1]),
-                         f"bad markup: {_bare(exc)}{self.context(values)}")
+                self.add(
+                    self.locate(rendered[exc.line - 1]),
+                    f"bad markup: {_bare(exc)}{self.context(values)}",
+                )
                 rendered[exc.line - 1] = ""
         if dropped:
             return None  # the pauses of a script with lines dropped would mislead
@@ -276,22 +310,35 @@ class _Checker:
             flexible |= item.flexible
             line = self.locate(self.rendered[item.line - 1])
             if item.seconds < MIN_PAUSE:
-                self.add(line, f"a pause of {item.seconds:g} s is too short to be heard "
-                               f"(at least {MIN_PAUSE:g} s)")
+                self.add(
+                    line,
+                    f"a pause of {item.seconds:g} s is too short to be heard "
+                    f"(at least {MIN_PAUSE:g} s)",
+                )
             if not item.flexible and item.seconds > MAX_FIXED_PAUSE:
-                self.add(line, f"a fixed pause of {item.seconds:g} s cannot shrink to fit "
-                               f"--minutes; make it flexible (flex=True) or at most "
-                               f"{MAX_FIXED_PAUSE:g} s")
+                self.add(
+                    line,
+                    f"a fixed pause of {item.seconds:g} s cannot shrink to fit "
+                    f"--minutes; make it flexible (flex=True) or at most "
+                    f"{MAX_FIXED_PAUSE:g} s",
+                )
             if item.flexible and item.seconds > MAX_FLEX_PAUSE:
-                self.add(line, f"a pause of {item.seconds:g} s is over {MAX_FLEX_PAUSE:g} s; "
-                               "give it a weight instead and let --minutes stretch it")
+                self.add(
+                    line,
+                    f"a pause of {item.seconds:g} s is over {MAX_FLEX_PAUSE:g} s; "
+                    "give it a weight instead and let --minutes stretch it",
+                )
         if not flexible:
-            self.add(None, "no flexible pauses: --minutes cannot change the length; "
-                           "use pause(N, flex=True) for the longer silences")
+            self.add(
+                None,
+                "no flexible pauses: --minutes cannot change the length; "
+                "use pause(N, flex=True) for the longer silences",
+            )
 
     def recording_helpers(self) -> dict[str, object]:
         """The helpers, wrapped to remember which template line produced which markup, and to
         note a helper called wrongly (and carry on) instead of stopping at the first."""
+
         def wrap(name, helper):
             signature = inspect.signature(helper)
 
@@ -301,8 +348,9 @@ class _Checker:
                     signature.bind(*args, **kwargs)
                     markup = helper(*args, **kwargs)
                 except TypeError as exc:
-                    self.add(line, f"{name}(): {_call_problem(exc)}; it takes "
-                                   f"{name}{_shown(signature)}")
+                    self.add(
+                        line, f"{name}(): {_call_problem(exc)}; it takes {name}{_shown(signature)}"
+                    )
                     return ""
                 except ValueError as exc:
                     self.add(line, str(exc))
@@ -311,7 +359,9 @@ class _Checker:
                     for piece in str(markup).splitlines():
                         self.helper_lines.setdefault(piece.strip(), line)
                 return markup
+
             return recorded
+
         return {name: wrap(name, helper) for name, helper in templates.HELPERS.items()}
 
     def locate(self, rendered_line: str) -> int | None:
@@ -358,7 +408,7 @@ def _is_name(name: str) -> bool:
 
 
 def _call_problem(exc: TypeError) -> str:
-    """"recorded() got an unexpected keyword argument 'flx'" -> "unexpected argument 'flx'"."""
+    """ "recorded() got an unexpected keyword argument 'flx'" -> "unexpected argument 'flx'"."""
     text = str(exc)
     match = re.search(r"unexpected keyword argument '(\w+)'", text)
     if match:
@@ -367,8 +417,14 @@ def _call_problem(exc: TypeError) -> str:
 
 
 def _shown(signature: inspect.Signature) -> str:
-    return "(" + ", ".join(str(p.replace(annotation=inspect.Parameter.empty))
-                           for p in signature.parameters.values()) + ")"
+    return (
+        "("
+        + ", ".join(
+            str(p.replace(annotation=inspect.Parameter.empty))
+            for p in signature.parameters.values()
+        )
+        + ")"
+    )
 
 
 #: Expressions that choose between a variable and something else: inside one, an empty value
@@ -389,15 +445,21 @@ def _bare_uses(tree: nodes.Node, names: set[str]) -> list[tuple[int, str]]:
     def visit(node: nodes.Node, guarded: frozenset[str], printing: bool) -> None:
         if isinstance(node, nodes.If | nodes.CondExpr):
             guarded = guarded | mentioned(node.test)
-        elif isinstance(node, _GUARDS) or (isinstance(node, nodes.Filter)
-                                          and node.name == "default"):
+        elif isinstance(node, _GUARDS) or (
+            isinstance(node, nodes.Filter) and node.name == "default"
+        ):
             guarded = guarded | mentioned(node)
         elif isinstance(node, nodes.Call):
             printing = False  # a helper's argument is the helper's business
         if isinstance(node, nodes.Output):
             printing = True
-        if printing and isinstance(node, nodes.Name) and node.ctx == "load" \
-                and node.name in names and node.name not in guarded:
+        if (
+            printing
+            and isinstance(node, nodes.Name)
+            and node.ctx == "load"
+            and node.name in names
+            and node.name not in guarded
+        ):
             found.append((node.lineno, node.name))
         for child in node.iter_child_nodes():
             visit(child, guarded, printing)
@@ -411,5 +473,5 @@ def _bare(exc: TemplateError | LetgoError) -> str:
     text = str(exc)
     source = getattr(exc, "source", None)
     if source and text.startswith(source):
-        text = re.sub(r"^:(\d+:)*\s*", "", text[len(source):])
+        text = re.sub(r"^:(\d+:)*\s*", "", text[len(source) :])
     return text

@@ -56,8 +56,7 @@ def reference_clips(script: Script) -> list[float]:
 
 def paced_clips(script: Script, words_per_minute: float = REAL_WPM) -> list[float]:
     """Clip lengths for `script.spoken` at a real voice's pace, from their words."""
-    return [max(0.4, words(s.text) * 60 / words_per_minute / s.prosody.rate)
-            for s in script.spoken]
+    return [max(0.4, words(s.text) * 60 / words_per_minute / s.prosody.rate) for s in script.spoken]
 
 
 def gaps(timeline: Timeline, sleep: bool = False) -> list[Gap]:
@@ -73,8 +72,11 @@ def gaps(timeline: Timeline, sleep: bool = False) -> list[Gap]:
         edges.append((spoken[-1].end, timeline.duration))
     found = []
     for start, end in edges:
-        inside = [s for s in timeline.silences
-                  if s.start >= start - 1e-6 and s.start + s.duration <= end + 1e-6]
+        inside = [
+            s
+            for s in timeline.silences
+            if s.start >= start - 1e-6 and s.start + s.duration <= end + 1e-6
+        ]
         longest = max(inside, key=lambda s: s.duration, default=None)
         found.append(Gap(start, max(0.0, end - start), longest.line if longest else 0))
     return found
@@ -97,36 +99,61 @@ def script_findings(script: Script) -> list[Finding]:
         if isinstance(item, Speech):
             count = words(item.text)
             if count > MAX_WORDS:
-                found.append(Finding(item.line, f"a sentence of {count} words (over "
-                                                f"{MAX_WORDS}) is hard to follow with closed "
-                                                f"eyes: '{_start(item.text)}'"))
+                found.append(
+                    Finding(
+                        item.line,
+                        f"a sentence of {count} words (over "
+                        f"{MAX_WORDS}) is hard to follow with closed "
+                        f"eyes: '{_start(item.text)}'",
+                    )
+                )
             following = items[i + 1] if i + 1 < len(items) else None
             if item.repeat and not (isinstance(following, Speech) and following.repeat):
                 if not isinstance(following, Pause) or following.min_length < REPEAT_BEAT:
-                    found.append(Finding(item.line, f"no beat after the phrase to repeat "
-                                                    f"'{_start(item.text)}': follow it with a "
-                                                    f"pause of at least {REPEAT_BEAT:g} s, e.g. "
-                                                    "repeat(\"...\", pause=6)"))
-        elif (isinstance(item, Pause) and item.flexible and item.minimum is None
-              and item.seconds >= REFLECTIVE):
-            found.append(Finding(item.line, f"a reflective pause of {item.seconds:g} s has no "
-                                             f"min=, so at the shortest length it shrinks to "
-                                             f"{item.min_length:g} s; give it min=8 (or what "
-                                             "it needs)"))
+                    found.append(
+                        Finding(
+                            item.line,
+                            f"no beat after the phrase to repeat "
+                            f"'{_start(item.text)}': follow it with a "
+                            f"pause of at least {REPEAT_BEAT:g} s, e.g. "
+                            'repeat("...", pause=6)',
+                        )
+                    )
+        elif (
+            isinstance(item, Pause)
+            and item.flexible
+            and item.minimum is None
+            and item.seconds >= REFLECTIVE
+        ):
+            found.append(
+                Finding(
+                    item.line,
+                    f"a reflective pause of {item.seconds:g} s has no "
+                    f"min=, so at the shortest length it shrinks to "
+                    f"{item.min_length:g} s; give it min=8 (or what "
+                    "it needs)",
+                )
+            )
     return found
 
 
-def timeline_findings(timeline: Timeline, sleep: bool = False,
-                      limit: float = MAX_SILENCE) -> list[Finding]:
+def timeline_findings(
+    timeline: Timeline, sleep: bool = False, limit: float = MAX_SILENCE
+) -> list[Finding]:
     """A stretch without a spoken line longer than `limit` seconds."""
     gap = longest_gap(timeline, sleep)
     if gap.seconds <= limit:
         return []
     minutes, seconds = divmod(round(gap.seconds), 60)
-    return [Finding(gap.line, f"at {timeline.duration / 60:g} min, {minutes} min {seconds:02d} s "
-                              f"pass without a spoken line (over {limit / 60:g} min); use "
-                              "hold(..., cues=[...]) so long silences are split by a few "
-                              "words")]
+    return [
+        Finding(
+            gap.line,
+            f"at {timeline.duration / 60:g} min, {minutes} min {seconds:02d} s "
+            f"pass without a spoken line (over {limit / 60:g} min); use "
+            "hold(..., cues=[...]) so long silences are split by a few "
+            "words",
+        )
+    ]
 
 
 def _start(text: str, length: int = 40) -> str:
@@ -138,8 +165,7 @@ def _start(text: str, length: int = 40) -> str:
 _DESCRIBING = re.compile(r"^(my|your|our|his|her|their|the|a|an|this|that)\b", re.IGNORECASE)
 
 
-def value_findings(name: str, help_text: str, value: str, capitalised: bool = False
-                   ) -> list[str]:
+def value_findings(name: str, help_text: str, value: str, capitalised: bool = False) -> list[str]:
     """Why a value for variable `name` may not read well when said; empty when it is fine.
     Only variables that ask for a name (by name or help text) are judged; `capitalised`
     when the template capitalises the value itself (the capfirst filter)."""
@@ -147,10 +173,14 @@ def value_findings(name: str, help_text: str, value: str, capitalised: bool = Fa
         return []
     found = []
     if _DESCRIBING.match(value):
-        found.append(f"{name}='{value}' reads as a description, not a name (the template "
-                     f"says it where a name goes: 'Say to {value}...'); a first name reads "
-                     "best")
+        found.append(
+            f"{name}='{value}' reads as a description, not a name (the template "
+            f"says it where a name goes: 'Say to {value}...'); a first name reads "
+            "best"
+        )
     elif value[0].islower() and not capitalised:
-        found.append(f"{name}='{value}' starts with a small letter; captions show it as "
-                     f"typed: write '{value[0].upper()}{value[1:]}'")
+        found.append(
+            f"{name}='{value}' starts with a small letter; captions show it as "
+            f"typed: write '{value[0].upper()}{value[1:]}'"
+        )
     return found

@@ -34,14 +34,14 @@ def pauses(clip: Clip) -> list[tuple[int, int]]:
     frames = len(clip.samples) // hop
     if frames < 3:
         return []
-    x = clip.samples[:frames * hop].reshape(frames, hop).astype(np.float64)
+    x = clip.samples[: frames * hop].reshape(frames, hop).astype(np.float64)
     rms = np.sqrt(np.mean(x * x, axis=1))
     quiet = rms < rms.max() * 10 ** (QUIET_DB / 20)
     loud = np.flatnonzero(~quiet)
     if not len(loud):
         return []
     inside = np.zeros(frames, dtype=bool)
-    inside[loud[0]:loud[-1] + 1] = quiet[loud[0]:loud[-1] + 1]
+    inside[loud[0] : loud[-1] + 1] = quiet[loud[0] : loud[-1] + 1]
     edges = np.flatnonzero(np.diff(np.concatenate([[0], inside.astype(np.int8), [0]])))
     runs = zip(edges[::2], edges[1::2])
     return [(a * hop, b * hop) for a, b in runs if (b - a) * FRAME >= SHORTEST - 1e-9]
@@ -61,7 +61,9 @@ def widen(clip: Clip, text: str, phrase_gap: float) -> Clip:
     chosen: list[tuple[int, int]] = []
     for mark in marks:
         expected = n * mark / max(len(text), 1)
-        free = [p for p in found if p not in chosen and abs((p[0] + p[1]) / 2 - expected) <= NEAR * n]
+        free = [
+            p for p in found if p not in chosen and abs((p[0] + p[1]) / 2 - expected) <= NEAR * n
+        ]
         if free:
             chosen.append(min(free, key=lambda p: abs((p[0] + p[1]) / 2 - expected)))
     want = round(phrase_gap * clip.sample_rate)
@@ -73,8 +75,8 @@ def widen(clip: Clip, text: str, phrase_gap: float) -> Clip:
     ramp = np.linspace(1.0, 0.0, fade, dtype=np.float32)
     parts, last = [], 0
     for at, extra in inserts:  # the engine's pause eases to zero either side of the silence
-        samples[max(0, at - fade):at] *= ramp[fade - (at - max(0, at - fade)):]
-        samples[at:at + fade] *= ramp[::-1][:len(samples[at:at + fade])]
+        samples[max(0, at - fade) : at] *= ramp[fade - (at - max(0, at - fade)) :]
+        samples[at : at + fade] *= ramp[::-1][: len(samples[at : at + fade])]
         parts += [samples[last:at], np.zeros(extra, dtype=np.float32)]
         last = at
     parts.append(samples[last:])

@@ -49,7 +49,8 @@ class _NoFiles(jinja2.BaseLoader):
 
     def get_source(self, environment, template):
         raise jinja2.TemplateNotFound(
-            template, f"templates cannot include, import or extend other files ('{template}')")
+            template, f"templates cannot include, import or extend other files ('{template}')"
+        )
 
 
 class Budget:
@@ -63,20 +64,26 @@ class Budget:
     def step(self, count: int = 1) -> None:
         self.steps += count
         if self.steps > MAX_STEPS:
-            raise WorkLimit(f"the template does too much work (over {MAX_STEPS:,} loop turns "
-                            "and calls); look for a loop that runs too long")
+            raise WorkLimit(
+                f"the template does too much work (over {MAX_STEPS:,} loop turns "
+                "and calls); look for a loop that runs too long"
+            )
 
     def spend(self, amount: int) -> None:
         self.work += amount
         if self.work > MAX_WORK:
-            raise WorkLimit(f"the template does too much work (over {MAX_WORK:,} characters "
-                            "built or read); look for a loop or a string that grows")
+            raise WorkLimit(
+                f"the template does too much work (over {MAX_WORK:,} characters "
+                "built or read); look for a loop or a string that grows"
+            )
 
     def allow(self, size: int, what: str = "a value") -> None:
         """Refuse, before it is built, `what` of `size` characters or items."""
         if size > MAX_SIZE:
-            raise WorkLimit(f"{what} would be {size:,} characters or items long; a template "
-                            f"may build at most {MAX_SIZE:,}")
+            raise WorkLimit(
+                f"{what} would be {size:,} characters or items long; a template "
+                f"may build at most {MAX_SIZE:,}"
+            )
 
     def weight(self, value: object) -> int:
         """Characters and items in `value`, counting what its containers hold."""
@@ -98,8 +105,11 @@ class Budget:
 
     def built(self, value: object, what: str = "a value"):
         """Check and pay for a value just built; returns it."""
-        if isinstance(value, int) and not isinstance(value, bool) \
-                and value.bit_length() > MAX_INT_BITS:
+        if (
+            isinstance(value, int)
+            and not isinstance(value, bool)
+            and value.bit_length() > MAX_INT_BITS
+        ):
             raise WorkLimit(f"a number would have over {MAX_INT_BITS:,} bits")
         size = self.weight(value)
         self.allow(size, what)
@@ -131,8 +141,9 @@ def _format_size(budget: Budget, pattern: str, args: Iterable, kwargs: dict) -> 
     values = list(args) + list(kwargs.values())
     if len(values) == 1 and isinstance(values[0], dict | tuple):
         values = list(values[0].values()) if isinstance(values[0], dict) else list(values[0])
-    widths = sum(int(n) for n in _DIGITS.findall(pattern) if len(n) < 12) \
-        + (10 ** 12 if any(len(n) >= 12 for n in _DIGITS.findall(pattern)) else 0)
+    widths = sum(int(n) for n in _DIGITS.findall(pattern) if len(n) < 12) + (
+        10**12 if any(len(n) >= 12 for n in _DIGITS.findall(pattern)) else 0
+    )
     taken = [abs(v) for v in values if isinstance(v, int) and not isinstance(v, bool)]
     return len(pattern) + 6 * sum(budget.weight(v) for v in values) + widths + sum(taken)
 
@@ -176,8 +187,10 @@ def _filter_size(budget: Budget, name: str, value, args, kwargs) -> int:
     """Estimated size of a filter's result, for the filters that can grow past their input."""
     first = args[0] if args else None
     if name == "center":
-        return max(len(str(value)) if isinstance(value, str) else 0,
-                   _width(first if args else kwargs.get("width", 80)))
+        return max(
+            len(str(value)) if isinstance(value, str) else 0,
+            _width(first if args else kwargs.get("width", 80)),
+        )
     if name == "indent":
         width = first if args else kwargs.get("width", 4)
         pad = len(width) if isinstance(width, str) else _width(width)
@@ -214,8 +227,11 @@ class LetgoSandbox(ImmutableSandboxedEnvironment):
         """Wrap every filter with the budget's checks, and add letgo's bookkeeping filters.
         Call once the filters are final (the helpers and filters letgo adds included)."""
         budget = self.budget
-        wrapped = {name: _checked_filter(budget, name, f) for name, f in self.filters.items()
-                   if not name.startswith("letgo_")}
+        wrapped = {
+            name: _checked_filter(budget, name, f)
+            for name, f in self.filters.items()
+            if not name.startswith("letgo_")
+        }
         self.filters.update(wrapped)
         self.filters[_TURNS] = budget.turns
         self.filters[_BUILT] = budget.built
@@ -242,8 +258,11 @@ class LetgoSandbox(ImmutableSandboxedEnvironment):
             for seq, count in ((left, right), (right, left)):
                 if isinstance(seq, str | bytes | list | tuple) and isinstance(count, int):
                     budget.allow(len(seq) * max(count, 0), "a repeated string or list")
-        elif operator == "+" and isinstance(left, str | bytes | list | tuple) \
-                and type(left) is type(right):
+        elif (
+            operator == "+"
+            and isinstance(left, str | bytes | list | tuple)
+            and type(left) is type(right)
+        ):
             budget.allow(len(left) + len(right), "a joined string or list")
         elif operator == "%" and isinstance(left, str):
             budget.allow(_format_size(budget, left, [right], {}), "a formatted string")
@@ -284,8 +303,13 @@ def _checked_filter(budget: Budget, name: str, function):
     @functools.wraps(function)
     def checked(*args, **kwargs):
         budget.step()
-        plain = [a for a in args if not isinstance(a, jinja2.runtime.Context | jinja2.Environment
-                                                    | jinja2.nodes.EvalContext)]
+        plain = [
+            a
+            for a in args
+            if not isinstance(
+                a, jinja2.runtime.Context | jinja2.Environment | jinja2.nodes.EvalContext
+            )
+        ]
         if plain:
             value, rest = plain[0], plain[1:]
             if name == "join":
@@ -319,17 +343,26 @@ class _Rewrite:
             repeated = sum(len(d.data) for n in node.body for d in n.find_all(nodes.TemplateData))
             node.iter = _filter(node.iter, _TURNS, [nodes.Const(repeated)])
         elif isinstance(node, nodes.AssignBlock):
-            node.filter = _filter(node.filter, _BUILT) if node.filter is not None else \
-                nodes.Filter(None, _BUILT, [], [], None, None, lineno=node.lineno)
-        elif isinstance(node, nodes.Call) and isinstance(node.node, nodes.Name) \
-                and node.node.name == "loop" and node.args:  # a recursive loop's next level
+            node.filter = (
+                _filter(node.filter, _BUILT)
+                if node.filter is not None
+                else nodes.Filter(None, _BUILT, [], [], None, None, lineno=node.lineno)
+            )
+        elif (
+            isinstance(node, nodes.Call)
+            and isinstance(node.node, nodes.Name)
+            and node.node.name == "loop"
+            and node.args
+        ):  # a recursive loop's next level
             node.args[0] = _filter(node.args[0], _TURNS)
 
     @staticmethod
     def wrap(child: nodes.Node, parent: nodes.Node, field: str) -> nodes.Node:
-        if isinstance(child, nodes.Concat) or (
-                isinstance(child, nodes.List | nodes.Dict) and child.items) or (
-                isinstance(child, nodes.Tuple) and child.ctx == "load" and child.items):
+        if (
+            isinstance(child, nodes.Concat)
+            or (isinstance(child, nodes.List | nodes.Dict) and child.items)
+            or (isinstance(child, nodes.Tuple) and child.ctx == "load" and child.items)
+        ):
             return _filter(child, _BUILT)
         if isinstance(parent, nodes.Compare | nodes.Operand) and field == "expr":
             return _filter(child, _READ)

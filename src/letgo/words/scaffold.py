@@ -15,7 +15,7 @@ from letgo.errors import OutputError, UsageError
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 
-STARTER = '''{{#
+STARTER = """{{#
 # The header is TOML inside a Jinja comment. `letgo show {name}` reads it;
 # `letgo check {filename}` tells you what is wrong, line by line.
 title = "{title}"
@@ -49,7 +49,7 @@ Feel the ground under you again.
 When you are ready, open your eyes.
 {{{{ pause(3) }}}}
 {{{{ bell() }}}}
-'''
+"""
 
 
 def starter(name: str) -> str:
@@ -62,8 +62,10 @@ def create(name: str, folder: Path | None = None) -> Path:
     """Write a starter template NAME.j2 in `folder` (default: the user template folder)."""
     name = name.removesuffix(templates.SUFFIX)
     if not _NAME.match(name):
-        raise UsageError(f"'{name}' is not a template name: use lowercase letters, digits and "
-                         "hyphens, e.g. morning-ease")
+        raise UsageError(
+            f"'{name}' is not a template name: use lowercase letters, digits and "
+            "hyphens, e.g. morning-ease"
+        )
     folder = Path(folder).expanduser() if folder else templates.user_template_dir()
     target = folder / f"{name}{templates.SUFFIX}"
     if target.exists():

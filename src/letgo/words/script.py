@@ -147,8 +147,9 @@ class Script:
         """Everything that may be said, in clip order: the sentences, then each hold's cues.
 
         Cues are spoken up front (there are few) so the planner can place them where needed."""
-        return self.sentences + [cue for item in self.items if isinstance(item, Pause)
-                                 for cue in item.cues]
+        return self.sentences + [
+            cue for item in self.items if isinstance(item, Pause) for cue in item.cues
+        ]
 
 
 #: The characters that mean something in the markup: tags, SSML breaks, headings.
@@ -189,9 +190,11 @@ def restore(text: str) -> str:
     return text.translate(_RESTORE)
 
 
-_TAG = re.compile(r"\[(?P<tag>[^\[\]]*)\]"
-                  r"|<(?P<close>/)?(?P<element>break|prosody|repeat)\b(?P<attrs>[^<>]*?)/?>",
-                  re.IGNORECASE)
+_TAG = re.compile(
+    r"\[(?P<tag>[^\[\]]*)\]"
+    r"|<(?P<close>/)?(?P<element>break|prosody|repeat)\b(?P<attrs>[^<>]*?)/?>",
+    re.IGNORECASE,
+)
 _ATTR = re.compile(r"""\s*(?P<key>[A-Za-z_-]+)\s*=\s*(?P<q>["'])(?P<value>[^"']*)(?P=q)""")
 _WHOLE = re.compile(r"[.!?…:][\"'”’)]*$")
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)]))\s+")
@@ -214,8 +217,10 @@ def parse_duration(text: str) -> float:
 
 #: A full stop that does not end a sentence: a title before a name ("Dr. Lee") or a common
 #: abbreviation ("e.g.", "i.e.", "approx.").
-_NOT_AN_END = re.compile(r"(?:\b(?:Dr|Mr|Mrs|Ms|St|Prof)|\b[Ee]\.\s?[Gg]|\b[Ii]\.\s?[Ee]|\bcf|\bvs|"
-                         r"\bapprox)\.$")
+_NOT_AN_END = re.compile(
+    r"(?:\b(?:Dr|Mr|Mrs|Ms|St|Prof)|\b[Ee]\.\s?[Gg]|\b[Ii]\.\s?[Ee]|\bcf|\bvs|"
+    r"\bapprox)\.$"
+)
 
 
 def split_sentences(text: str) -> list[str]:
@@ -227,8 +232,9 @@ def split_sentences(text: str) -> list[str]:
     for piece in (p.strip() for p in _SENTENCE_END.split(text)):
         if not piece:
             continue
-        if pieces and (_NOT_AN_END.search(pieces[-1])
-                       or (pieces[-1].endswith(".") and piece[0].islower())):
+        if pieces and (
+            _NOT_AN_END.search(pieces[-1]) or (pieces[-1].endswith(".") and piece[0].islower())
+        ):
             pieces[-1] = f"{pieces[-1]} {piece}"
         else:
             pieces.append(piece)
@@ -264,9 +270,15 @@ class _Parser:
             last = i == len(sentences) - 1
             position = max(position, text.find(sentence, position))
             line = max(n for start, n in starts if start <= position)  # where it starts
-            self.items.append(Speech(restore(sentence), line,
-                                     paragraph_end=paragraph_end and last,
-                                     prosody=self.prosody, repeat="repeat" in self.open))
+            self.items.append(
+                Speech(
+                    restore(sentence),
+                    line,
+                    paragraph_end=paragraph_end and last,
+                    prosody=self.prosody,
+                    repeat="repeat" in self.open,
+                )
+            )
 
     def end_paragraph(self) -> None:
         self.flush_text(paragraph_end=True)
@@ -293,12 +305,14 @@ class _Parser:
         name, args = words[0].lower(), words[1:]
         if name == "bell":
             if args or cues:
-                raise self.error(f"[bell] takes no arguments, got '{body[4:].strip()}'",
-                                 line, column)
+                raise self.error(
+                    f"[bell] takes no arguments, got '{body[4:].strip()}'", line, column
+                )
             return Cue("bell", line)
         if name not in ("pause", "hold"):
-            raise self.error(f"unknown tag [{body}]; known tags: [pause ...], [hold ...], [bell]",
-                             line, column)
+            raise self.error(
+                f"unknown tag [{body}]; known tags: [pause ...], [hold ...], [bell]", line, column
+            )
         if cues and name != "hold":
             raise self.error(f"[{body}]: only [hold ...] takes cues after '|'", line, column)
         if not args:
@@ -318,8 +332,10 @@ class _Parser:
                     if weight < 0:
                         raise ValueError("weight must not be negative")
                 else:
-                    raise ValueError(f"unknown {name} option '{arg}' (known: "
-                                     f"{'flex, ' if name == 'pause' else ''}min=, weight=)")
+                    raise ValueError(
+                        f"unknown {name} option '{arg}' (known: "
+                        f"{'flex, ' if name == 'pause' else ''}min=, weight=)"
+                    )
         except ValueError as exc:
             raise self.error(f"[{body}]: {exc}", line, column) from None
         if (minimum is not None or weight is not None) and not flexible:
@@ -340,8 +356,12 @@ class _Parser:
         pending = " ".join(piece for piece, _ in self.paragraph)
         if pending and not _WHOLE.search(pending):
             where = "inside it" if closing else "before it"
-            raise self.error(f"{tag} must wrap whole sentences: the text {where} ends "
-                             f"mid-sentence ('...{pending[-30:]}')", line, column)
+            raise self.error(
+                f"{tag} must wrap whole sentences: the text {where} ends "
+                f"mid-sentence ('...{pending[-30:]}')",
+                line,
+                column,
+            )
         self.flush_text(paragraph_end=False)
         if closing:
             if attrs.strip():
@@ -353,8 +373,12 @@ class _Parser:
                 self.prosody = PLAIN
             return
         if name in self.open:
-            raise self.error(f"<{name}> inside another <{name}> (opened on line "
-                             f"{self.open[name]}); close the first one before", line, column)
+            raise self.error(
+                f"<{name}> inside another <{name}> (opened on line "
+                f"{self.open[name]}); close the first one before",
+                line,
+                column,
+            )
         if name == "prosody":
             self.prosody = self.prosody_of(attrs, line, column)
         elif attrs.strip():
@@ -365,19 +389,29 @@ class _Parser:
         values: dict[str, float] = {}
         rest = _ATTR.sub(lambda m: values.setdefault(m["key"].lower(), m["value"]) and "", attrs)
         if rest.strip().strip("/"):
-            raise self.error(f"<prosody>: cannot read '{rest.strip()}'; write e.g. "
-                             '<prosody rate="85%" volume="-3dB" pitch="-10%">', line, column)
+            raise self.error(
+                f"<prosody>: cannot read '{rest.strip()}'; write e.g. "
+                '<prosody rate="85%" volume="-3dB" pitch="-10%">',
+                line,
+                column,
+            )
         unknown = set(values) - {"rate", "volume", "pitch"}
         if unknown:
-            raise self.error(f"<prosody>: unknown attribute '{sorted(unknown)[0]}' "
-                             "(known: rate, volume, pitch)", line, column)
+            raise self.error(
+                f"<prosody>: unknown attribute '{sorted(unknown)[0]}' (known: rate, volume, pitch)",
+                line,
+                column,
+            )
         if not values:
-            raise self.error('<prosody> needs rate=, volume= or pitch= (e.g. rate="85%")',
-                             line, column)
+            raise self.error(
+                '<prosody> needs rate=, volume= or pitch= (e.g. rate="85%")', line, column
+            )
         try:
-            return Prosody(rate=_share(values.get("rate", "100%"), "rate", RATE_RANGE),
-                           volume=_decibels(values.get("volume", "0dB")),
-                           pitch=_share(values.get("pitch", "+0%"), "pitch", PITCH_RANGE))
+            return Prosody(
+                rate=_share(values.get("rate", "100%"), "rate", RATE_RANGE),
+                volume=_decibels(values.get("volume", "0dB")),
+                pitch=_share(values.get("pitch", "+0%"), "pitch", PITCH_RANGE),
+            )
         except ValueError as exc:
             raise self.error(f"<prosody>: {exc}", line, column) from None
 
@@ -404,19 +438,19 @@ class _Parser:
             return
         position = 0
         for match in _TAG.finditer(text):
-            self.add_text(text[position:match.start()], number, position)
+            self.add_text(text[position : match.start()], number, position)
             column = match.start() + 1
             element = (match.group("element") or "").lower()
             if element in ("prosody", "repeat"):
-                self.element(element, bool(match.group("close")), match.group("attrs"),
-                             number, column)
+                self.element(
+                    element, bool(match.group("close")), match.group("attrs"), number, column
+                )
                 position = match.end()
                 continue
             if match.group("tag") is not None:
                 item = self.tag(match.group("tag"), number, column)
             elif match.group("close"):
-                raise self.error("</break> is not a tag; write <break time=\"2s\"/>",
-                                 number, column)
+                raise self.error('</break> is not a tag; write <break time="2s"/>', number, column)
             else:
                 item = self.ssml_break(match.group("attrs"), number, column)
             self.flush_text(paragraph_end=False)
@@ -428,8 +462,12 @@ class _Parser:
         for bad in ("[", "]", "<", ">"):
             if bad in text:
                 column = offset + text.index(bad) + 1
-                raise self.error(f"stray '{bad}' in text; tags are [pause 4s], [hold 60s], [bell], "
-                                 '<break time="2s"/>, <prosody ...> or <repeat>', line, column)
+                raise self.error(
+                    f"stray '{bad}' in text; tags are [pause 4s], [hold 60s], [bell], "
+                    '<break time="2s"/>, <prosody ...> or <repeat>',
+                    line,
+                    column,
+                )
         if text.strip():
             self.paragraph.append((" ".join(text.split()), line))
 
@@ -456,8 +494,9 @@ def _share(text: str, what: str, bounds: tuple[float, float]) -> float:
         else:
             value = float(text)
     except ValueError:
-        raise ValueError(f"{what}='{text}' is not a number (write e.g. "
-                         f"{'85%' if what == 'rate' else '-10%'})") from None
+        raise ValueError(
+            f"{what}='{text}' is not a number (write e.g. {'85%' if what == 'rate' else '-10%'})"
+        ) from None
     low, high = bounds
     if not low <= value <= high:
         sign = "+" if what == "pitch" else ""

@@ -48,8 +48,10 @@ def read_rules(path: Path) -> list[Rule]:
     data = read_toml(path)
     unknown = set(data) - {"plain", "regex"}
     if unknown:
-        raise UsageError(f"{path}: unknown table [{sorted(unknown)[0]}]; a pronunciation file "
-                         "has [plain] and [regex]")
+        raise UsageError(
+            f"{path}: unknown table [{sorted(unknown)[0]}]; a pronunciation file "
+            "has [plain] and [regex]"
+        )
     rules = []
     for table in ("plain", "regex"):
         for key, value in data.get(table, {}).items():
@@ -66,6 +68,7 @@ def read_rules(path: Path) -> list[Rule]:
 
 
 # --- numbers ---------------------------------------------------------------------------------
+
 
 def _words(number: str, to: str = "cardinal") -> str:
     from num2words import num2words  # 20 ms to import: only for a text with numbers in it
@@ -106,13 +109,26 @@ def _plural(word: str, count: str) -> str:
 
 
 #: Units a script may abbreviate after a number, and how each is said.
-_UNITS = {"min": "minute", "mins": "minute", "minute": "minute", "minutes": "minute",
-          "sec": "second", "secs": "second", "second": "second", "seconds": "second",
-          "hr": "hour", "hrs": "hour", "hour": "hour", "hours": "hour"}
+_UNITS = {
+    "min": "minute",
+    "mins": "minute",
+    "minute": "minute",
+    "minutes": "minute",
+    "sec": "second",
+    "secs": "second",
+    "second": "second",
+    "seconds": "second",
+    "hr": "hour",
+    "hrs": "hour",
+    "hour": "hour",
+    "hours": "hour",
+}
 #: Each currency's unit and hundredth, singular and plural.
-_CURRENCIES = {"$": (("dollar", "dollars"), ("cent", "cents")),
-               "£": (("pound", "pounds"), ("penny", "pence")),
-               "€": (("euro", "euros"), ("cent", "cents"))}
+_CURRENCIES = {
+    "$": (("dollar", "dollars"), ("cent", "cents")),
+    "£": (("pound", "pounds"), ("penny", "pence")),
+    "€": (("euro", "euros"), ("cent", "cents")),
+}
 
 
 def _unit(match: re.Match) -> str:
@@ -153,15 +169,23 @@ _AP_DOT = r"(?:\.(?=\s+[a-z]))?"
 _NUMBER = r"(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<fraction>\d+))?"
 NUMBER_RULES: tuple[Rule, ...] = (
     # 10:30, 7:05 pm, 6 a.m.
-    Rule(re.compile(r"\b(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?:\s*(?P<ap>[AaPp])\.?[Mm]\b" + _AP_DOT + ")?"),
-         _time),
+    Rule(
+        re.compile(
+            r"\b(?P<h>[01]?\d|2[0-3]):(?P<m>[0-5]\d)(?:\s*(?P<ap>[AaPp])\.?[Mm]\b" + _AP_DOT + ")?"
+        ),
+        _time,
+    ),
     Rule(re.compile(r"\b(?P<h>1[0-2]|0?\d)\s*(?P<ap>[AaPp])\.?[Mm]\b" + _AP_DOT), _time),
     # 4-7-8 breathing: the counts one by one
-    Rule(re.compile(r"\b\d+(?:-\d+){2,}\b"),
-         lambda m: " ".join(_words(n) for n in m.group().split("-"))),
+    Rule(
+        re.compile(r"\b\d+(?:-\d+){2,}\b"),
+        lambda m: " ".join(_words(n) for n in m.group().split("-")),
+    ),
     # 5–10 or 3-5: "five to ten"
-    Rule(re.compile(r"\b(\d+)\s?[-–—]\s?(\d+)\b"),
-         lambda m: f"{_words(m.group(1))} to {_words(m.group(2))}"),
+    Rule(
+        re.compile(r"\b(\d+)\s?[-–—]\s?(\d+)\b"),
+        lambda m: f"{_words(m.group(1))} to {_words(m.group(2))}",
+    ),
     Rule(re.compile(r"(?P<sign>[$£€])" + _NUMBER + r"\b"), _money),
     Rule(re.compile(r"\b" + _NUMBER + r"\s?%"), lambda m: _number(m) + " percent"),
     Rule(re.compile(r"\b([1-9])/([2-9]|10)\b(?![/\d])"), _fraction),
@@ -197,5 +221,4 @@ def rule_files(extra_files: Sequence[Path | str] = (), user: bool = True) -> lis
 
 def load(extra_files: Sequence[Path | str] = (), user: bool = True) -> Normalizer:
     """Rules from `extra_files` (in order), the user's file, then the built-in file."""
-    return Normalizer([rule for path in rule_files(extra_files, user)
-                       for rule in read_rules(path)])
+    return Normalizer([rule for path in rule_files(extra_files, user) for rule in read_rules(path)])

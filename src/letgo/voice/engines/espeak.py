@@ -31,10 +31,15 @@ def system_library() -> Path | None:
     except OSError:
         cache = b""
     for name in NAMES:
-        listed = [m.decode("utf-8", "replace") for m in
-                  re.findall(rb"(/[^\0]*/" + re.escape(name.encode()) + rb")\0", cache)]
-        for path in ([Path(f) / name for f in folders] + [Path(p) for p in listed]
-                     + [Path(f) / name for f in DEFAULT_FOLDERS]):
+        listed = [
+            m.decode("utf-8", "replace")
+            for m in re.findall(rb"(/[^\0]*/" + re.escape(name.encode()) + rb")\0", cache)
+        ]
+        for path in (
+            [Path(f) / name for f in folders]
+            + [Path(p) for p in listed]
+            + [Path(f) / name for f in DEFAULT_FOLDERS]
+        ):
             if path.is_file():
                 return path
     return None

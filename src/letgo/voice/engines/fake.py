@@ -28,8 +28,13 @@ def _frames(text: str, rate: float) -> int:
 class FakeEngine:
     name = "fake"
 
-    def __init__(self, settings: VoiceSettings = VoiceSettings(), rate: float = 1.0,
-                 pitch: float = 0.0, calls: list[str] | None = None):
+    def __init__(
+        self,
+        settings: VoiceSettings = VoiceSettings(),
+        rate: float = 1.0,
+        pitch: float = 0.0,
+        calls: list[str] | None = None,
+    ):
         self.settings = settings
         self.rate, self.pitch = rate, pitch
         self.calls: list[str] = [] if calls is None else calls
@@ -40,11 +45,13 @@ class FakeEngine:
 
     def variant(self, rate: float = 1.0, pitch: float = 0.0) -> FakeEngine:
         """Slower is longer (exactly 1/rate); pitch moves the tone. Calls are counted as one."""
-        return FakeEngine(self.settings, self.rate * rate, (1 + self.pitch) * (1 + pitch) - 1,
-                          self.calls)
+        return FakeEngine(
+            self.settings, self.rate * rate, (1 + self.pitch) * (1 + pitch) - 1, self.calls
+        )
 
-    def synthesize(self, sentences: Sequence[str], progress: Progress | None = None
-                   ) -> Iterator[Clip]:
+    def synthesize(
+        self, sentences: Sequence[str], progress: Progress | None = None
+    ) -> Iterator[Clip]:
         for done, text in enumerate(sentences, start=1):
             self.calls.append(text)
             n = _frames(text, self.rate)

@@ -81,13 +81,18 @@ def resolve_voice(voice: str | None) -> VoiceFiles:
         path = voices_dir() / f"{name}.onnx"
     if not path.is_file():
         raise VoiceNotFound(
-            "voice", name, f"there is no such Piper voice: give the path to its .onnx file (with "
+            "voice",
+            name,
+            f"there is no such Piper voice: give the path to its .onnx file (with "
             f"its .onnx.json beside it) or put both in {voices_dir()}; 'letgo voices' lists what "
-            "is installed")
+            "is installed",
+        )
     config = Path(f"{path}.json")
     if not config.is_file():
-        raise EngineUnavailable(f"the Piper voice {path} has no config: {config} is missing "
-                                "(download the .onnx.json with the .onnx)")
+        raise EngineUnavailable(
+            f"the Piper voice {path} has no config: {config} is missing "
+            "(download the .onnx.json with the .onnx)"
+        )
     return VoiceFiles(path.stem, path, config)
 
 
@@ -114,19 +119,43 @@ def known_voices() -> list[VoiceInfo]:
     engine = _piper_installed()
     joe = _bundled(DEFAULT_VOICE)
     if joe and engine:
-        rows = [VoiceInfo("piper", "joe", "Joe (neural, medium quality, CC0)",
-                          _language(joe.config), default=True)]
+        rows = [
+            VoiceInfo(
+                "piper",
+                "joe",
+                "Joe (neural, medium quality, CC0)",
+                _language(joe.config),
+                default=True,
+            )
+        ]
     else:
-        rows = [VoiceInfo("piper", "joe", f"Joe (neural): not installed, {INSTALL}",
-                          "en_US", installed=False)]
+        rows = [
+            VoiceInfo(
+                "piper", "joe", f"Joe (neural): not installed, {INSTALL}", "en_US", installed=False
+            )
+        ]
     folder = voices_dir()
     for model in sorted(folder.glob("*.onnx")) if folder.is_dir() else []:
         config = Path(f"{model}.json")
         ok = engine and config.is_file()
-        note = "" if ok else (f": not usable, {INSTALL}" if not engine
-                              else f": not usable, {config.name} is missing")
-        rows.append(VoiceInfo("piper", model.stem, f"{model}{note}",
-                              _language(config) if config.is_file() else "?", installed=ok))
+        note = (
+            ""
+            if ok
+            else (
+                f": not usable, {INSTALL}"
+                if not engine
+                else f": not usable, {config.name} is missing"
+            )
+        )
+        rows.append(
+            VoiceInfo(
+                "piper",
+                model.stem,
+                f"{model}{note}",
+                _language(config) if config.is_file() else "?",
+                installed=ok,
+            )
+        )
     return rows
 
 
@@ -144,15 +173,20 @@ def default_threads() -> int:
 class PiperEngine:
     name = "piper"
 
-    def __init__(self, settings: VoiceSettings = VoiceSettings(), threads: int | None = None,
-                 onnx_threads: int = 1):
+    def __init__(
+        self,
+        settings: VoiceSettings = VoiceSettings(),
+        threads: int | None = None,
+        onnx_threads: int = 1,
+    ):
         """`threads` sentences are spoken at once (default: one per core, up to 4), each by
         `onnx_threads` onnxruntime threads; the benchmark compares the two ways to use cores."""
         if not _piper_installed():
             raise EngineUnavailable(f"the piper engine is not installed: {INSTALL}")
         if settings.pitch is not None:
-            raise SettingError("pitch", settings.pitch,
-                               "works with pyttsx3 only; Piper voices keep their pitch")
+            raise SettingError(
+                "pitch", settings.pitch, "works with pyttsx3 only; Piper voices keep their pitch"
+            )
         self.settings = settings
         self.files = resolve_voice(settings.voice)
         self.threads = threads or default_threads()
@@ -187,19 +221,24 @@ class PiperEngine:
                 options.inter_op_num_threads = 1
                 try:
                     config = PiperConfig.from_dict(
-                        json.loads(self.files.config.read_text(encoding="utf-8")))
+                        json.loads(self.files.config.read_text(encoding="utf-8"))
+                    )
                 except (ValueError, KeyError, TypeError) as exc:
                     raise EngineUnavailable(
                         f"{self.files.config} is not a Piper voice config ({_reason(exc)}); "
-                        "use the .onnx.json that came with the voice") from None
+                        "use the .onnx.json that came with the voice"
+                    ) from None
                 try:
                     session = onnxruntime.InferenceSession(
-                        str(self.files.model), sess_options=options,
-                        providers=["CPUExecutionProvider"])
+                        str(self.files.model),
+                        sess_options=options,
+                        providers=["CPUExecutionProvider"],
+                    )
                 except Exception as exc:  # noqa: BLE001 - any load failure is the model's
                     raise EngineUnavailable(
                         f"cannot load the Piper voice {self.files.model} ({_reason(exc)}); "
-                        "is it a whole .onnx voice file?") from None
+                        "is it a whole .onnx voice file?"
+                    ) from None
                 self._voice = PiperVoice(config=config, session=session)
             return self._voice
 
@@ -217,9 +256,11 @@ class PiperEngine:
                 engine_version = version("piper-tts")
             except PackageNotFoundError:
                 engine_version = "?"
-            self._identity = (f"piper/{engine_version}/{self.files.name}/{stat.st_size}/"
-                              f"{stat.st_mtime_ns}/{digest}/{s.length_scale}/{s.noise_scale}/"
-                              f"{s.noise_w_scale}")
+            self._identity = (
+                f"piper/{engine_version}/{self.files.name}/{stat.st_size}/"
+                f"{stat.st_mtime_ns}/{digest}/{s.length_scale}/{s.noise_scale}/"
+                f"{s.noise_w_scale}"
+            )
         return self._identity
 
     def voices(self) -> list[VoiceInfo]:
@@ -229,8 +270,9 @@ class PiperEngine:
     def words_per_minute(self) -> float:
         return WPM_AT_SCALE_1 / self.settings.length_scale
 
-    def synthesize(self, sentences: Sequence[str], progress: Progress | None = None
-                   ) -> Iterator[Clip]:
+    def synthesize(
+        self, sentences: Sequence[str], progress: Progress | None = None
+    ) -> Iterator[Clip]:
         if not sentences:
             return
         self._load()
@@ -247,15 +289,17 @@ class PiperEngine:
         from piper import SynthesisConfig
 
         s = self.settings
-        config = SynthesisConfig(length_scale=s.length_scale, noise_scale=s.noise_scale,
-                                 noise_w_scale=s.noise_w_scale)
+        config = SynthesisConfig(
+            length_scale=s.length_scale, noise_scale=s.noise_scale, noise_w_scale=s.noise_w_scale
+        )
         reason = "not tried"
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 chunks = list(self._load().synthesize(text, syn_config=config))
             except Exception as exc:  # noqa: BLE001 - the error names the sentence
-                raise SynthesisError(f"Piper could not speak the sentence \"{text}\": "
-                                     f"{type(exc).__name__}: {exc}") from None
+                raise SynthesisError(
+                    f'Piper could not speak the sentence "{text}": {type(exc).__name__}: {exc}'
+                ) from None
             clip = None
             if chunks:
                 samples = np.concatenate([c.audio_float_array for c in chunks])
@@ -264,8 +308,9 @@ class PiperEngine:
             if reason is None:
                 return clip
             log.info("attempt %d for %r failed: %s", attempt, text, reason)
-        raise SynthesisError(f"Piper could not speak the sentence \"{text}\" after {ATTEMPTS} "
-                             f"attempts: {reason}")
+        raise SynthesisError(
+            f'Piper could not speak the sentence "{text}" after {ATTEMPTS} attempts: {reason}'
+        )
 
     def close(self) -> None:
         """Nothing runs between calls; the model is freed with the engine."""

@@ -48,15 +48,20 @@ class _Worker:
     def __init__(self):
         self.process = subprocess.Popen(
             [sys.executable, "-m", "letgo.voice.engines.pyttsx3_worker"],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True, bufsize=1,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
         )
         self.replies: queue.Queue = queue.Queue()
         self.errors: list[str] = []
-        threading.Thread(target=self._pump, args=(self.process.stdout, self.replies.put),
-                         daemon=True).start()
-        threading.Thread(target=self._pump, args=(self.process.stderr, self._keep_error),
-                         daemon=True).start()
+        threading.Thread(
+            target=self._pump, args=(self.process.stdout, self.replies.put), daemon=True
+        ).start()
+        threading.Thread(
+            target=self._pump, args=(self.process.stderr, self._keep_error), daemon=True
+        ).start()
 
     @staticmethod
     def _pump(stream, sink) -> None:
@@ -126,7 +131,8 @@ class Pyttsx3Engine:
                 if asked:
                     raise EngineUnavailable(
                         f"pyttsx3 cannot use {' and '.join(asked)}: {reply.get('error')} "
-                        "('letgo voices --engine pyttsx3' lists the voices here)")
+                        "('letgo voices --engine pyttsx3' lists the voices here)"
+                    )
                 raise EngineUnavailable(f"pyttsx3 cannot start: {reply.get('error')}")
             self._info = reply
             if self.settings.voice:
@@ -138,9 +144,13 @@ class Pyttsx3Engine:
         known = self.voices()
         if not any(wanted.lower() in (v.id.lower(), v.name.lower()) for v in known):
             self.close()
-            raise VoiceNotFound("voice", wanted, "there is no such pyttsx3 voice here; 'letgo "
-                                "voices --engine pyttsx3' lists the voices (use the id or the "
-                                "name)")
+            raise VoiceNotFound(
+                "voice",
+                wanted,
+                "there is no such pyttsx3 voice here; 'letgo "
+                "voices --engine pyttsx3' lists the voices (use the id or the "
+                "name)",
+            )
 
     def _voice_args(self) -> dict:
         s = self.settings
@@ -162,20 +172,32 @@ class Pyttsx3Engine:
         user can change the system voice at any time, so the worker is asked which it is."""
         s = self.settings
         line = _library()
-        voice = s.voice or ("default" if line.startswith(("system eSpeak", "eSpeak"))
-                            else self.describe().get("voice"))
+        voice = s.voice or (
+            "default"
+            if line.startswith(("system eSpeak", "eSpeak"))
+            else self.describe().get("voice")
+        )
         return f"pyttsx3/{_version()}/{line}/{voice}/{s.rate}/{s.volume}/{s.pitch}"
 
     def voices(self) -> list[VoiceInfo]:
         reply = self._ensure_worker().ask({"op": "voices"}, START_TIMEOUT)
         if not reply.get("ok"):
             raise EngineUnavailable(f"pyttsx3 cannot list voices: {reply.get('error')}")
-        return [VoiceInfo("pyttsx3", v["id"], v["name"], v.get("language", ""),
-                          default=v.get("default", False)) for v in reply["voices"]]
+        return [
+            VoiceInfo(
+                "pyttsx3",
+                v["id"],
+                v["name"],
+                v.get("language", ""),
+                default=v.get("default", False),
+            )
+            for v in reply["voices"]
+        ]
 
     # -- speaking ---------------------------------------------------------------------------
-    def synthesize(self, sentences: Sequence[str], progress: Progress | None = None
-                   ) -> Iterator[Clip]:
+    def synthesize(
+        self, sentences: Sequence[str], progress: Progress | None = None
+    ) -> Iterator[Clip]:
         with tempfile.TemporaryDirectory(prefix="letgo-speech-") as folder:
             for done, text in enumerate(sentences, start=1):
                 yield self._speak(text, Path(folder) / f"{done}.wav")
@@ -188,15 +210,17 @@ class Pyttsx3Engine:
             path.unlink(missing_ok=True)
             reply = self._ensure_worker().ask(
                 {"op": "say", "text": text, "path": str(path), **self._voice_args()},
-                job_timeout(text))
+                job_timeout(text),
+            )
             clip = read_clip(path) if reply.get("ok") and path.exists() else None
             reason = reply.get("error") or clipcheck.problem(clip, text, self.settings.rate)
             if reason is None:
                 return clip
             log.info("attempt %d for %r failed: %s", attempt, text, reason)
             self._stop_worker()  # a fresh worker for the next attempt
-        raise SynthesisError(f"pyttsx3 could not speak the sentence \"{text}\" after "
-                             f"{ATTEMPTS} attempts: {reason}")
+        raise SynthesisError(
+            f'pyttsx3 could not speak the sentence "{text}" after {ATTEMPTS} attempts: {reason}'
+        )
 
     def _stop_worker(self) -> None:
         if self._worker is not None:

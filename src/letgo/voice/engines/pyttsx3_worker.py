@@ -16,10 +16,18 @@ def _voices(pyttsx3) -> list[dict]:
     default = engine.getProperty("voice")
     voices = []
     for v in engine.getProperty("voices"):
-        languages = [lang.decode("utf-8", "replace") if isinstance(lang, bytes) else str(lang)
-                     for lang in (v.languages or [])]
-        voices.append({"id": v.id, "name": v.name, "language": ", ".join(languages),
-                       "default": v.id == default})
+        languages = [
+            lang.decode("utf-8", "replace") if isinstance(lang, bytes) else str(lang)
+            for lang in (v.languages or [])
+        ]
+        voices.append(
+            {
+                "id": v.id,
+                "name": v.name,
+                "language": ", ".join(languages),
+                "default": v.id == default,
+            }
+        )
     return voices
 
 
@@ -62,8 +70,13 @@ def main() -> None:
                 engine = pyttsx3.init()
                 _configure(engine, request)
                 from importlib.metadata import version
-                reply = {"ok": True, "library": library, "version": version("pyttsx3"),
-                         "voice": str(engine.getProperty("voice"))}
+
+                reply = {
+                    "ok": True,
+                    "library": library,
+                    "version": version("pyttsx3"),
+                    "voice": str(engine.getProperty("voice")),
+                }
             elif request["op"] == "voices":
                 reply = {"ok": True, "voices": _voices(pyttsx3)}
             elif request["op"] == "say":
