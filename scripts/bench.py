@@ -138,10 +138,10 @@ def clip_layer_cost(
     segments, the passages' assembly and the block-by-block reading are timed."""
     from dataclasses import fields
 
-    from letgo.voice import clips
-    from letgo.sound import mix
     from letgo import session
     from letgo.settings.groups import MixSettings
+    from letgo.sound import mix
+    from letgo.voice import clips
 
     prepared = session.prepare(
         session.Request(template, minutes=minutes, engine=engine, cache_dir=cache_dir)
@@ -165,7 +165,7 @@ def clip_layer_cost(
         built = [p.build(held) for p in passages]
         build = min(build, time.perf_counter() - started)
         started = time.perf_counter()
-        for p, audio in zip(passages, built):
+        for p, audio in zip(passages, built, strict=False):
             for a in range(0, p.end - p.start, block):
                 clips.samples(audio.get_sample_slice(a, a + block))
         read = min(read, time.perf_counter() - started)
@@ -219,9 +219,9 @@ def voice(engine: str, folder: Path, env: dict) -> dict:
     its articulation rate: words a minute of the voice itself, each clip from its first sound
     to its last with its phrase pauses out."""
     import measure
-    from letgo.words import phrasing
     from letgo import session
     from letgo.settings.groups import MixSettings
+    from letgo.words import phrasing
 
     out = folder / f"voice-{engine}.mp3"
     run(render("letting-go", None, out, engine, "--background", "none"), env)
@@ -260,8 +260,8 @@ def reference(template: str, minutes: float, engine: str, folder: Path, out: Pat
     """The way most people do it, kept small and honest; runs in its own process."""
     from pydub import AudioSegment
 
-    from letgo.file import ffmpeg
     from letgo import session
+    from letgo.file import ffmpeg
 
     AudioSegment.converter = ffmpeg.exe()  # pydub's class-level setting: the usual way
     # The same script and the same timings as letgo's session (planning is not the point).
@@ -312,9 +312,10 @@ def reference(template: str, minutes: float, engine: str, folder: Path, out: Pat
 
 
 def usual(tmp: Path, env: dict, engine: str, repeat: int, template: str) -> None:
+    import wave
+
     from letgo.file import export, ffmpeg
     from letgo.sound.bell import strike
-    import wave
 
     print(
         "\n4. the usual approach (sentence files, pydub +, looped stereo bed file overlaid, "
@@ -362,7 +363,8 @@ def usual(tmp: Path, env: dict, engine: str, repeat: int, template: str) -> None
         repeat,
     )
     print(
-        f"   20 min ({engine}): usual {ref_wall:6.2f} s {ref_rss:7.1f} MB   letgo {our_wall:6.2f} s "
+        f"   20 min ({engine}): usual {ref_wall:6.2f} s {ref_rss:7.1f} MB"
+        f"   letgo {our_wall:6.2f} s "
         f"{our_rss:6.1f} MB   ->  {ref_wall / our_wall:4.2f}x faster, "
         f"{ref_rss / our_rss:4.1f}x less memory; the stereo encode alone {floor:6.2f} s "
         f"({load()})"

@@ -17,9 +17,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from letgo.words import speakable as normalize, script, templates
-from letgo.voice.engines import VoiceSettings, make_engine, trim
 from letgo.errors import LetgoError
+from letgo.voice.engines import VoiceSettings, make_engine, trim
+from letgo.words import script, templates
+from letgo.words import speakable as normalize
 
 
 def sentences_of(template: str) -> list[str]:

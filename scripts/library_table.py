@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import sys
 
-from letgo.words import pacing, templates
 from letgo import session
-from letgo.voice.engines.fake import FakeEngine
 from letgo.overview import overview
 from letgo.sound.timeline import format_minutes
+from letgo.voice.engines.fake import FakeEngine
+from letgo.words import pacing, templates
 
 
 def prepare(name: str, minutes: float) -> session.Prepared:

@@ -82,7 +82,7 @@ def silences(
     ends = [float(x) for x in re.findall(r"silence_end: (-?[\d.]+)", text)]
     if len(ends) < len(starts):
         ends.append(stream_info(path).duration)
-    return list(zip(starts, ends))
+    return list(zip(starts, ends, strict=False))
 
 
 def rms_db(samples: np.ndarray) -> float:
@@ -169,7 +169,8 @@ def voice(path: Path | str, timeline) -> Voice:
         + [(s.start, False, "") for s in timeline.silences]
     )
     spans, words = [], 0
-    for (start, spoken, text), following in zip(lines, lines[1:] + [(None, False, "")]):
+    followers = lines[1:] + [(None, False, "")]
+    for (start, spoken, text), following in zip(lines, followers, strict=True):
         if spoken:
             spans.append((start, following[0] if following[0] is not None else start + 3))
             words += len(text.split())

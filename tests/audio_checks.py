@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from letgo.file import ffmpeg
 import measure
+from letgo.file import ffmpeg
 
 RATE = 44100
 BELL_RING = 15.0  # a bell rings on into what follows it; its tail is sound, not a fault

@@ -122,7 +122,8 @@ REPORT = """
     const live = tracks.find((t) => t.mode !== "disabled" && t.cues && t.cues.length) || tracks[0];
     out.push({src: audio.getAttribute("src"), duration: audio.duration,
               expected: parseFloat(audio.dataset.duration), trackState: element.readyState,
-              captions: audio.dataset.captions || "", cues: live && live.cues ? live.cues.length : 0,
+              captions: audio.dataset.captions || "",
+              cues: live && live.cues ? live.cues.length : 0,
               firstCue: live && live.cues && live.cues.length ? live.cues[0].startTime : null,
               chapters: audio.parentElement.querySelectorAll("a.chapter").length,
               error: audio.error ? audio.error.code : 0});

@@ -13,10 +13,10 @@ import pytest
 from click.testing import CliRunner
 
 import letgo
-from letgo.voice import clips
+from letgo.cli import main
 from letgo.file import ffmpeg
 from letgo.sound.backgrounds import SegmentLoop
-from letgo.cli import main
+from letgo.voice import clips
 from letgo.voice.clips import AudioSegment
 
 RATE = 44100
@@ -135,7 +135,7 @@ def test_errors_read_as_the_command_lines_do():
 def test_a_session_too_short_for_its_script_says_so_when_spoken():
     s = letgo.Session("letting-go", minutes=1, engine="fake")
     with pytest.raises(letgo.FitError, match="minutes or more"):
-        s.script
+        _ = s.script
 
 
 def test_to_segment_refuses_a_long_session_and_points_to_segments():

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 
-from letgo.words import templates
 from letgo.cli import main
+from letgo.words import templates
 
 BUILTIN = sorted(p.name[:-3] for p in templates.builtin_dir().glob("*.j2"))
 SHADOW = """{#

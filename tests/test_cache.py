@@ -11,13 +11,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from letgo.file import atomic
-from letgo.voice import cache
 from letgo import session
 from letgo.cli import main
+from letgo.file import atomic
+from letgo.settings.groups import MixSettings
+from letgo.voice import cache
 from letgo.voice.engines import Clip
 from letgo.voice.engines.fake import FakeEngine
-from letgo.settings.groups import MixSettings
 
 TEMPLATE = """{#
 title = "Cache test"
@@ -66,7 +66,7 @@ def test_a_second_prepare_speaks_nothing_and_matches_the_first(tmp_path):
     second = session.prepare(request(template, store), second_engine)
     assert second_engine.calls == []
     assert second.timeline == first.timeline
-    for a, b in zip(first.clips, second.clips):
+    for a, b in zip(first.clips, second.clips, strict=False):
         assert a.sample_rate == b.sample_rate and np.array_equal(a.samples, b.samples)
 
 

@@ -6,15 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from letgo.voice import clips
-from letgo.sound import mix, timeline as plan
-from letgo.words import script
 from letgo import session
+from letgo.settings.groups import MixSettings
+from letgo.sound import mix
+from letgo.sound import timeline as plan
 from letgo.sound.backgrounds import make_background
+from letgo.voice import clips
 from letgo.voice.clips import AudioSegment
 from letgo.voice.engines import Clip
 from letgo.voice.engines.fake import FakeEngine
-from letgo.settings.groups import MixSettings
+from letgo.words import script
 
 RATE = 44100
 

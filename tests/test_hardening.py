@@ -26,9 +26,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from letgo.file import atomic
 import measure
 from letgo.cli import main
+from letgo.file import atomic
 from letgo.series import serve
 
 DATA = Path(__file__).parent / "series_data"
@@ -534,7 +534,7 @@ def test_a_read_only_folder_says_so_for_real(tmp_path):
 @pytest.mark.parametrize(
     "content, words",
     [
-        ("name,person\nAnna,Ben,extra\n".encode(), "line 2: 3 cells, but the header names 2"),
+        (b"name,person\nAnna,Ben,extra\n", "line 2: 3 cells, but the header names 2"),
         ("name,person\nJosé,Ben\n".encode("latin-1"), "not UTF-8"),
     ],
 )

@@ -5,12 +5,12 @@ more than LIMIT_MOST dB off any sentence's peaks."""
 from __future__ import annotations
 
 import numpy as np
-import pytest
 
-from letgo.sound import dsp, mix, timeline as plan
-from letgo.words import script
-from letgo.voice.engines import Clip
 from letgo.settings.groups import MixSettings
+from letgo.sound import dsp, mix
+from letgo.sound import timeline as plan
+from letgo.voice.engines import Clip
+from letgo.words import script
 
 RATE = 44100
 

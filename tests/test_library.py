@@ -9,13 +9,13 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from letgo.sound import timeline as plan
-from letgo.words import script, templates
 from letgo import session
 from letgo.cli import main
-from letgo.voice.engines.fake import FakeEngine
-from letgo.overview import overview
 from letgo.errors import FitError
+from letgo.overview import overview
+from letgo.sound import timeline as plan
+from letgo.voice.engines.fake import FakeEngine
+from letgo.words import script, templates
 
 BUILTIN = sorted(p.name[:-3] for p in templates.builtin_dir().glob("*.j2"))
 SERIES = templates.builtin_dir() / "series" / "seven-days-of-release.toml"
@@ -74,7 +74,7 @@ def test_each_template_fits_its_range_to_the_second(name, which):
     pauses = [item for item in prepared.script.items if isinstance(item, script.Pause)]
     lengths = pause_lengths(prepared.script, timeline)
     assert len(pauses) == len(lengths)
-    for written, length in zip(pauses, lengths):
+    for written, length in zip(pauses, lengths, strict=False):
         assert length == pytest.approx(written.length(timeline.stretch), abs=1e-6)
         assert length >= written.min_length - 1e-6
 
@@ -193,6 +193,7 @@ def test_any_length_in_range_is_hit_with_silences_in_proportion(spoken_scripts, 
         for p, s in zip(
             [i for i in parsed.items if isinstance(i, script.Pause)],
             pause_lengths(parsed, timeline),
+            strict=False,
         )
         if p.flexible and p.stretch_weight > 0
     ]

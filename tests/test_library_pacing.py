@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from letgo.words import pacing, templates
 from letgo import session
-from letgo.voice.engines.fake import FakeEngine
 from letgo.overview import overview
+from letgo.voice.engines.fake import FakeEngine
+from letgo.words import pacing, templates
 from letgo.words.lint import check
 from letgo.words.script import Pause, Speech
 
@@ -46,7 +46,7 @@ def test_at_its_shortest_length_the_key_pauses_keep_their_minimums(name):
     silences = prepared.timeline.silences
     assert len(silences) == len(pauses)  # no hold is split at the shortest length
     reflective = beats = 0
-    for (i, pause), silence in zip(pauses, silences):
+    for (i, pause), silence in zip(pauses, silences, strict=False):
         assert silence.duration >= pause.min_length - 1e-6
         before = items[i - 1] if i else None
         if isinstance(before, Speech) and before.repeat:  # the beat after a phrase to repeat

@@ -8,12 +8,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from letgo.sound import timeline as plan
-from letgo.words import script, templates
 from letgo import session
 from letgo.cli import main
-from letgo.voice.engines.fake import FakeEngine, fake_duration
 from letgo.errors import FitError, TemplateError
+from letgo.sound import timeline as plan
+from letgo.voice.engines.fake import FakeEngine, fake_duration
+from letgo.words import templates
 from letgo.words.script import Pause, Prosody, Speech, parse
 
 HEADER = '{#\ntitle = "Probe"\ndescription = "A test."\nminutes = 5\nmax_minutes = 60\n#}\n'
@@ -134,7 +134,7 @@ def test_a_long_session_keeps_guiding_and_a_short_one_says_no_cue(tmp_path):
         "Come back to your breath.",
     ]
     assert long.duration == pytest.approx(30 * 60, abs=1e-6)
-    gaps = [b.start - a.end for a, b in zip(long.speech, long.speech[1:])]
+    gaps = [b.start - a.end for a, b in zip(long.speech, long.speech[1:], strict=False)]
     assert max(gaps) <= 150 + 1e-6
     assert long.chapters[0].end == pytest.approx(long.duration)
     for event in long.speech:  # each cue is its clip, at its exact length

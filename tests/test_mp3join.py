@@ -10,9 +10,9 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from letgo.file import export, ffmpeg, mp3join, tags
 import measure
 from letgo import session
+from letgo.file import export, ffmpeg, mp3join, tags
 from letgo.settings.groups import ExportSettings, MixSettings
 
 RATE = 44100

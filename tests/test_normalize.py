@@ -6,11 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from letgo.words import speakable as normalize
 from letgo import session
 from letgo.cli import main
-from letgo.voice.engines.fake import FakeEngine
 from letgo.errors import UsageError
+from letgo.voice.engines.fake import FakeEngine
+from letgo.words import speakable as normalize
 from letgo.words.script import split_sentences
 
 

@@ -115,7 +115,8 @@ def test_check_reports_every_problem_in_one_run(runner, tmp_path):
         f"{path}:10: pause(): unknown argument 'flx'; it takes "
         "pause(seconds, flex=False, min=None, weight=None)",
         f"{path}:11: a pause needs a number of seconds, got '4x'",
-        f"{path}:12: bad markup: unknown tag [pasue 3s]; known tags: [pause ...], [hold ...], [bell]",
+        f"{path}:12: bad markup: unknown tag [pasue 3s]; "
+        "known tags: [pause ...], [hold ...], [bell]",
         f"{path}:14: bad markup: unknown tag [bel]; known tags: [pause ...], [hold ...], [bell]",
     ], result.output
     assert "5 problem(s) and 0 warning(s) found" in result.output
@@ -365,7 +366,6 @@ def test_the_player_page_shows_a_value_as_typed(tmp_path, where):
     from click.testing import CliRunner
 
     from letgo.series import serve
-
     from series_browser import Browser, find_chromium
 
     executable = find_chromium()

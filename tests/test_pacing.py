@@ -30,7 +30,7 @@ def test_padding_is_trimmed_to_a_short_margin(tmp_path):
     template.write_text('{#\ntitle = "T"\n#}\nBreathe in. Breathe out.\n')
     request = session.Request(template=str(template), engine="fake", cache=False)
     prepared = session.prepare(request, PaddedEngine())
-    for clip, event in zip(prepared.clips, prepared.timeline.speech):
+    for clip, event in zip(prepared.clips, prepared.timeline.speech, strict=False):
         assert clip.duration == pytest.approx(
             fake_duration(event.text) + LEAD_MARGIN + TAIL_MARGIN, abs=0.01
         )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from letgo.words import pacing
 from letgo.cli import main
+from letgo.words import pacing
 from letgo.words.lint import check
 
 HEADER = (

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from letgo.words import phrasing
 from letgo import session
 from letgo.voice.engines import Clip
 from letgo.voice.engines.fake import FakeEngine
+from letgo.words import phrasing
 
 RATE = 22050
 

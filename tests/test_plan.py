@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 
 import pytest
@@ -9,9 +10,9 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from letgo.errors import FitError
+from letgo.settings.groups import PlanSettings
 from letgo.sound.timeline import natural_seconds, plan, shortest_fit, shortest_seconds, split_hold
 from letgo.words.script import Cue, Pause, Script, Section, Speech
-from letgo.settings.groups import PlanSettings
 
 SETTINGS = PlanSettings()
 
@@ -106,12 +107,12 @@ def test_any_reachable_target_is_hit_and_nothing_overlaps(entries, data, extra):
         [(e.start, e.end) for e in timeline.events]
         + [(s.start, s.start + s.duration) for s in timeline.silences]
     )
-    for (a_start, a_end), (b_start, _) in zip(spans, spans[1:]):
+    for (_, a_end), (b_start, _) in itertools.pairwise(spans):
         assert a_end <= b_start + 1e-9
     assert all(end <= timeline.duration + 1e-9 for _, end in spans)
     flexible = [p for p in entries if isinstance(p, Pause) and p.flexible]
     planned = [s for s in timeline.silences if s.flexible]
-    for pause, silence in zip(flexible, planned):
+    for pause, silence in zip(flexible, planned, strict=False):
         assert silence.duration >= pause.min_length - 1e-9
 
 
@@ -219,7 +220,7 @@ def test_with_holds_any_reachable_target_is_hit_and_no_hold_part_runs_past_the_l
         [(e.start, e.end) for e in timeline.events]
         + [(s.start, s.start + s.duration) for s in timeline.silences]
     )
-    for (_, a_end), (b_start, _) in zip(spans, spans[1:]):
+    for (_, a_end), (b_start, _) in zip(spans, spans[1:], strict=False):
         assert a_end <= b_start + 1e-6
     assert all(0 <= e.clip < n for e in timeline.speech)
     for item in entries:

@@ -6,8 +6,8 @@ scripts say what they are doing."""
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -16,8 +16,8 @@ from pathlib import Path
 import pytest
 from mutagen.id3 import ID3
 
-from letgo.file import tags
 from letgo.cli import main
+from letgo.file import tags
 
 ROOT = Path(__file__).resolve().parents[1]
 LETGO = str(Path(sys.executable).parent / "letgo")

@@ -6,14 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from letgo.file import ffmpeg
 import measure
-from letgo import session
-from letgo.voice.engines import make_engine
-from letgo.settings.groups import MixSettings, PlanSettings
-
 from audio_checks import RATE, assert_follows_timeline, window_db
 from conftest import needs_piper
+from letgo import session
+from letgo.file import ffmpeg
+from letgo.settings.groups import MixSettings, PlanSettings
+from letgo.voice.engines import make_engine
 
 pytestmark = pytest.mark.e2e
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from letgo.file import ffmpeg
 from letgo.cli import main
+from letgo.file import ffmpeg
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", ROOT / "templates" / "README.md"]

@@ -9,11 +9,10 @@ import pytest
 from mutagen.id3 import ID3
 
 import measure
+from audio_checks import assert_follows_timeline
 from letgo import session
 from letgo.errors import FitError, TemplateError
 from letgo.settings.groups import MixSettings
-
-from audio_checks import assert_follows_timeline
 
 
 def request(template, **changes) -> session.Request:
@@ -94,8 +93,8 @@ def test_a_successful_render_replaces_the_old_file_whole(short_template, fake_en
 
 
 def test_the_encoder_error_names_the_command(short_template, fake_engine, tmp_path, monkeypatch):
-    from letgo.file import export
     from letgo.errors import EncodeError
+    from letgo.file import export
 
     monkeypatch.setitem(export.CODECS, "mp3", ["-c:a", "no-such-codec", "-f", "mp3"])
     with pytest.raises(EncodeError, match="no-such-codec"):

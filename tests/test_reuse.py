@@ -6,9 +6,9 @@ import shutil
 
 import pytest
 
-from letgo.file import export, tags
 from letgo import session
 from letgo.cli import main
+from letgo.file import export, tags
 from letgo.settings.groups import ExportSettings, MixSettings
 
 

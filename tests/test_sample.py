@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 import measure
+from audio_checks import assert_follows_timeline
 from letgo import sample, session
 from letgo.cli import main
 from letgo.voice.engines.fake import FakeEngine
-
-from audio_checks import assert_follows_timeline
 
 
 def test_a_sample_says_its_text_as_written_on_silence_at_the_session_loudness(tmp_path):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from letgo.words import templates
 from letgo.cli import main
 from letgo.errors import TemplateError
+from letgo.words import templates
 
 HEADER = '{#\ntitle = "Probe"\ndescription = "x"\nminutes = 5\n#}\n'
 

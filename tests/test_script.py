@@ -104,7 +104,7 @@ def test_written_items_come_back_in_order(sections):
     )
     script = parse(text)
     assert [s.title for s in script.sections] == [f"Part {n}" for n in range(len(sections))]
-    for section, entries in zip(script.sections, sections):
+    for section, entries in zip(script.sections, sections, strict=False):
         spoken = [i.text for i in section.items if isinstance(i, Speech)]
         assert spoken == [e for e in entries if isinstance(e, str)]
         pauses = [(i.seconds, i.flexible) for i in section.items if isinstance(i, Pause)]

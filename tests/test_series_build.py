@@ -15,9 +15,9 @@ import pytest
 from click.testing import CliRunner
 from mutagen.id3 import ID3
 
-from letgo.file import ffmpeg, tags
 import measure
 from letgo.cli import main
+from letgo.file import ffmpeg, tags
 
 DATA = Path(__file__).parent / "series_data"
 TITLES = ["Day 1: Arriving", "Day 2: Releasing", "Day 3: Returning"]
@@ -67,7 +67,7 @@ def test_every_file_is_there(built):
 
 
 def test_tags_read_back_with_mutagen(built):
-    for n, (stem, title, length) in enumerate(zip(FILES, TITLES, LENGTHS), start=1):
+    for n, (stem, title, length) in enumerate(zip(FILES, TITLES, LENGTHS, strict=False), start=1):
         path = built / f"{stem}.mp3"
         frames = ID3(path)
         assert str(frames["TIT2"]) == title
@@ -81,7 +81,7 @@ def test_tags_read_back_with_mutagen(built):
         chapters = tags.read_chapters(path)
         assert [c.title for c in chapters] == SECTIONS
         assert chapters[0].start == 0 and chapters[-1].end == pytest.approx(length, abs=0.01)
-        assert all(a.end == b.start for a, b in zip(chapters, chapters[1:]))
+        assert all(a.end == b.start for a, b in zip(chapters, chapters[1:], strict=False))
         toc = frames.getall("CTOC")[0]
         assert [
             frames[f"CHAP:{i}"].sub_frames["TIT2"].text[0] for i in toc.child_element_ids
@@ -125,7 +125,7 @@ def parse_vtt(text: str) -> list[tuple[float, float, str]]:
 
 
 def test_transcripts_follow_the_speech(built):
-    for stem, length in zip(FILES[:2], LENGTHS):  # the first two have no background
+    for stem, length in zip(FILES[:2], LENGTHS, strict=False):  # the first two have no background
         text = (built / f"{stem}.vtt").read_text()
         assert text.startswith("WEBVTT\n")
         cues = parse_vtt(text)
@@ -161,7 +161,7 @@ def test_feed_reads_as_a_podcast(built):
     assert feed.feed.image.href == "https://example.org/course/cover.png"
     assert feed.namespaces.get("itunes") == "http://www.itunes.com/dtds/podcast-1.0.dtd"
     assert [e.title for e in feed.entries] == TITLES
-    for entry, stem, length in zip(feed.entries, FILES, LENGTHS):
+    for entry, stem, length in zip(feed.entries, FILES, LENGTHS, strict=False):
         enclosure = entry.enclosures[0]
         assert enclosure.href == f"https://example.org/course/{stem}.mp3"
         assert enclosure.type == "audio/mpeg"

@@ -14,7 +14,6 @@ from click.testing import CliRunner
 
 from letgo.cli import main
 from letgo.series import serve
-
 from series_browser import REPORT, Browser, find_chromium
 
 DATA = Path(__file__).parent / "series_data"

@@ -14,9 +14,9 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from letgo.file import ffmpeg, tags
 import measure
 from letgo.cli import main
+from letgo.file import ffmpeg, tags
 
 DATA = Path(__file__).parent / "series_data"
 

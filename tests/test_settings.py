@@ -12,13 +12,13 @@ import pytest
 from click.testing import CliRunner
 from mutagen.mp3 import MP3
 
-from letgo.settings import config, request
 import measure
 from letgo import session
-from letgo.file import tags
 from letgo.cli import flag, main
 from letgo.errors import SettingError
+from letgo.file import tags
 from letgo.series import plan as series_plan
+from letgo.settings import config, request
 
 DATA = Path(__file__).parent / "series_data"
 #: A value other than the default for each kind of setting, for the every-layer test.

@@ -3,23 +3,21 @@ every background and format, and memory that does not grow with a session's leng
 
 from __future__ import annotations
 
-import subprocess
 import tracemalloc
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
-from letgo.file import ffmpeg
 import measure
-from letgo.sound import mix
 from letgo import session
+from letgo.cli import main
+from letgo.file import ffmpeg
+from letgo.settings.groups import MixSettings, spoken_word_lufs
+from letgo.sound import mix
 from letgo.sound.backgrounds import BUILT_IN, make_background
 from letgo.sound.bell import strike
-from letgo.cli import main
-from letgo.settings.groups import MixSettings, spoken_word_lufs
 
 DATA = Path(__file__).parent / "sound_data"
 DUCK = str(DATA / "duck.j2")
@@ -216,7 +214,7 @@ def test_background_ducks_under_speech_by_the_configured_depth(tmp_path):
 
 
 def test_mp3_meets_loudness_and_true_peak_targets(tmp_path):
-    out = render(tmp_path, "session.mp3", template="letting-go", *["--minutes", "6"])
+    out = render(tmp_path, "session.mp3", "--minutes", "6", template="letting-go")
     loud = measure.loudness(out)
     assert measure.stream_info(out).channels == 1
     assert abs(loud.integrated_lufs - -19.0) <= 1.0, loud  # mono spoken word (AES TD1004)

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 import measure
 from letgo import session
 from letgo.cli import main
-from letgo.voice.engines.piper import known_voices
 from letgo.settings.groups import MixSettings
+from letgo.voice.engines.piper import known_voices
 
 pytestmark = pytest.mark.e2e
 
@@ -100,7 +100,7 @@ background = "rain"
     assert result.exit_code == 0, result.output
     files = sorted(out.glob("*.mp3"))
     assert len(files) == 2, files
-    for path, (channels, target) in zip(files, [(1, -19.0), (2, -16.0)]):
+    for path, (channels, target) in zip(files, [(1, -19.0), (2, -16.0)], strict=False):
         assert measure.stream_info(path).channels == channels, path
         loud = measure.loudness(path)
         assert abs(loud.integrated_lufs - target) <= 1.0, (path, loud)

@@ -6,8 +6,8 @@ import pytest
 
 from conftest import needs_piper
 from letgo.cli import main
-from letgo.voice.engines import piper
 from letgo.settings.groups import PlanSettings
+from letgo.voice.engines import piper
 
 TEMPLATE = '{#\ntitle = "Gaps"\n#}\nOne. Two. Three.\n'
 

@@ -7,8 +7,8 @@ import tomllib
 
 import pytest
 
-from letgo.words import script, templates
 from letgo.cli import main
+from letgo.words import script, templates
 
 
 def spoken(markup: str) -> list[str]:

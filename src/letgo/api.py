@@ -23,13 +23,13 @@ from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from letgo.voice import clips
+from letgo import session
+from letgo.errors import SettingError, UsageError, VariableError
 from letgo.file import export
 from letgo.settings import request
-from letgo import session
 from letgo.sound.backgrounds import Background, SegmentLoop
+from letgo.voice import clips
 from letgo.voice.clips import AudioSegment
-from letgo.errors import SettingError, UsageError, VariableError
 
 __all__ = ["Session", "MOST_SEGMENT_MINUTES"]
 

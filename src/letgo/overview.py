@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from letgo.sound import timeline as plan
 from letgo import session
-from letgo.words import templates
-from letgo.voice.engines import Engine
 from letgo.errors import FitError
+from letgo.sound import timeline as plan
+from letgo.voice.engines import Engine
+from letgo.words import templates
 
 
 @dataclass(frozen=True)

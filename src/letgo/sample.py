@@ -11,10 +11,10 @@ import tempfile
 from dataclasses import replace
 from pathlib import Path
 
-from letgo.file import atomic
-from letgo.words import script
 from letgo import session
 from letgo.errors import UsageError
+from letgo.file import atomic
+from letgo.words import script
 
 #: What a sample says when no text is given: a little of everything a session asks of a
 #: voice (a greeting, a long sentence with a comma, a count, a quiet close).

@@ -19,16 +19,18 @@ from pathlib import Path
 import numpy as np
 
 from letgo import __version__
+from letgo.errors import FitError, UsageError
 from letgo.file import atomic, export, ffmpeg, tags
-from letgo.sound import mix, timeline as plan
-from letgo.words import speakable as normalize, phrasing, script, templates
+from letgo.settings.groups import MixSettings, PlanSettings, spoken_word_lufs
+from letgo.settings.request import Request, located
+from letgo.sound import mix
+from letgo.sound import timeline as plan
 from letgo.sound.backgrounds import Background, make_background
 from letgo.sound.bell import strike
 from letgo.voice.cache import ClipCache
 from letgo.voice.engines import Clip, Engine, fingerprint, make_engine, trim
-from letgo.errors import FitError, UsageError
-from letgo.settings.request import Request, located
-from letgo.settings.groups import MixSettings, PlanSettings, spoken_word_lufs
+from letgo.words import phrasing, script, templates
+from letgo.words import speakable as normalize
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +114,7 @@ def synthesize(
     `sentences` are what the engine is given (already normalised); `voices[i]` is the (rate,
     pitch) sentence i is said with (the engine's `variant`). The cache key is the (variant)
     engine's identity plus the text, so only a sentence that changed is spoken again."""
-    wanted = list(zip(sentences, voices or [PLAIN_VOICE] * len(sentences)))
+    wanted = list(zip(sentences, voices or [PLAIN_VOICE] * len(sentences), strict=False))
     unique = list(dict.fromkeys(wanted))
     engines = {
         voice: engine if voice == PLAIN_VOICE else engine.variant(*voice)
@@ -147,7 +149,7 @@ def synthesize(
             if progress
             else None
         )
-        for text, clip in zip(texts, variant.synthesize(texts, report)):
+        for text, clip in zip(texts, variant.synthesize(texts, report), strict=False):
             clip = trim.edges(clip)
             spoken[(text, voice)] = (
                 cache.put(keys[(text, voice)], clip) if cache is not None else clip
@@ -186,7 +188,7 @@ class Speaker:
         lines = parsed.spoken
         said = [self.normalizer(s.text) for s in lines]
         voices = [s.prosody.voice for s in lines]
-        new = [(t, v) for t, v in zip(said, voices) if (t, v) not in self.spoken]
+        new = [(t, v) for t, v in zip(said, voices, strict=False) if (t, v) not in self.spoken]
         if new:
             clips = synthesize(
                 self.engine, [t for t, _ in new], progress, self.cache, [v for _, v in new]
@@ -195,9 +197,9 @@ class Speaker:
             # phrase_gap needs no sentence spoken again
             self.spoken.update(
                 (line, phrasing.widen(clip, line[0], self.phrase_gap))
-                for line, clip in zip(new, clips)
+                for line, clip in zip(new, clips, strict=False)
             )
-        return said, [self.spoken[line] for line in zip(said, voices)]
+        return said, [self.spoken[line] for line in zip(said, voices, strict=False)]
 
     def at(self, minutes: float) -> tuple[script.Script, list[float]]:
         """The script as rendered for a session of `minutes`, with its clip lengths."""

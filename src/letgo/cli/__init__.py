@@ -13,13 +13,13 @@ from pathlib import Path
 import click
 
 from letgo import __version__, session
+from letgo.cli.progress import Progress, SeriesProgress
+from letgo.errors import LetgoError, SettingError
 from letgo.settings import config, request
-from letgo.words import templates
+from letgo.sound.timeline import clock, format_minutes
 from letgo.voice.cache import ClipCache
 from letgo.voice.engines import ENGINES, LISTED, list_voices, make_engine, speaks
-from letgo.errors import LetgoError, SettingError
-from letgo.sound.timeline import clock, format_minutes
-from letgo.cli.progress import Progress, SeriesProgress
+from letgo.words import templates
 
 DEFAULT_OUTPUT_DIR = Path("audio_out")
 
@@ -610,7 +610,8 @@ def voices(engine, language):
     ]
     widths = [max(len(row[i]) for row in table) for i in range(4)]
     for row in table:
-        click.echo("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+        cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=False))
+        click.echo("  ".join(cells) + "  " + row[4])
 
 
 @main.command()
@@ -831,8 +832,8 @@ def series_new(path, title, force):
       letgo series new my-course.toml --title "A week of ease"
     """
     from letgo.errors import UsageError
-    from letgo.series import plan as series_plan
     from letgo.file.atomic import write
+    from letgo.series import plan as series_plan
 
     if path.exists() and not force:
         raise UsageError(f"{path} already exists; use --force to overwrite it")

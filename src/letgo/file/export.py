@@ -21,8 +21,8 @@ from typing import Protocol
 
 import numpy as np
 
-from letgo.file import ffmpeg, mp3join
 from letgo.errors import EncodeError, OutputError, SettingError
+from letgo.file import ffmpeg, mp3join
 from letgo.settings.groups import ExportSettings
 
 log = logging.getLogger(__name__)

@@ -123,7 +123,7 @@ def chapter_frames(chapters: Sequence[Chapter]) -> list:
             end_offset=0xFFFFFFFF,
             sub_frames=[TIT2(encoding=3, text=c.title)],
         )
-        for i, c in zip(ids, chapters)
+        for i, c in zip(ids, chapters, strict=False)
     ]
     frames.append(
         CTOC(

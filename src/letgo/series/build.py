@@ -3,11 +3,11 @@
 Each session's freshness key (session.freshness_key: the words as spoken, every setting, the
 template, engine and voice, tags, letgo's version) is the one `letgo render` checks too. The
 manifest keeps each session's sources (template file, values, pronunciation files) beside its
-words, so a rebuild renders again only the templates whose sources changed. The manifest in the output folder records the key each file was built
-from; a session whose key and files are unchanged is skipped. Every file is written under a
-temporary name and renamed; the manifest is rewritten (atomically) as each session finishes,
-so a build killed at any moment loses only the sessions in flight, and the next run removes
-their temporary files and builds them again.
+words, so a rebuild renders again only the templates whose sources changed. The manifest in the
+output folder records the key each file was built from; a session whose key and files are unchanged
+is skipped. Every file is written under a temporary name and renamed; the manifest is rewritten
+(atomically) as each session finishes, so a build killed at any moment loses only the sessions in
+flight, and the next run removes their temporary files and builds them again.
 
 Sessions run in local processes (`jobs`) or on a Dask distributed cluster (`scheduler`).
 """
@@ -29,10 +29,10 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from letgo.file import atomic, tags, transcripts
 from letgo import session
-from letgo.file.export import cores
 from letgo.errors import LetgoError, OutputError, UsageError
+from letgo.file import atomic, tags, transcripts
+from letgo.file.export import cores
 from letgo.series import listen
 from letgo.series.plan import Episode, SeriesPlan
 

@@ -184,7 +184,8 @@ for (const audio of document.querySelectorAll("audio")) {{
     if (audio.dataset.captions === "embedded") return;
     track.mode = "disabled";
     track = audio.addTextTrack("captions", "Transcript", element.srclang);
-    for (const [start, end, text] of CUES[audio.id] || []) track.addCue(new VTTCue(start, end, text));
+    for (const [start, end, text] of CUES[audio.id] || [])
+      track.addCue(new VTTCue(start, end, text));
     audio.dataset.captions = "embedded";
     show(track);
   }};

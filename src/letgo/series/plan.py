@@ -17,12 +17,12 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from letgo.settings import config, request
-from letgo.file import reading, tags
 from letgo import session
-from letgo.words import templates
 from letgo.errors import LetgoError, PlanError, UsageError
+from letgo.file import reading, tags
 from letgo.file.export import extension
+from letgo.settings import config, request
+from letgo.words import templates
 
 PLAN_DIR = "series"
 #: What a [[sessions]] entry and [defaults] may hold: every setting, and these.
@@ -114,7 +114,7 @@ def load(
     name_or_path: str | Path,
     template_dirs: tuple[str, ...] = (),
     listeners: str | Path | None = None,
-    overrides: request.Layer = request.Layer({}, {}),
+    overrides: request.Layer | None = None,
 ) -> SeriesPlan:
     """Read, check and expand a plan; raises PlanError naming the session and field.
 
@@ -123,6 +123,8 @@ def load(
     one length for many templates, so each session takes the nearest length it can hold
     (`Request.nearest`): `--minutes 2` gives every session at its own shortest.
     """
+    if overrides is None:
+        overrides = request.Layer({}, {})
     path = find(name_or_path, template_dirs)
     where = str(path)
     try:

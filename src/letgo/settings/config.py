@@ -26,8 +26,8 @@ from pathlib import Path
 
 import platformdirs
 
-from letgo.file import reading
 from letgo.errors import UsageError
+from letgo.file import reading
 from letgo.settings.request import BY_NAME, TABLES, Layer
 
 #: The file's tables beyond the session settings' own (request.TABLES).

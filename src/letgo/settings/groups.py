@@ -35,7 +35,9 @@ class MixSettings:
     sample_rate: int = 44100
     """Sample rate of the session, in Hz."""
     block_seconds: float = 2.0
-    """Length of the blocks the mixer hands to the encoder; memory scales with this, not the session."""
+    """Length of the blocks the mixer hands to the encoder.
+
+    Memory scales with this, not with the session."""
     background: str = "pink"
     """A built-in background name (see `letgo backgrounds`), 'none', or a path to an audio file."""
     background_db: float = -20.0

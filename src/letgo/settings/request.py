@@ -38,9 +38,9 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
-from letgo.voice.engines import ENGINES, VoiceSettings
 from letgo.errors import SettingError
 from letgo.settings.groups import ExportSettings, MixSettings, PlanSettings
+from letgo.voice.engines import ENGINES, VoiceSettings
 
 #: Longer than this is almost surely a typo (12 hours covers a night's sleep).
 MAX_MINUTES = 720.0

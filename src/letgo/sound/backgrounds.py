@@ -3,8 +3,8 @@
 A background is a `Background`: `channels`, and `read(frames) -> float32 array (frames,
 channels)` that carries on exactly where the previous read stopped: filters keep their state,
 oscillators their phase (computed from the absolute sample position), so there is no seam at a
-block boundary. Generated beds come out at roughly -20 dBFS RMS; the mixer measures each bed and sets
-its level relative to the voice, so these levels only need to be sane.
+block boundary. Generated beds come out at roughly -20 dBFS RMS; the mixer measures each bed and
+sets its level relative to the voice, so these levels only need to be sane.
 """
 
 from __future__ import annotations
@@ -20,10 +20,10 @@ from typing import Protocol
 
 import numpy as np
 
-from letgo.voice import clips
+from letgo.errors import EncodeError, SettingError, UsageError
 from letgo.file import ffmpeg
 from letgo.sound.dsp import Highpass, Lowpass, VossPink, one_pole, pole, white
-from letgo.errors import EncodeError, SettingError, UsageError
+from letgo.voice import clips
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +96,9 @@ class _Slow:
 
 
 def _hold(values: np.ndarray, step: int, frames: int) -> np.ndarray:
-    """A control signal computed every `step` frames, held to full rate (steps far below hearing)."""
+    """A control signal computed every `step` frames, held to full rate.
+
+    (The steps are far below hearing.)"""
     return np.repeat(values, step, axis=0)[:frames]
 
 
@@ -146,7 +148,8 @@ class Pink(_Generated):
         return table * np.float32(BED_RMS / np.sqrt(len(self.LENGTHS)))
 
     def skip(self, frames: int) -> None:
-        self.positions = [(p + frames) % n for p, n in zip(self.positions, self.LENGTHS)]
+        lengths = self.LENGTHS
+        self.positions = [(p + frames) % n for p, n in zip(self.positions, lengths, strict=True)]
 
     def read(self, frames: int) -> np.ndarray:
         out = np.zeros((frames, self.channels), dtype=np.float32)

@@ -114,7 +114,7 @@ class VossPink:
         steps = np.zeros((frames, self.channels), dtype=np.float32)
         steps[0] = self.current.sum(axis=0)
         used = frames
-        for k, (first, count) in enumerate(zip(firsts, counts)):
+        for k, (first, count) in enumerate(zip(firsts, counts, strict=False)):
             if count == 0:
                 continue
             fresh = fresh_all[used : used + count]

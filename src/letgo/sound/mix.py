@@ -20,13 +20,13 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
-from letgo.voice import clips
+from letgo.settings.groups import MixSettings
 from letgo.sound import dsp
 from letgo.sound.bell import strike
-from letgo.voice.engines import Clip
 from letgo.sound.dsp import db
 from letgo.sound.timeline import Timeline
-from letgo.settings.groups import MixSettings
+from letgo.voice import clips
+from letgo.voice.engines import Clip
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +104,7 @@ class _Envelope:
     settings: MixSettings
 
     @classmethod
-    def plan(cls, timeline: Timeline, settings: MixSettings) -> "_Envelope":
+    def plan(cls, timeline: Timeline, settings: MixSettings) -> _Envelope:
         intervals = duck_intervals(timeline, settings)
         starts = np.array([a for a, _ in intervals], dtype=np.float64)
         ends = np.array([b for _, b in intervals], dtype=np.float64)
@@ -242,7 +242,7 @@ class _Foreground:
                 samples, own, key = bell, rate, self.BELL
             pieces.append((event, samples, own, key, round(event.start * own)))
         energies = pool.map(lambda p: dsp.hop_energy(p[1], p[2], p[4]), pieces)
-        for (event, samples, own, key, frame), e in zip(pieces, energies):
+        for (event, samples, own, key, frame), e in zip(pieces, energies, strict=False):
             first = frame // round(dsp.HOP_SECONDS * own)
             if key != self.BELL and key not in self.loudness:
                 self.loudness[key] = dsp.energy_loudness(e, len(samples), own)
@@ -252,11 +252,14 @@ class _Foreground:
             self.placed.append((first, e, key))
         unplaced = [c for c in clips if id(c) not in self.loudness]  # a cue held back
         for clip, loud in zip(
-            unplaced, pool.map(lambda c: dsp.loudness(c.samples, c.sample_rate), unplaced)
+            unplaced,
+            pool.map(lambda c: dsp.loudness(c.samples, c.sample_rate), unplaced),
+            strict=True,
         ):
             self.loudness[id(clip)] = loud
         unique = {id(c): c for c in clips}
-        self.peak = dict(zip(unique, pool.map(lambda c: _peak_db(c.samples), unique.values())))
+        peaks = pool.map(lambda c: _peak_db(c.samples), unique.values())
+        self.peak = dict(zip(unique, peaks, strict=True))
         """True peak (dBTP) of each clip at unit gain, by key."""
 
     def energy(self, power: dict[int, float]) -> np.ndarray:
@@ -427,7 +430,7 @@ def plan_levels(
     master, predicted, bell = solve(0.0)  # each sentence at the target, nothing limited
     trim = {key: trimmed(key, master) for key in unique}
     with ThreadPoolExecutor(2) as pool:  # the limiter's share, once
-        ratio = dict(zip(unique, pool.map(lambda k: kept(k, master), unique)))
+        ratio = dict(zip(unique, pool.map(lambda k: kept(k, master), unique), strict=False))
     master, predicted, bell = solve(master)
     final = {key: max(trim[key], trimmed(key, master)) for key in unique}
     if final != trim:  # the master rose a little over the trims: hold them to LIMIT_MOST still,

@@ -16,8 +16,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from letgo.errors import FitError
-from letgo.words.script import Cue, Pause, Script, Speech
 from letgo.settings.groups import PlanSettings
+from letgo.words.script import Cue, Pause, Script, Speech
 
 
 @dataclass(frozen=True)
@@ -202,7 +202,8 @@ def plan(
                 t += part
     duration = t + tail
     ends = [start for _, start in starts[1:]] + [duration]
-    chapters = tuple(Chapter(key[0], start, end) for (key, start), end in zip(starts, ends))
+    spans = zip(starts, ends, strict=True)
+    chapters = tuple(Chapter(key[0], start, end) for (key, start), end in spans)
     return Timeline(duration, tuple(events), tuple(silences), chapters, stretch)
 
 

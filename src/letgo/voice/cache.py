@@ -24,9 +24,9 @@ from pathlib import Path
 import numpy as np
 import platformdirs
 
+from letgo.errors import LetgoError
 from letgo.file import atomic
 from letgo.voice.engines import Clip
-from letgo.errors import LetgoError
 
 log = logging.getLogger(__name__)
 

@@ -21,10 +21,10 @@ from pathlib import Path
 import jinja2
 from jinja2 import meta, nodes
 
-from letgo.words import pacing, script, templates
-from letgo.sound import timeline as plan
-from letgo.file import reading
 from letgo.errors import FitError, LetgoError, TemplateError
+from letgo.file import reading
+from letgo.sound import timeline as plan
+from letgo.words import pacing, script, templates
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from letgo.voice.engines.fake import fake_duration
 from letgo.sound.timeline import Timeline
+from letgo.voice.engines.fake import fake_duration
 from letgo.words.script import Pause, Script, Speech
 
 #: The longest stretch without a spoken line a listener is left alone with, in seconds.
@@ -67,7 +67,7 @@ def gaps(timeline: Timeline, sleep: bool = False) -> list[Gap]:
     if not spoken:
         return [Gap(0.0, timeline.duration)]
     edges = [(0.0, spoken[0].start)]
-    edges += [(a.end, b.start) for a, b in zip(spoken, spoken[1:])]
+    edges += [(a.end, b.start) for a, b in zip(spoken, spoken[1:], strict=False)]
     if not sleep:
         edges.append((spoken[-1].end, timeline.duration))
     found = []

@@ -43,7 +43,7 @@ def pauses(clip: Clip) -> list[tuple[int, int]]:
     inside = np.zeros(frames, dtype=bool)
     inside[loud[0] : loud[-1] + 1] = quiet[loud[0] : loud[-1] + 1]
     edges = np.flatnonzero(np.diff(np.concatenate([[0], inside.astype(np.int8), [0]])))
-    runs = zip(edges[::2], edges[1::2])
+    runs = zip(edges[::2], edges[1::2], strict=False)
     return [(a * hop, b * hop) for a, b in runs if (b - a) * FRAME >= SHORTEST - 1e-9]
 
 

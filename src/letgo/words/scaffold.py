@@ -9,9 +9,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+from letgo.errors import OutputError, UsageError
 from letgo.file import atomic
 from letgo.words import templates
-from letgo.errors import OutputError, UsageError
 
 _NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,63}$")
 

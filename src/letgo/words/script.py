@@ -29,7 +29,6 @@ text it speaks and the titles it shows.
 from __future__ import annotations
 
 import re
-import re
 import unicodedata
 from dataclasses import dataclass, field, replace
 

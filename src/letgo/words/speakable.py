@@ -14,8 +14,8 @@ from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
 
-from letgo.settings.config import config_dir, read_toml
 from letgo.errors import UsageError
+from letgo.settings.config import config_dir, read_toml
 
 Replacement = str | Callable[[re.Match], str]
 

@@ -19,8 +19,9 @@ fine: its variables are the names it uses (found by Jinja's own analysis), each 
 given.
 
 Rendering happens in Jinja's sandbox: a template can use its variables, `minutes` (the
-length of the session being made) and the helpers below, and nothing else of Python. A variable's value is tidied and marked as words
-(`script.literal`), so whatever it holds is said as typed and never read as markup.
+length of the session being made) and the helpers below, and nothing else of Python. A variable's
+value is tidied and marked as words (`script.literal`), so whatever it holds is said as typed and
+never read as markup.
 """
 
 from __future__ import annotations
@@ -39,10 +40,10 @@ import jinja2
 from jinja2 import meta, nodes
 from jinja2.sandbox import SecurityError
 
+from letgo.errors import LetgoError, TemplateError, TemplateNotFound, VariableError
 from letgo.file import reading
 from letgo.words import script
 from letgo.words.sandbox import LetgoSandbox, WorkLimit
-from letgo.errors import LetgoError, TemplateError, TemplateNotFound, VariableError
 
 SUFFIX = ".j2"
 ENV_VAR = "LETGO_TEMPLATES"

@@ -28,8 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
-from letgo.file import ffmpeg
 from letgo.errors import EngineUnavailable, SynthesisError, VoiceNotFound
+from letgo.file import ffmpeg
 from letgo.voice.engines import Clip, Progress, VoiceInfo, VoiceSettings, clipcheck, espeak
 
 log = logging.getLogger(__name__)
