@@ -202,7 +202,7 @@ def plan(
                 t += part
     duration = t + tail
     ends = [start for _, start in starts[1:]] + [duration]
-    spans = zip(starts, ends, strict=True)
+    spans = zip(starts, ends, strict=False)  # no sections: one end, no starts
     chapters = tuple(Chapter(key[0], start, end) for (key, start), end in spans)
     return Timeline(duration, tuple(events), tuple(silences), chapters, stretch)
 
