@@ -25,6 +25,7 @@ from letgo.errors import FitError, LetgoError, TemplateError
 from letgo.file import reading
 from letgo.sound import timeline as plan
 from letgo.words import pacing, script, templates
+from letgo.words.person import Person
 
 log = logging.getLogger(__name__)
 
@@ -150,6 +151,15 @@ class _Checker:
             if name not in known:
                 self.add(None, f"-v {name}=...: the template has no variable '{name}'")
                 continue
+            if known[name].kind == "person":  # read as a person: warn only where none reads
+                problem = Person.typed(script.literal(value)).problem()
+                if problem:
+                    self.add(
+                        self.line_of(rf"^\s*\[variables\.{name}\]"),
+                        f"{name}='{value}' {problem}",
+                        warning=True,
+                    )
+                continue
             for message in pacing.value_findings(
                 name, known[name].help, value, name in capitalised
             ):
@@ -256,7 +266,11 @@ class _Checker:
     def bare(self, info: templates.TemplateInfo, tree: nodes.Template) -> None:
         """Warn where a variable that is empty unless given is printed with no {% if %}
         around it: left out, it would leave a gap ('Welcome back, .')."""
-        empty = {v.name for v in info.variables if not v.default and not v.required}
+        empty = {
+            v.name
+            for v in info.variables
+            if not v.default and not v.required and v.kind != "person"  # a person has a fallback
+        }
         for line, name in _bare_uses(tree, empty):
             self.add(
                 line,

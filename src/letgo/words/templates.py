@@ -43,6 +43,7 @@ from jinja2.sandbox import SecurityError
 from letgo.errors import LetgoError, TemplateError, TemplateNotFound, VariableError
 from letgo.file import reading
 from letgo.words import script
+from letgo.words.person import Person
 from letgo.words.sandbox import LetgoSandbox, WorkLimit
 
 SUFFIX = ".j2"
@@ -66,6 +67,19 @@ class Variable:
     default: str = ""
     help: str = ""
     required: bool = False
+    kind: str = "text"
+    """"text" (said as typed) or "person" (read as a person: `letgo.words.person.Person`)."""
+    fallback: str = ""
+    """For a person: what the template says when the value is empty ("this person" if none)."""
+
+
+#: The kinds of variable a header may declare; a variable named `person` is a person unless
+#: its header says otherwise.
+KINDS = ("text", "person")
+
+
+def _kind(name: str, spec: Mapping) -> str:
+    return str(spec.get("kind", "person" if name == "person" else "text"))
 
 
 @dataclass(frozen=True)
@@ -140,16 +154,26 @@ def read_info(path: Path, origin: str) -> TemplateInfo:
                     "(the session's length); choose another name",
                     str(path),
                 )
+            kind = _kind(name, spec)
+            if kind not in KINDS:
+                raise TemplateError(
+                    f"[variables.{name}] kind = {kind!r}: a kind is one of {', '.join(KINDS)}",
+                    str(path),
+                )
             variables.append(
                 Variable(
                     name,
                     str(spec.get("default", "")),
                     str(spec.get("help", "")),
                     bool(spec.get("required", False)),
+                    kind,
+                    str(spec.get("fallback", "")),
                 )
             )
     else:
-        variables = [Variable(name) for name in used_variables(text, str(path))]
+        variables = [
+            Variable(name, kind=_kind(name, {})) for name in used_variables(text, str(path))
+        ]
     name = path.name[: -len(SUFFIX)] if path.name.endswith(SUFFIX) else path.stem
     return TemplateInfo(
         name=name,
@@ -581,7 +605,14 @@ def render(
     The template sees `minutes`: the length asked for, else its own default (0 when it has
     none). `helpers` replaces some of the helpers (the linter wraps them to learn their lines),
     and `undefined` the strict handling of unknown names (the linter has reported them already)."""
-    values = {k: script.literal(v) for k, v in resolve_variables(info, variables).items()}
+    values: dict[str, object] = {
+        k: script.literal(v) for k, v in resolve_variables(info, variables).items()
+    }
+    for variable in info.variables:
+        if variable.kind == "person":
+            values[variable.name] = Person.typed(
+                str(values[variable.name]), variable.fallback or None
+            )
     values["minutes"] = session_minutes(info, minutes)
     source = str(info.path)
     env = make_environment()
