@@ -228,7 +228,8 @@ def test_plan_variables_and_listener_cells_are_said_as_typed_and_captioned_escap
     folder = tmp_path / "out" / "mia-pause-60s"
     vtt = (folder / "01-rest-b-be-b.vtt").read_text()
     assert "Welcome, Mia [pause 60s]." in vtt
-    assert "Let Tom &amp; a&lt;b&gt; [bell] ## Extra &lt;/script&gt; go, gently." in vtt
+    # a name is said with a capital, and every markup character as typed
+    assert "Let Tom &amp; A&lt;b&gt; [bell] ## Extra &lt;/script&gt; go, gently." in vtt
     session = json.loads(result.stdout)["sessions"][0]
     assert session["duration"] == 60
     page = (folder / "index.html").read_text()

@@ -50,7 +50,13 @@ def test_an_unknown_cue_set_is_a_template_error_naming_the_known_ones(tmp_path):
 
 @pytest.mark.parametrize(
     "typed, said",
-    [("alex", "Alex"), ("mcKenzie", "McKenzie"), ("Mum and Dad", "Mum and Dad"), ("", "")],
+    [
+        ("alex", "Alex"),
+        ("mcKenzie", "McKenzie"),
+        ("Mum and Dad", "Mum and Dad"),
+        ("my ex", "Your ex"),
+        ("", "This person"),
+    ],
 )
 def test_capfirst_capitalises_the_first_letter_only(tmp_path, typed, said):
     path = tmp_path / "t.j2"

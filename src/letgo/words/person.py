@@ -292,13 +292,15 @@ class Person(str):
                 pronoun=_PRONOUNS[lower],
                 typed=text,
             )
-        parts = _split_group(text)
+        parts, joins = _split_group(text)
         said = [_said(parts[0])]
         for part in parts[1:]:  # "my mum and dad": dad shares the "your"
             shared = said[-1].split()[0] in _DETERMINERS and _is_kin(part)
-            said.append(" ".join(_relation_word(w) for w in part.split()) if shared else _said(part))
+            said.append(
+                " ".join(_relation_word(w) for w in part.split()) if shared else _said(part)
+            )
         plural = len(parts) > 1 or _is_plural(said[0])
-        joined = _join(said)
+        joined = said[0] + "".join(j + p for j, p in zip(joins, said[1:], strict=True))
         return cls(joined, plural=plural, pronoun=_pronoun_for(said, plural), typed=text)
 
     @classmethod
@@ -375,10 +377,13 @@ class Person(str):
 # --- reading a typed value -------------------------------------------------------------------
 
 
-def _split_group(text: str) -> list[str]:
-    """'Mum and Dad' -> ['Mum', 'Dad']; 'my mum, my dad & Jo' -> three; one person -> one."""
-    pieces = re.split(r"\s*,\s*|\s+(?:and|&|\+)\s+", text, flags=re.IGNORECASE)
-    return [p for p in pieces if p.strip()] or [text]
+def _split_group(text: str) -> tuple[list[str], list[str]]:
+    """'Mum and Dad' -> (['Mum', 'Dad'], [' and ']): the people, and what joins them as typed."""
+    pieces = re.split(r"(\s*,\s*(?:and\s+)?|\s+(?:and|&|\+)\s+)", text, flags=re.IGNORECASE)
+    parts, joins = pieces[0::2], pieces[1::2]
+    if any(not p.strip() for p in parts):
+        return [text], []
+    return parts, [j if j.strip() != "," else ", " for j in joins]
 
 
 def _said(part: str) -> str:
@@ -390,7 +395,8 @@ def _said(part: str) -> str:
         return " ".join([head, *(_relation_word(w) for w in words[1:])])
     if first in _RELATIONS and first not in _ADDRESS:
         return " ".join(["your", *(_relation_word(w) for w in words)])
-    return " ".join(_name_word(w, i) for i, w in enumerate(words))
+    typed_case = part != part.lower()
+    return " ".join(_name_word(w, i, typed_case) for i, w in enumerate(words))
 
 
 def _is_kin(part: str) -> bool:
@@ -406,10 +412,13 @@ def _relation_word(word: str) -> str:
     return word
 
 
-def _name_word(word: str, index: int) -> str:
-    """A word of a name: capitalised (each part of 'mary-jane', "o'brien"), particles inside
-    a name as typed, the rest of the word as typed ('McKenzie')."""
-    if index and word.lower() in _PARTICLES and word.islower():
+def _name_word(word: str, index: int, typed_case: bool) -> str:
+    """A word of a name. Typed all in lower case, each part is capitalised ('mary-jane',
+    "o'brien"), particles inside a name aside ('van'); otherwise only the name's first letter
+    is, and the rest stays as typed ('McKenzie', 'Sam [the great]')."""
+    if typed_case:
+        return word[:1].upper() + word[1:] if index == 0 else word
+    if index and word.lower() in _PARTICLES:
         return word
     pieces = re.split(r"(-)", word)
     out = []
@@ -418,12 +427,6 @@ def _name_word(word: str, index: int) -> str:
             piece = piece[0].upper() + "'" + piece[2].upper() + piece[3:]
         out.append(piece[:1].upper() + piece[1:])
     return "".join(out)
-
-
-def _join(said: list[str]) -> str:
-    if len(said) == 1:
-        return said[0]
-    return ", ".join(said[:-1]) + " and " + said[-1]
 
 
 def _is_plural(said: str) -> bool:
