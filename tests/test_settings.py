@@ -29,7 +29,7 @@ SAMPLE = {
         if s.low is not None
         else 2.5
     ),
-    str: lambda s: s.choices[1] if s.choices else "x-sample",
+    str: lambda s: s.choices[1] if s.choices else s.form[2] if s.form else "x-sample",
     request.Paths: lambda s: ("sample.toml",),
 }
 

@@ -74,8 +74,16 @@ class Session:
         cache: bool = True,
         **settings: Any,
     ):
+        if not isinstance(template, str | os.PathLike):
+            raise UsageError(
+                f"template must be a template's name or a file's path (text), got {template!r}"
+            )
         self.template = os.fspath(template)
         self.variables = _variables(variables)
+        if isinstance(templates, str | os.PathLike) or not all(
+            isinstance(folder, str | os.PathLike) for folder in _items(templates, "templates")
+        ):
+            raise UsageError(f"templates must be a list of folders' paths, got {templates!r}")
         self.templates = tuple(os.fspath(folder) for folder in templates)
         self.cache = cache
         self.settings = dict(settings)
@@ -202,11 +210,25 @@ def _as_pcm(settings: dict[str, Any]) -> dict[str, Any]:
 def _variables(given: Mapping[str, Any] | None) -> dict[str, str]:
     """The template's variables as text: numbers are written out; anything else is an error."""
     values = {}
+    if given is not None and not isinstance(given, Mapping):
+        raise VariableError(
+            f"variables must be a mapping of names to values (a dict), got {given!r}"
+        )
     for name, value in (given or {}).items():
+        if not isinstance(name, str):
+            raise VariableError(f"a variable's name must be text, got {name!r}")
         if isinstance(value, bool) or not isinstance(value, str | int | float):
             raise VariableError(f"the value of '{name}' must be text, got {value!r}")
         values[str(name)] = str(value)
     return values
+
+
+def _items(given: Any, what: str) -> list[Any]:
+    """The items of a list-like argument; a UsageError for anything that is not one."""
+    try:
+        return list(given)
+    except TypeError:
+        raise UsageError(f"{what} must be a list, got {given!r}") from None
 
 
 def _plain(name: str, value: Any) -> Any:

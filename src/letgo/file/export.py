@@ -23,7 +23,7 @@ import numpy as np
 
 from letgo.errors import EncodeError, OutputError, SettingError
 from letgo.file import ffmpeg, mp3join
-from letgo.settings.groups import ExportSettings
+from letgo.settings.groups import ExportSettings, bits_per_second
 
 log = logging.getLogger(__name__)
 
@@ -144,11 +144,13 @@ def encode(
 def _room_for_halves(path: Path, source: Source, bitrate: str) -> bool:
     """Whether the folder has room for a split encode's scratch files: the file's size twice
     over, with a margin (else it is encoded whole, which needs its size once)."""
+    rate = bits_per_second(bitrate)
+    if rate is None:
+        return False
     try:
-        rate = float(bitrate[:-1]) * 1000 if bitrate.lower().endswith("k") else float(bitrate)
         size = rate / 8 * source.frames / source.sample_rate
         return shutil.disk_usage(path.parent).free > 3 * size
-    except (ValueError, OSError):
+    except OSError:
         return False
 
 

@@ -41,5 +41,9 @@ def read_bytes(path: Path | str) -> bytes:
 
 
 def read_text(path: Path | str, encoding: str = "utf-8") -> str:
-    """The file as text; UnicodeDecodeError for text in another encoding."""
+    """The file as text, without the byte order mark some editors write at the start of UTF-8
+    (U+FEFF would hide a template's header, break a plan's TOML and be spoken); a
+    UnicodeDecodeError for text in another encoding."""
+    if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
+        encoding = "utf-8-sig"
     return read_bytes(path).decode(encoding)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -93,3 +94,11 @@ def spoken_word_lufs(channels: int) -> float:
     -19 LUFS for mono. A mono file plays in both ears and sounds about 3 dB louder than it
     meters, so the two sound equally loud: sessions of a series match whatever their channels."""
     return -16.0 if channels >= 2 else -19.0
+
+
+def bits_per_second(text: str) -> int | None:
+    """A bitrate as typed (`128k`, `96K`, `128000`) in bits per second; None if it is not one."""
+    found = re.fullmatch(r"(\d{1,7})([kK]?)", text)
+    if not found:
+        return None
+    return int(found[1]) * (1000 if found[2] else 1)

@@ -32,13 +32,17 @@ where the value came from by `located`. Only the CLI (letgo.cli) knows the flags
 
 from __future__ import annotations
 
+import math
+import numbers
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from letgo.errors import SettingError
+from letgo.settings import groups
 from letgo.settings.groups import ExportSettings, MixSettings, PlanSettings
 from letgo.voice.engines import ENGINES, VoiceSettings
 
@@ -114,6 +118,9 @@ class Setting:
     file: bool = False
     """The value may be a file's path: written relative in a file (config.toml, a plan), it is
     taken from that file's folder. Paths settings always are."""
+    form: tuple[Callable[[str], bool], str, str] | None = None
+    """For text: (whether a value is well formed, what it must be in words, an example), e.g.
+    a bitrate."""
     follows_engine: bool = False
     """Belongs to the engine chosen in the same layer: a higher layer choosing another engine
     drops it (config.toml's Piper voice is no voice for --engine pyttsx3)."""
@@ -137,10 +144,16 @@ class Setting:
             if not isinstance(items, list | tuple) or not all(isinstance(p, str) for p in items):
                 raise self.error(value, "must be a file path or a list of them")
             return tuple(items)
-        if self.kind is float and isinstance(value, int) and not isinstance(value, bool):
-            value = float(value)
+        if self.kind in (int, float):
+            value = self._number(value)
         if not isinstance(value, self.kind) or isinstance(value, bool):
             raise self.error(value, f"must be {KIND_NAMES[self.kind]}")
+        return self._within(value)
+
+    def _within(self, value: Any) -> Any:
+        """`value`, of this setting's kind, if it is one this setting takes."""
+        if self.form and not self.form[0](value):
+            raise self.error(value, f"must be {self.form[1]}")
         if self.choices and value not in self.choices:
             raise self.error(value, f"must be one of: {', '.join(self.choices)}")
         if self.low is not None and (value < self.low or (self.above and value == self.low)):
@@ -148,6 +161,25 @@ class Setting:
         if self.high is not None and value > self.high:
             raise self.error(value, self.range_text())
         return value
+
+    def _number(self, value: Any) -> Any:
+        """A number of any numeric type (numpy's, Decimal, Fraction) as this setting's int or
+        float; NaN and infinities are refused (they pass every comparison with a range)."""
+        if isinstance(value, bool) or not isinstance(value, numbers.Number | Decimal):
+            return value  # refused by the caller as not a number
+        if self.kind is int:
+            if isinstance(value, numbers.Integral):
+                return int(value)
+            if isinstance(value, Decimal) and value.is_finite() and value == int(value):
+                return int(value)
+            return value  # 2.5 is not a whole number: refused by the caller
+        try:
+            number = float(value)  # type: ignore[arg-type]
+        except (TypeError, ValueError, OverflowError):
+            raise self.error(value, "must be a number") from None
+        if not math.isfinite(number):
+            raise self.error(value, "must be a number (not NaN or infinite)")
+        return number
 
     def from_folder(self, value: Any, base: Path) -> Any:
         """`value` written in a file in `base`: relative paths are taken from there."""
@@ -182,6 +214,12 @@ class Setting:
         return SettingError(self.name, value, problem)
 
 
+#: A bitrate every lossy encoder letgo uses takes: 8k to 512k.
+BITRATE = (
+    lambda text: (bits := groups.bits_per_second(text)) is not None and 8000 <= bits <= 512_000,
+    "a bitrate from 8k to 512k, such as 128k",
+    "96k",
+)
 KIND_NAMES = {int: "a whole number", float: "a number", str: "text", Paths: "a list of file paths"}
 
 
@@ -331,6 +369,7 @@ SETTINGS: tuple[Setting, ...] = (
         ExportSettings,
         "file",
         "Bitrate for mp3, ogg (Opus) and m4a (AAC), e.g. 128k.",
+        form=BITRATE,
     ),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}

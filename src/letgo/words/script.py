@@ -222,6 +222,11 @@ _NOT_AN_END = re.compile(
 )
 
 
+#: The most characters one sentence may have: about 170 words, a minute or more of speech
+#: without a full stop (the pacing lint already warns past 25 words).
+MAX_SENTENCE = 1000
+
+
 def split_sentences(text: str) -> list[str]:
     """Sentence-sized pieces: speech engines are most dependable on short jobs.
 
@@ -254,6 +259,17 @@ class _Parser:
     def error(self, message: str, line: int, column: int = 1) -> TemplateError:
         return TemplateError(message, self.source, line, column)
 
+    def check_length(self, sentence: str, line: int, column: int = 1) -> None:
+        """A sentence a voice can be given at once: a runaway one (a missing full stop, a
+        pasted file) would be spoken, and held in memory, as one clip of hours."""
+        if len(sentence) > MAX_SENTENCE:
+            raise self.error(
+                f"a sentence of {len(sentence):,} characters ('{sentence[:30]}...'); a sentence "
+                f"may have at most {MAX_SENTENCE:,}: end sentences with a full stop",
+                line,
+                column,
+            )
+
     def flush_text(self, paragraph_end: bool) -> None:
         if not self.paragraph:
             return
@@ -269,6 +285,7 @@ class _Parser:
             last = i == len(sentences) - 1
             position = max(position, text.find(sentence, position))
             line = max(n for start, n in starts if start <= position)  # where it starts
+            self.check_length(sentence, line)
             self.items.append(
                 Speech(
                     restore(sentence),
@@ -346,6 +363,7 @@ class _Parser:
             text = " ".join(cue.split())
             if not text:
                 raise self.error(f"[{body}]: an empty cue between '|'s", line, column)
+            self.check_length(text, line, column)
             spoken.append(Speech(restore(text), line, prosody=self.prosody))
         return Pause(seconds, line, flexible, minimum, weight, tuple(spoken))
 

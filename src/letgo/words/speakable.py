@@ -13,6 +13,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from importlib.resources import files
 from pathlib import Path
+from typing import Any
+
+import regex
 
 from letgo.errors import UsageError
 from letgo.settings.config import config_dir, read_toml
@@ -20,11 +23,67 @@ from letgo.settings.config import config_dir, read_toml
 Replacement = str | Callable[[re.Match], str]
 
 
+#: The longest one pronunciation rule may take over one sentence, in seconds: a pattern that
+#: backtracks without end (`(a+)+$`) is stopped and named instead of hanging the run.
+RULE_SECONDS = 2.0
+#: How far the rules from files may grow a sentence: to this many times its length, or by
+#: `GROWTH_ROOM` characters, whichever is more (`(?s)(.+)` -> `\1\1` four times over is 16 times).
+GROWTH = 8
+GROWTH_ROOM = 2000
+
+
+def regex_sub(pattern: Any, replace: Callable[[Any], str], text: str) -> str:
+    """`pattern.sub` with the time limit (a `regex` pattern; `re` has no limit to give)."""
+    return pattern.sub(replace, text, timeout=RULE_SECONDS)
+
+
+class _TooLong(Exception):
+    """A rule's replacements passed the sentence's size budget."""
+
+
 @dataclass(frozen=True)
 class Rule:
-    pattern: re.Pattern
+    pattern: Any
+    """A compiled `regex` pattern (one from a file, run on a budget) or an `re` one (built in)."""
     replacement: Replacement
     source: str = ""
+    """The file the rule came from; empty for the built-in number rules."""
+    name: str = ""
+    """The rule as its file writes it: `[regex] '(?i)qi'`."""
+
+    def apply(self, text: str, budget: int) -> str:
+        """`text` with the rule applied; a rule from a file is run with a time limit, and
+        its output may be at most `budget` characters."""
+        if not self.source:
+            return self.pattern.sub(self.replacement, text)
+        made = len(text)
+        replacement = self.replacement
+
+        def replace(match) -> str:
+            nonlocal made
+            out = replacement(match) if callable(replacement) else match.expand(replacement)
+            made += len(out) - (match.end() - match.start())
+            if made > budget:
+                raise _TooLong
+            return out
+
+        try:
+            return regex_sub(self.pattern, replace, text)
+        except TimeoutError:
+            raise UsageError(
+                f"{self.source}: {self.name} takes over {RULE_SECONDS:g} s on a sentence of "
+                f"{len(text):,} characters; simplify the pattern (nested repeats such as "
+                "'(a+)+' backtrack without end)"
+            ) from None
+        except (IndexError, regex.error) as exc:  # a group the pattern does not have
+            raise UsageError(
+                f"{self.source}: {self.name}: its replacement '{replacement}': {exc}"
+            ) from None
+        except _TooLong:
+            raise UsageError(
+                f"{self.source}: {self.name} grows a sentence of {len(text):,} characters "
+                f"past {budget:,}; a rule should not multiply the text it matches"
+            ) from None
 
 
 def builtin_file() -> Path:
@@ -36,11 +95,11 @@ def user_file() -> Path:
     return config_dir() / "pronunciations.toml"
 
 
-def _plain_pattern(text: str) -> re.Pattern:
+def _plain_pattern(text: str) -> regex.Pattern:
     """`text` as a whole word: no word character may touch a word-character edge."""
     before = r"(?<!\w)" if re.match(r"\w", text) else ""
     after = r"(?!\w)" if re.search(r"\w$", text) else ""
-    return re.compile(before + re.escape(text) + after)
+    return regex.compile(before + regex.escape(text) + after)
 
 
 def read_rules(path: Path) -> list[Rule]:
@@ -57,13 +116,16 @@ def read_rules(path: Path) -> list[Rule]:
         for key, value in data.get(table, {}).items():
             if not isinstance(value, str) or not key:
                 raise UsageError(f"{path}: [{table}] '{key}' must map to a string")
+            name = f"[{table}] '{key}'"
             if table == "plain":
-                rules.append(Rule(_plain_pattern(key), value.replace("\\", "\\\\"), str(path)))
+                pattern = _plain_pattern(key)
+                rules.append(Rule(pattern, value.replace("\\", "\\\\"), str(path), name))
                 continue
             try:
-                rules.append(Rule(re.compile(key), value, str(path)))
-            except re.error as exc:
-                raise UsageError(f"{path}: [regex] '{key}' is not a valid regex: {exc}") from None
+                compiled = regex.compile(key)
+            except (regex.error, OverflowError, RecursionError, ValueError) as exc:
+                raise UsageError(f"{path}: {name} is not a valid regex: {exc}") from None
+            rules.append(Rule(compiled, value, str(path), name))
     return rules
 
 
@@ -205,8 +267,9 @@ class Normalizer:
         self.rules = tuple(rules) + NUMBER_RULES
 
     def __call__(self, text: str) -> str:
+        budget = max(GROWTH * len(text), len(text) + GROWTH_ROOM)
         for rule in self.rules:
-            text = rule.pattern.sub(rule.replacement, text)
+            text = rule.apply(text, budget)
         return " ".join(text.split())
 
 
