@@ -45,7 +45,8 @@ def overview(request: session.Request, engine: Engine | None = None) -> Overview
             default = info.minutes * 60
         else:
             default = plan.natural_seconds(*speaker.at(0.0), request.plan)
-        target = written.minutes * 60 if request.minutes else default
+        asked = written.minutes if request.minutes else None
+        target = asked * 60 if asked is not None else default
         try:
             timeline = plan.plan(*speaker.at(target / 60), target, request.plan)
         except FitError:  # too short for this voice: show the shortest instead

@@ -85,8 +85,10 @@ class Prepared:
 def target_minutes(request: Request, info: templates.TemplateInfo) -> float | None:
     """The length asked for, else the template's default; above the template's range is an
     error, or (`request.nearest`) the template's longest length."""
-    minutes = request.minutes if request.minutes is not None else info.minutes
-    if request.minutes is not None and info.max_minutes and minutes > info.max_minutes:
+    minutes = request.minutes
+    if minutes is None:
+        return info.minutes
+    if info.max_minutes and minutes > info.max_minutes:
         if request.nearest:
             return info.max_minutes
         raise FitError(
@@ -296,6 +298,8 @@ def prepare(
             )
         except FitError:  # say which template and a length that fits, for series and scripts
             if not request.nearest:
+                if minutes is None:  # no length was asked for: none to compare
+                    raise
                 raise voice.too_short(minutes, request.plan) from None
             seconds = plan.shortest_fit(voice.at, request.plan, rounded=True)  # the nearest
             parsed = voice.parse(seconds / 60)

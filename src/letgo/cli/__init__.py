@@ -18,7 +18,7 @@ from letgo.errors import LetgoError, SettingError
 from letgo.settings import config, request
 from letgo.sound.timeline import clock, format_minutes
 from letgo.voice.cache import ClipCache
-from letgo.voice.engines import ENGINES, LISTED, list_voices, make_engine, speaks
+from letgo.voice.engines import ENGINES, LISTED, list_voices, speaks
 from letgo.words import templates
 
 DEFAULT_OUTPUT_DIR = Path("audio_out")
@@ -758,6 +758,7 @@ def doctor():
       letgo doctor
     """
     from letgo.file import ffmpeg
+    from letgo.voice.engines.pyttsx3 import Pyttsx3Engine
 
     problems = 0
     try:
@@ -766,7 +767,7 @@ def doctor():
     except LetgoError as exc:
         problems += 1
         click.echo(f"MISSING ffmpeg: {exc}")
-    speaker = make_engine("pyttsx3")
+    speaker = Pyttsx3Engine()
     try:
         info = speaker.describe()
         click.echo(f"ok      pyttsx3 {info['version']}: {info['library']}")

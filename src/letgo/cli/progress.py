@@ -8,8 +8,12 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import TYPE_CHECKING
 
 import click
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar
 
 
 class Progress:
@@ -20,8 +24,8 @@ class Progress:
     def __init__(self, quiet: bool):
         self.quiet = quiet
         self.tty = sys.stderr is not None and sys.stderr.isatty()
-        self.bar = None
-        self.stage = None
+        self.bar: ProgressBar[int] | None = None
+        self.stage: str | None = None
         self.last_percent = -1
 
     def __call__(self, stage: str, done: int, total: int) -> None:

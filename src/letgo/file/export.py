@@ -66,7 +66,9 @@ def choose_format(output: Path | None, format: str | None) -> str:
     """The format asked for, else the one the output's extension names, else mp3."""
     if format is not None and format not in CODECS:
         raise OutputError(f"unknown format '{format}'; choose one of: {', '.join(CODECS)}")
-    suffix = output.suffix.lower() if output is not None else ""
+    if output is None:
+        return format or "mp3"
+    suffix = output.suffix.lower()
     named = next((f for f, ext in EXTENSIONS.items() if ext == suffix), ALIASES.get(suffix))
     if suffix and not named and not format:
         raise OutputError(
@@ -366,28 +368,43 @@ def write_tags(path: Path, title: str, comment: str, extra: Mapping[str, str], f
     tag: ID3 in WAV, Vorbis comments in FLAC and Ogg, iTunes atoms in M4A. (MP3 carries the
     full ID3 tag with chapters and cover: see letgo.file.tags.)"""
     if format == "wav":
-        from mutagen.id3 import COMM, TIT2, TPE1, TXXX
-        from mutagen.wave import WAVE
+        _write_wav_tags(path, title, comment, extra)
+    elif format == "m4a":
+        _write_m4a_tags(path, title, comment, extra)
+    else:
+        _write_vorbis_tags(path, title, comment, extra, format)
 
-        audio = WAVE(str(path))
-        if audio.tags is None:
-            audio.add_tags()
-        audio.tags.add(TIT2(encoding=3, text=title))
-        audio.tags.add(TPE1(encoding=3, text="letgo"))
-        audio.tags.add(COMM(encoding=3, lang="eng", desc="", text=comment))
-        for key, value in extra.items():
-            audio.tags.add(TXXX(encoding=3, desc=key, text=value))
-        audio.save()
-        return
-    if format == "m4a":
-        from mutagen.mp4 import MP4, MP4FreeForm
 
-        audio = MP4(str(path))
-        audio["\xa9nam"], audio["\xa9ART"], audio["\xa9cmt"] = [title], ["letgo"], [comment]
-        for key, value in extra.items():
-            audio[f"----:com.apple.iTunes:{key}"] = [MP4FreeForm(value.encode("utf-8"))]
-        audio.save()
-        return
+def _write_wav_tags(path: Path, title: str, comment: str, extra: Mapping[str, str]) -> None:
+    from mutagen.id3 import COMM, TIT2, TPE1, TXXX
+    from mutagen.wave import WAVE
+
+    audio = WAVE(str(path))
+    if audio.tags is None:
+        audio.add_tags()
+    tags = audio.tags
+    assert tags is not None  # add_tags made them
+    tags.add(TIT2(encoding=3, text=title))
+    tags.add(TPE1(encoding=3, text="letgo"))
+    tags.add(COMM(encoding=3, lang="eng", desc="", text=comment))
+    for key, value in extra.items():
+        tags.add(TXXX(encoding=3, desc=key, text=value))
+    audio.save()
+
+
+def _write_m4a_tags(path: Path, title: str, comment: str, extra: Mapping[str, str]) -> None:
+    from mutagen.mp4 import MP4, MP4FreeForm
+
+    audio = MP4(str(path))
+    audio["\xa9nam"], audio["\xa9ART"], audio["\xa9cmt"] = [title], ["letgo"], [comment]
+    for key, value in extra.items():
+        audio[f"----:com.apple.iTunes:{key}"] = [MP4FreeForm(value.encode("utf-8"))]
+    audio.save()
+
+
+def _write_vorbis_tags(
+    path: Path, title: str, comment: str, extra: Mapping[str, str], format: str
+) -> None:
     from mutagen.flac import FLAC
     from mutagen.oggopus import OggOpus
 
@@ -416,23 +433,41 @@ def read_extra(path: Path, format: str = "mp3") -> dict[str, str]:
         return tags.read_extra(path)
     try:
         if format == "wav":
-            from mutagen.wave import WAVE
-
-            tags = WAVE(str(path)).tags
-            return {f.desc: str(f.text[0]) for f in tags.getall("TXXX")} if tags else {}
+            return _read_wav_extra(path)
         if format == "m4a":
-            from mutagen.mp4 import MP4
-
-            prefix = "----:com.apple.iTunes:"
-            return {
-                k[len(prefix) :]: bytes(v[0]).decode("utf-8", "replace")
-                for k, v in (MP4(str(path)).tags or {}).items()
-                if k.startswith(prefix)
-            }
-        from mutagen.flac import FLAC
-        from mutagen.oggopus import OggOpus
-
-        audio = FLAC(str(path)) if format == "flac" else OggOpus(str(path))
-        return {k: v[0] for k, v in (audio.tags or {}).items()} if audio.tags else {}
+            return _read_m4a_extra(path)
+        return _read_vorbis_extra(path, format)
     except (OSError, mutagen.MutagenError):
         return {}
+
+
+def _read_wav_extra(path: Path) -> dict[str, str]:
+    from mutagen.wave import WAVE
+
+    tags = WAVE(str(path)).tags
+    return {f.desc: str(f.text[0]) for f in tags.getall("TXXX")} if tags else {}
+
+
+def _read_m4a_extra(path: Path) -> dict[str, str]:
+    from mutagen.mp4 import MP4
+
+    prefix = "----:com.apple.iTunes:"
+    tags = MP4(str(path)).tags
+    if not tags:
+        return {}
+    return {
+        key[len(prefix) :]: bytes(value[0]).decode("utf-8", "replace")
+        for key, value in tags.items()
+        if key.startswith(prefix)
+    }
+
+
+def _read_vorbis_extra(path: Path, format: str) -> dict[str, str]:
+    from mutagen._vorbis import VCommentDict  # the Vorbis comments of FLAC and Ogg alike
+    from mutagen.flac import FLAC
+    from mutagen.oggopus import OggOpus
+
+    tags = (FLAC(str(path)) if format == "flac" else OggOpus(str(path))).tags
+    if not isinstance(tags, VCommentDict):
+        return {}
+    return {key: values[0] for key, values in tags.items()}

@@ -23,7 +23,7 @@ class NotRegularFile(OSError):
     """Raised for a path that is not a regular file; its text says what it is instead."""
 
     def __str__(self) -> str:
-        return self.strerror
+        return self.strerror or "not a regular file"
 
 
 def read_bytes(path: Path | str) -> bytes:

@@ -114,7 +114,7 @@ def chapter_frames(chapters: Sequence[Chapter]) -> list:
     if not chapters:
         return []
     ids = _ordered_ids([c.title for c in chapters])
-    frames = [
+    frames: list[CHAP | CTOC] = [
         CHAP(
             element_id=i,
             start_time=round(c.start * 1000),

@@ -22,10 +22,11 @@ import logging
 import os
 import signal
 import stat
+import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -175,9 +176,7 @@ def is_current(folder: Path, episode: Episode, key: str, manifest: dict) -> bool
 def _try_lock(handle) -> bool:
     """An exclusive lock on an open file without waiting; False if another process holds it.
     flock on POSIX, msvcrt on Windows; either is released when the process dies."""
-    try:
-        import fcntl
-    except ImportError:
+    if sys.platform == "win32":
         import msvcrt
 
         try:
@@ -186,6 +185,8 @@ def _try_lock(handle) -> bool:
         except OSError:
             return False
         return True
+    import fcntl
+
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
@@ -255,6 +256,7 @@ def build_one(job: Job, updates=None) -> dict:
         result = session.render(
             episode.request, output, progress=progress, tag=tag, key=job.key, encoders=job.encoders
         )
+        assert result.prepared is not None  # rendered afresh: nothing is reused here
         timeline = result.prepared.timeline
         atomic.write(output.with_suffix(".vtt"), transcripts.vtt(timeline).encode("utf-8"))
         atomic.write(output.with_suffix(".srt"), transcripts.srt(timeline).encode("utf-8"))
@@ -355,10 +357,14 @@ def build(
             )
             tracker.report("skip", episode, 1.0, "unchanged")
         if todo:
-            runner = _run_dask if scheduler else _run_local
             side_by_side = min(jobs or cores(), len(todo)) > 1
             todo = [dataclasses.replace(job, encoders=1 if side_by_side else None) for job in todo]
-            for job, result in runner(todo, jobs or cores(), scheduler, tracker):
+            results = (
+                _run_dask(todo, jobs or cores(), scheduler, tracker)
+                if scheduler
+                else _run_local(todo, jobs or cores(), tracker)
+            )
+            for job, result in results:
                 summary.outcomes.append(_record(folder, manifest, job, result, tracker))
         _forget_removed(folder, plan, manifest)
         summary.written = write_listening(plan, folder, manifest, base_url)
@@ -392,7 +398,7 @@ def _forget_removed(folder: Path, plan: SeriesPlan, manifest: dict) -> None:
     _write_manifest(folder, manifest)
 
 
-def _run_local(todo: list[Job], jobs: int, scheduler, tracker: _Tracker):
+def _run_local(todo: list[Job], jobs: int, tracker: _Tracker):
     """Sessions on local worker processes; yields (job, result) as each finishes."""
     import multiprocessing
     from multiprocessing.managers import SyncManager
@@ -410,7 +416,7 @@ def _run_local(todo: list[Job], jobs: int, scheduler, tracker: _Tracker):
             initargs=(os.getpid(),),
         )
         waiting = list(todo)
-        pending = {}
+        pending: dict[Future, Job] = {}
         by_path = {job.episode.relpath: job for job in todo}
         try:
             while waiting or pending:

@@ -170,13 +170,12 @@ def load(
         folder = ""
         row_layer = request.Layer({}, {})
         if row is not None:
+            assert source is not None  # the rows come from it
             folder = slug(row.get("folder") or row.get("name") or f"listener-{row_number}")
             row_layer = _layer(
                 {k: v for k, v in row.items() if k in request.BY_NAME},
-                lambda name, value, n=row_number: (
-                    f"{source} row {n + 1}, column {name} = {value!r}"
-                ),
-                Path(source).parent,
+                _cell_place(source, row_number),
+                source.parent,
                 text=True,
             )
         for number, spec in enumerate(sessions, start=1):
@@ -203,7 +202,7 @@ def load(
                     nearest="minutes" in overrides.values,
                 )
             )
-    if rows != [None]:
+    if rows[0] is not None:
         _check_columns(rows[0], sessions, library, path.parent, source)
     names = [e.relpath for e in episodes]
     for name in names:
@@ -212,6 +211,15 @@ def load(
                 f"{where}: two sessions would both write {name}; give them different titles"
             )
     return SeriesPlan(info, where, tuple(episodes))
+
+
+def _cell_place(source: Path, row_number: int) -> request.Place:
+    """Where a value in a listeners CSV's row came from (its header is line 1)."""
+
+    def place(name: str, value: object) -> str:
+        return f"{source} row {row_number + 1}, column {name} = {value!r}"
+
+    return place
 
 
 def _layer(table: dict, place: request.Place, base: Path, text: bool = False) -> request.Layer:
@@ -358,20 +366,20 @@ def _listeners_file(data: dict, path: Path, override: str | Path | None) -> Path
     return path.parent / table["csv"] if "csv" in table else None
 
 
-def _listener_rows(source: Path | None) -> list[dict | None]:
+def _listener_rows(source: Path | None) -> list[dict[str, str] | None]:
     """[None] for a plain plan; one dict of column -> value per listener otherwise."""
     if source is None:
         return [None]
     try:
         with io.StringIO(reading.read_text(source, "utf-8-sig"), newline="") as handle:
             reader = csv.DictReader(handle)
-            rows = []
+            rows: list[dict[str, str] | None] = []
             for row in reader:
                 if None in row:  # DictReader files surplus cells under None
                     raise PlanError(
                         f"{source} line {reader.line_num}: {len(row) - 1 + len(row[None])} "
-                        f"cells, but the header names {len(reader.fieldnames)} columns; quote a "
-                        'value that holds a comma ("Smith, Alex")'
+                        f"cells, but the header names {len(reader.fieldnames or ())} columns; "
+                        'quote a value that holds a comma ("Smith, Alex")'
                     )
                 rows.append({(k or "").strip(): (v or "").strip() for k, v in row.items()})
     except OSError as exc:

@@ -12,6 +12,7 @@ only so many connections are served at once: a slow or idle client cannot tie th
 from __future__ import annotations
 
 import http.server
+import io
 import logging
 import os
 import re
@@ -54,6 +55,7 @@ class SeriesServer(http.server.ThreadingHTTPServer):
 
     daemon_threads = True
     block_on_close = False  # Ctrl-C stops at once; open connections end with the process
+    server_address: tuple[str, int]  # IPv4, as bound: (host, port)
 
     def __init__(
         self,
@@ -84,7 +86,7 @@ class SeriesServer(http.server.ThreadingHTTPServer):
     def files(self) -> set[str]:
         """The paths, relative to the folder, of every file the build made."""
         manifest = self.manifest()
-        found = set()
+        found: set[str] = set()
         for relpath in manifest.get("sessions", {}):
             stem = relpath.rsplit(".", 1)[0]
             found.update((relpath, f"{stem}.vtt", f"{stem}.srt"))
@@ -130,16 +132,28 @@ class SeriesServer(http.server.ThreadingHTTPServer):
         )
 
 
-class _DeadlineReader:
+class _DeadlineReader(io.BufferedIOBase):
     """The request's reader: every line must arrive by the deadline, so a client that sends
     a byte now and then cannot hold its connection open (the socket's own timeout restarts
     with each byte)."""
 
-    def __init__(self, rfile, connection: socket.socket):
+    def __init__(self, rfile: io.BufferedReader, connection: socket.socket):
+        super().__init__()
         self.rfile, self.connection = rfile, connection
         self.deadline = float("inf")
 
-    def readline(self, limit: int = -1) -> bytes:
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int | None = -1, /) -> bytes:
+        return self.rfile.read(size)
+
+    def close(self) -> None:
+        self.rfile.close()
+        super().close()
+
+    def readline(self, size: int | None = -1, /) -> bytes:
+        limit = -1 if size is None else size
         line = b""
         while limit < 0 or len(line) < limit:
             left = self.deadline - time.monotonic()
@@ -156,9 +170,6 @@ class _DeadlineReader:
                 break
         return line
 
-    def __getattr__(self, name):
-        return getattr(self.rfile, name)
-
 
 class Handler(http.server.BaseHTTPRequestHandler):
     """GET and HEAD of the series' own files, single byte ranges, a fresh feed per host."""
@@ -168,10 +179,12 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def setup(self):
         super().setup()
-        self.rfile = _DeadlineReader(self.rfile, self.connection)
+        assert isinstance(self.rfile, io.BufferedReader)  # rbufsize -1: a buffered socket file
+        self.reader = _DeadlineReader(self.rfile, self.connection)
+        self.rfile = self.reader
 
     def handle_one_request(self):
-        self.rfile.deadline = time.monotonic() + self.server.request_timeout
+        self.reader.deadline = time.monotonic() + self.server.request_timeout
         super().handle_one_request()
 
     def log_message(self, format, *args):  # noqa: A002

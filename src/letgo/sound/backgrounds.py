@@ -66,6 +66,9 @@ WARM_UP = 1.0
 class _Generated:
     """A bed computed here: its twin is a copy of its state, and it holds nothing to close."""
 
+    rng: np.random.Generator
+    """The noise generator of a bed that draws per frame (see `_leap`)."""
+
     def twin(self):
         return copy.deepcopy(self)
 
@@ -77,7 +80,9 @@ class _Generated:
         draws `draws_per_frame` uniform values a frame, one step each); returns the frames
         left to read, to bring the filters to their state."""
         leap = max(0, frames - round(WARM_UP * rate))
-        self.rng.bit_generator.advance(leap * draws_per_frame)
+        bits = self.rng.bit_generator
+        assert isinstance(bits, np.random.PCG64)  # default_rng's, which can jump ahead
+        bits.advance(leap * draws_per_frame)
         return frames - leap
 
 
@@ -421,16 +426,18 @@ class FileLoop:
         fade = min(crossfade, info.duration / 3)
         in_memory = info.duration * sample_rate * self.channels * 4 <= self.IN_MEMORY
         whole = self._decode(0.0) if in_memory else None
-        self.head = whole[: round(fade * sample_rate)] if in_memory else self._decode(0.0, fade)
+        self.head = (
+            whole[: round(fade * sample_rate)] if whole is not None else self._decode(0.0, fade)
+        )
         if len(self.head) < 2:
             raise UsageError(f"background file {self.path} is too short to loop")
         self.fade = len(self.head)
         self.buffer = np.zeros((0, self.channels), dtype=np.float32)
         self.dropping = 0  # frames to drop from the start of the current pass
         self.pass_frames = 0
-        self.cycle = None
-        self.process = None
-        if in_memory:
+        self.cycle: SegmentLoop | None = None
+        self.process: subprocess.Popen[bytes] | None = None
+        if whole is not None:
             self.cycle = SegmentLoop(
                 clips.segment(whole, sample_rate), sample_rate, offset=offset, crossfade=fade
             )
@@ -485,7 +492,7 @@ class FileLoop:
             )
         return np.frombuffer(result.stdout, dtype=np.float32).reshape(-1, self.channels)
 
-    def _open(self, start: float) -> subprocess.Popen:
+    def _open(self, start: float) -> subprocess.Popen[bytes]:
         return subprocess.Popen(
             self._command(start), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
         )
@@ -495,11 +502,13 @@ class FileLoop:
         parts = [self.buffer]
         have = len(self.buffer)
         frame_bytes = 4 * self.channels
+        process = self.process
+        assert process is not None and process.stdout is not None  # a file too long to hold
         while have < wanted:
-            data = self.process.stdout.read(self.CHUNK * frame_bytes)
+            data = process.stdout.read(self.CHUNK * frame_bytes)
             if not data:
-                self.process.stdout.close()
-                self.process.wait()
+                process.stdout.close()
+                process.wait()
                 self.buffer = np.concatenate(parts)
                 return False
             data = data[: len(data) - len(data) % frame_bytes]

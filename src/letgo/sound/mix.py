@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import soxr
 
-from letgo.settings.groups import MixSettings
+from letgo.settings.groups import MixSettings, spoken_word_lufs
 from letgo.sound import dsp
 from letgo.sound.bell import strike
 from letgo.sound.dsp import db
@@ -68,12 +68,13 @@ def measure_background(background, sample_rate: int, seconds: float = 30.0) -> B
     Pass a stream of its own: the frames read here are used up."""
     hop = round(dsp.HOP_SECONDS * sample_rate)
     piece = 20 * hop
-    energy, peak = [], 0.0
+    pieces: list[np.ndarray] = []
+    peak = 0.0
     for _ in range(max(1, round(seconds * sample_rate / piece))):
         audio = background.read(piece)
-        energy.append(dsp.hop_energy(audio, sample_rate))
+        pieces.append(dsp.hop_energy(audio, sample_rate))
         peak = max(peak, float(np.max(np.abs(audio))) if audio.size else 0.0)
-    energy = np.concatenate(energy)
+    energy = np.concatenate(pieces)
     return BedLevel(
         dsp.gated_loudness(energy, sample_rate) if energy.any() else float("-inf"), peak
     )
@@ -333,23 +334,24 @@ def plan_levels(
     of background after it stays at its place under the voice, so over a long night the
     whole file measures lower than the target."""
     rate = settings.sample_rate
+    loudness = settings.loudness if settings.loudness is not None else spoken_word_lufs(channels)
     envelope = _Envelope.plan(timeline, settings)
     background_lufs = bed_level.lufs
     has_bed = np.isfinite(background_lufs)
-    bed_unit = db(settings.loudness + settings.background_db - background_lufs) if has_bed else 0.0
+    bed_unit = db(loudness + settings.background_db - background_lufs) if has_bed else 0.0
     room = db(settings.true_peak - settings.peak_margin)
     ceiling = room - bed_level.peak * bed_unit * db(-settings.duck_db)  # the bed under speech
     bell_ceiling = room - bed_level.peak * bed_unit  # a bell rings over the bed at full level
     ceiling_db = 20 * np.log10(max(ceiling, room * 0.5))
     ceiling = db(ceiling_db)
-    target = settings.loudness + settings.encoder_shift
+    target = loudness + settings.encoder_shift
     hop = round(dsp.HOP_SECONDS * rate)
     hops = int(np.ceil(timeline.duration * rate / hop)) + 1
     if sleep:  # measured over the guided part only
         guided = max((e.end for e in timeline.events), default=0.0) + GUIDED_AFTER
         hops = min(hops, int(np.ceil(guided * rate / hop)) + 1)
     raw_bell = strike(rate)
-    bell_unit = raw_bell * db(settings.loudness + settings.bell_db - dsp.loudness(raw_bell, rate))
+    bell_unit = raw_bell * db(loudness + settings.bell_db - dsp.loudness(raw_bell, rate))
     bed = (
         _bed_energy(envelope, 10 ** ((background_lufs + 0.691) / 10) * bed_unit**2, hops, rate)
         if has_bed
@@ -522,7 +524,7 @@ def blocks(
         t = np.arange(a, b) / rate
         gain = envelope.bed(t) * levels.bed_gain
         out = background.read(n) * (
-            np.float32(gain) if np.isscalar(gain) else gain.astype(np.float32)[:, None]
+            gain.astype(np.float32)[:, None] if isinstance(gain, np.ndarray) else np.float32(gain)
         )
         voice = np.zeros(n, dtype=np.float32)
         bells = None
@@ -547,7 +549,9 @@ def blocks(
                 del heard[k]
         if bells is not None:
             fade = envelope.fade(t)
-            voice += bells * (np.float32(fade) if np.isscalar(fade) else fade.astype(np.float32))
+            voice += bells * (
+                fade.astype(np.float32) if isinstance(fade, np.ndarray) else np.float32(fade)
+            )
         out += voice[:, None]
         np.clip(out, -ceiling, ceiling, out=out)
         yield out[max(0, start - a) :]

@@ -160,7 +160,7 @@ def plan(
 
     events: list[Event] = []
     silences: list[Silence] = []
-    starts: list[tuple[str, float]] = []
+    starts: list[tuple[tuple[str, int], float]] = []  # ((title, section), start)
     items = script.items
     owners = [n for n, section in enumerate(script.sections) for _ in section.items]
     titled = {n: s.title for n, s in enumerate(script.sections) if s.title}

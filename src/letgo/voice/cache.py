@@ -84,8 +84,12 @@ def decode(data: bytes, key: str) -> Clip | None:
         return None
     if _digest(key, pcm) != digest:
         return None
-    samples = np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32767.0
-    return Clip(samples, rate)
+    return _clip(pcm, rate)
+
+
+def _clip(pcm: bytes, rate: int) -> Clip:
+    """A clip from an entry's 16-bit samples."""
+    return Clip(np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32767.0, rate)
 
 
 class ClipCache:
@@ -138,7 +142,7 @@ class ClipCache:
                     f"cannot write to the speech cache {self.folder} ({exc}); "
                     "sentences are spoken afresh next time"
                 )
-        return decode(data, key)
+        return _clip(data[_HEADER.size :], clip.sample_rate)
 
     def _warn_once(self, message: str) -> None:
         """A cache that fails fails for every sentence: say so once, not once per sentence."""

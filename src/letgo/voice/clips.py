@@ -48,7 +48,11 @@ __all__ = [
 
 WIDTH = 4
 """Sample width (bytes) of the segments letgo makes: 32-bit, so float32 sound fits unchanged."""
-_TYPES = {1: np.int8, 2: np.dtype("<i2"), 4: np.dtype("<i4")}
+_TYPES: dict[int, np.dtype[np.signedinteger]] = {
+    1: np.dtype(np.int8),
+    2: np.dtype("<i2"),
+    4: np.dtype("<i4"),
+}
 #: A passage ends before a fixed silence longer than this (seconds): the bed carries it.
 GAP_MOST = 12.0
 #: A passage grows to about this many seconds at most; the next sentence begins another.
@@ -110,7 +114,7 @@ def conform(audio: AudioSegment, sample_rate: int) -> AudioSegment:
     if audio.frame_rate != sample_rate:
         import soxr
 
-        wide = pcm.astype(np.float32) if kind == np.int8 else pcm.astype(np.dtype(kind))
+        wide = pcm.astype(np.float32) if kind == np.int8 else pcm.astype(kind)
         pcm = soxr.resample(wide, audio.frame_rate, sample_rate)
         pcm = np.clip(np.rint(pcm), np.iinfo(kind).min, np.iinfo(kind).max)
     return AudioSegment(

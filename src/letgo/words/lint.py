@@ -17,6 +17,7 @@ import sys
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 import jinja2
 from jinja2 import meta, nodes
@@ -383,15 +384,15 @@ class _Checker:
         wanted = rendered_line.strip()
         if not wanted:
             return None
-        for markup, line in self.helper_lines.items():
+        for markup, helper_line in self.helper_lines.items():
             if markup and markup in wanted:
-                return line
-        for number, line in enumerate(self.lines, start=1):
-            if wanted in line:
+                return helper_line
+        for number, text in enumerate(self.lines, start=1):
+            if wanted in text:
                 return number
         for tag in re.findall(r"\[[^\]]*\]|<[^>]*>", wanted):
-            for number, line in enumerate(self.lines, start=1):
-                if tag in line:
+            for number, text in enumerate(self.lines, start=1):
+                if tag in text:
                     return number
         return None
 
@@ -408,7 +409,7 @@ class _Checker:
 
 def _calling_template_line() -> int | None:
     """The template line of the innermost Jinja frame calling us (Jinja maps its own lines)."""
-    frame = sys._getframe(2)
+    frame: FrameType | None = sys._getframe(2)
     while frame is not None:
         template = frame.f_globals.get("__jinja_template__")
         if template is not None:

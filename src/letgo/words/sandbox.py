@@ -369,5 +369,5 @@ class _Rewrite:
         return child
 
 
-def _filter(node: nodes.Expr, name: str, args: list | None = None) -> nodes.Filter:
+def _filter(node: nodes.Node, name: str, args: list | None = None) -> nodes.Filter:
     return nodes.Filter(node, name, args or [], [], None, None, lineno=node.lineno)

@@ -403,8 +403,13 @@ class _Parser:
         self.open[name] = line
 
     def prosody_of(self, attrs: str, line: int, column: int) -> Prosody:
-        values: dict[str, float] = {}
-        rest = _ATTR.sub(lambda m: values.setdefault(m["key"].lower(), m["value"]) and "", attrs)
+        values: dict[str, str] = {}
+
+        def take(match: re.Match[str]) -> str:
+            values.setdefault(match["key"].lower(), match["value"])  # the first of a key wins
+            return ""
+
+        rest = _ATTR.sub(take, attrs)
         if rest.strip().strip("/"):
             raise self.error(
                 f"<prosody>: cannot read '{rest.strip()}'; write e.g. "
@@ -492,11 +497,11 @@ class _Parser:
 def parse(text: str, source: str | None = None) -> Script:
     """Parse script markup into a `Script`; raises `TemplateError` with line and column."""
     parser = _Parser(source)
-    for number, line in enumerate(text.splitlines(), start=1):
-        parser.line(line, number)
+    for number, text_line in enumerate(text.splitlines(), start=1):
+        parser.line(text_line, number)
     parser.close_section()
-    for name, line in parser.open.items():
-        raise parser.error(f"<{name}> is never closed (add </{name}>)", line)
+    for name, opened in parser.open.items():
+        raise parser.error(f"<{name}> is never closed (add </{name}>)", opened)
     return Script(tuple(parser.sections))
 
 

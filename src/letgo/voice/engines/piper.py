@@ -22,12 +22,16 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import platformdirs
 
 from letgo.errors import EngineUnavailable, SettingError, SynthesisError, VoiceNotFound
 from letgo.voice.engines import Clip, Progress, VoiceInfo, VoiceSettings, clipcheck
+
+if TYPE_CHECKING:
+    from piper import PiperVoice
 
 log = logging.getLogger(__name__)
 
@@ -191,7 +195,7 @@ class PiperEngine:
         self.files = resolve_voice(settings.voice)
         self.threads = threads or default_threads()
         self.onnx_threads = onnx_threads
-        self._voice = None
+        self._voice: PiperVoice | None = None
         self._lock = threading.Lock()
         self._identity: str | None = None
         self._host: PiperEngine | None = None
@@ -206,7 +210,7 @@ class PiperEngine:
         twin._identity, twin._host = None, self._host or self
         return twin
 
-    def _load(self):
+    def _load(self) -> PiperVoice:
         """Load the model on first use, so a fully cached render never pays for it."""
         if self._host is not None:
             return self._host._load()
@@ -292,7 +296,7 @@ class PiperEngine:
         config = SynthesisConfig(
             length_scale=s.length_scale, noise_scale=s.noise_scale, noise_w_scale=s.noise_w_scale
         )
-        reason = "not tried"
+        reason: str | None = "not tried"
         for attempt in range(1, ATTEMPTS + 1):
             try:
                 chunks = list(self._load().synthesize(text, syn_config=config))
@@ -300,12 +304,12 @@ class PiperEngine:
                 raise SynthesisError(
                     f'Piper could not speak the sentence "{text}": {type(exc).__name__}: {exc}'
                 ) from None
-            clip = None
+            clip: Clip | None = None
             if chunks:
                 samples = np.concatenate([c.audio_float_array for c in chunks])
                 clip = Clip(samples.astype(np.float32), chunks[0].sample_rate)
             reason = clipcheck.problem(clip, text, self.words_per_minute)
-            if reason is None:
+            if reason is None and clip is not None:
                 return clip
             log.info("attempt %d for %r failed: %s", attempt, text, reason)
         raise SynthesisError(

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -54,6 +55,8 @@ class _Worker:
             text=True,
             bufsize=1,
         )
+        assert self.process.stdin is not None  # PIPE gives a stream
+        self.requests: IO[str] = self.process.stdin
         self.replies: queue.Queue = queue.Queue()
         self.errors: list[str] = []
         threading.Thread(
@@ -75,8 +78,8 @@ class _Worker:
 
     def ask(self, request: dict, timeout: float) -> dict:
         try:
-            self.process.stdin.write(json.dumps(request) + "\n")
-            self.process.stdin.flush()
+            self.requests.write(json.dumps(request) + "\n")
+            self.requests.flush()
             line = self.replies.get(timeout=timeout)
         except (BrokenPipeError, OSError):
             line = None
@@ -110,11 +113,11 @@ class Pyttsx3Engine:
         its own (a worker keeps the rate it started with) and is closed with this engine."""
         if (rate, pitch) not in self._variants:
             s = self.settings
-            changed = {"rate": max(1, round(s.rate * rate))}
+            changed = replace(s, rate=max(1, round(s.rate * rate)))
             if pitch:
                 base = s.pitch if s.pitch is not None else 50
-                changed["pitch"] = max(0, min(100, round(base * (1 + pitch))))
-            variant = Pyttsx3Engine(replace(s, **changed))
+                changed = replace(changed, pitch=max(0, min(100, round(base * (1 + pitch)))))
+            variant = Pyttsx3Engine(changed)
             variant._host = self  # same library and voice: its identity needs no worker
             self._variants[(rate, pitch)] = variant
         return self._variants[(rate, pitch)]
@@ -205,7 +208,7 @@ class Pyttsx3Engine:
                     progress(done, len(sentences))
 
     def _speak(self, text: str, path: Path) -> Clip:
-        reason = "not tried"
+        reason: str | None = "not tried"
         for attempt in range(1, ATTEMPTS + 1):
             path.unlink(missing_ok=True)
             reply = self._ensure_worker().ask(
@@ -214,7 +217,7 @@ class Pyttsx3Engine:
             )
             clip = read_clip(path) if reply.get("ok") and path.exists() else None
             reason = reply.get("error") or clipcheck.problem(clip, text, self.settings.rate)
-            if reason is None:
+            if reason is None and clip is not None:
                 return clip
             log.info("attempt %d for %r failed: %s", attempt, text, reason)
             self._stop_worker()  # a fresh worker for the next attempt
