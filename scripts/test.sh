@@ -1,13 +1,29 @@
 #!/usr/bin/env bash
-# Set up the test dependencies and run the whole test suite.
-# Usage: scripts/test.sh [pytest options...]
+# Set up the test dependencies, run the checks (ruff, ruff format, mypy), then the fast tests
+# (no real engines, no Chromium) and the end-to-end ones, and print how long each part took.
+# Usage: scripts/test.sh [--fast] [pytest options...]   (--fast: the checks and the fast part only)
 set -euo pipefail
 EXTRAS=${EXTRAS:-test,neural,cluster} source "$(dirname "$0")/_venv.sh"
+fast_only=false
+if [ "${1:-}" = "--fast" ]; then fast_only=true; shift; fi
 # The series player-page test loads the page in headless Chromium.
-if ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
+if ! $fast_only && ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
   echo "test.sh: installing chromium for the player-page test..." >&2
   { apt-get update -qq || true; apt-get install -y -qq --no-install-recommends chromium; } >/dev/null 2>&1 \
     || echo "test.sh: could not install chromium; the player-page test will fail" >&2
 fi
-echo "test.sh: running the tests..." >&2
-exec .venv/bin/python -m pytest -q "$@"
+echo "test.sh: checking style and types (ruff, ruff format, mypy)..." >&2
+.venv/bin/ruff check --quiet src tests scripts
+.venv/bin/ruff format --check --quiet src tests scripts
+.venv/bin/mypy
+# pytest exits 5 when a part has no tests among those asked for (e.g. one file): not a failure.
+part() { .venv/bin/python -m pytest -q "$@" || { rc=$?; [ "$rc" -eq 5 ] || exit "$rc"; }; }
+start=$SECONDS
+echo "test.sh: the fast tests (fake engine, no Chromium)..." >&2
+part -m "not e2e" "$@"
+fast=$((SECONDS - start))
+echo "test.sh: fast part: ${fast} s" >&2
+$fast_only && exit 0
+echo "test.sh: the end-to-end tests (real engines, encoders, files, Chromium)..." >&2
+part -m e2e "$@"
+echo "test.sh: fast part ${fast} s, end-to-end part $((SECONDS - start - fast)) s, whole suite $((SECONDS - start)) s" >&2
