@@ -50,6 +50,7 @@ def tone(
     return clips.segment(np.repeat(x[:, None], channels, axis=1), rate, width=width)
 
 
+@pytest.mark.e2e
 def test_a_session_round_trips_through_pydub(tmp_path):
     """to_segment is the timeline's length (within 1 ms a minute), segments() add up to it,
     and both are what render writes to a WAV file, sample for sample."""
@@ -81,6 +82,7 @@ def test_script_is_what_letgo_script_shows():
     assert "Sam" in str(s.script)
 
 
+@pytest.mark.e2e
 def test_keywords_are_the_settings_and_override_per_call(tmp_path):
     s = letgo.Session("letting-go", minutes=5, engine="fake", background="rain")
     assert s.to_segment(background="none").channels == 1
@@ -210,6 +212,7 @@ def test_an_unusual_audiosegment_bed_is_converted_not_refused(width, rate, chann
     assert np.abs(sound).max() == pytest.approx(0.4, abs=0.02)
 
 
+@pytest.mark.e2e
 def test_a_different_bed_makes_a_different_file(tmp_path):
     out = tmp_path / "s.mp3"
     first = letgo.Session(
@@ -233,6 +236,7 @@ PEAK_MB = (
 )
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="reads /proc")
 def test_segments_stream_a_long_session_in_constant_memory():
     """Eight hours through segments() in a child process (the default pink bed): its peak

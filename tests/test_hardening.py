@@ -318,6 +318,7 @@ def raw(httpd, request: bytes) -> bytes:
     return reply
 
 
+@pytest.mark.e2e
 def test_the_server_serves_the_series_files(built, server):
     for path in built.glob("[!.]*"):
         if (
@@ -410,6 +411,7 @@ def test_connections_are_bounded(server):
     wait_for(lambda: status(server, "/index.html") == 200, "a free connection")
 
 
+@pytest.mark.e2e
 def test_serve_prints_a_working_feed_for_each_listener(tmp_path):
     out = tmp_path / "out"
     plan = plan_of(tmp_path / "plan", 1, 1, listeners="name,person\nAnna,Ben\nCleo,Dan\n")
@@ -474,6 +476,7 @@ def descendants_alive(pid: int) -> list[int]:
     return found
 
 
+@pytest.mark.e2e
 @pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="needs Linux /proc")
 def test_workers_of_a_killed_build_stop_and_leave_no_partial_files(tmp_path):
     plan = plan_of(tmp_path / "plan", sessions=3, minutes=2)
@@ -622,6 +625,7 @@ def test_sigterm_stops_a_render_like_ctrl_c(tmp_path):
     assert not list(tmp_path.iterdir()), "a temporary or partial file was left"
 
 
+@pytest.mark.e2e
 def test_sigterm_stops_a_build_and_its_workers(tmp_path):
     plan = plan_of(tmp_path / "plan", sessions=3, minutes=2)
     out = tmp_path / "out"
@@ -637,6 +641,7 @@ def test_sigterm_stops_a_build_and_its_workers(tmp_path):
     assert not temporaries(out)
 
 
+@pytest.mark.e2e
 def test_the_next_render_removes_what_a_killed_one_left(tmp_path):
     process = render_until_encoding(tmp_path)
     process.send_signal(signal.SIGKILL)

@@ -80,6 +80,7 @@ def test_a_short_session_is_encoded_whole():
     assert first_end - join == join - second_start == mp3join.OVERLAP * mp3join.FRAME
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("channels, bitrate", [(1, "128k"), (2, "128k"), (1, "32k"), (2, "320k")])
 def test_the_halves_join_gaplessly_and_the_join_is_coding_noise(
     tmp_path, monkeypatch, channels, bitrate
@@ -99,6 +100,7 @@ def test_the_halves_join_gaplessly_and_the_join_is_coding_noise(
     assert abs(rms(halves) - rms(whole)) < 0.05 * rms(whole)
 
 
+@pytest.mark.e2e
 def test_the_joined_file_has_a_true_header(tmp_path):
     """Players read its length and gapless trim from the Info frame ffmpeg wrote afresh."""
     source = speechlike(90.0)
@@ -114,6 +116,7 @@ def test_the_joined_file_has_a_true_header(tmp_path):
     assert int.from_bytes(data[tag + 12 : tag + 16], "big") == len(data) - info_at
 
 
+@pytest.mark.e2e
 def test_halves_that_cannot_be_joined_are_encoded_whole(tmp_path, monkeypatch):
     def refuse(*args):
         raise mp3join.JoinError("refused for the test")
@@ -123,6 +126,7 @@ def test_halves_that_cannot_be_joined_are_encoded_whole(tmp_path, monkeypatch):
     assert len(encoded(source, tmp_path / "whole.mp3", encoders=2)) == len(source)
 
 
+@pytest.mark.e2e
 def test_a_failure_while_feeding_stops_both_encoders_and_leaves_nothing(tmp_path):
     source = Samples(speechlike(80.0))
     out = tmp_path / "s.mp3"
@@ -141,6 +145,7 @@ def test_a_failure_while_feeding_stops_both_encoders_and_leaves_nothing(tmp_path
     assert threading.active_count() == 1
 
 
+@pytest.mark.e2e
 def test_a_render_in_halves_matches_one_encoded_whole(short_template, fake_engine, tmp_path):
     request = session.Request(
         template=str(short_template),
@@ -158,6 +163,7 @@ def test_a_render_in_halves_matches_one_encoded_whole(short_template, fake_engin
     assert tags.read_extra(halves) == tags.read_extra(whole)
 
 
+@pytest.mark.e2e
 def test_a_failure_in_the_second_half_stops_the_first(tmp_path):
     """The second half's feeder fails (say, the progress display's stderr closed): the first
     encoder is stopped at its next block instead of running on to its end."""
@@ -177,6 +183,7 @@ def test_a_failure_in_the_second_half_stops_the_first(tmp_path):
     assert [p.name for p in tmp_path.iterdir()] == ["s.mp3"]
 
 
+@pytest.mark.e2e
 def test_without_room_for_the_halves_a_session_is_encoded_whole(tmp_path, monkeypatch):
     """A split encode needs twice the file's size free on the disk for a moment."""
     monkeypatch.setattr(

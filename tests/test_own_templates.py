@@ -197,6 +197,7 @@ def test_bytes_that_are_not_utf8_in_a_value_or_a_name_are_one_clear_line(tmp_pat
     assert result.stderr.count(b"\n") == 1 and result.stderr.startswith(b"letgo: error: ")
 
 
+@pytest.mark.e2e
 def test_plan_variables_and_listener_cells_are_said_as_typed_and_captioned_escaped(
     runner, tmp_path
 ):
@@ -334,6 +335,7 @@ def test_render_stops_a_runaway_within_bounds_and_writes_nothing(runaways, name,
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.e2e
 def test_check_stops_every_runaway_within_bounds(runaways):
     result = bounded_run("check", *map(str, runaways.values()))
     assert result.returncode == 1, result.stderr[-500:]
@@ -358,6 +360,7 @@ CUE_TEXTS = """
 """
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("where", ["served", "disk"])
 def test_the_player_page_shows_a_value_as_typed(tmp_path, where):
     """In Chromium, the captions (the .vtt served, or the page's own copy from disk) read

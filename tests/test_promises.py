@@ -119,6 +119,7 @@ def test_show_labels_section_lengths_as_lengths(runner):
     )
 
 
+@pytest.mark.e2e
 def test_a_build_with_nothing_built_does_not_say_open(runner, tmp_path):
     shutil.copytree(Path(__file__).parent / "series_data", tmp_path / "plan")
     plan = tmp_path / "plan" / "course.toml"
@@ -180,6 +181,7 @@ def test_the_starter_plan_suggests_a_voice_that_is_installed(runner, tmp_path):
     assert re.search(rf"^pyttsx3 +{re.escape(suggested)} +\S+ +installed", listed, re.M), listed
 
 
+@pytest.mark.e2e
 def test_minutes_on_a_build_is_each_sessions_nearest_length_a_quick_draft(runner, tmp_path):
     plan = Path(__file__).parent / "series_data" / "course.toml"
     short = runner.invoke(

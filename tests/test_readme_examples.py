@@ -222,6 +222,7 @@ def marks(args: list[str]):
         for doc, number, command in EXAMPLES
     ],
 )
+@pytest.mark.e2e
 def test_the_example_runs(inside, runner, args, monkeypatch):
     if args[:2] == ["cache", "clear"]:  # its own cache, so later lines find what was spoken
         monkeypatch.setenv("LETGO_CACHE_DIR", str(inside / "cache-to-clear"))

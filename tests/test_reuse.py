@@ -52,6 +52,7 @@ def test_an_unchanged_session_is_not_rendered_again(fmt, short_template, tmp_pat
     ],
     ids=["background", "ducking", "a sentence", "length"],
 )
+@pytest.mark.e2e
 def test_any_change_renders_again(change, short_template, tmp_path):
     out = tmp_path / "s.mp3"
     render(short_template, out)
@@ -60,6 +61,7 @@ def test_any_change_renders_again(change, short_template, tmp_path):
     assert written(out) != before
 
 
+@pytest.mark.e2e
 def test_an_edited_template_renders_again(short_template, tmp_path):
     template = tmp_path / "t.j2"
     shutil.copy(short_template, template)
@@ -76,6 +78,7 @@ def test_a_file_letgo_did_not_make_is_rendered_over(short_template, tmp_path):
     assert out.stat().st_size > 10_000
 
 
+@pytest.mark.e2e
 def test_the_cli_says_up_to_date_and_force_renders_again(runner, short_template, tmp_path):
     out = tmp_path / "s.mp3"
     args = ["render", str(short_template), "--engine", "fake", "-o", str(out)]

@@ -58,6 +58,7 @@ def built(tmp_path_factory) -> Path:
     return root / "out"
 
 
+@pytest.mark.e2e
 def test_every_file_is_there(built):
     names = {p.name for p in built.iterdir()}
     for stem in FILES:
@@ -169,6 +170,7 @@ def test_feed_reads_as_a_podcast(built):
         assert int(entry.itunes_duration) == round(length)
 
 
+@pytest.mark.e2e
 def test_no_change_rebuild_rewrites_nothing_and_one_change_rebuilds_one(tmp_path):
     plan = copy_data(tmp_path / "plan")
     out = tmp_path / "out"
@@ -189,6 +191,7 @@ def test_no_change_rebuild_rewrites_nothing_and_one_change_rebuilds_one(tmp_path
     assert "Let Jo go, gently." in (out / f"{FILES[1]}.vtt").read_text()
 
 
+@pytest.mark.e2e
 def test_a_failing_session_does_not_stop_the_others(tmp_path):
     plan = copy_data(tmp_path / "plan")
     plan.write_text(plan.read_text().replace("minutes = 1.25", "minutes = 0.2"))
@@ -205,6 +208,7 @@ def test_a_failing_session_does_not_stop_the_others(tmp_path):
     assert "Day 2" not in (tmp_path / "out" / "playlist.m3u").read_text()
 
 
+@pytest.mark.e2e
 def test_one_set_per_listener_from_a_csv(tmp_path):
     plan = copy_data(tmp_path / "plan")
     text = (

@@ -45,6 +45,7 @@ def get(url: str, headers: dict | None = None):
     return urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}), timeout=10)
 
 
+@pytest.mark.e2e
 def test_range_requests_let_players_seek(folder, server):
     mp3 = next(folder.glob("01-*.mp3"))
     data = mp3.read_bytes()
@@ -117,6 +118,7 @@ def browser():
     chromium.close()
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("where", ["served", "disk"])
 def test_player_page_in_headless_chromium(folder, server, browser, where):
     url = server + "index.html" if where == "served" else (folder / "index.html").as_uri()

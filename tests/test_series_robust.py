@@ -66,6 +66,7 @@ def start_build(plan: Path, out: Path, jobs: int, **popen) -> subprocess.Popen:
     return subprocess.Popen(command, start_new_session=True, **popen)
 
 
+@pytest.mark.e2e
 def test_killed_build_leaves_no_partial_files_and_the_next_run_finishes(tmp_path):
     sessions, minutes = 3, 2
     plan = plan_of(tmp_path / "plan", sessions, minutes)
@@ -98,6 +99,7 @@ def test_killed_build_leaves_no_partial_files_and_the_next_run_finishes(tmp_path
     check_complete(out, sessions, minutes)
 
 
+@pytest.mark.e2e
 def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(tmp_path):
     sessions, minutes = 3, 2
     plan = plan_of(tmp_path / "plan", sessions, minutes)
@@ -121,6 +123,7 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(tmp_path):
     check_complete(out, sessions, minutes)
 
 
+@pytest.mark.e2e
 def test_build_on_a_local_dask_cluster(tmp_path):
     from distributed import LocalCluster
 

@@ -141,6 +141,7 @@ STAIRS = [
 LAYERS = ["config", "defaults", "session", "row", "flag"]
 
 
+@pytest.mark.e2e
 def test_each_layer_overrides_the_one_below(course, tmp_path):
     base = course.parent
     (tmp_path / "config" / "config.toml").write_text(
@@ -305,6 +306,7 @@ def build(course: Path, out: Path) -> dict:
     return json.loads(result.stdout)
 
 
+@pytest.mark.e2e
 def test_a_series_rebuilds_what_a_pronunciation_or_config_change_alters(course, tmp_path):
     out = tmp_path / "out"
     assert build(course, out)["built"] == 3
@@ -388,6 +390,7 @@ def test_the_readme_lists_every_setting_under_its_table():
         )
 
 
+@pytest.mark.e2e
 def test_a_series_in_another_format(course, tmp_path):
     course.write_text(course.read_text().replace("[defaults]\n", '[defaults]\nformat = "ogg"\n'))
     out = tmp_path / "out"

@@ -71,6 +71,7 @@ def test_backgrounds_command_lists_every_background():
         assert name in result.output
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("name", list(BUILT_IN) + ["file"])
 def test_every_background_renders_at_the_target_loudness(tmp_path, name):
     background = str(sine_file(tmp_path / "loop.flac", 5.3)) if name == "file" else name
@@ -100,6 +101,7 @@ def test_generated_backgrounds_join_blocks_without_a_seam(name):
     assert steps[edges].max() <= np.percentile(inside, 99.9)
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("name", list(BUILT_IN) + ["file", "streamed file"])
 def test_a_bed_is_the_same_however_it_is_read_or_skipped(tmp_path, monkeypatch, name):
     """The second half of an MP3 encoded in halves skips to its start and must play the very
@@ -181,6 +183,7 @@ def test_file_background_bad_path_is_a_usage_error(tmp_path):
     assert not (tmp_path / "x.mp3").exists()
 
 
+@pytest.mark.e2e
 def test_binaural_channels_differ_by_the_beat(tmp_path):
     out = render(tmp_path, "beat.flac", "--background", "binaural", "--beat", "7")
     audio = ffmpeg.decode(out, RATE, 2)
@@ -194,6 +197,7 @@ def test_binaural_channels_differ_by_the_beat(tmp_path):
 # --- mixing --------------------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_background_ducks_under_speech_by_the_configured_depth(tmp_path):
     request = session.Request(DUCK, engine="fake")
     timeline = session.prepare(request).timeline
@@ -213,6 +217,7 @@ def test_background_ducks_under_speech_by_the_configured_depth(tmp_path):
             assert p - u == pytest.approx(9.0, abs=2.0)
 
 
+@pytest.mark.e2e
 def test_mp3_meets_loudness_and_true_peak_targets(tmp_path):
     out = render(tmp_path, "session.mp3", "--minutes", "6", template="letting-go")
     loud = measure.loudness(out)
@@ -223,6 +228,7 @@ def test_mp3_meets_loudness_and_true_peak_targets(tmp_path):
     assert abs(quiet.integrated_lufs - -23.0) <= 1.0, quiet
 
 
+@pytest.mark.e2e
 def test_sessions_of_a_series_agree(tmp_path):
     """Mono and stereo sessions each sit on their own channel count's target, 3 LU apart,
     which the ear hears as equally loud."""
@@ -252,6 +258,7 @@ def test_sleep_template_fades_out_slowly(tmp_path):
     assert level(end - 190) - level(end - 5) > 15
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("minutes", [6, 30])
 def test_a_sleep_session_is_set_by_its_guided_part(tmp_path, minutes):
     """The words land at the target as in any session; the night of background after them
@@ -330,6 +337,7 @@ def _mix_peak(minutes: float) -> int:
     return peak
 
 
+@pytest.mark.e2e
 def test_memory_does_not_grow_with_session_length():
     short, long = _mix_peak(10), _mix_peak(60)
     assert long <= short * 1.1 + 1_000_000, (short, long)
