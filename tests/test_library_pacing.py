@@ -72,8 +72,8 @@ SHORT = [name for name in BUILTIN if templates.TemplateLibrary().find(name).minu
 @pytest.mark.parametrize("name", SHORT)
 def test_a_short_practice_fits_its_default_length_with_the_default_voice(name, tmp_path):
     """The fake voice is quicker than a real one: the shortest practices, whose default
-    leaves the least room, are spoken with pyttsx3 (the voice a first render uses)."""
-    request = session.Request(name, engine="pyttsx3", cache_dir=str(tmp_path))
+    leaves the least room, are spoken with the default engine (the voice a first render uses)."""
+    request = session.Request(name, cache_dir=str(tmp_path))
     info = templates.TemplateLibrary().find(name)
     timeline = session.prepare(request).timeline
     assert timeline.duration == pytest.approx(info.minutes * 60, abs=1.0)

@@ -29,7 +29,13 @@ SAMPLE = {
         if s.low is not None
         else 2.5
     ),
-    str: lambda s: s.choices[1] if s.choices else s.form[2] if s.form else "x-sample",
+    str: lambda s: (
+        (s.choices[1] if s.choices[1] != s.default else s.choices[0])
+        if s.choices
+        else s.form[2]
+        if s.form
+        else "x-sample"
+    ),
     request.Paths: lambda s: ("sample.toml",),
 }
 

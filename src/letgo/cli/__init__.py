@@ -18,7 +18,15 @@ from letgo.errors import LetgoError, SettingError
 from letgo.settings import config, request
 from letgo.sound.timeline import clock, format_minutes
 from letgo.voice.cache import ClipCache
-from letgo.voice.engines import ENGINES, LISTED, list_voices, speaks
+from letgo.voice.engines import (
+    DEFAULT_ENGINE,
+    ENGINES,
+    LISTED,
+    default_reason,
+    fallback_note,
+    list_voices,
+    speaks,
+)
 from letgo.words import templates
 
 DEFAULT_OUTPUT_DIR = Path("audio_out")
@@ -273,6 +281,13 @@ def make_request(
     )
 
 
+def note_fallback(chosen: bool, quiet: bool) -> None:
+    """Where no engine was chosen and Piper is not installed, say once, in a line, how to get
+    the natural voice (the session speaks with pyttsx3)."""
+    if not chosen and not quiet and DEFAULT_ENGINE != "piper":
+        click.echo(fallback_note(), err=True)
+
+
 # --- commands --------------------------------------------------------------------------------
 
 
@@ -352,6 +367,7 @@ def render(template, variables, template_dirs, no_cache, output, force, quiet, *
     if output is None:
         name = Path(template).name.removesuffix(".j2")
         output = DEFAULT_OUTPUT_DIR / f"{name}{extension(made.export.format)}"
+    note_fallback(made.engine_chosen, quiet)
     progress = Progress(quiet)
     try:
         result = session.render(made, output, progress=progress, reuse=not force)
@@ -645,6 +661,7 @@ def sample(text, no_cache, output, quiet, **settings):
 
     settings["format"] = choose_format(output, None) if output else None
     request = make_request("sample", settings, no_cache=no_cache)
+    note_fallback(request.engine_chosen, quiet)
     if output is None:
         output = DEFAULT_OUTPUT_DIR / voice_sample.output_name(
             request.engine, request.voice.voice, extension(request.export.format)
@@ -767,6 +784,7 @@ def doctor():
     except LetgoError as exc:
         problems += 1
         click.echo(f"MISSING ffmpeg: {exc}")
+    click.echo(f"ok      default engine: {default_reason()}")
     speaker = Pyttsx3Engine()
     try:
         info = speaker.describe()
@@ -931,6 +949,7 @@ def series_build(
     )
     if output is None:
         output = DEFAULT_OUTPUT_DIR / series_plan.slug(Path(plan).stem)
+    note_fallback(all(e.request.engine_chosen for e in loaded.episodes), quiet or as_json)
     progress = SeriesProgress(quiet or as_json)
     try:
         summary = series_build_module.build(

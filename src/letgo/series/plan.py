@@ -406,7 +406,7 @@ description = "A short course of guided meditations on letting go and being whol
 
 [defaults]            # any setting, by its name ('letgo render --help' lists them as options);
 minutes = 10          # over your config.toml, under a session's own and the build's flags
-engine = "pyttsx3"    # or "fake" for a quick silent-tone draft
+# engine = "pyttsx3"  # default: piper where installed, else pyttsx3; "fake" for a quick draft
 background = "pink"   # or "none"
 {voice_line}
 # rate = 150
@@ -440,11 +440,11 @@ def starter(title: str, name: str) -> str:
 
 
 def _voice_line() -> str:
-    """A commented voice setting naming a pyttsx3 voice installed here (its default one), so
-    uncommenting it works; 'letgo voices' lists the others."""
-    from letgo.voice.engines import list_voices
+    """A commented voice setting naming a voice of the default engine installed here (its
+    default one), so uncommenting it works; 'letgo voices' lists the others."""
+    from letgo.voice.engines import DEFAULT_ENGINE, list_voices
 
-    installed = [v for v in list_voices("pyttsx3") if v.installed]
+    installed = [v for v in list_voices(DEFAULT_ENGINE) if v.installed]
     voice = next((v for v in installed if v.default), installed[0] if installed else None)
     if voice is None:
         return "# voice = \"...\"     # see 'letgo voices'"

