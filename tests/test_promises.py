@@ -18,6 +18,7 @@ from mutagen.id3 import ID3
 
 from letgo.cli import main
 from letgo.file import tags
+from letgo.voice.engines import DEFAULT_ENGINE
 
 ROOT = Path(__file__).resolve().parents[1]
 LETGO = str(Path(sys.executable).parent / "letgo")
@@ -178,8 +179,9 @@ def test_the_starter_plan_suggests_a_voice_that_is_installed(runner, tmp_path):
     plan = tmp_path / "course.toml"
     assert runner.invoke(main, ["series", "new", str(plan)]).exit_code == 0
     suggested = re.search(r'^# voice = "([^"]+)"', plan.read_text(), re.M).group(1)
-    listed = runner.invoke(main, ["voices", "--engine", "pyttsx3"]).output
-    assert re.search(rf"^pyttsx3 +{re.escape(suggested)} +\S+ +installed", listed, re.M), listed
+    listed = runner.invoke(main, ["voices", "--engine", DEFAULT_ENGINE]).output
+    pattern = rf"^{DEFAULT_ENGINE} +{re.escape(suggested)} +\S+ +installed"
+    assert re.search(pattern, listed, re.M), listed
 
 
 @pytest.mark.e2e
