@@ -438,9 +438,9 @@ def test_serve_prints_a_working_feed_for_each_listener(tmp_path):
             with urllib.request.urlopen(feed, timeout=10) as reply:
                 assert reply.status == 200 and b"<enclosure" in reply.read()
         root = feeds[0].split("/anna/")[0] + "/"
-        with pytest.raises(urllib.error.HTTPError) as error:
-            urllib.request.urlopen(root, timeout=10)  # no listing of the listeners' folders
-        assert error.value.code == 404
+        with urllib.request.urlopen(root, timeout=10) as reply:  # the listeners' pages
+            page = reply.read().decode("utf-8")
+        assert 'href="anna/index.html"' in page and 'href="cleo/index.html"' in page
     finally:
         process.terminate()
         process.wait(timeout=BOUND)

@@ -438,7 +438,9 @@ def list_templates(template_dirs):
             f"  {info.name:<24} {length:>7}  {info.title}: {info.description}  "
             f"({where(info.origin, info.path.parent)})"
         )
-    plans = library.series()
+    from letgo.series.plan import plan_files
+
+    plans = plan_files(tuple(str(d) for d in template_dirs))
     if plans:
         click.echo("\nSeries:")
         for plan_info in plans:
@@ -1014,8 +1016,10 @@ def series_serve(folder, port, host):
     everywhere = host in ("0.0.0.0", "", "::")
     shown = serve.local_address() if everywhere else host
     root = f"http://{shown}:{server.server_address[1]}/"
-    click.echo(f"Serving the built series in {folder} at {root}")
-    for subfolder in serve.sets(folder):
+    subfolders = serve.sets(folder)
+    index = "" if "" in subfolders else " (a page leading to each listener's)"
+    click.echo(f"Serving the built series in {folder} at {root}{index}")
+    for subfolder in subfolders:
         named = f"{subfolder.rstrip('/')}: " if subfolder else ""
         click.echo(f"  {named}player page: {root}{subfolder}index.html")
         click.echo(f"  {named}podcast feed: {root}{subfolder}feed.xml")

@@ -33,11 +33,9 @@ def templates(typed: str, template_dirs: Iterable[str] = ()) -> list[str]:
 
 def plans(typed: str, template_dirs: Iterable[str] = ()) -> list[str]:
     """Names of the series plans `letgo list` shows."""
-    from letgo.words import templates as library
+    from letgo.series.plan import plan_files
 
-    return _safely(
-        lambda: (s.name for s in library.TemplateLibrary(tuple(template_dirs)).series()), typed
-    )
+    return _safely(lambda: (s.name for s in plan_files(tuple(template_dirs))), typed)
 
 
 def backgrounds(typed: str) -> list[str]:

@@ -70,20 +70,21 @@ class SeriesProgress:
             return
         self.last = update
         line = None
-        if update.kind == "skip":
-            line = f"  skipped  {update.title} (unchanged)"
-        elif update.kind in ("done", "fail"):
+        name = f"{update.listener}: {update.title}" if update.listener else update.title
+        if update.kind == "skipped":
+            line = f"  skipped  {name} (unchanged)"
+        elif update.kind in ("built", "failed"):
             self.active.pop(update.relpath, None)
-            word = "built  " if update.kind == "done" else "FAILED "
+            word = "built  " if update.kind == "built" else "FAILED "
             line = (
-                f"  {word}  {update.title}: {update.message}  "
+                f"  {word}  {name}: {update.message}  "
                 f"[{update.finished}/{update.to_build}, {self.overall(update)}]"
             )
         else:
-            self.active[update.relpath] = (update.title, update.fraction)
+            self.active[update.relpath] = (name, update.fraction)
             if not self.tty:
                 if update.kind == "start":
-                    line = f"  started  {update.title}"
+                    line = f"  started  {name}"
                 else:
                     return
         if not self.tty:

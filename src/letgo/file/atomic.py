@@ -16,12 +16,13 @@ import os
 import re
 import secrets
 import stat
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from letgo.errors import OutputError
+from letgo.errors import OutputError, UsageError
 from letgo.file.reading import KINDS
 
 #: The name of a temporary file, and of the file it is made as before it is locked (`_create`).
@@ -30,16 +31,23 @@ TEMPORARY = re.compile(r"^\..*\.[0-9a-f]{8}\.(part(\.[A-Za-z0-9]+)?|new)$")
 JUST_MADE = 2.0
 #: Where files cannot be locked (Windows), a temporary file this old is taken as abandoned.
 STALE_AGE = 3600.0
+#: Whether flock is to be had (not on Windows).
+_FLOCK = sys.platform != "win32"
+#: Opens a path itself, never the file a symlink there points to (where the system can).
+NOFOLLOW = getattr(os, "O_NOFOLLOW", 0)
 
 
 def is_temporary(path: Path) -> bool:
     return bool(TEMPORARY.match(path.name))
 
 
-def target(path: Path | str) -> Path:
-    """The regular file that writing `path` replaces or creates (a symlink is followed), after
-    checking it can be: its folder exists (it is made) and takes new files."""
+def target(path: Path | str, follow: bool = True) -> Path:
+    """The regular file that writing `path` replaces or creates (a symlink is followed, or
+    with `follow` False refused), after checking it can be: its folder exists (it is made)
+    and takes new files."""
     path = Path(path).expanduser()
+    if not follow and path.is_symlink():
+        raise OutputError(f"cannot write {path}: it is a symlink; remove it")
     try:
         real = path.resolve() if path.is_symlink() else path
     except (OSError, RuntimeError) as exc:  # a loop of symlinks
@@ -99,11 +107,13 @@ def writing(path: Path | str) -> Iterator[Path]:
         os.replace(temporary, final)
 
 
-def write(path: Path | str, data: bytes, exclusive: bool = False) -> bool:
+def write(path: Path | str, data: bytes, exclusive: bool = False, follow: bool = True) -> bool:
     """Write `data` to `path` completely or not at all; False (nothing written) when the file
     already holds these bytes. `exclusive`: never replace a file; FileExistsError if one is
-    there, even one that appeared meanwhile."""
-    final = target(path)
+    there, even one that appeared meanwhile. `follow` False: a symlink at `path` is refused
+    (OutputError) instead of written through (for files letgo alone keeps, such as a
+    series' manifest)."""
+    final = target(path, follow)
     if exclusive and final.exists():
         raise FileExistsError(errno.EEXIST, "File exists", str(final))
     try:
@@ -187,31 +197,61 @@ def _abandoned(path: Path) -> bool:
     except OSError:
         return False
     try:
-        if path.suffix == ".new" and time.time() - os.fstat(fd).st_mtime <= JUST_MADE:
+        age = time.time() - os.fstat(fd).st_mtime
+        if path.suffix == ".new" and age <= JUST_MADE:
             return False
-        return _try_lock(fd)
+        if not _FLOCK:  # writers hold no lock there (`_lock`): go by age
+            return age > STALE_AGE
+        return try_lock(fd)
     finally:
         os.close(fd)  # and with it the lock
 
 
 def _lock(fd: int) -> None:
     """Hold the file for as long as its writer lives (waiting out a remover's brief look)."""
-    try:
+    if sys.platform != "win32":
         import fcntl
-    except ImportError:
-        return
-    fcntl.flock(fd, fcntl.LOCK_EX)
+
+        fcntl.flock(fd, fcntl.LOCK_EX)
 
 
-def _try_lock(fd: int) -> bool:
+def try_lock(fd: int) -> bool:
     """An exclusive lock on an open file without waiting; False if another process holds it.
-    Where there is no flock (Windows), a file is taken as held until it is STALE_AGE old."""
-    try:
-        import fcntl
-    except ImportError:
-        return time.time() - os.fstat(fd).st_mtime > STALE_AGE
+    flock on POSIX, msvcrt on Windows; either is released when the process dies. The one
+    lock letgo takes: on its temporary files (`_abandoned`) and on a series folder (`held`)."""
+    if sys.platform == "win32":
+        import msvcrt
+
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            msvcrt.locking(fd, msvcrt.LK_NBLCK, 1)
+        except OSError:
+            return False
+        return True
+    import fcntl
+
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
         return False
     return True
+
+
+@contextmanager
+def held(path: Path, busy: str) -> Iterator[None]:
+    """Hold the lock file `path` (made if missing) for the block; UsageError(`busy`) when
+    another process holds it. Only a regular file of our own: never through a symlink, never
+    a FIFO's wait. Released when the block ends or the process dies."""
+    try:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | NOFOLLOW | getattr(os, "O_NONBLOCK", 0), 0o666)
+    except OSError as exc:
+        why = "it is a symlink; remove it" if exc.errno == errno.ELOOP else exc.strerror
+        raise OutputError(f"cannot use {path} as a lock: {why}") from None
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OutputError(f"{path} is not a regular file; remove it")
+        if not try_lock(fd):
+            raise UsageError(busy)
+        yield
+    finally:
+        os.close(fd)  # and with it the lock

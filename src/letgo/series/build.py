@@ -2,48 +2,49 @@
 
 Each session's freshness key (session.freshness_key: the words as spoken, every setting, the
 template, engine and voice, tags, letgo's version) is the one `letgo render` checks too. The
-manifest keeps each session's sources (template file, values, pronunciation files) beside its
-words, so a rebuild renders again only the templates whose sources changed. The manifest in the
-output folder records the key each file was built from; a session whose key and files are unchanged
-is skipped. Every file is written under a temporary name and renamed; the manifest is rewritten
-(atomically) as each session finishes, so a build killed at any moment loses only the sessions in
-flight, and the next run removes their temporary files and builds them again.
+manifest (manifest.py) keeps each session's sources (template file, values, pronunciation files)
+beside its words, so a rebuild renders again only the templates whose sources changed, and
+records the key each file was built from; a session whose key and files are unchanged is
+skipped. Every file is written under a temporary name and renamed; the manifest is rewritten
+(atomically) as each session finishes, so a build killed at any moment loses only the sessions
+in flight, and the next run removes their temporary files and builds them again.
 
-Sessions run in local processes (`jobs`) or on a Dask distributed cluster (`scheduler`).
+Sessions run in local processes (`jobs`) or on a Dask distributed cluster (`scheduler`), by
+runner.py. A build touches only files inside its folder, whatever the manifest says.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import errno
-import json
 import logging
-import os
-import signal
-import stat
-import sys
-import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Literal, get_args
 
 from letgo import session
 from letgo.errors import LetgoError, OutputError, UsageError
 from letgo.file import atomic, tags, transcripts
 from letgo.file.export import cores
-from letgo.series import listen
+from letgo.series import listen, runner
+from letgo.series.manifest import Entry, Manifest, inside, sidecars
+from letgo.series.manifest import read as read_manifest
+from letgo.series.manifest import write as write_manifest
 from letgo.series.plan import Episode, SeriesPlan
 
 log = logging.getLogger(__name__)
 
-MANIFEST = ".letgo-series.json"
 LOCK = ".letgo-series.lock"
-FORMAT = 1
 #: Share of a session's work taken by speaking (the rest is mixing and encoding).
 SPEECH_SHARE = 0.4
+
+#: What became of a session; the words `series build --json` prints (public: keep them).
+Status = Literal["built", "skipped", "failed"]
+STATUSES: tuple[Status, ...] = get_args(Status)
+#: A progress report's kind: a session started, moved on, or reached its status.
+Kind = Literal["start", "progress", Status]
 
 
 @dataclass(frozen=True)
@@ -52,10 +53,14 @@ class Job:
 
     episode: Episode
     output: str
-    """Absolute path of the MP3 (on a path every worker can reach)."""
+    """Absolute path of the audio file (on a path every worker can reach)."""
     key: str
-    record: dict = field(default_factory=dict)
-    """What the manifest keeps beside the key: the session's sources and words."""
+    sources: str
+    """What the manifest keeps beside the key: the hashes of the session's sources..."""
+    words: str
+    """...and of its words."""
+    cover: bytes = b""
+    """The cover art's PNG, drawn once for every session that shares it."""
     encoders: int | None = None
     """Encoders at once for this session: 1 while several sessions are built side by side
     (they fill the cores already); None lets a session alone encode on two (`session.render`)."""
@@ -65,19 +70,19 @@ class Job:
 class Outcome:
     relpath: str
     title: str
-    status: str
-    """'built', 'skipped' or 'failed'."""
+    status: Status
     seconds: float = 0.0
     duration: float = 0.0
     error: str = ""
+    listener: str = ""
+    """The listener's folder the session is for ('' in a plain series)."""
 
 
 @dataclass(frozen=True)
 class Update:
     """A progress report: what happened to one session, and where the whole build stands."""
 
-    kind: str
-    """'skip', 'start', 'progress', 'done' or 'fail'."""
+    kind: Kind
     relpath: str
     title: str
     fraction: float
@@ -90,6 +95,8 @@ class Update:
     finished: int
     to_build: int
     message: str = ""
+    listener: str = ""
+    """The listener's folder the session is for ('' in a plain series)."""
 
 
 @dataclass
@@ -108,7 +115,7 @@ class Summary:
     def ok(self) -> bool:
         return not self.failed
 
-    def count(self, status: str) -> int:
+    def count(self, status: Status) -> int:
         return sum(o.status == status for o in self.outcomes)
 
     def as_dict(self) -> dict:
@@ -116,9 +123,7 @@ class Summary:
             "folder": str(self.folder),
             "ok": self.ok,
             "seconds": round(self.seconds, 3),
-            "built": self.count("built"),
-            "skipped": self.count("skipped"),
-            "failed": self.count("failed"),
+            **{status: self.count(status) for status in STATUSES},
             "written": self.written,
             "sessions": [dataclasses.asdict(o) for o in self.outcomes],
         }
@@ -127,71 +132,55 @@ class Summary:
 OnUpdate = Callable[[Update], None]
 
 
-# --- inputs and the manifest ----------------------------------------------------------------
+# --- inputs, and what the build may touch ----------------------------------------------------
 
 
-def input_key(episode: Episode, entry: dict) -> tuple[str, dict]:
-    """The session's freshness key (session.freshness_key), and the sources and words to record
-    beside it. When the manifest's `entry` has these very sources, its words are taken as they
-    are: an unchanged session is not written again (no template is rendered)."""
+def input_key(episode: Episode, entry: Entry | None) -> tuple[str, str, str]:
+    """The session's freshness key (session.freshness_key), and the hashes of its sources and
+    words to record beside it. When the manifest's `entry` has these very sources, its words
+    are taken as they are: an unchanged session is not written again (no template is
+    rendered)."""
     request = episode.request
     sources = session.sources(request)
-    said = entry.get("words") if entry.get("sources") == sources else None
+    said = entry.words if entry is not None and entry.sources == sources else None
     said = said or session.words(session.write(request))
     key = session.freshness_key(
         request, said, episode.tag, cover=f"{episode.cover}/{tags.COVER_STYLE}"
     )
-    return key, {"sources": sources, "words": said}
+    return key, sources, said
 
 
-def read_manifest(folder: Path) -> dict:
-    try:
-        data = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {"format": FORMAT, "sessions": {}}
-    if data.get("format") != FORMAT or not isinstance(data.get("sessions"), dict):
-        return {"format": FORMAT, "sessions": {}}
-    return data
-
-
-def _write_manifest(folder: Path, manifest: dict) -> None:
-    atomic.write(folder / MANIFEST, json.dumps(manifest, indent=1, sort_keys=True).encode("utf-8"))
-
-
-def sidecars(mp3: Path) -> list[Path]:
-    return [mp3, mp3.with_suffix(".vtt"), mp3.with_suffix(".srt")]
-
-
-def is_current(folder: Path, episode: Episode, key: str, manifest: dict) -> bool:
-    entry = manifest["sessions"].get(episode.relpath)
-    if not entry or entry.get("key") != key:
+def is_current(folder: Path, episode: Episode, key: str, manifest: Manifest) -> bool:
+    entry = manifest.sessions.get(episode.relpath)
+    if entry is None or entry.key != key:
         return False
-    mp3 = folder / episode.relpath
+    audio = folder / episode.relpath
     try:
-        return mp3.stat().st_size == entry["bytes"] and all(p.is_file() for p in sidecars(mp3))
+        return audio.stat().st_size == entry.bytes and all(p.is_file() for p in sidecars(audio))
     except OSError:
         return False
 
 
-def _try_lock(handle) -> bool:
-    """An exclusive lock on an open file without waiting; False if another process holds it.
-    flock on POSIX, msvcrt on Windows; either is released when the process dies."""
-    if sys.platform == "win32":
-        import msvcrt
-
-        try:
-            handle.seek(0)
-            msvcrt.locking(handle.fileno(), msvcrt.LK_NBLCK, 1)
-        except OSError:
-            return False
-        return True
-    import fcntl
-
-    try:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        return False
-    return True
+def _own_folder(folder: Path, plan: SeriesPlan) -> None:
+    """Every file the plan makes lies in the folder or a listener's sub-folder of it, as a
+    file of its own: a symlink there (to a folder or a file elsewhere) is refused, so a build
+    writes through none."""
+    if (folder / listen.PAGE).is_symlink():
+        raise OutputError(
+            f"{folder / listen.PAGE} is a symlink; a build writes only files of its own: remove it"
+        )
+    for subfolder, episodes in plan.sets().items():
+        target = folder / subfolder
+        if subfolder and target.is_symlink():
+            raise OutputError(f"{target} is a symlink; a build writes only into its own folders")
+        target.mkdir(parents=True, exist_ok=True)
+        names = [*(listen.PLAYLIST, listen.FEED, listen.PAGE, listen.COVER)]
+        names += [p.name for e in episodes for p in sidecars(Path(e.filename))]
+        for name in names:
+            if (target / name).is_symlink():
+                raise OutputError(
+                    f"{target / name} is a symlink; a build writes only files of its own: remove it"
+                )
 
 
 class FolderLock:
@@ -199,40 +188,24 @@ class FolderLock:
 
     def __init__(self, folder: Path):
         self.path = folder / LOCK
+        self._held = atomic.held(
+            self.path, f"another build is writing to {folder}; wait for it to finish"
+        )
 
-    def __enter__(self):
-        try:  # never through a symlink, never a FIFO's wait: only a regular file of our own
-            fd = os.open(
-                self.path,
-                os.O_RDWR
-                | os.O_CREAT
-                | getattr(os, "O_NOFOLLOW", 0)
-                | getattr(os, "O_NONBLOCK", 0),
-                0o666,
-            )
-        except OSError as exc:
-            why = "it is a symlink; remove it" if exc.errno == errno.ELOOP else exc.strerror
-            raise OutputError(f"cannot use {self.path} as the build's lock: {why}") from None
-        self.handle = os.fdopen(fd, "a")
-        if not stat.S_ISREG(os.fstat(fd).st_mode):
-            self.handle.close()
-            raise OutputError(f"{self.path} is not a regular file; remove it")
-        if not _try_lock(self.handle):
-            self.handle.close()
-            raise UsageError(
-                f"another build is writing to {self.path.parent}; wait for it to finish"
-            )
+    def __enter__(self) -> FolderLock:
+        self._held.__enter__()
         return self
 
-    def __exit__(self, *exc):
-        self.handle.close()  # closing the file releases the lock
+    def __exit__(self, *exc) -> None:
+        self._held.__exit__(*exc)
 
 
 # --- one session (runs in a worker process or on a Dask worker) --------------------------------
 
 
 def build_one(job: Job, updates=None) -> dict:
-    """Build one session's MP3, VTT and SRT; returns what the manifest records, or an error.
+    """Build one session's audio, VTT and SRT; returns what the manifest records (an `Entry`'s
+    JSON), or an error.
 
     Never raises for a failing session: the error goes back as text so the others go on.
     `updates` is a queue for (relpath, fraction) progress reports, or None.
@@ -252,11 +225,11 @@ def build_one(job: Job, updates=None) -> dict:
             updates.put((episode.relpath, fraction))
 
     try:
-        tag = dataclasses.replace(episode.tag, cover=tags.cover_png(episode.cover))
+        tag = dataclasses.replace(episode.tag, cover=job.cover or tags.cover_png(episode.cover))
         result = session.render(
             episode.request, output, progress=progress, tag=tag, key=job.key, encoders=job.encoders
         )
-        assert result.prepared is not None  # rendered afresh: nothing is reused here
+        assert result.prepared is not None  # made, not reused: it was mixed here
         timeline = result.prepared.timeline
         atomic.write(output.with_suffix(".vtt"), transcripts.vtt(timeline).encode("utf-8"))
         atomic.write(output.with_suffix(".srt"), transcripts.srt(timeline).encode("utf-8"))
@@ -267,7 +240,8 @@ def build_one(job: Job, updates=None) -> dict:
         return {"error": f"{type(exc).__name__}: {exc}", "seconds": time.perf_counter() - started}
     return {
         "key": job.key,
-        **job.record,
+        "sources": job.sources,
+        "words": job.words,
         "title": episode.title,
         "description": episode.description,
         "track": episode.tag.track,
@@ -292,11 +266,11 @@ class _Tracker:
         self.finished = 0
         self.started = time.perf_counter()
 
-    def report(self, kind: str, episode: Episode, fraction: float, message: str = "") -> None:
-        if kind in ("done", "fail"):
+    def report(self, kind: Kind, episode: Episode, fraction: float, message: str = "") -> None:
+        if kind in ("built", "failed"):
             self.finished += 1
             fraction = 1.0
-        if kind != "skip":
+        if kind != "skipped":
             self.fractions[episode.relpath] = fraction
         if self.on_update is None:
             return
@@ -315,8 +289,22 @@ class _Tracker:
                 self.finished,
                 self.to_build,
                 message,
+                episode.folder,
             )
         )
+
+
+class Covers:
+    """Cover art by seed, each drawn once however many sets and sessions share it (drawing
+    one takes most of a second)."""
+
+    def __init__(self) -> None:
+        self.drawn: dict[str, bytes] = {}
+
+    def __call__(self, seed: str) -> bytes:
+        if seed not in self.drawn:
+            self.drawn[seed] = tags.cover_png(seed)
+        return self.drawn[seed]
 
 
 def build(
@@ -335,286 +323,133 @@ def build(
     if jobs is not None and jobs < 1:
         raise UsageError(f"--jobs must be 1 or more, got {jobs}")
     summary = Summary(folder)
+    covers = Covers()
     with FolderLock(folder):
         for leftover in atomic.remove_stale(folder, recursive=True):
             log.info("removed %s, left by an interrupted build", leftover)
         manifest = read_manifest(folder)
+        _own_folder(folder, plan)
         todo: list[Job] = []
         skipped: list[Episode] = []
         for episode in plan.episodes:
-            (folder / episode.folder).mkdir(parents=True, exist_ok=True)
-            key, record = input_key(episode, manifest["sessions"].get(episode.relpath, {}))
-            if not force and is_current(folder, episode, key, manifest):
-                manifest["sessions"][episode.relpath].update(record)  # a new rule, same words
+            entry = manifest.sessions.get(episode.relpath)
+            key, sources, said = input_key(episode, entry)
+            if not force and entry is not None and is_current(folder, episode, key, manifest):
+                # a new rule, same words: keep the new sources on record
+                manifest.sessions[episode.relpath] = dataclasses.replace(
+                    entry, sources=sources, words=said
+                )
                 skipped.append(episode)
             else:
-                todo.append(Job(episode, str(folder / episode.relpath), key, record))
+                output = str(folder / episode.relpath)
+                todo.append(Job(episode, output, key, sources, said, covers(episode.cover)))
         tracker = _Tracker(len(todo), on_update)
         for episode in skipped:
-            duration = manifest["sessions"][episode.relpath]["duration"]
+            duration = manifest.sessions[episode.relpath].duration
             summary.outcomes.append(
-                Outcome(episode.relpath, episode.title, "skipped", duration=duration)
+                Outcome(
+                    episode.relpath,
+                    episode.title,
+                    "skipped",
+                    duration=duration,
+                    listener=episode.folder,
+                )
             )
-            tracker.report("skip", episode, 1.0, "unchanged")
+            tracker.report("skipped", episode, 1.0, "unchanged")
         if todo:
-            side_by_side = min(jobs or cores(), len(todo)) > 1
+            workers = jobs or cores()
+            side_by_side = min(workers, len(todo)) > 1
             todo = [dataclasses.replace(job, encoders=1 if side_by_side else None) for job in todo]
+            by_path = {job.episode.relpath: job.episode for job in todo}
+
+            def start(job: Job) -> None:
+                tracker.report("start", job.episode, 0.0)
+
+            def progress(relpath: str, fraction: float) -> None:
+                tracker.report("progress", by_path[relpath], fraction)
+
             results = (
-                _run_dask(todo, jobs or cores(), scheduler, tracker)
+                runner.run_dask(todo, scheduler, build_one, _dask_key, start)
                 if scheduler
-                else _run_local(todo, jobs or cores(), tracker)
+                else runner.run_local(todo, workers, build_one, start, progress)
             )
             for job, result in results:
                 summary.outcomes.append(_record(folder, manifest, job, result, tracker))
         _forget_removed(folder, plan, manifest)
-        summary.written = write_listening(plan, folder, manifest, base_url)
+        summary.written = write_listening(plan, folder, manifest, base_url, covers)
     order = {e.relpath: n for n, e in enumerate(plan.episodes)}
     summary.outcomes.sort(key=lambda o: order[o.relpath])
     summary.seconds = time.perf_counter() - started
     return summary
 
 
-def _record(folder: Path, manifest: dict, job: Job, result: dict, tracker: _Tracker) -> Outcome:
+def _dask_key(job: Job) -> str:
+    return f"letgo-{job.key[:16]}-{job.episode.filename}"
+
+
+def _record(folder: Path, manifest: Manifest, job: Job, result: dict, tracker: _Tracker) -> Outcome:
     episode = job.episode
+    if "error" not in result:
+        try:
+            entry = Entry.from_json(result)
+        except ValueError as exc:  # a worker's answer that does not hold up (a bug)
+            result = {"error": f"the worker's record of it is wrong: {exc}", **result}
     if "error" in result:
-        tracker.report("fail", episode, 1.0, result["error"])
+        tracker.report("failed", episode, 1.0, result["error"])
         return Outcome(
-            episode.relpath, episode.title, "failed", result["seconds"], error=result["error"]
+            episode.relpath,
+            episode.title,
+            "failed",
+            result.get("seconds", 0.0),
+            error=result["error"],
+            listener=episode.folder,
         )
-    manifest["sessions"][episode.relpath] = result
-    _write_manifest(folder, manifest)
-    tracker.report("done", episode, 1.0, f"{result['duration']:.0f} s of audio")
-    return Outcome(episode.relpath, episode.title, "built", result["seconds"], result["duration"])
+    manifest.sessions[episode.relpath] = entry
+    write_manifest(folder, manifest)
+    tracker.report("built", episode, 1.0, f"{entry.duration:.0f} s of audio")
+    return Outcome(
+        episode.relpath,
+        episode.title,
+        "built",
+        entry.seconds,
+        entry.duration,
+        listener=episode.folder,
+    )
 
 
-def _forget_removed(folder: Path, plan: SeriesPlan, manifest: dict) -> None:
-    """Sessions no longer in the plan: delete the files this tool built for them."""
+def _forget_removed(folder: Path, plan: SeriesPlan, manifest: Manifest) -> None:
+    """Sessions no longer in the plan: delete the files this tool built for them (only ever
+    files inside the folder: `manifest.read` keeps no other path, and `inside` checks that no
+    symlinked sub-folder leads out)."""
     wanted = {e.relpath for e in plan.episodes}
-    gone = [relpath for relpath in manifest["sessions"] if relpath not in wanted]
-    for relpath in gone:
-        for path in sidecars(folder / relpath):
+    for relpath in [r for r in manifest.sessions if r not in wanted]:
+        audio = inside(folder, relpath)
+        for path in sidecars(audio) if audio is not None else []:
             path.unlink(missing_ok=True)
-        del manifest["sessions"][relpath]
-    _write_manifest(folder, manifest)
-
-
-def _run_local(todo: list[Job], jobs: int, tracker: _Tracker):
-    """Sessions on local worker processes; yields (job, result) as each finishes."""
-    import multiprocessing
-    from multiprocessing.managers import SyncManager
-
-    context = multiprocessing.get_context("spawn")  # no inherited threads or engine state
-    workers = min(jobs, len(todo))
-    manager = SyncManager(ctx=context)
-    manager.start(_watch_parent, (os.getpid(),))
-    with manager:
-        updates = manager.Queue()
-        pool = ProcessPoolExecutor(
-            max_workers=workers,
-            mp_context=context,
-            initializer=_start_worker,
-            initargs=(os.getpid(),),
-        )
-        waiting = list(todo)
-        pending: dict[Future, Job] = {}
-        by_path = {job.episode.relpath: job for job in todo}
-        try:
-            while waiting or pending:
-                # only as many in flight as workers: after Ctrl-C nothing queued starts
-                while waiting and len(pending) < workers:
-                    job = waiting.pop(0)
-                    pending[_submit_shielded(pool, job, updates)] = job
-                    tracker.report("start", job.episode, 0.0)
-                done, _ = wait(pending, timeout=0.25, return_when=FIRST_COMPLETED)
-                _drain(updates, by_path, tracker)
-                for future in done:
-                    job = pending.pop(future)
-                    try:
-                        result = future.result()
-                    except Exception as exc:  # the worker process itself died
-                        result = {
-                            "error": f"worker failed: {type(exc).__name__}: {exc}",
-                            "seconds": 0.0,
-                        }
-                    yield job, result
-        except BaseException:  # Ctrl-C, SIGTERM, a closed stderr: stop the sessions in hand
-            for process in list(getattr(pool, "_processes", {}).values()):
-                _signal(process.pid, signal.SIGTERM)
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
-        pool.shutdown(wait=True)
-
-
-def _submit_shielded(pool: ProcessPoolExecutor, job: Job, updates):
-    """Submit with Ctrl-C ignored for the moment a worker may be spawned: the new process
-    inherits the ignore, so a Ctrl-C during its start-up cannot kill it mid-import with a
-    traceback; `_start_worker` turns Ctrl-C back on once it is ready to clean up after itself."""
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        return pool.submit(_build_here, job, updates)
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-#: Seconds a worker whose build has died has to stop its session before it exits anyway.
-ORPHAN_GRACE = 10.0
-#: In a local worker process: set while no session is in hand, so a worker whose build has
-#: died knows when the session it stopped has finished cleaning up.
-_IDLE = threading.Event()
-_IDLE.set()
-
-
-def _build_here(job: Job, updates) -> dict:
-    """`build_one` in a local worker process, marked busy while it runs."""
-    _IDLE.clear()
-    try:
-        return build_one(job, updates)
-    finally:
-        _IDLE.set()
-
-
-def _start_worker(build_pid: int) -> None:
-    """Runs first in each worker: Ctrl-C or SIGTERM stops the session in hand, which cleans up
-    after itself, and the worker stops by itself if the build that started it dies."""
-    signal.signal(signal.SIGINT, _stop_session)
-    signal.signal(signal.SIGTERM, _stop_session)
-    _watch_parent(build_pid)
-
-
-def _stop_session(signum, frame) -> None:
-    # once is enough: a second signal (Ctrl-C, then the build's SIGTERM) must not cut the
-    # clean-up short. A handler doing nothing, not SIG_IGN: one already on its way would
-    # then raise "ignored due to race condition".
-    signal.signal(signal.SIGINT, _already_stopping)
-    signal.signal(signal.SIGTERM, _already_stopping)
-    raise KeyboardInterrupt
-
-
-def _already_stopping(signum, frame) -> None:
-    pass
-
-
-def _watch_parent(build_pid: int) -> None:
-    """In a helper process (worker or manager): when the build process is gone (killed, even
-    with SIGKILL, so its own clean-up never ran), stop too, promptly. The session in hand is
-    stopped as by SIGTERM, removing its temporary files; after ORPHAN_GRACE the process
-    leaves regardless. Its output goes nowhere by then: no one is waiting for it."""
-
-    def watch() -> None:
-        while os.getppid() == build_pid:
-            time.sleep(0.2)
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, 1)
-        os.dup2(devnull, 2)
-        _signal(os.getpid(), signal.SIGTERM)  # stops the session in hand, or an idle wait
-        time.sleep(0.1)
-        _IDLE.wait(ORPHAN_GRACE)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="letgo-watch-build", daemon=True).start()
-
-
-def _signal(pid: int, signum: int) -> None:
-    try:
-        os.kill(pid, signum)
-    except OSError:
-        pass  # already gone
-
-
-def _drain(updates, by_path: dict[str, Job], tracker: _Tracker) -> None:
-    import queue
-
-    while True:
-        try:
-            relpath, fraction = updates.get_nowait()
-        except queue.Empty:
-            return
-        tracker.report("progress", by_path[relpath].episode, fraction)
-
-
-def _run_dask(todo: list[Job], jobs: int, scheduler: str, tracker: _Tracker):
-    """Sessions on a Dask distributed cluster; its workers must reach the output folder."""
-    try:
-        from distributed import Client, as_completed
-    except ImportError:
-        raise UsageError("--scheduler needs Dask: pip install 'letgo[cluster]'") from None
-    _check_reachable(scheduler)
-    try:
-        client = Client(scheduler, timeout=20)
-    except (OSError, TimeoutError) as exc:
-        raise UsageError(f"cannot reach the Dask scheduler at {scheduler}: {exc}") from None
-    with client:
-        futures = {}
-        for job in todo:
-            future = client.submit(
-                build_one, job, None, pure=False, key=f"letgo-{job.key[:16]}-{job.episode.filename}"
-            )
-            futures[future] = job
-            tracker.report("start", job.episode, 0.0)
-        for future in as_completed(futures):
-            job = futures[future]
-            try:
-                result = future.result()
-            except Exception as exc:
-                result = {
-                    "error": f"Dask worker failed: {type(exc).__name__}: {exc}",
-                    "seconds": 0.0,
-                }
-            yield job, result
-
-
-def _check_reachable(address: str) -> None:
-    """Fail in a moment, not after Dask's long connect timeout, when nothing listens there."""
-    import socket
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(address if "://" in address else f"tcp://{address}")
-    if parts.scheme not in ("tcp", "tls") or not parts.hostname or not parts.port:
-        return  # another transport: let Dask judge it
-    try:
-        socket.create_connection((parts.hostname, parts.port), timeout=5).close()
-    except OSError as exc:
-        raise UsageError(
-            f"cannot reach the Dask scheduler at {address}: {exc.strerror or exc}"
-        ) from None
+        del manifest.sessions[relpath]
+    write_manifest(folder, manifest)
 
 
 # --- listening files --------------------------------------------------------------------------
 
 
-def listing(info, relpaths: list[str], manifest: dict) -> listen.Listing:
-    """What the listening files show: the built sessions among `relpaths`, in that order."""
-    items = []
-    for relpath in relpaths:
-        entry = manifest["sessions"].get(relpath)
-        if not entry:
-            continue
-        items.append(
-            listen.Item(
-                file=relpath.rsplit("/", 1)[-1],
-                title=entry["title"],
-                description=entry["description"],
-                track=entry["track"],
-                duration=entry["duration"],
-                bytes=entry["bytes"],
-                built=entry["built"],
-                guid=f"{relpath}#{entry['key'][:16]}",
-                chapters=tuple(tuple(c) for c in entry["chapters"]),
-                cues=tuple(tuple(c) for c in entry["cues"]),
-            )
-        )
-    return listen.Listing(info, tuple(items))
-
-
 def write_listening(
-    plan: SeriesPlan, folder: Path, manifest: dict, base_url: str | None = None
+    plan: SeriesPlan,
+    folder: Path,
+    manifest: Manifest,
+    base_url: str | None = None,
+    covers: Callable[[str], bytes] | None = None,
 ) -> list[str]:
-    """Playlist, feed, page and cover for each set; only files whose bytes change are written."""
+    """Playlist, feed, page and cover for each set, and for listeners' sets an index of their
+    pages at the top; only files whose bytes change are written. Identical covers are drawn
+    once (`covers`)."""
+    covers = covers or Covers()
     written = []
     sets = {}
+    files_of: dict[str, dict[str, bytes]] = {}
     for subfolder, episodes in plan.sets().items():
         target = folder / subfolder
-        data = listing(plan.info, [e.relpath for e in episodes], manifest)
+        data = listen.listing(plan.info, [e.relpath for e in episodes], manifest)
         url = (
             base_url.rstrip("/") + "/" + (f"{subfolder}/" if subfolder else "")
             if base_url
@@ -625,19 +460,19 @@ def write_listening(
             listen.FEED: listen.feed(data, url),
             listen.PAGE: listen.page(data).encode("utf-8"),
         }
-        cover = [episodes[0].cover, tags.COVER_STYLE]
-        if (
-            manifest.get("covers", {}).get(subfolder) != cover
-            or not (target / listen.COVER).is_file()
-        ):
-            files[listen.COVER] = tags.cover_png(episodes[0].cover)  # slow: only when new
-            manifest.setdefault("covers", {})[subfolder] = cover
-        for name, content in files.items():
-            if atomic.write(target / name, content):
-                written.append(str(Path(subfolder) / name) if subfolder else name)
+        cover = (episodes[0].cover, tags.COVER_STYLE)
+        if manifest.covers.get(subfolder) != cover or not (target / listen.COVER).is_file():
+            files[listen.COVER] = covers(episodes[0].cover)  # slow: only when new
+            manifest.covers[subfolder] = cover
+        files_of[subfolder] = files
         sets[subfolder] = [e.relpath for e in episodes]
-    info = dataclasses.asdict(plan.info)
-    if manifest.get("series") != info or manifest.get("sets") != sets or written:
-        manifest["series"], manifest["sets"] = info, sets
-        _write_manifest(folder, manifest)
+    if "" not in sets:  # listeners' sets: the folder's own page leads to theirs
+        files_of[""] = {listen.PAGE: listen.index(plan.info, list(sets)).encode("utf-8")}
+    for subfolder, files in files_of.items():
+        for name, content in files.items():
+            if atomic.write(folder / subfolder / name, content):
+                written.append(f"{subfolder}/{name}" if subfolder else name)
+    if manifest.series != plan.info or manifest.sets != sets or written:
+        manifest.series, manifest.sets = plan.info, sets
+        write_manifest(folder, manifest)
     return written

@@ -15,6 +15,7 @@ from urllib.parse import quote
 
 from letgo.file.export import MEDIA_TYPES
 from letgo.file.transcripts import vtt_text
+from letgo.series.manifest import Manifest
 from letgo.series.plan import SeriesInfo
 
 PLAYLIST = "playlist.m3u"
@@ -48,6 +49,30 @@ class Item:
 class Listing:
     info: SeriesInfo
     items: tuple[Item, ...]
+
+
+def listing(info: SeriesInfo, relpaths: list[str], manifest: Manifest) -> Listing:
+    """What the listening files show: the built sessions among `relpaths`, in that order."""
+    items = []
+    for relpath in relpaths:
+        entry = manifest.sessions.get(relpath)
+        if entry is None:
+            continue
+        items.append(
+            Item(
+                file=relpath.rsplit("/", 1)[-1],
+                title=entry.title,
+                description=entry.description,
+                track=entry.track,
+                duration=entry.duration,
+                bytes=entry.bytes,
+                built=entry.built,
+                guid=f"{relpath}#{entry.key[:16]}",
+                chapters=entry.chapters,
+                cues=entry.cues,
+            )
+        )
+    return Listing(info, tuple(items))
 
 
 def playlist(listing: Listing) -> str:
@@ -141,6 +166,44 @@ def page(listing: Listing) -> str:
         sessions="".join(sessions),
         cues=json.dumps(cues, ensure_ascii=False).replace("</", "<\\/"),
     )
+
+
+def index(info: SeriesInfo, subfolders: list[str]) -> str:
+    """The page at the top of a folder of listeners' sets: a link to each listener's page."""
+    links = "".join(
+        f'<li><a href="{html.escape(quote(name))}/{PAGE}">{html.escape(name)}</a></li>\n'
+        for name in subfolders
+    )
+    return INDEX_TEMPLATE.format(
+        title=html.escape(info.title),
+        author=html.escape(info.author),
+        description=html.escape(info.description),
+        links=links,
+    )
+
+
+INDEX_TEMPLATE = """<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>{title}</title>
+<style>
+  body {{ font-family: Georgia, serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem;
+         background: #f4f1ea; color: #2d3b36; line-height: 1.5; }}
+  a {{ color: #35695a; }}
+</style>
+</head>
+<body>
+<h1>{title}</h1>
+<p>{author}</p>
+<p>{description}</p>
+<p>A set of sessions for each listener:</p>
+<ul class="listeners">
+{links}</ul>
+</body>
+</html>
+"""
 
 
 PAGE_TEMPLATE = """<!doctype html>

@@ -91,6 +91,50 @@ def builtin_plans() -> dict[str, Path]:
     return {p.stem: p for p in sorted(folder.glob("*.toml"))} if folder.is_dir() else {}
 
 
+@dataclass(frozen=True)
+class PlanFile:
+    """A plan found beside the templates: its name, title and size, and where it was found
+    (for `letgo list` and `letgo show`). Not read through: a broken plan still lists."""
+
+    name: str
+    path: Path
+    origin: str
+    title: str
+    description: str = ""
+    sessions: int = 0
+
+
+def plan_files(template_dirs: tuple[str, ...] = ()) -> list[PlanFile]:
+    """Every visible plan (`series/NAME.toml` in each template folder, yours first), by name."""
+    seen: dict[str, PlanFile] = {}
+    for folder, origin in templates.TemplateLibrary(template_dirs).dirs:
+        for path in sorted((folder / PLAN_DIR).glob("*.toml")):
+            if path.stem not in seen:
+                seen[path.stem] = read_plan_file(path, origin)
+    return sorted(seen.values(), key=lambda info: info.name)
+
+
+def read_plan_file(path: Path, origin: str) -> PlanFile:
+    try:
+        plan = tomllib.loads(reading.read_text(path))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise PlanError(f"{path}: cannot read: {exc}") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise PlanError(f"{path}: not valid TOML: {exc}") from None
+    head = plan.get("series") or {}
+    sessions = plan.get("sessions") or []
+    if not isinstance(head, dict) or not isinstance(sessions, list):
+        raise PlanError(f"{path}: a series plan needs a [series] table and [[sessions]]")
+    return PlanFile(
+        path.stem,
+        path,
+        origin,
+        str(head.get("title", path.stem)),
+        str(head.get("description", "")),
+        len(sessions),
+    )
+
+
 def find(name_or_path: str | Path, template_dirs: tuple[str, ...] = ()) -> Path:
     """A plan file by path, or a plan by name from `series/NAME.toml` beside the templates
     (your template folders first, then the built-in ones; as `letgo list` shows them)."""

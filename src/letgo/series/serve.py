@@ -22,9 +22,12 @@ import time
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from letgo.errors import UsageError
+from letgo.errors import LetgoError, UsageError
 from letgo.file.export import MEDIA_TYPES
 from letgo.series import listen
+from letgo.series.manifest import NAME as MANIFEST
+from letgo.series.manifest import Manifest, sidecars
+from letgo.series.manifest import read as read_manifest
 
 log = logging.getLogger(__name__)
 
@@ -67,31 +70,35 @@ class SeriesServer(http.server.ThreadingHTTPServer):
         self.folder = folder
         self.request_timeout = request_timeout
         self.slots = threading.BoundedSemaphore(max_connections)
-        self._manifest: tuple[tuple[int, int] | None, dict] = (None, {})
+        self._manifest: tuple[tuple[int, int, int] | None, Manifest] = (None, Manifest())
         super().__init__(address, Handler)
 
-    def manifest(self) -> dict:
-        """The folder's manifest, read again only when it changes (a rebuild while serving)."""
-        from letgo.series.build import MANIFEST, read_manifest
-
+    def manifest(self) -> Manifest:
+        """The folder's manifest, read again only when it changes (a rebuild while serving);
+        nothing is served while it cannot be read (e.g. a symlink put in its place)."""
         try:
-            info = (self.folder / MANIFEST).stat()
-            stamp = (info.st_mtime_ns, info.st_size)
+            info = (self.folder / MANIFEST).lstat()
+            stamp = (info.st_mtime_ns, info.st_size, info.st_ino)
         except OSError:
             stamp = None
         if stamp != self._manifest[0]:
-            self._manifest = (stamp, read_manifest(self.folder))
+            try:
+                self._manifest = (stamp, read_manifest(self.folder))
+            except LetgoError as exc:
+                log.warning("%s", exc)
+                self._manifest = (stamp, Manifest())
         return self._manifest[1]
 
     def files(self) -> set[str]:
         """The paths, relative to the folder, of every file the build made."""
-        manifest = self.manifest()
+        made = self.manifest()
         found: set[str] = set()
-        for relpath in manifest.get("sessions", {}):
-            stem = relpath.rsplit(".", 1)[0]
-            found.update((relpath, f"{stem}.vtt", f"{stem}.srt"))
-        for subfolder in manifest.get("sets", {}):
+        for relpath in made.sessions:
+            found.update(str(p) for p in sidecars(Path(relpath)))
+        for subfolder in made.sets:
             found.update(f"{subfolder}/{name}" if subfolder else name for name in SET_FILES)
+        if made.sets and "" not in made.sets:
+            found.add(listen.PAGE)  # the index of the listeners' pages
         return found
 
     def process_request(self, request, client_address):
@@ -218,7 +225,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
     def _send_feed(self, relpath: str, host: str, body: bool) -> None:
         subfolder = relpath.rpartition("/")[0]
         if not host:
-            host = f"{self.server.server_address[0]}:{self.server.server_address[1]}"
+            address = self.server.server_address
+            host = f"{str(address[0])}:{address[1]}"
         base = f"http://{host}/" + (quote(subfolder) + "/" if subfolder else "")
         data = _feed_for(self.server.manifest(), subfolder, base)
         if data is None:
@@ -287,16 +295,11 @@ def _relpath(target: str) -> str | None:
     return "/".join(parts)
 
 
-def _feed_for(manifest: dict, subfolder: str, base_url: str) -> bytes | None:
+def _feed_for(made: Manifest, subfolder: str, base_url: str) -> bytes | None:
     """The feed of the set in `subfolder`, with links under `base_url`; None if unknown."""
-    from letgo.series.build import listing
-    from letgo.series.plan import SeriesInfo
-
-    sets = manifest.get("sets") or {}
-    if subfolder not in sets or "series" not in manifest:
+    if subfolder not in made.sets or made.series is None:
         return None
-    data = listing(SeriesInfo(**manifest["series"]), sets[subfolder], manifest)
-    return listen.feed(data, base_url)
+    return listen.feed(listen.listing(made.series, made.sets[subfolder], made), base_url)
 
 
 def make_server(
@@ -325,9 +328,7 @@ def make_server(
 def sets(folder: Path) -> list[str]:
     """The sets a built series folder holds: [''] for a plain series, listeners' folders
     otherwise (their URL paths, ending in '/')."""
-    from letgo.series.build import read_manifest
-
-    return [quote(s) + "/" if s else "" for s in (read_manifest(folder).get("sets") or {})]
+    return [quote(s) + "/" if s else "" for s in read_manifest(folder).sets]
 
 
 def local_address() -> str:

@@ -240,15 +240,6 @@ class TemplateLibrary:
                         )
         return sorted(seen.values(), key=lambda info: info.name)
 
-    def series(self) -> list[SeriesInfo]:
-        """Every visible series plan (``series/*.toml`` in each folder), by name."""
-        seen: dict[str, SeriesInfo] = {}
-        for folder, origin in self.dirs:
-            for path in sorted((folder / SERIES_DIR).glob("*.toml")):
-                if path.stem not in seen:
-                    seen[path.stem] = read_series_info(path, origin)
-        return sorted(seen.values(), key=lambda info: info.name)
-
     def find(self, name_or_path: str) -> TemplateInfo:
         """A template by built-in/user name, or a path to a template file."""
         for folder, origin in self.dirs:
@@ -264,42 +255,6 @@ class TemplateLibrary:
         close = difflib.get_close_matches(name_or_path, names, n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(close)}?" if close else "run 'letgo list' to see them"
         raise TemplateNotFound(f"no template or file named '{name_or_path}'; {hint}")
-
-
-# --- series plans: <folder>/series/NAME.toml beside the templates ---------------------------
-
-SERIES_DIR = "series"
-
-
-@dataclass(frozen=True)
-class SeriesInfo:
-    """A series plan's name, title and size, and where it was found (for `letgo list`)."""
-
-    name: str
-    path: Path
-    origin: str
-    title: str
-    description: str = ""
-    sessions: int = 0
-
-
-def read_series_info(path: Path, origin: str) -> SeriesInfo:
-    try:
-        plan = tomllib.loads(_read(path))
-    except tomllib.TOMLDecodeError as exc:
-        raise TemplateError(f"bad series plan: {exc}", str(path)) from None
-    head = plan.get("series") or {}
-    sessions = plan.get("sessions") or []
-    if not isinstance(head, dict) or not isinstance(sessions, list):
-        raise TemplateError("a series plan needs a [series] table and [[sessions]]", str(path))
-    return SeriesInfo(
-        path.stem,
-        path,
-        origin,
-        str(head.get("title", path.stem)),
-        str(head.get("description", "")),
-        len(sessions),
-    )
 
 
 # --- helpers a template can call; each returns script markup -------------------------------
