@@ -346,20 +346,14 @@ def usual(tmp: Path, env: dict, engine: str, repeat: int, template: str) -> None
     our_wall, our_rss = median_of(render(template, 20, tmp / "ours.mp3", engine, *bed), repeat, env)
     run(render(template, 20, tmp / "stereo.wav", engine, *bed), env)
     floor, _ = median_of(
-        [
-            ffmpeg.exe(),
-            "-hide_banner",
-            "-nostdin",
-            "-v",
-            "error",
+        ffmpeg.command(
             "-y",
-            "-i",
-            str(tmp / "stereo.wav"),
+            *ffmpeg.source(tmp / "stereo.wav"),
             *export.CODECS["mp3"],
             "-b:a",
             "128k",
-            str(tmp / "floor2.mp3"),
-        ],
+            ffmpeg.local(tmp / "floor2.mp3"),
+        ),
         repeat,
     )
     print(
@@ -434,20 +428,14 @@ def main() -> None:
         for engine in ("fake", "pyttsx3"):
             wav = tmp / f"finished-{engine}.wav"
             run(render(template, 20, wav, engine), env)
-            encoder = [
-                ffmpeg.exe(),
-                "-hide_banner",
-                "-nostdin",
-                "-v",
-                "error",
+            encoder = ffmpeg.command(
                 "-y",
-                "-i",
-                str(wav),
+                *ffmpeg.source(wav),
                 *export.CODECS["mp3"],
                 "-b:a",
                 "128k",
-                str(tmp / "floor.mp3"),
-            ]
+                ffmpeg.local(tmp / "floor.mp3"),
+            )
             arguments = ["--verbose", *render(template, 20, tmp / "ours.mp3", engine)[len(LETGO) :]]
             verbose, alone = [*LETGO, *arguments], [*ONE_ENCODER, *arguments]
             floors, timed, single, against = [], [], [], []

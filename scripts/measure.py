@@ -7,13 +7,13 @@ from ffmpeg's ebur128 filter; silences come from its silencedetect filter.
 from __future__ import annotations
 
 import re
-import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from letgo.file import ffmpeg
+from letgo.file.ffmpeg import StreamInfo as StreamInfo  # what stream_info gives
 
 
 @dataclass(frozen=True)
@@ -23,42 +23,18 @@ class Loudness:
     true_peak_dbtp: float
 
 
-@dataclass(frozen=True)
-class StreamInfo:
-    codec: str
-    sample_rate: int
-    channels: int
-    duration: float
-
-
-def _stderr(args: list[str]) -> str:
-    command = [ffmpeg.exe(), "-hide_banner", "-nostdin", *args]
-    return subprocess.run(command, capture_output=True).stderr.decode("utf-8", "replace")
-
-
 def stream_info(path: Path | str) -> StreamInfo:
     """Codec, rate, channels and exact decoded duration of the first audio stream."""
-    text = _stderr(["-i", str(path), "-map", "0:a:0", "-f", "null", "-"])
-    stream = re.search(r"Stream #\S+: Audio: (\w+)[^,]*, (\d+) Hz, (\w+)", text)
-    if not stream:
-        raise ValueError(f"no audio stream in {path}: {text[-300:]}")
-    layout = stream.group(3)
-    channels = {"mono": 1, "stereo": 2}.get(
-        layout, int(re.match(r"\d+", layout).group()) if re.match(r"\d+", layout) else 0
-    )
-    times = re.findall(r"time=(\d+):(\d+):(\d+\.\d+)", text)
-    h, m, s = times[-1]
-    return StreamInfo(
-        stream.group(1), int(stream.group(2)), channels, int(h) * 3600 + int(m) * 60 + float(s)
-    )
+    return ffmpeg.probe(path, exact=True)
 
 
 def loudness(path: Path | str, start: float = 0.0, end: float | None = None) -> Loudness:
     """ffmpeg ebur128's integrated loudness, range and true peak, of the whole file or of the
     part from `start` to `end` seconds."""
-    part = ["-ss", f"{start:.3f}"] + (["-to", f"{end:.3f}"] if end is not None else [])
-    text = _stderr(
-        ["-nostats", *part, "-i", str(path), "-af", "ebur128=peak=true", "-f", "null", "-"]
+    until = ["-to", f"{end:.3f}"] if end is not None else []
+    text = ffmpeg.report(
+        ["-nostats", *until, *ffmpeg.source(path, start), "-af", "ebur128=peak=true"]
+        + ["-f", "null", "-"]
     )
     summary = text[text.rfind("Summary:") :]
 
@@ -75,8 +51,9 @@ def silences(
     path: Path | str, noise_db: float = -45.0, minimum: float = 1.0
 ) -> list[tuple[float, float]]:
     """(start, end) of every stretch quieter than `noise_db` for at least `minimum` seconds."""
-    text = _stderr(
-        ["-i", str(path), "-af", f"silencedetect=noise={noise_db}dB:d={minimum}", "-f", "null", "-"]
+    text = ffmpeg.report(
+        [*ffmpeg.source(path), "-af", f"silencedetect=noise={noise_db}dB:d={minimum}"]
+        + ["-f", "null", "-"]
     )
     starts = [float(x) for x in re.findall(r"silence_start: (-?[\d.]+)", text)]
     ends = [float(x) for x in re.findall(r"silence_end: (-?[\d.]+)", text)]
@@ -126,23 +103,9 @@ def _meter(samples: np.ndarray) -> tuple[float, float]:
 
     with tempfile.NamedTemporaryFile(suffix=".f32") as raw:
         samples.astype("<f4").tofile(raw.name)
-        text = _stderr(
-            [
-                "-nostats",
-                "-f",
-                "f32le",
-                "-ar",
-                str(METER_RATE),
-                "-ac",
-                "1",
-                "-i",
-                raw.name,
-                "-af",
-                "ebur128=peak=true",
-                "-f",
-                "null",
-                "-",
-            ]
+        text = ffmpeg.report(
+            ["-nostats", *ffmpeg.raw(METER_RATE, 1), *ffmpeg.source(raw.name)]
+            + ["-af", "ebur128=peak=true", "-f", "null", "-"]
         )
     summary = text[text.rfind("Summary:") :]
     return (

@@ -161,26 +161,16 @@ class _Encoder:
     block it has finished cleanly, or it is killed and the error goes on."""
 
     def __init__(self, file, path: Path, source: Source, settings: ExportSettings):
-        self.command = [
-            ffmpeg.exe(),
-            "-hide_banner",
-            "-nostdin",
-            "-v",
-            "error",
+        self.command = ffmpeg.command(
             "-y",
-            "-f",
-            "f32le",
-            "-ar",
-            str(source.sample_rate),
-            "-ac",
-            str(source.channels),
+            *ffmpeg.raw(source.sample_rate, source.channels),
             "-i",
             "pipe:0",
             *CODECS[settings.format],
             *(["-b:a", settings.bitrate] if settings.format in LOSSY else []),
             "-map_metadata",
             "-1",
-        ]
+        )
         self.path = path
         self.errors = tempfile.TemporaryFile()
         output, keep = _by_descriptor(file, path)
@@ -307,23 +297,19 @@ def _encode_halves(
 
 def _remux(joined, file) -> None:
     """ffmpeg copies the joined frames into `file`, writing its own Info frame for them."""
-    source, out = f"/dev/fd/{joined.fileno()}", f"/dev/fd/{file.fileno()}"
     ffmpeg.run(
         [
-            "-v",
-            "error",
             "-y",
             "-f",
             "mp3",
-            "-i",
-            source,
+            *ffmpeg.source(f"/dev/fd/{joined.fileno()}"),
             "-c",
             "copy",
             "-map_metadata",
             "-1",
             "-f",
             "mp3",
-            out,
+            ffmpeg.local(f"/dev/fd/{file.fileno()}"),
         ],
         "joining the halves",
         pass_fds=(joined.fileno(), file.fileno()),
@@ -336,8 +322,8 @@ def _by_descriptor(file, path: Path) -> tuple[str, tuple[int, ...]]:
     Popen leaves letgo without its pid) then finishes into a file already removed, instead of
     creating the temporary file again by name after letgo's clean-up."""
     if _DEV_FD.is_dir():
-        return f"/dev/fd/{file.fileno()}", (file.fileno(),)
-    return str(path), ()
+        return ffmpeg.local(f"/dev/fd/{file.fileno()}"), (file.fileno(),)
+    return ffmpeg.local(path), ()
 
 
 def _feed(stdin, data: bytes | None) -> bool:

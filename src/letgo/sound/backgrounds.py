@@ -12,7 +12,6 @@ from __future__ import annotations
 import copy
 import functools
 import logging
-import re
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -366,27 +365,6 @@ class Silence(_Generated):
 # --- a user's own file --------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class FileInfo:
-    duration: float
-    channels: int
-
-
-def probe(path: Path) -> FileInfo:
-    """Length and channel count from the file's header (nothing decoded)."""
-    result = subprocess.run(
-        [ffmpeg.exe(), "-hide_banner", "-nostdin", "-i", str(path)], capture_output=True
-    )
-    text = result.stderr.decode("utf-8", "replace")
-    stream = re.search(r"Stream #\S+.*?: Audio: [^\n]*?, \d+ Hz, ([\w.()]+)", text)
-    duration = re.search(r"Duration: (\d+):(\d+):(\d+(?:\.\d+)?)", text)
-    if not stream or not duration:
-        raise UsageError(f"cannot read background file {path}: {ffmpeg.tail(result.stderr)}")
-    h, m, s = duration.groups()
-    channels = 1 if stream.group(1) == "mono" else 2
-    return FileInfo(int(h) * 3600 + int(m) * 60 + float(s), channels)
-
-
 class FileLoop:
     """A user's recording, looped for as long as the session needs.
 
@@ -411,9 +389,9 @@ class FileLoop:
         self.path = Path(path).expanduser()
         if not self.path.is_file():
             raise SettingError("background", str(path), "no such file")
-        info = probe(self.path)
+        info = ffmpeg.probe(self.path, what="background file")
         self.rate = sample_rate
-        self.channels = info.channels
+        self.channels = 1 if info.channels == 1 else 2  # more are mixed down to two
         if offset is None:
             offset = float(np.random.default_rng(seed).uniform(0, max(info.duration - 1, 0)))
         if not 0 <= offset < max(info.duration, 1e-9):
@@ -424,11 +402,11 @@ class FileLoop:
             )
         self.offset = offset
         fade = min(crossfade, info.duration / 3)
+        if fade * sample_rate < 2:
+            raise UsageError(f"background file {self.path} is too short to loop")
         in_memory = info.duration * sample_rate * self.channels * 4 <= self.IN_MEMORY
-        whole = self._decode(0.0) if in_memory else None
-        self.head = (
-            whole[: round(fade * sample_rate)] if whole is not None else self._decode(0.0, fade)
-        )
+        whole = self._decode() if in_memory else None
+        self.head = whole[: round(fade * sample_rate)] if whole is not None else self._decode(fade)
         if len(self.head) < 2:
             raise UsageError(f"background file {self.path} is too short to loop")
         self.fade = len(self.head)
@@ -460,41 +438,18 @@ class FileLoop:
         twin.cycle = self.cycle.twin()
         return twin
 
-    def _command(self, start: float) -> list[str]:
-        return [
-            ffmpeg.exe(),
-            "-hide_banner",
-            "-nostdin",
-            "-v",
-            "error",
-            *(["-ss", f"{start:.6f}"] if start > 0 else []),
-            "-i",
-            str(self.path),
-            "-map",
-            "0:a:0",
-            "-f",
-            "f32le",
-            "-ac",
-            str(self.channels),
-            "-ar",
-            str(self.rate),
-            "pipe:1",
-        ]
-
-    def _decode(self, start: float, seconds: float | None = None) -> np.ndarray:
-        command = self._command(start)
-        if seconds is not None:
-            command[-1:-1] = ["-t", f"{seconds:.6f}"]
-        result = subprocess.run(command, capture_output=True)
-        if result.returncode != 0:
-            raise UsageError(
-                f"cannot read background file {self.path}: {ffmpeg.tail(result.stderr)}"
-            )
-        return np.frombuffer(result.stdout, dtype=np.float32).reshape(-1, self.channels)
+    def _decode(self, seconds: float | None = None) -> np.ndarray:
+        """The file's opening `seconds` (or all of it), decoded at once."""
+        return ffmpeg.decode(
+            self.path, self.rate, self.channels, seconds=seconds, what="background file"
+        )
 
     def _open(self, start: float) -> subprocess.Popen[bytes]:
+        """ffmpeg decoding the file from `start` seconds, read as it goes."""
         return subprocess.Popen(
-            self._command(start), stdout=subprocess.PIPE, stderr=subprocess.DEVNULL
+            ffmpeg.decoding(self.path, self.rate, self.channels, start),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,
         )
 
     def _fill(self, wanted: int) -> bool:
@@ -511,8 +466,7 @@ class FileLoop:
                 process.wait()
                 self.buffer = np.concatenate(parts)
                 return False
-            data = data[: len(data) - len(data) % frame_bytes]
-            chunk = np.frombuffer(data, dtype=np.float32).reshape(-1, self.channels)
+            chunk = ffmpeg.frames(data, self.channels)
             if self.dropping:
                 dropped = min(self.dropping, len(chunk))
                 chunk, self.dropping = chunk[dropped:], self.dropping - dropped
