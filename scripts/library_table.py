@@ -14,7 +14,7 @@ import sys
 
 from letgo import session
 from letgo.overview import overview
-from letgo.sound.timeline import format_minutes
+from letgo.timefmt import length
 from letgo.voice.engines.fake import FakeEngine
 from letgo.words import pacing, templates
 
@@ -35,9 +35,9 @@ def row(name: str) -> str:
     words = sum(len(event.text.split()) for event in default.speech)
     last = max(event.end for event in default.speech)
     return (
-        f"| `{name}` | {format_minutes(shortest)} – {info.max_minutes:g} min "
+        f"| `{name}` | {length(shortest)} – {info.max_minutes:g} min "
         f"(default {info.minutes:g}) | {gap.seconds:.0f} s | "
-        f"{words / (default.duration / 60):.0f} | {format_minutes(last)} |"
+        f"{words / (default.duration / 60):.0f} | {length(last)} |"
     )
 
 

@@ -165,6 +165,6 @@ def test_an_existing_file_survives_a_failed_render(runner, tmp_path):
     "seconds, shown", [(0, "0:00.0"), (719.97, "12:00.0"), (61.25, "1:01.2"), (3600, "60:00.0")]
 )
 def test_clock_rounds_before_splitting_minutes(seconds, shown):
-    from letgo.cli import clock
+    from letgo.timefmt import clock
 
     assert clock(seconds) == shown

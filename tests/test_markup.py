@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from letgo import session
+from letgo import session, timefmt
 from letgo.cli import main
 from letgo.errors import FitError, TemplateError
 from letgo.sound import timeline as plan
@@ -82,7 +82,7 @@ def test_the_shortest_length_renders_the_text_at_the_length_it_is_for(tmp_path, 
     prepare(path, minutes=suggested)  # the suggestion fits, text and all
     result = runner.invoke(main, ["show", str(path), "--engine", "fake"])
     assert result.exit_code == 0, result.output
-    assert f"shortest {plan.format_minutes(found)}" in result.output
+    assert f"shortest {timefmt.length(found)}" in result.output
 
 
 def test_a_suggested_length_past_a_threshold_fits_its_own_longer_text(tmp_path):

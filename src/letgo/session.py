@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from letgo import __version__
+from letgo import __version__, timefmt
 from letgo.errors import FitError, UsageError
 from letgo.file import atomic, export, ffmpeg, tags
 from letgo.settings.groups import MixSettings, PlanSettings, spoken_word_lufs
@@ -55,7 +55,7 @@ class Prepared:
         voice reads it (numbers, abbreviations and pronunciations applied)."""
         timeline = self.timeline
         lines = [
-            f"{self.info.title}: {plan.format_minutes(timeline.duration)} "
+            f"{self.info.title}: {timefmt.length(timeline.duration)} "
             f"(flexible pauses at {timeline.stretch:.2f}x their written length)"
         ]
         rows = [(e.start, e) for e in timeline.events] + [(s.start, s) for s in timeline.silences]
@@ -64,18 +64,18 @@ class Prepared:
             while chapters and chapters[0].start <= start:
                 chapter = chapters.pop(0)
                 lines.append(
-                    f"\n## {chapter.title}  [{plan.clock(chapter.start)}]  "
-                    f"({plan.clock(chapter.end - chapter.start)} long)"
+                    f"\n## {chapter.title}  [{timefmt.clock(chapter.start)}]  "
+                    f"({timefmt.clock(chapter.end - chapter.start)} long)"
                 )
             if isinstance(item, plan.Silence):
                 kind = "flexible pause" if item.flexible else "pause"
-                lines.append(f"  {plan.clock(start):>8}  [{kind} {item.duration:.1f} s]")
+                lines.append(f"  {timefmt.clock(start):>8}  [{kind} {item.duration:.1f} s]")
             elif item.kind == "speech":
                 text = self.spoken[item.clip] if spoken else item.text
-                lines.append(f"  {plan.clock(start):>8}  {text}")
+                lines.append(f"  {timefmt.clock(start):>8}  {text}")
             else:
-                lines.append(f"  {plan.clock(start):>8}  [{item.kind}]")
-        lines.append(f"\nTotal: {plan.clock(timeline.duration)} ({timeline.duration:.1f} s)")
+                lines.append(f"  {timefmt.clock(start):>8}  [{item.kind}]")
+        lines.append(f"\nTotal: {timefmt.clock(timeline.duration)} ({timeline.duration:.1f} s)")
         return "\n".join(lines)
 
     def __str__(self) -> str:
@@ -218,7 +218,7 @@ class Speaker:
         suggested = plan.shortest_fit(self.at, settings, rounded=True)
         return FitError(
             f"'{self.info.name}' does not fit in {minutes:g} min: the script needs "
-            f"at least {plan.format_minutes(shortest)} ({shortest:.0f} s) of speech "
+            f"at least {timefmt.length(shortest)} ({shortest:.0f} s) of speech "
             f"and pauses; ask for {suggested / 60:.1f} minutes or more"
         )
 

@@ -12,11 +12,10 @@ from pathlib import Path
 
 import click
 
-from letgo import __version__, session
+from letgo import __version__, session, timefmt
 from letgo.cli.progress import Progress, SeriesProgress
 from letgo.errors import LetgoError, SettingError
 from letgo.settings import config, request
-from letgo.sound.timeline import clock, format_minutes
 from letgo.voice.cache import ClipCache
 from letgo.voice.engines import (
     DEFAULT_ENGINE,
@@ -377,12 +376,12 @@ def render(template, variables, template_dirs, no_cache, output, force, quiet, *
         return
     if result.reused:
         click.echo(
-            f"{result.path} is up to date ({format_minutes(result.duration)}, checked in "
+            f"{result.path} is up to date ({timefmt.length(result.duration)}, checked in "
             f"{result.seconds_taken:.1f} s); --force renders it again"
         )
     else:
         click.echo(
-            f"Wrote {result.path} ({format_minutes(result.duration)}, "
+            f"Wrote {result.path} ({timefmt.length(result.duration)}, "
             f"rendered in {result.seconds_taken:.1f} s)"
         )
 
@@ -483,8 +482,8 @@ def show(template, variables, template_dirs, no_cache, **settings):
     click.echo(f"File: {info.path}")
     longest = f"{view.longest / 60:g} min" if view.longest else "no limit"
     click.echo(
-        f"\nLength (with {made.engine}): shortest {format_minutes(view.shortest)}, "
-        f"default {format_minutes(view.default)}, longest {longest}"
+        f"\nLength (with {made.engine}): shortest {timefmt.length(view.shortest)}, "
+        f"default {timefmt.length(view.default)}, longest {longest}"
     )
     if info.sleep:
         click.echo("A sleep session: the added length goes into the closing silence.")
@@ -497,7 +496,7 @@ def show(template, variables, template_dirs, no_cache, **settings):
     at = f"{made.minutes:g} minutes" if made.minutes else "the default length"
     click.echo(f"\nSections and how long each lasts (at {at}):")
     for title, seconds in view.sections:
-        click.echo(f"  {clock(seconds):>8} long  {title}")
+        click.echo(f"  {timefmt.clock(seconds):>8} long  {title}")
 
 
 @main.command()

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING
 
 import click
 
+from letgo import timefmt
+
 if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
@@ -105,7 +107,7 @@ class SeriesProgress:
         left = (
             ""
             if update.remaining is None
-            else f", about {int(update.remaining // 60)}:{int(update.remaining % 60):02d} left"
+            else f", about {timefmt.clock_whole(update.remaining)} left"
         )
         return f"{update.overall:.0%} overall{left}"
 

@@ -6,15 +6,8 @@ exactly as the voice speaks and never outside the file.
 
 from __future__ import annotations
 
+from letgo import timefmt
 from letgo.sound.timeline import Timeline
-
-
-def _stamp(seconds: float, separator: str) -> str:
-    ms = max(0, round(seconds * 1000))
-    hours, ms = divmod(ms, 3_600_000)
-    minutes, ms = divmod(ms, 60_000)
-    secs, ms = divmod(ms, 1000)
-    return f"{hours:02d}:{minutes:02d}:{secs:02d}{separator}{ms:03d}"
 
 
 def cues(timeline: Timeline) -> list[tuple[float, float, str]]:
@@ -25,14 +18,24 @@ def cues(timeline: Timeline) -> list[tuple[float, float, str]]:
 def vtt(timeline: Timeline) -> str:
     lines = ["WEBVTT", ""]
     for n, (start, end, text) in enumerate(cues(timeline), start=1):
-        lines += [str(n), f"{_stamp(start, '.')} --> {_stamp(end, '.')}", vtt_text(text), ""]
+        lines += [
+            str(n),
+            f"{timefmt.stamp(start, '.')} --> {timefmt.stamp(end, '.')}",
+            vtt_text(text),
+            "",
+        ]
     return "\n".join(lines)
 
 
 def srt(timeline: Timeline) -> str:
     lines = []
     for n, (start, end, text) in enumerate(cues(timeline), start=1):
-        lines += [str(n), f"{_stamp(start, ',')} --> {_stamp(end, ',')}", _clean(text), ""]
+        lines += [
+            str(n),
+            f"{timefmt.stamp(start, ',')} --> {timefmt.stamp(end, ',')}",
+            _clean(text),
+            "",
+        ]
     return "\n".join(lines)
 
 

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
 
+from letgo import timefmt
 from letgo.file.export import MEDIA_TYPES
 from letgo.file.transcripts import vtt_text
 from letgo.series.manifest import Manifest
@@ -126,11 +127,6 @@ def feed(listing: Listing, base_url: str) -> bytes:
     return generator.rss_str(pretty=True)
 
 
-def _clock(seconds: float) -> str:
-    minutes, secs = divmod(int(seconds), 60)
-    return f"{minutes}:{secs:02d}"
-
-
 def page(listing: Listing) -> str:
     """A self-contained player page: no network, works from disk or served."""
     info = listing.info
@@ -138,12 +134,13 @@ def page(listing: Listing) -> str:
     for n, item in enumerate(listing.items):
         chapters = "".join(
             f'<li><a href="#" class="chapter" data-audio="a{n}" data-start="{start:.3f}">'
-            f'{html.escape(title)}</a> <span class="time">{_clock(start)}</span></li>'
+            f'{html.escape(title)}</a> <span class="time">{timefmt.clock_whole(start)}</span></li>'
             for title, start, _ in item.chapters
         )
+        length = timefmt.clock_whole(item.duration)
         sessions.append(f'''
 <section class="session" id="s{n}">
-  <h2>{item.track}. {html.escape(item.title)} <span class="time">{_clock(item.duration)}</span></h2>
+  <h2>{item.track}. {html.escape(item.title)} <span class="time">{length}</span></h2>
   <p>{html.escape(item.description)}</p>
   <audio id="a{n}" controls preload="metadata" src="{html.escape(quote(item.file))}"
          data-duration="{item.duration:.3f}">

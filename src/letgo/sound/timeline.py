@@ -15,6 +15,7 @@ import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from letgo import timefmt
 from letgo.errors import FitError
 from letgo.settings.groups import PlanSettings
 from letgo.words.script import Cue, Pause, Script, Speech
@@ -125,7 +126,7 @@ def shortest_fit(
         minutes = suggest_minutes(need) if rounded else need / 60
     raise FitError(
         f"no length fits: the text grows faster than the length "
-        f"({format_minutes(need)} needed at {minutes:.1f} min)"
+        f"({timefmt.length(need)} needed at {minutes:.1f} min)"
     )
 
 
@@ -226,7 +227,7 @@ def split_hold(length: float, cue_seconds: Sequence[float], limit: float) -> lis
 def too_short(shortest: float) -> FitError:
     """The error for a target under `shortest` seconds, naming a length that fits."""
     return FitError(
-        f"the script needs at least {format_minutes(shortest)} ({shortest:.0f} s) "
+        f"the script needs at least {timefmt.length(shortest)} ({shortest:.0f} s) "
         f"of speech and pauses; ask for {suggest_minutes(shortest):.1f} minutes "
         "or more"
     )
@@ -235,14 +236,3 @@ def too_short(shortest: float) -> FitError:
 def suggest_minutes(seconds: float) -> float:
     """`seconds` as minutes rounded up to the tenth (what a person would type)."""
     return math.ceil(round(seconds / 6, 9)) / 10
-
-
-def clock(seconds: float) -> str:
-    """'m:ss.s', rounded before splitting so 719.97 s reads 12:00.0, not 11:60.0."""
-    minutes, tenths = divmod(round(seconds * 10), 600)
-    return f"{minutes}:{tenths / 10:04.1f}"
-
-
-def format_minutes(seconds: float) -> str:
-    minutes, rest = divmod(round(seconds), 60)
-    return f"{minutes} min {rest:02d} s"

@@ -22,6 +22,7 @@ from types import FrameType
 import jinja2
 from jinja2 import meta, nodes
 
+from letgo import timefmt
 from letgo.errors import FitError, LetgoError, TemplateError
 from letgo.file import reading
 from letgo.sound import timeline as plan
@@ -181,7 +182,7 @@ class _Checker:
             self.add(
                 self.line_of(r"^\s*minutes\s*="),
                 f"at a real voice's pace ({pacing.REAL_WPM:g} words a minute) the script "
-                f"needs {plan.format_minutes(need)}, more than its default of "
+                f"needs {timefmt.length(need)}, more than its default of "
                 f"{info.minutes:g} min; raise minutes or trim the text or the pauses' "
                 "min=",
                 warning=True,

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from letgo import timefmt
 from letgo.sound.timeline import Timeline
 from letgo.voice.engines.fake import fake_duration
 from letgo.words.script import Pause, Script, Speech
@@ -144,11 +145,10 @@ def timeline_findings(
     gap = longest_gap(timeline, sleep)
     if gap.seconds <= limit:
         return []
-    minutes, seconds = divmod(round(gap.seconds), 60)
     return [
         Finding(
             gap.line,
-            f"at {timeline.duration / 60:g} min, {minutes} min {seconds:02d} s "
+            f"at {timeline.duration / 60:g} min, {timefmt.length(gap.seconds)} "
             f"pass without a spoken line (over {limit / 60:g} min); use "
             "hold(..., cues=[...]) so long silences are split by a few "
             "words",
