@@ -8,10 +8,17 @@ Each test provokes its fault for real, with the fake engine; servers run over re
 
 from __future__ import annotations
 
+import contextlib
 import decimal
 import fractions
+import http.client
+import logging
+import shutil
+import socket
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -20,6 +27,7 @@ from click.testing import CliRunner
 
 import letgo
 from letgo.cli import main
+from letgo.series import serve
 from letgo.words import speakable
 
 DATA = Path(__file__).parent / "data"
@@ -241,3 +249,189 @@ def test_api_type_mistakes_raise_letgo_errors(args, kwargs, error):
     with pytest.raises(error) as caught:
         letgo.Session(*args, engine="fake", **kwargs)
     assert "must be" in str(caught.value)
+
+
+# --- 15-17. the server holds a crowd, drops stalled readers, reads ranges as RFC 9110 says ----
+
+SERIES = Path(__file__).parent / "series_data"
+
+
+@pytest.fixture(scope="module")
+def built_series(tmp_path_factory) -> Path:
+    root = tmp_path_factory.mktemp("crowd")
+    shutil.copytree(SERIES, root / "plan")
+    plan = root / "plan" / "plan.toml"
+    plan.write_text(
+        '[series]\ntitle = "Crowd"\ntemplates = ["."]\n[defaults]\nminutes = 5\n'
+        'engine = "fake"\nbackground = "none"\n[[sessions]]\ntemplate = "tiny"\n'
+    )
+    out = root / "out"
+    result = run("series", "build", plan, "-o", out, "-q")
+    assert result.exit_code == 0, result.output
+    return out
+
+
+@contextlib.contextmanager
+def serving(folder: Path, host: str = "127.0.0.1", start: bool = True, **limits):
+    httpd = serve.make_server(folder, host, 0, limits=serve.Limits(**limits))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    if start:
+        thread.start()
+    try:
+        yield httpd
+    finally:
+        if not thread.is_alive():
+            thread.start()  # shutdown() waits for serve_forever to have run
+        httpd.shutdown()
+        httpd.server_close()
+
+
+def ask(httpd, path: str, headers: dict | None = None, source: str | None = None):
+    """(status, headers, body) of one GET, optionally from another loopback address."""
+    conn = http.client.HTTPConnection(
+        httpd.server_address[0],
+        httpd.server_address[1],
+        timeout=BOUND,
+        source_address=(source, 0) if source else None,
+    )
+    try:
+        conn.request("GET", path, headers=headers or {})
+        reply = conn.getresponse()
+        return reply.status, dict(reply.getheaders()), reply.read()
+    finally:
+        conn.close()
+
+
+def audio(folder: Path) -> Path:
+    return next(folder.glob("*.mp3"))
+
+
+def wait_until(condition, what: str):
+    deadline = time.monotonic() + BOUND
+    while not condition():
+        assert time.monotonic() < deadline, f"no {what} within {BOUND} s"
+        time.sleep(0.05)
+
+
+def test_a_crowd_waits_in_the_queue_and_is_answered(built_series):
+    """100 connections arrive while the server is not yet accepting: all are queued by the
+    system (a backlog of 5 would leave most of them hanging in connect), then each gets an
+    answer, the file or an immediate 503."""
+    with serving(built_series, start=False, max_connections=8, max_per_client=8) as httpd:
+        assert httpd.request_queue_size >= 128
+        port = httpd.server_address[1]
+        crowd = []
+        for _ in range(100):
+            conn = socket.socket()
+            conn.settimeout(2.0)  # queued by the system: connect returns at once
+            conn.connect(("127.0.0.1", port))
+            conn.sendall(b"GET /index.html HTTP/1.0\r\n\r\n")
+            crowd.append(conn)
+        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        answers = []
+        for conn in crowd:
+            conn.settimeout(BOUND)
+            with conn:
+                reply = b""
+                while chunk := conn.recv(65536):
+                    reply += chunk
+            answers.append(reply.split(b" ", 2)[1])
+        assert set(answers) <= {b"200", b"503"} and b"200" in answers, answers
+
+
+def test_one_address_cannot_take_every_slot(built_series):
+    with serving(built_series, max_connections=6, max_per_client=2) as httpd:
+        port = httpd.server_address[1]
+        idle = [socket.create_connection(("127.0.0.1", port), timeout=BOUND) for _ in range(2)]
+        try:
+            wait_until(lambda: httpd.clients.get("127.0.0.1") == 2, "two connections taken")
+            assert ask(httpd, "/index.html")[0] == 503  # a third from the same address
+            try:
+                other = ask(httpd, "/index.html", source="127.0.0.2")
+            except OSError:
+                pytest.skip("no second loopback address to connect from")
+            assert other[0] == 200  # another client is still served
+        finally:
+            for conn in idle:
+                conn.close()
+        wait_until(lambda: ask(httpd, "/index.html")[0] == 200, "the slots given back")
+
+
+def test_a_reader_that_stops_reading_is_dropped(built_series):
+    mp3 = audio(built_series)
+    with serving(built_series, min_rate=64 * 1024, rate_window=0.5) as httpd:
+        conn = socket.socket()
+        conn.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)  # before connecting: small
+        conn.settimeout(BOUND)
+        with conn:
+            conn.connect(("127.0.0.1", httpd.server_address[1]))
+            conn.sendall(f"GET /{mp3.name} HTTP/1.0\r\n\r\n".encode())
+            time.sleep(0.2)  # let the server take it
+            wait_until(lambda: not httpd.clients, "the stalled reply dropped")  # never read
+            received = 0
+            try:
+                while chunk := conn.recv(65536):
+                    received += len(chunk)
+            except ConnectionResetError:
+                pass
+            assert received < mp3.stat().st_size  # cut off, not sent whole
+        # a client that reads keeps its reply, however long the window
+        status, _, body = ask(httpd, f"/{mp3.name}")
+        assert status == 200 and body == mp3.read_bytes()
+
+
+def test_ranges_as_rfc_9110_reads_them(built_series, caplog):
+    mp3 = audio(built_series)
+    data, size = mp3.read_bytes(), mp3.stat().st_size
+    name = f"/{mp3.name}"
+    with serving(built_series) as httpd, caplog.at_level(logging.INFO, logger=serve.__name__):
+        status, headers, body = ask(httpd, name, {"Range": "bytes=" + "9" * 4300 + "-"})
+        assert status == 416 and headers["Content-Range"] == f"bytes */{size}"
+        status, headers, body = ask(httpd, name, {"Range": "bytes=0-" + "9" * 4300})
+        assert status == 206 and body == data
+        status, _, body = ask(httpd, name, {"Range": "bytes=-" + "9" * 4300})
+        assert status == 206 and body == data
+        status, _, body = ask(httpd, name, {"Range": "bytes=5-3"})
+        assert status == 200 and body == data  # invalid: ignored
+        assert ask(httpd, name, {"Range": "bytes=-0"})[0] == 416
+        status, headers, body = ask(httpd, name, {"Range": "bytes=10-19"})
+        assert status == 206 and body == data[10:20]
+        etag, modified = headers["ETag"], headers["Last-Modified"]
+        assert etag.startswith('"')
+        for still in (etag, modified):
+            status, _, body = ask(httpd, name, {"Range": "bytes=10-19", "If-Range": still})
+            assert status == 206 and body == data[10:20]
+        for other in ('"0-0"', f"W/{etag}", "Sat, 01 Jan 2000 00:00:00 GMT", "yesterday"):
+            status, _, body = ask(httpd, name, {"Range": "bytes=10-19", "If-Range": other})
+            assert status == 200 and body == data, other  # the whole file, not a stale piece
+    assert not [r for r in caplog.records if r.levelno >= logging.WARNING], caplog.text
+
+
+def test_serve_on_ipv6_or_says_why_not(built_series):
+    try:
+        with socket.socket(socket.AF_INET6) as probe:
+            probe.bind(("::1", 0))
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    with serving(built_series, host="::1") as httpd:
+        assert ask(httpd, "/index.html")[0] == 200
+
+
+@pytest.mark.parametrize(
+    "host, says", [("192.0.2.1", "Cannot assign"), ("no.such.invalid", "not an address")]
+)
+def test_an_address_not_here_is_not_blamed_on_the_port(built_series, host, says):
+    result = run("series", "serve", built_series, "--host", host, "--port", "0")
+    assert result.exit_code == 2
+    line = one_error_line(result.stderr)
+    assert says in line and "--port" not in line
+
+
+def test_a_port_in_use_is_blamed_on_the_port(built_series):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = run("series", "serve", built_series, "--host", "127.0.0.1", "--port", port)
+    assert result.exit_code == 2
+    assert "try another --port" in one_error_line(result.stderr)

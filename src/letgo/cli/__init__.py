@@ -1014,6 +1014,7 @@ def series_serve(folder, port, host):
     server = serve.make_server(folder, host, port)
     everywhere = host in ("0.0.0.0", "", "::")
     shown = serve.local_address() if everywhere else host
+    shown = f"[{shown}]" if ":" in shown else shown  # an IPv6 address, as URLs write it
     root = f"http://{shown}:{server.server_address[1]}/"
     subfolders = serve.sets(folder)
     index = "" if "" in subfolders else " (a page leading to each listener's)"

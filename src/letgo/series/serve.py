@@ -5,12 +5,16 @@ playlist, feed, page and cover, as the folder's manifest lists them, and only wh
 lies inside the folder (a symlink out of it is not followed). There are no folder listings and
 no dot-files; a set's folder (`/` or `/alex/`) shows its player page. Each `feed.xml` is made
 afresh for the address the request came to, so a phone on the local network gets links it can
-reach. A request must arrive whole within a time limit, a reply that stalls is dropped, and
-only so many connections are served at once: a slow or idle client cannot tie the server up.
+reach. A request must arrive whole within a time limit, a reply that falls below a floor
+(`MIN_RATE` bytes a second over `RATE_WINDOW` seconds, far below any player's pace) is
+dropped, only so many connections are served at once and only so many from one address, and
+a connection beyond those gets an immediate 503: a slow, idle or greedy client cannot tie the
+server up.
 """
 
 from __future__ import annotations
 
+import errno
 import http.server
 import io
 import logging
@@ -19,6 +23,7 @@ import re
 import socket
 import threading
 import time
+from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
@@ -37,10 +42,22 @@ _HOST = re.compile(r"^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$")
 CHUNK = 256 * 1024
 #: Seconds a client has to send its whole request (headers included).
 REQUEST_TIMEOUT = 10.0
-#: Seconds a client may take to accept each chunk of a reply.
-SEND_TIMEOUT = 60.0
+#: The slowest a reply may be taken: a client reading less than MIN_RATE bytes a second over
+#: RATE_WINDOW seconds is dropped. A 32 kb/s stream is read at 4 KB/s, so any player is far
+#: above it; a client that stops reading, or trickles, gives its slot back within the window.
+MIN_RATE = 1024
+RATE_WINDOW = 30.0
+#: A reply is sent in pieces of this size, so a slow reader's progress is seen piece by piece.
+PIECE = 16 * 1024
 #: Connections served at once; more are told to come back shortly (503).
 MAX_CONNECTIONS = 32
+#: Connections served at once to one client address: trickling readers from one place cannot
+#: take every slot. More get the same 503.
+MAX_PER_CLIENT = 8
+#: Connections the system holds waiting to be accepted: enough that a crowd's connections
+#: wait for the accept loop (which answers at once, a 503 if full) rather than being dropped
+#: by the kernel and retried seconds later.
+BACKLOG = 128
 TYPES = {
     **MEDIA_TYPES,
     ".vtt": "text/vtt; charset=utf-8",
@@ -53,23 +70,44 @@ TYPES = {
 SET_FILES = (listen.PAGE, listen.FEED, listen.PLAYLIST, listen.COVER)
 
 
+@dataclass(frozen=True)
+class Limits:
+    """How much of the server one client may take, and for how long."""
+
+    request_timeout: float = REQUEST_TIMEOUT
+    """Seconds a client has to send its whole request."""
+    max_connections: int = MAX_CONNECTIONS
+    """Connections served at once."""
+    max_per_client: int = MAX_PER_CLIENT
+    """Connections served at once to one client address."""
+    min_rate: float = MIN_RATE
+    """Bytes a second a reply must be taken at, over `rate_window` seconds."""
+    rate_window: float = RATE_WINDOW
+
+
 class SeriesServer(http.server.ThreadingHTTPServer):
-    """A thread per connection, at most `max_connections` of them."""
+    """A thread per connection, at most `max_connections` of them and `max_per_client` for one
+    client address; a connection beyond either is answered 503 at once."""
 
     daemon_threads = True
     block_on_close = False  # Ctrl-C stops at once; open connections end with the process
-    server_address: tuple[str, int]  # IPv4, as bound: (host, port)
+    server_address: tuple[str, int]  # (host, port, ...) as bound; IPv6 adds two more
+    request_queue_size = BACKLOG
 
     def __init__(
         self,
         folder: Path,
         address: tuple[str, int],
-        request_timeout: float = REQUEST_TIMEOUT,
-        max_connections: int = MAX_CONNECTIONS,
+        limits: Limits = Limits(),
+        family: socket.AddressFamily = socket.AF_INET,
     ):
         self.folder = folder
-        self.request_timeout = request_timeout
-        self.slots = threading.BoundedSemaphore(max_connections)
+        self.limits = limits
+        self.request_timeout = limits.request_timeout
+        self.address_family = family
+        self.slots = threading.BoundedSemaphore(limits.max_connections)
+        self.clients: dict[str, int] = {}  # address -> connections being served
+        self.clients_lock = threading.Lock()
         self._manifest: tuple[tuple[int, int, int] | None, Manifest] = (None, Manifest())
         super().__init__(address, Handler)
 
@@ -102,10 +140,11 @@ class SeriesServer(http.server.ThreadingHTTPServer):
         return found
 
     def process_request(self, request, client_address):
-        if not self.slots.acquire(blocking=False):
+        client = client_address[0]
+        if not self._admit(client):
             try:
-                request.settimeout(1.0)
-                request.sendall(
+                request.setblocking(False)  # the accept loop never waits on one client
+                request.send(
                     b"HTTP/1.0 503 Service Unavailable\r\nRetry-After: 5\r\n"
                     b"Content-Length: 0\r\nConnection: close\r\n\r\n"
                 )
@@ -119,14 +158,31 @@ class SeriesServer(http.server.ThreadingHTTPServer):
         try:
             thread.start()
         except RuntimeError:  # no thread to be had; not after start(): the thread releases
-            self.slots.release()
+            self._release(client)
             raise
+
+    def _admit(self, client: str) -> bool:
+        """Take a slot for `client`, if there is one for it."""
+        with self.clients_lock:
+            if self.clients.get(client, 0) >= self.limits.max_per_client:
+                return False
+            if not self.slots.acquire(blocking=False):
+                return False
+            self.clients[client] = self.clients.get(client, 0) + 1
+        return True
+
+    def _release(self, client: str) -> None:
+        with self.clients_lock:
+            left = self.clients.pop(client) - 1
+            if left:
+                self.clients[client] = left
+            self.slots.release()
 
     def process_request_thread(self, request, client_address):
         try:
             super().process_request_thread(request, client_address)
         finally:
-            self.slots.release()
+            self._release(client_address[0])
 
     def handle_error(self, request, client_address):
         """A client that goes away mid-reply is normal; anything else is logged in one line."""
@@ -204,7 +260,7 @@ class Handler(http.server.BaseHTTPRequestHandler):
         self._answer(body=False)
 
     def _answer(self, body: bool) -> None:
-        self.connection.settimeout(SEND_TIMEOUT)
+        self.connection.settimeout(self.server.limits.rate_window)
         relpath = _relpath(self.path)
         host = self.headers.get("Host", "")
         if relpath is None or (host and not _HOST.match(host)):
@@ -226,7 +282,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
         subfolder = relpath.rpartition("/")[0]
         if not host:
             address = self.server.server_address
-            host = f"{str(address[0])}:{address[1]}"
+            name = str(address[0])
+            host = f"[{name}]:{address[1]}" if ":" in name else f"{name}:{address[1]}"
         base = f"http://{host}/" + (quote(subfolder) + "/" if subfolder else "")
         data = _feed_for(self.server.manifest(), subfolder, base)
         if data is None:
@@ -241,41 +298,100 @@ class Handler(http.server.BaseHTTPRequestHandler):
 
     def _send_file(self, path: Path, body: bool) -> None:
         with open(path, "rb") as handle:
-            size = os.fstat(handle.fileno()).st_size
+            info = os.fstat(handle.fileno())
+            size = info.st_size
+            modified = self.date_time_string(int(info.st_mtime))
+            etag = f'"{info.st_size:x}-{info.st_mtime_ns:x}"'
             start, end = 0, size - 1
             status = 200
-            match = _RANGE.match((self.headers.get("Range") or "").strip())
-            if match and match.groups() != ("", ""):  # one range; other forms get the whole file
-                first, last = match.groups()
-                if first == "":
-                    start = max(0, size - int(last))
-                else:
-                    start, end = int(first), min(int(last), end) if last else end
-                if start >= size or start > end:
-                    self.send_response(416)
-                    self.send_header("Content-Range", f"bytes */{size}")
-                    self.send_header("Content-Length", "0")
-                    self.end_headers()
-                    return
-                status = 206
+            span = None
+            if _still_current(self.headers.get("If-Range"), etag, modified):
+                span = _span(self.headers.get("Range"), size)
+            if span == "unsatisfiable":
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{size}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+                return
+            if isinstance(span, tuple):
+                (start, end), status = span, 206
             self.send_response(status)
             self.send_header("Content-Type", TYPES.get(path.suffix, "application/octet-stream"))
             if status == 206:
                 self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
             self.send_header("Content-Length", str(end - start + 1))
             self.send_header("Accept-Ranges", "bytes")
-            self.send_header("Last-Modified", self.date_time_string(int(path.stat().st_mtime)))
+            self.send_header("ETag", etag)
+            self.send_header("Last-Modified", modified)
             self.end_headers()
-            if not body:
-                return
-            handle.seek(start)
-            left = end - start + 1
-            while left > 0:
-                data = handle.read(min(CHUNK, left))
-                if not data:
-                    break
-                self.wfile.write(data)
-                left -= len(data)
+            if body:
+                handle.seek(start)
+                self._send_paced(handle, end - start + 1)
+
+    def _send_paced(self, handle, length: int) -> None:
+        """Send `length` bytes of `handle`, dropping the client (TimeoutError) if it takes
+        less than `min_rate` bytes a second over any stretch of `rate_window` seconds."""
+        limits = self.server.limits
+        due = limits.min_rate * limits.rate_window  # bytes owed by the end of each window
+        window_end, owed = time.monotonic() + limits.rate_window, due
+        left = length
+        while left > 0:
+            data = handle.read(min(CHUNK, left))
+            if not data:
+                break
+            view = memoryview(data)
+            for at in range(0, len(view), PIECE):
+                piece = view[at : at + PIECE]
+                now = time.monotonic()
+                if now >= window_end:  # a window ended with its due bytes sent: a new one
+                    window_end, owed = now + limits.rate_window, due
+                self.connection.settimeout(max(window_end - now, 0.001))
+                self.wfile.write(piece)  # socket.timeout (TimeoutError) if the window ends
+                owed -= len(piece)
+                if owed <= 0:
+                    window_end, owed = time.monotonic() + limits.rate_window, due
+            left -= len(data)
+
+
+#: The largest byte position worth reading: any longer number is past the end of any file.
+_MOST_DIGITS = 18
+
+
+def _position(digits: str) -> int:
+    return int(digits) if len(digits) <= _MOST_DIGITS else 10**_MOST_DIGITS
+
+
+def _span(header: str | None, size: int) -> tuple[int, int] | str | None:
+    """The (first, last) bytes a Range header asks for; "unsatisfiable" (416) for one that
+    starts past the end; None (the whole file, 200) for none, for several ranges and for an
+    invalid one such as `bytes=5-3` (RFC 9110, 14.2: a server may ignore it)."""
+    match = _RANGE.match((header or "").strip())
+    if not match or match.groups() == ("", ""):
+        return None
+    first, last = match.groups()
+    if first == "":  # the last N bytes
+        length = _position(last)
+        if length == 0:
+            return "unsatisfiable"
+        return (max(0, size - length), size - 1) if size else "unsatisfiable"
+    start = _position(first)
+    if last and _position(last) < start:
+        return None  # invalid: ignored
+    if start >= size:
+        return "unsatisfiable"
+    return start, min(_position(last), size - 1) if last else size - 1
+
+
+def _still_current(if_range: str | None, etag: str, modified: str) -> bool:
+    """Whether a Range may be honoured: no If-Range, or one naming this very file (its strong
+    ETag, or its Last-Modified date exactly); a resumed download of a file since rebuilt gets
+    the whole new file instead of a piece of it stitched to a piece of the old."""
+    if if_range is None:
+        return True
+    if_range = if_range.strip()
+    if if_range.startswith(("W/", '"')):
+        return if_range == etag  # a weak tag never matches (RFC 9110, 13.1.5)
+    return if_range == modified
 
 
 def _relpath(target: str) -> str | None:
@@ -308,21 +424,47 @@ def make_server(
     port: int = 8000,
     request_timeout: float = REQUEST_TIMEOUT,
     max_connections: int = MAX_CONNECTIONS,
+    limits: Limits | None = None,
 ) -> SeriesServer:
-    """A server for `folder` (not yet serving: call serve_forever); port 0 picks a free one."""
+    """A server for `folder` (not yet serving: call serve_forever); port 0 picks a free one.
+    `host` is a name or an IPv4 or IPv6 address (`::1`, `::` for every interface). `limits`
+    (when given) replaces `request_timeout` and `max_connections`."""
     folder = Path(folder).expanduser().resolve()
     if not folder.is_dir():
         raise UsageError(f"{folder} is not a folder; build a series into it first")
     if not sets(folder):
         raise UsageError(f"{folder} holds no built series; build one into it first")
+    limits = limits or Limits(request_timeout=request_timeout, max_connections=max_connections)
+    where = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
     try:
-        return SeriesServer(folder, (host, port), request_timeout, max_connections)
-    except OSError as exc:
+        family = _family(host, port)
+        return SeriesServer(folder, (host, port), limits, family)
+    except socket.gaierror as exc:
         raise UsageError(
-            f"cannot listen on {host}:{port}: {exc.strerror}; try another --port"
+            f"cannot listen on '{host}': not an address of this computer ({exc.strerror})"
         ) from None
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            raise UsageError(
+                f"cannot listen on {where}: {exc.strerror}; try another --port"
+            ) from None
+        if exc.errno == errno.EACCES and port < 1024:
+            raise UsageError(
+                f"cannot listen on {where}: {exc.strerror} (ports under 1024 need an "
+                "administrator); try a --port from 1024 up"
+            ) from None
+        raise UsageError(f"cannot listen on {where}: {exc.strerror or exc}") from None
     except UnicodeError:  # a host name that is not one, e.g. with a NUL or too long
         raise UsageError(f"cannot listen on '{host}': not a host name or address") from None
+
+
+def _family(host: str, port: int) -> socket.AddressFamily:
+    """IPv6 for an IPv6 address (or a name that only has one), else IPv4."""
+    if not host:
+        return socket.AF_INET
+    found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    families = [family for family, *_ in found]
+    return socket.AF_INET if socket.AF_INET in families else families[0]
 
 
 def sets(folder: Path) -> list[str]:
