@@ -13,6 +13,7 @@ import decimal
 import fractions
 import http.client
 import logging
+import os
 import shutil
 import socket
 import subprocess
@@ -27,7 +28,9 @@ from click.testing import CliRunner
 
 import letgo
 from letgo.cli import main
+from letgo.file import ffmpeg
 from letgo.series import serve
+from letgo.voice import cache
 from letgo.words import speakable
 
 DATA = Path(__file__).parent / "data"
@@ -435,3 +438,135 @@ def test_a_port_in_use_is_blamed_on_the_port(built_series):
         result = run("series", "serve", built_series, "--host", "127.0.0.1", "--port", port)
     assert result.exit_code == 2
     assert "try another --port" in one_error_line(result.stderr)
+
+
+# --- 3. a background is a local file, and nothing it names reaches the network ---------------
+
+
+class Listener:
+    """A TCP listener on 127.0.0.1 that counts the connections made to it."""
+
+    def __init__(self):
+        self.socket = socket.create_server(("127.0.0.1", 0))
+        self.socket.settimeout(0.1)
+        self.port = self.socket.getsockname()[1]
+        self.connections = 0
+        self.running = True
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while self.running:
+            try:
+                conn, _ = self.socket.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            self.connections += 1
+            conn.close()
+
+    def close(self):
+        self.running = False
+        self.thread.join(BOUND)
+        self.socket.close()
+
+
+def a_sound(path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    rate, seconds = 44100, 3
+    tone = (0.1 * np.sin(2 * np.pi * 220 * np.arange(rate * seconds) / rate)).astype("<f4")
+    command = ffmpeg.command("-y", *ffmpeg.raw(rate, 1), "-i", "pipe:0", ffmpeg.local(path))
+    subprocess.run(command, input=tone.tobytes(), check=True, capture_output=True)
+    return path
+
+
+def test_a_background_path_that_looks_like_a_url_is_a_local_file(tmp_path, monkeypatch):
+    listener = Listener()
+    try:
+        monkeypatch.chdir(tmp_path)
+        named = f"http:/127.0.0.1:{listener.port}/y.wav"  # a folder called 'http:'
+        a_sound(tmp_path / named)
+        (tmp_path / "concat:a.wav|b.wav").mkdir()  # 'concat:' names a protocol too
+        a_sound(tmp_path / "concat:a.wav|b.wav" / "c.wav")
+        playlist = tmp_path / "bed.m3u8"  # a local playlist that names a remote piece
+        playlist.write_text(
+            "#EXTM3U\n#EXT-X-TARGETDURATION:3\n#EXTINF:3.0,\n"
+            f"http://127.0.0.1:{listener.port}/piece.wav\n#EXT-X-ENDLIST\n"
+        )
+        for background in (named, "concat:a.wav|b.wav/c.wav"):
+            out = tmp_path / "x.wav"
+            result = run("render", SHORT, "--engine", "fake", "--background", background, "-o", out)
+            assert result.exit_code == 0, result.output
+            assert out.stat().st_size > 0
+        result = run("render", SHORT, "--engine", "fake", "--background", playlist, "-o", "y.wav")
+        assert result.exit_code != 0  # refused: it is no sound of its own
+        assert "Traceback" not in result.output
+        time.sleep(0.3)  # a connection, had one been made, is counted by now
+        assert listener.connections == 0
+    finally:
+        listener.close()
+
+
+# --- 4. the cache never follows a symlink out of itself --------------------------------------
+
+
+def cached_render(tmp_path: Path, store: Path):
+    env = {"LETGO_CACHE_DIR": str(store)}
+    return run("script", SHORT, "--engine", "fake", env=env)
+
+
+def test_a_dangling_entry_link_is_replaced_not_written_through(tmp_path):
+    store = tmp_path / "cache"
+    assert cached_render(tmp_path, store).exit_code == 0
+    entries = sorted(store.glob(f"*/*{cache.SUFFIX}"))
+    assert entries
+    outside = tmp_path / "outside"
+    outside.mkdir()
+    for n, entry in enumerate(entries):
+        entry.unlink()
+        entry.symlink_to(outside / f"victim-{n}")  # dangling: a write through it creates it
+    (store / "zz").symlink_to(outside)  # and a subfolder that leads out
+    result = cached_render(tmp_path, store)
+    assert result.exit_code == 0, result.output
+    assert list(outside.iterdir()) == []
+    for entry in entries:
+        assert not entry.is_symlink() and entry.is_file()  # spoken again, stored in place
+
+
+def test_a_link_to_a_fifo_in_the_cache_is_a_miss_not_a_hang(tmp_path):
+    store = tmp_path / "cache"
+    assert cached_render(tmp_path, store).exit_code == 0
+    entry = next(store.glob(f"*/*{cache.SUFFIX}"))
+    entry.unlink()
+    os.mkfifo(entry)
+    result = subprocess.run(
+        [*LETGO, "script", str(SHORT), "--engine", "fake"],
+        env={**os.environ, "LETGO_CACHE_DIR": str(store)},
+        capture_output=True,
+        timeout=BOUND,
+    )
+    assert result.returncode == 0, result.stderr
+    assert entry.is_file() and not entry.is_fifo()
+
+
+def test_cache_clear_and_prune_stay_inside_the_cache(tmp_path):
+    store = tmp_path / "cache"
+    assert cached_render(tmp_path, store).exit_code == 0
+    outside = tmp_path / "outside"
+    (outside / "sub").mkdir(parents=True)
+    victims = [outside / "sub" / f"precious{cache.SUFFIX}", outside / f"mine{cache.SUFFIX}"]
+    for victim in victims:
+        victim.write_bytes(b"not letgo's" * 1000)
+    (store / "ab").mkdir(exist_ok=True)
+    (store / "ab" / f"ab{'0' * 62}{cache.SUFFIX}").symlink_to(victims[1])  # an entry link
+    (store / "zz").symlink_to(outside / "sub")  # a subfolder link
+    held = cache.ClipCache(store, max_bytes=0)
+    assert held.stats().entries > 0
+    held.prune()
+    assert all(v.exists() for v in victims)
+    env = {"LETGO_CACHE_DIR": str(store)}
+    result = run("cache", "clear", env=env)
+    assert result.exit_code == 0, result.output
+    assert all(v.exists() for v in victims)
+    assert not (store / "zz").exists() and not list(store.glob(f"*/*{cache.SUFFIX}"))

@@ -58,10 +58,15 @@ def local(path: Path | str) -> str:
     return "file:" + os.fspath(path)
 
 
+#: The only protocol an input may use, itself and whatever it names: a local file that is a
+#: playlist (HLS .m3u8, a concat list) cannot make ffmpeg reach the network.
+LOCAL_ONLY = ["-protocol_whitelist", "file"]
+
+
 def source(path: Path | str, start: float = 0.0) -> list[str]:
     """A local file as an input, read from `start` seconds (ffmpeg seeks, decoding nothing
-    before it)."""
-    return [*(["-ss", f"{start:.6f}"] if start > 0 else []), "-i", local(path)]
+    before it); it and anything it names must be local files."""
+    return [*LOCAL_ONLY, *(["-ss", f"{start:.6f}"] if start > 0 else []), "-i", local(path)]
 
 
 def raw(sample_rate: int, channels: int) -> list[str]:

@@ -7,6 +7,10 @@ sample count, SHA-256 of the key and samples) then 16-bit PCM. It is written wit
 `atomic.write`, so two processes rendering at once never see half an entry; a
 damaged, truncated or misplaced entry fails its check, is removed, and is spoken again.
 
+Nothing in the cache folder is trusted (design rule 12): a symlink in it, in place of an
+entry or of a subfolder, is never followed. Reading treats it as a miss, writing replaces the
+link itself, and clearing or pruning removes the link, never what it points to.
+
 The cache has a size limit (`[cache] max_mb` in config.toml, 1000 MB by default). A hit
 touches its entry, so when a render has written new entries and the folder is over the
 limit, the entries unused for longest go first.
@@ -14,9 +18,11 @@ limit, the entries unused for longest go first.
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import logging
 import os
+import stat
 import struct
 from dataclasses import dataclass
 from pathlib import Path
@@ -112,9 +118,15 @@ class ClipCache:
 
     def get(self, key: str) -> Clip | None:
         path = self.path(key)
+        if not self._real_folder(path.parent):
+            return None
         try:
-            data = path.read_bytes()
+            data = _read_entry(path)
         except (FileNotFoundError, NotADirectoryError):
+            return None
+        except _NotAnEntry:
+            log.warning("cache entry %s is not a file: removed, the sentence is spoken again", path)
+            _remove(path)
             return None
         except OSError as exc:
             self._warn_once(f"cannot read the speech cache {self.folder} ({exc})")
@@ -122,20 +134,48 @@ class ClipCache:
         clip = decode(data, key)
         if clip is None:
             log.warning("damaged cache entry %s: removed, the sentence is spoken again", path)
-            path.unlink(missing_ok=True)
+            _remove(path)
             return None
         try:  # recently used: the last to be pruned
-            os.utime(path)
-        except OSError:
+            os.utime(path, follow_symlinks=False)
+        except (OSError, NotImplementedError):
             pass
         return clip
+
+    def _real_folder(self, folder: Path, make: bool = False) -> bool:
+        """Whether `folder`, the cache folder or one of its subfolders, is a folder; a
+        subfolder must be one itself, not a symlink to one (the cache folder may be a link
+        the user made). With `make`, a missing one is made and a symlink or file in a
+        subfolder's place removed."""
+        if folder == self.folder:
+            if make:
+                folder.mkdir(parents=True, exist_ok=True)
+            return folder.is_dir()
+        try:
+            mode: int | None = os.lstat(folder).st_mode
+        except (FileNotFoundError, NotADirectoryError):
+            mode = None
+        if mode is not None and stat.S_ISDIR(mode):
+            return True
+        if not make or not self._real_folder(self.folder, make=True):
+            return False
+        if mode is not None:
+            log.warning("removed %s from the speech cache: not a folder of its own", folder)
+            _remove(folder)
+        folder.mkdir(exist_ok=True)
+        return stat.S_ISDIR(os.lstat(folder).st_mode)
 
     def put(self, key: str, clip: Clip) -> Clip:
         """Store `clip`; returns it as stored (16-bit), so cold and warm renders match."""
         data = encode(clip, key)
         if self.writable:
             try:
-                atomic.write(self.path(key), data)
+                path = self.path(key)
+                if not self._real_folder(path.parent, make=True):
+                    raise OSError(f"{self.folder} is not a folder")
+                if path.is_symlink():  # replaced, never written through
+                    _remove(path)
+                atomic.write(path, data)
             except (OSError, LetgoError) as exc:  # a full or read-only disk costs speed only
                 self.writable = False
                 self._warn_once(
@@ -151,19 +191,37 @@ class ClipCache:
             log.warning("%s", message)
 
     def _files(self) -> list[tuple[Path, os.stat_result]]:
-        """Every file in the cache with its stat (temporary ones too)."""
+        """Every regular file in the cache's own subfolders with its stat (temporary ones
+        too); nothing reached through a symlink."""
         found = []
-        for path in self.folder.glob(f"*/*{SUFFIX}") if self.folder.is_dir() else []:
-            try:
-                found.append((path, path.stat()))
-            except FileNotFoundError:  # pruned or renamed by another render meanwhile
-                continue
+        for sub in self._subfolders():
+            for entry in _scan(sub):
+                try:
+                    if entry.name.endswith(SUFFIX) and entry.is_file(follow_symlinks=False):
+                        found.append((Path(entry.path), entry.stat(follow_symlinks=False)))
+                except FileNotFoundError:  # pruned or renamed by another render meanwhile
+                    continue
         return found
+
+    def _subfolders(self) -> list[Path]:
+        """The cache's subfolders that are folders, not symlinks to one."""
+        if not self._real_folder(self.folder):
+            return []
+        return [
+            Path(entry.path) for entry in _scan(self.folder) if entry.is_dir(follow_symlinks=False)
+        ]
+
+    def _links(self) -> list[Path]:
+        """Symlinks in the cache folder or its subfolders (none of them letgo's)."""
+        if not self._real_folder(self.folder):
+            return []
+        places = [self.folder, *self._subfolders()]
+        return [Path(e.path) for place in places for e in _scan(place) if e.is_symlink()]
 
     def stats(self) -> Stats:
         files = self._files()
         entries = sum(not atomic.is_temporary(path) for path, _ in files)
-        return Stats(self.folder, entries, sum(stat.st_size for _, stat in files))
+        return Stats(self.folder, entries, sum(info.st_size for _, info in files))
 
     def prune(self, max_bytes: int | None = None) -> Stats:
         """Remove the least recently used entries until the cache holds at most `max_bytes`
@@ -172,16 +230,16 @@ class ClipCache:
         if self.folder.is_dir():
             atomic.remove_stale(self.folder, recursive=True)
         files = self._files()
-        total = sum(stat.st_size for _, stat in files)
+        total = sum(info.st_size for _, info in files)
         removed = freed = 0
-        for path, stat in sorted(files, key=lambda item: item[1].st_mtime):
+        for path, info in sorted(files, key=lambda item: item[1].st_mtime):
             if total <= limit:
                 break
             if atomic.is_temporary(path):  # another render is writing it
                 continue
             path.unlink(missing_ok=True)
-            total -= stat.st_size
-            freed += stat.st_size
+            total -= info.st_size
+            freed += info.st_size
             removed += 1
         if removed:
             log.info(
@@ -195,13 +253,52 @@ class ClipCache:
     def clear(self) -> int:
         """Remove every entry (and leftover temporary files); returns how many entries went."""
         removed = 0
+        for link in self._links():
+            _remove(link)  # the link, not what it points to
         for path, _ in self._files():
             path.unlink(missing_ok=True)
             removed += not atomic.is_temporary(path)
-        for sub in self.folder.glob("*") if self.folder.is_dir() else []:
-            if sub.is_dir():
-                try:
-                    sub.rmdir()
-                except OSError:
-                    pass
+        for sub in self._subfolders():
+            try:
+                sub.rmdir()
+            except OSError:
+                pass
         return removed
+
+
+class _NotAnEntry(OSError):
+    """A cache entry's name holds something other than a regular file (a link, a FIFO...)."""
+
+
+def _read_entry(path: Path) -> bytes:
+    """An entry's bytes, never through a symlink, never waiting on a FIFO or device."""
+    flags = os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as exc:
+        if exc.errno == errno.ELOOP:  # a symlink
+            raise _NotAnEntry(exc.errno, "a symlink") from None
+        raise
+    with os.fdopen(fd, "rb") as handle:
+        if not stat.S_ISREG(os.fstat(fd).st_mode) or path.is_symlink():
+            raise _NotAnEntry(errno.EINVAL, "not a regular file")
+        return handle.read()
+
+
+def _remove(path: Path) -> None:
+    """Remove `path` itself: a symlink or file is unlinked, a folder removed if empty."""
+    try:
+        if path.is_dir() and not path.is_symlink():
+            path.rmdir()
+        else:
+            path.unlink(missing_ok=True)
+    except OSError as exc:
+        log.warning("cannot remove %s from the speech cache: %s", path, exc)
+
+
+def _scan(folder: Path) -> list[os.DirEntry]:
+    try:
+        with os.scandir(folder) as entries:
+            return list(entries)
+    except (FileNotFoundError, NotADirectoryError):
+        return []
