@@ -122,7 +122,10 @@ def parse_vtt(text: str) -> list[tuple[float, float, str]]:
         h, m, s = stamp.replace(",", ".").split(":")
         return int(h) * 3600 + int(m) * 60 + float(s)
 
-    return [(seconds(a), seconds(b), t) for a, b, t in re.findall(r"(\S+) --> (\S+)\n(.+)", text)]
+    return [
+        (seconds(a), seconds(b), re.sub(r"<[^>]*>", "", t))  # the words' cue timestamps out
+        for a, b, t in re.findall(r"(\S+) --> (\S+)\n(.+)", text)
+    ]
 
 
 def test_transcripts_follow_the_speech(built):

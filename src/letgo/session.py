@@ -20,13 +20,14 @@ import numpy as np
 
 from letgo import __version__, timefmt
 from letgo.errors import FitError, UsageError
-from letgo.file import atomic, export, ffmpeg, tags
+from letgo.file import atomic, export, ffmpeg, tags, transcripts
 from letgo.settings.groups import MixSettings, PlanSettings, spoken_word_lufs
 from letgo.settings.request import Request, located
 from letgo.sound import mix
 from letgo.sound import timeline as plan
 from letgo.sound.backgrounds import Background, make_background
 from letgo.sound.bell import strike
+from letgo.voice import timing
 from letgo.voice.cache import ClipCache
 from letgo.voice.engines import Clip, Engine, fingerprint, make_engine, trim
 from letgo.words import phrasing, script, templates
@@ -305,7 +306,15 @@ def prepare(
             parsed = voice.parse(seconds / 60)
             spoken, clips = voice.speak(parsed, progress)
             timeline = plan.plan(parsed, [c.duration for c in clips], seconds, request.plan)
+    timeline = plan.with_words(timeline, lambda e: words_of(e.text, spoken[e.clip], clips[e.clip]))
     return Prepared(written.info, written.variables, parsed, tuple(clips), timeline, tuple(spoken))
+
+
+def words_of(text: str, said: str, clip: Clip) -> plan.Timed:
+    """(word as written, start, end) of each word of `text` in `clip`, which says `said`."""
+    rate = clip.sample_rate
+    spans = timing.spans(clip, said)
+    return timing.written(text, said, [(a / rate, b / rate) for a, b in spans])
 
 
 @dataclass(frozen=True)
@@ -580,6 +589,7 @@ def _render(
             export.write_tags(
                 temporary, info.title, info.comment, info.extra, format=request.export.format
             )
+    transcripts.write_beside(output, prepared.timeline, request.export.captions or "none")
     return Result(output, prepared.timeline.duration, time.perf_counter() - started, prepared)
 
 

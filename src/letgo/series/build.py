@@ -231,8 +231,9 @@ def build_one(job: Job, updates=None) -> dict:
         )
         assert result.prepared is not None  # made, not reused: it was mixed here
         timeline = result.prepared.timeline
-        atomic.write(output.with_suffix(".vtt"), transcripts.vtt(timeline).encode("utf-8"))
-        atomic.write(output.with_suffix(".srt"), transcripts.srt(timeline).encode("utf-8"))
+        wanted = episode.request.export.captions
+        captions = {None: "word", "none": "sentence"}.get(wanted, wanted or "word")
+        transcripts.write_beside(output, timeline, captions, chapters=True)
     except LetgoError as exc:
         return {"error": str(exc), "seconds": time.perf_counter() - started}
     except Exception as exc:  # a bug or an OS failure in one session must not stop the rest
@@ -249,7 +250,15 @@ def build_one(job: Job, updates=None) -> dict:
         "bytes": output.stat().st_size,
         "built": datetime.datetime.now(datetime.UTC).replace(microsecond=0).isoformat(),
         "chapters": [[c.title, round(c.start, 3), round(c.end, 3)] for c in timeline.chapters],
-        "cues": [[round(s, 3), round(e, 3), t] for s, e, t in transcripts.cues(timeline)],
+        "cues": [
+            [
+                round(s, 3),
+                round(e, 3),
+                t,
+                captions == "word" and transcripts.word_text(event, s, e) or "",
+            ]
+            for (s, e, t), event in zip(transcripts.cues(timeline), timeline.speech, strict=True)
+        ],
         "seconds": round(time.perf_counter() - started, 3),
     }
 

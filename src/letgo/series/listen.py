@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 from letgo import timefmt
+from letgo.file import transcripts
 from letgo.file.export import MEDIA_TYPES
 from letgo.file.transcripts import vtt_text
 from letgo.series.manifest import Manifest
@@ -39,7 +40,9 @@ class Item:
     """ISO time it was built (UTC); the feed's publication date."""
     guid: str
     chapters: tuple[tuple[str, float, float], ...] = ()
-    cues: tuple[tuple[float, float, str], ...] = ()
+    cues: tuple[tuple[float, float, str, str], ...] = ()
+    """(start, end, text, timed) of each sentence: `timed` is its cue text as the VTT has it
+    by the word (cue timestamps before the words), or ''."""
 
     @property
     def stem(self) -> str:
@@ -83,14 +86,49 @@ def playlist(listing: Listing) -> str:
     return "\n".join(lines) + "\n"
 
 
+#: The Podcasting 2.0 namespace: transcripts and chapters for each episode.
+PODCAST_NS = "https://podcastindex.org/namespace/1.0"
+#: The types the feed gives each transcript and the chapters, as Podcasting 2.0 names them.
+TRANSCRIPT_TYPES = {"vtt": "text/vtt", "srt": "application/x-subrip"}
+CHAPTERS_TYPE = "application/json+chapters"
+
+
+def _podcast_index():
+    """feedgen extensions (feed and entry) writing <podcast:transcript> and
+    <podcast:chapters> under each item."""
+    from feedgen.ext.base import BaseEntryExtension, BaseExtension
+    from feedgen.util import xml_elem
+
+    class Feed(BaseExtension):
+        def extend_ns(self):
+            return {"podcast": PODCAST_NS}
+
+    class Entry(BaseEntryExtension):
+        def __init__(self):
+            self.links: list[tuple[str, dict[str, str]]] = []
+
+        def extend_ns(self):
+            return {"podcast": PODCAST_NS}
+
+        def extend_rss(self, item):
+            for tag, attributes in self.links:
+                xml_elem(f"{{{PODCAST_NS}}}{tag}", item, attrib=attributes)
+            return item
+
+    return Feed, Entry
+
+
 def feed(listing: Listing, base_url: str) -> bytes:
-    """RSS 2.0 with the iTunes namespace, as podcast apps expect; `base_url` ends with '/'."""
+    """RSS 2.0 with the iTunes namespace, as podcast apps expect; `base_url` ends with '/'.
+    Each episode also names its captions (<podcast:transcript>: the VTT as captions, the
+    SRT) and its JSON chapters (<podcast:chapters>), the Podcasting 2.0 way."""
     from feedgen.feed import FeedGenerator
 
     info = listing.info
     base = base_url if base_url.endswith("/") else base_url + "/"
     generator = FeedGenerator()
     generator.load_extension("podcast")
+    generator.register_extension("podcast_index", *_podcast_index())
     generator.title(info.title)
     generator.link(href=info.link or base + PAGE, rel="alternate")
     generator.description(info.description or info.title)
@@ -123,6 +161,23 @@ def feed(listing: Listing, base_url: str) -> bytes:
         entry.podcast.itunes_episode(item.track)
         entry.podcast.itunes_episode_type("full")
         entry.podcast.itunes_is_closed_captioned("yes")
+        files = transcripts.sidecars(Path(item.file))
+        links = [
+            (
+                "transcript",
+                {
+                    "url": base + quote(files[kind].as_posix()),
+                    "type": TRANSCRIPT_TYPES[kind],
+                    "language": info.language,
+                    **({"rel": "captions"} if kind == "vtt" else {}),
+                },
+            )
+            for kind in ("vtt", "srt")
+        ]
+        if item.chapters:
+            url = base + quote(files["chapters"].as_posix())
+            links.append(("chapters", {"url": url, "type": CHAPTERS_TYPE}))
+        entry.podcast_index.links = links
     generator.lastBuildDate(latest or datetime.datetime(2000, 1, 1, tzinfo=datetime.UTC))
     return generator.rss_str(pretty=True)
 
@@ -153,7 +208,7 @@ def page(listing: Listing) -> str:
      <a href="{html.escape(quote(item.stem))}.srt">SRT</a></p>
 </section>''')
     cues = {
-        f"a{n}": [(start, end, vtt_text(text)) for start, end, text in item.cues]
+        f"a{n}": [(start, end, timed or vtt_text(text)) for start, end, text, timed in item.cues]
         for n, item in enumerate(listing.items)
     }
     return PAGE_TEMPLATE.format(
@@ -217,6 +272,8 @@ PAGE_TEMPLATE = """<!doctype html>
   .session {{ border-top: 1px solid #cfc8b8; padding: 1rem 0; }}
   audio {{ width: 100%; }}
   .caption {{ min-height: 1.5em; font-style: italic; color: #4d6b60; }}
+  .caption .word {{ cursor: pointer; border-radius: .2em; }}
+  .caption .word.now {{ background: #dfe9d8; color: #1f3a30; }}
   .time {{ color: #7b8a84; font-size: .85em; font-weight: normal; }}
   a {{ color: #35695a; }}
 </style>
@@ -229,15 +286,51 @@ PAGE_TEMPLATE = """<!doctype html>
 <script>
 // Transcript cues, for when the browser will not load a .vtt beside a page opened from disk.
 const CUES = {cues};
+// A cue's words: the first at the cue's start, each other after its cue timestamp.
+const STAMP = /<(\\d+:\\d\\d:\\d\\d\\.\\d\\d\\d)>/;
+const decode = (html) => new DOMParser().parseFromString(html, "text/html").body.textContent;
+const cueWords = (cue) => {{
+  const parts = cue.text.split(STAMP);
+  const words = [[cue.startTime, parts[0]]];
+  for (let i = 1; i < parts.length; i += 2) {{
+    const [h, m, s] = parts[i].split(":");
+    words.push([3600 * h + 60 * m + parseFloat(s), parts[i + 1]]);
+  }}
+  return words.filter(([, text]) => text.trim());
+}};
 for (const audio of document.querySelectorAll("audio")) {{
   const caption = audio.parentElement.querySelector(".caption");
   const element = audio.querySelector("track");
   let track = element.track;
+  // the word being said is marked; a click on a word plays from it
+  const mark = () => {{
+    let now = null;
+    for (const word of caption.querySelectorAll(".word"))
+      if (parseFloat(word.dataset.start) <= audio.currentTime + 0.001) now = word;
+    for (const word of caption.querySelectorAll(".word"))
+      word.classList.toggle("now", word === now);
+  }};
+  const follow = () => {{ mark(); if (!audio.paused) requestAnimationFrame(follow); }};
+  audio.addEventListener("play", follow);
+  audio.addEventListener("seeked", mark);
+  audio.addEventListener("timeupdate", mark);
   const show = (t) => {{
     t.mode = "hidden";
     t.addEventListener("cuechange", () => {{
       const active = t.activeCues && t.activeCues[0];
-      caption.replaceChildren(active ? active.getCueAsHTML() : "");
+      caption.replaceChildren();
+      for (const [start, text] of active ? cueWords(active) : []) {{
+        const word = document.createElement("span");
+        word.className = "word";
+        word.dataset.start = start.toFixed(3);
+        word.textContent = decode(text);
+        word.addEventListener("click", () => {{
+          audio.currentTime = start;
+          audio.play().catch(() => {{}});
+        }});
+        caption.append(word);
+      }}
+      mark();
     }});
   }};
   const fallback = () => {{

@@ -25,7 +25,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from letgo.errors import OutputError
-from letgo.file import atomic
+from letgo.file import atomic, transcripts
 from letgo.file.export import MEDIA_TYPES
 from letgo.series.plan import SeriesInfo
 
@@ -38,7 +38,8 @@ FORMAT = 1
 MAX_BYTES = 512 * 1024 * 1024
 
 Chapter = tuple[str, float, float]
-Cue = tuple[float, float, str]
+Cue = tuple[float, float, str, str]
+"""(start, end, text, the text with its words' cue timestamps as the VTT has it, or '')."""
 
 
 @dataclass(frozen=True)
@@ -207,8 +208,8 @@ def inside(folder: Path, relpath: str) -> Path | None:
 
 
 def sidecars(audio: Path) -> list[Path]:
-    """A session's files: the audio and its two transcripts."""
-    return [audio, audio.with_suffix(".vtt"), audio.with_suffix(".srt")]
+    """A session's files: the audio, its two transcripts and its chapters."""
+    return [audio, *transcripts.sidecars(audio).values()]
 
 
 # --- reading and writing ----------------------------------------------------------------------
@@ -289,10 +290,15 @@ def _chapter(item: Any) -> Chapter:
 
 
 def _cue(item: Any) -> Cue:
-    if not (isinstance(item, list) and len(item) == 3 and isinstance(item[2], str)):
-        raise ValueError("a cue is not [start, end, text]")
+    if not (
+        isinstance(item, list)
+        and len(item) in (3, 4)
+        and all(isinstance(text, str) for text in item[2:])
+    ):
+        raise ValueError("a cue is not [start, end, text, timed text]")
     fields = {"start": item[0], "end": item[1]}
-    return _number(fields, "start"), _number(fields, "end"), item[2]
+    timed = item[3] if len(item) == 4 else ""
+    return _number(fields, "start"), _number(fields, "end"), item[2], timed
 
 
 def _series(data: Any) -> SeriesInfo | None:

@@ -28,6 +28,7 @@ from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
 from letgo.errors import LetgoError, UsageError
+from letgo.file import transcripts
 from letgo.file.export import MEDIA_TYPES
 from letgo.series import listen
 from letgo.series.manifest import NAME as MANIFEST
@@ -62,12 +63,19 @@ TYPES = {
     **MEDIA_TYPES,
     ".vtt": "text/vtt; charset=utf-8",
     ".srt": "application/x-subrip",
+    ".json": "application/json; charset=utf-8",  # a session's chapters
     ".m3u": "audio/x-mpegurl",
     ".xml": "application/rss+xml; charset=utf-8",
     ".html": "text/html; charset=utf-8",
     ".png": "image/png",
 }
 SET_FILES = (listen.PAGE, listen.FEED, listen.PLAYLIST, listen.COVER)
+
+
+def shared(path: Path) -> bool:
+    """Whether a browser player on another site may read `path` (Access-Control-Allow-Origin:
+    *): a session's captions and chapters, which the feed points to; nothing else."""
+    return path.name.endswith(tuple(transcripts.SIDECARS.values()))
 
 
 @dataclass(frozen=True)
@@ -317,6 +325,8 @@ class Handler(http.server.BaseHTTPRequestHandler):
                 (start, end), status = span, 206
             self.send_response(status)
             self.send_header("Content-Type", TYPES.get(path.suffix, "application/octet-stream"))
+            if shared(path):
+                self.send_header("Access-Control-Allow-Origin", "*")
             if status == 206:
                 self.send_header("Content-Range", f"bytes {start}-{end}/{size}")
             self.send_header("Content-Length", str(end - start + 1))

@@ -88,6 +88,14 @@ class ExportSettings:
     """Container and codec: mp3, wav, flac, ogg (Opus) or m4a (AAC)."""
     bitrate: str = "128k"
     """Encoder bitrate for lossy formats."""
+    captions: str | None = None
+    """Captions written beside the file: none, sentence (a VTT and an SRT, a cue a sentence)
+    or word (the VTT's cues also time each word). None: none for `render`, word for a series
+    (a series always has its captions; there none is taken as sentence)."""
+
+
+#: What `captions` may be (`ExportSettings.captions`).
+CAPTIONS = ("none", "sentence", "word")
 
 
 def spoken_word_lufs(channels: int) -> float:

@@ -378,6 +378,15 @@ SETTINGS: tuple[Setting, ...] = (
         "Bitrate for mp3, ogg (Opus) and m4a (AAC), e.g. 128k.",
         form=BITRATE,
     ),
+    Setting(
+        "captions",
+        str,
+        ExportSettings,
+        "file",
+        "Captions beside the file: none, sentence (a VTT and an SRT) or word (the VTT "
+        "times every word). Default: none for render; a series always has them, by the word.",
+        choices=groups.CAPTIONS,
+    ),
 )
 BY_NAME: dict[str, Setting] = {s.name: s for s in SETTINGS}
 TABLES: dict[str, tuple[str, ...]] = {}

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from letgo import timefmt
 from letgo.errors import FitError
@@ -33,6 +33,9 @@ class Event:
     section: int = 0
     volume: float = 0.0
     """dB on this clip after levelling (from <prosody volume=...>)."""
+    words: tuple[tuple[str, float, float], ...] = ()
+    """(word as written, start, end) of each word of a sentence, in seconds from the start of
+    the file (see `with_words`); empty until the words are timed."""
 
     @property
     def end(self) -> float:
@@ -206,6 +209,27 @@ def plan(
     spans = zip(starts, ends, strict=False)  # no sections: one end, no starts
     chapters = tuple(Chapter(key[0], start, end) for (key, start), end in spans)
     return Timeline(duration, tuple(events), tuple(silences), chapters, stretch)
+
+
+Timed = Sequence[tuple[str, float, float]]
+"""(word as written, start, end) of each word of a clip, in seconds from the clip's start."""
+
+
+def with_words(timeline: Timeline, words: Callable[[Event], Timed]) -> Timeline:
+    """`timeline` with each sentence's words placed in the file: `words(event)` times them
+    in its clip (see `letgo.voice.timing.written`), to which the sentence's start is added;
+    nothing ends after the sentence or the file."""
+    events = []
+    for event in timeline.events:
+        if event.kind == "speech":
+            last = min(event.end, timeline.duration)
+            placed = tuple(
+                (word, min(event.start + a, last), min(event.start + b, last))
+                for word, a, b in words(event)
+            )
+            event = replace(event, words=placed)
+        events.append(event)
+    return replace(timeline, events=tuple(events))
 
 
 def split_hold(length: float, cue_seconds: Sequence[float], limit: float) -> list[float]:

@@ -3,7 +3,10 @@
 An entry's name is a hash of the engine's identity (engine, version, voice, settings) and the
 normalised text, so any change that alters the sound is a different entry, and every session
 and series shares the same entries. Each entry is one file: a header (magic, sample rate,
-sample count, SHA-256 of the key and samples) then 16-bit PCM. It is written with
+sample count, word count, SHA-256 of the key, samples and word times) then 16-bit PCM, then
+the engine's word times (`Clip.words`, a pair of 32-bit sample positions a word; a count of
+NO_WORDS when the engine gave none), so a warm render has its captions by the word without
+speaking. The times are checked like the samples (in order, inside the clip). It is written with
 `atomic.write`, so two processes rendering at once never see half an entry; a
 damaged, truncated or misplaced entry fails its check, is removed, and is spoken again.
 
@@ -32,13 +35,15 @@ import platformdirs
 
 from letgo.errors import LetgoError
 from letgo.file import atomic
-from letgo.voice.engines import Clip
+from letgo.voice import timing
+from letgo.voice.engines import Clip, Spans
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
-MAGIC = b"LGC1"
-_HEADER = struct.Struct("<4sIQ32s")  # magic, sample rate, samples, sha256 of key + samples
+FORMAT = 2
+MAGIC = b"LGC2"
+_HEADER = struct.Struct("<4sIQI32s")  # magic, rate, samples, words, sha256 of key + the rest
+NO_WORDS = 0xFFFFFFFF
 SUFFIX = ".clip"
 DEFAULT_MAX_MB = 1000
 
@@ -77,25 +82,35 @@ def _digest(key: str, pcm: bytes) -> bytes:
 def encode(clip: Clip, key: str) -> bytes:
     """An entry for `key`; its checksum covers the key too, so a misplaced file is caught."""
     pcm = np.clip(np.round(clip.samples * 32767.0), -32768, 32767).astype("<i2").tobytes()
-    return _HEADER.pack(MAGIC, clip.sample_rate, len(pcm) // 2, _digest(key, pcm)) + pcm
+    words = NO_WORDS if clip.words is None else len(clip.words)
+    times = np.asarray(clip.words or [], dtype="<i4").tobytes()
+    body = pcm + times
+    return _HEADER.pack(MAGIC, clip.sample_rate, len(pcm) // 2, words, _digest(key, body)) + body
 
 
 def decode(data: bytes, key: str) -> Clip | None:
     """The clip in `data`, or None if it is not a whole, undamaged entry for `key`."""
     if len(data) < _HEADER.size:
         return None
-    magic, rate, count, digest = _HEADER.unpack_from(data)
-    pcm = data[_HEADER.size :]
-    if magic != MAGIC or rate <= 0 or len(pcm) != 2 * count:
+    magic, rate, count, words, digest = _HEADER.unpack_from(data)
+    body = data[_HEADER.size :]
+    pairs = 0 if words == NO_WORDS else words
+    if magic != MAGIC or rate <= 0 or len(body) != 2 * count + 8 * pairs:
         return None
-    if _digest(key, pcm) != digest:
+    if _digest(key, body) != digest:
         return None
-    return _clip(pcm, rate)
+    spans = None
+    if words != NO_WORDS:
+        flat = np.frombuffer(body[2 * count :], dtype="<i4").tolist()
+        spans = tuple(zip(flat[::2], flat[1::2], strict=True))
+        if not timing.valid(spans, words, count):
+            return None
+    return _clip(body[: 2 * count], rate, spans)
 
 
-def _clip(pcm: bytes, rate: int) -> Clip:
+def _clip(pcm: bytes, rate: int, words: Spans | None = None) -> Clip:
     """A clip from an entry's 16-bit samples."""
-    return Clip(np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32767.0, rate)
+    return Clip(np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32767.0, rate, words)
 
 
 class ClipCache:
@@ -182,7 +197,7 @@ class ClipCache:
                     f"cannot write to the speech cache {self.folder} ({exc}); "
                     "sentences are spoken afresh next time"
                 )
-        return _clip(data[_HEADER.size :], clip.sample_rate)
+        return _clip(data[_HEADER.size :][: 2 * len(clip.samples)], clip.sample_rate, clip.words)
 
     def _warn_once(self, message: str) -> None:
         """A cache that fails fails for every sentence: say so once, not once per sentence."""

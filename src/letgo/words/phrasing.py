@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 
+from letgo.voice import timing
 from letgo.voice.engines import Clip
 
 #: Inside a sentence, the marks a speaker pauses at.
@@ -80,4 +81,4 @@ def widen(clip: Clip, text: str, phrase_gap: float) -> Clip:
         parts += [samples[last:at], np.zeros(extra, dtype=np.float32)]
         last = at
     parts.append(samples[last:])
-    return Clip(np.concatenate(parts), clip.sample_rate)
+    return Clip(np.concatenate(parts), clip.sample_rate, timing.widened(clip.words, inserts))

@@ -14,6 +14,9 @@ import numpy as np
 
 from letgo.errors import EngineUnavailable
 
+Spans = tuple[tuple[int, int], ...]
+"""(first sample, sample after the last) of each word of a clip's text, in order."""
+
 
 @dataclass(frozen=True)
 class Clip:
@@ -21,6 +24,9 @@ class Clip:
 
     samples: np.ndarray
     sample_rate: int
+    words: Spans | None = None
+    """Where each word of the text it speaks (split at white space) is said, as the engine
+    timed it (see `letgo.voice.timing`); None when the engine gave no times."""
 
     @property
     def duration(self) -> float:

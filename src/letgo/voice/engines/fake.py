@@ -6,11 +6,12 @@ predict every clip's length and find "speech" in the output by its level.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from letgo.voice.engines import Clip, Progress, VoiceInfo, VoiceSettings
+from letgo.voice.engines import Clip, Progress, Spans, VoiceInfo, VoiceSettings
 
 SAMPLE_RATE = 22050
 SECONDS_PER_CHAR = 0.05
@@ -23,6 +24,15 @@ def fake_duration(text: str, rate: float = 1.0) -> float:
 
 def _frames(text: str, rate: float) -> int:
     return round(len(text) * SECONDS_PER_CHAR / rate * SAMPLE_RATE)
+
+
+def fake_words(text: str, rate: float = 1.0) -> Spans:
+    """The exact spans of the words of `text` in its fake clip: each character has its
+    share of the clip, and a word runs from its first character to its last."""
+    return tuple(
+        (_frames(text[: m.start()], rate), _frames(text[: m.end()], rate))
+        for m in re.finditer(r"\S+", text)
+    )
 
 
 class FakeEngine:
@@ -58,7 +68,7 @@ class FakeEngine:
             t = np.arange(n, dtype=np.float32) / SAMPLE_RATE
             pitch = 220.0 * (1 + self.pitch)
             tone = 0.3 * np.sin(2 * np.pi * pitch * t) * (1 + 0.3 * np.sin(2 * np.pi * 3 * t))
-            yield Clip(tone.astype(np.float32), SAMPLE_RATE)
+            yield Clip(tone.astype(np.float32), SAMPLE_RATE, fake_words(text, self.rate))
             if progress:
                 progress(done, len(sentences))
 

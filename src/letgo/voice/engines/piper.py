@@ -28,10 +28,11 @@ import numpy as np
 import platformdirs
 
 from letgo.errors import EngineUnavailable, SettingError, SynthesisError, VoiceNotFound
-from letgo.voice.engines import Clip, Progress, VoiceInfo, VoiceSettings, clipcheck
+from letgo.voice.engines import Clip, Progress, Spans, VoiceInfo, VoiceSettings, clipcheck
 
 if TYPE_CHECKING:
     from piper import PiperVoice
+    from piper.voice import AudioChunk
 
 log = logging.getLogger(__name__)
 
@@ -174,6 +175,46 @@ def default_threads() -> int:
     return max(1, min(os.cpu_count() or 1, 4))
 
 
+#: Phonemes that are not sounds of a word: the word separator and punctuation.
+_SPACE = " "
+_MARKS = set(",.;:!?—–-…\"'()¡¿")
+
+
+def words(chunks: Sequence[AudioChunk], text: str) -> Spans | None:
+    """The span of each word of `text` from Piper's per-phoneme sample counts (chunk after
+    chunk, each counted from where the last ended): a word is a run of phonemes between word
+    separators, without the punctuation at its edges. None where a chunk has no alignments
+    or eSpeak's words are not the text's (then the timing module estimates them)."""
+    spans: list[tuple[int, int]] = []
+    at = heard = 0
+    for chunk in chunks:
+        heard += len(chunk.audio_float_array)
+        if not chunk.phoneme_alignments:
+            return None
+        start: int | None = None
+        end = 0
+        for alignment in chunk.phoneme_alignments:
+            length = int(alignment.num_samples)
+            phoneme = alignment.phoneme
+            if phoneme == _SPACE:
+                if start is not None:
+                    spans.append((start, end))
+                start = None
+            elif phoneme not in _MARKS and phoneme not in ("^", "$", "_"):
+                if start is None:
+                    start = at
+                end = at + length
+            at += length
+        if start is not None:
+            spans.append((start, end))
+        if at != heard:
+            return None  # the counts do not add up to the audio: trust neither
+    if len(spans) != len(text.split()):
+        log.debug("Piper said %d words for %d in %r", len(spans), len(text.split()), text)
+        return None
+    return tuple(spans)
+
+
 class PiperEngine:
     name = "piper"
 
@@ -232,9 +273,12 @@ class PiperEngine:
                         f"{self.files.config} is not a Piper voice config ({_reason(exc)}); "
                         "use the .onnx.json that came with the voice"
                     ) from None
+                from letgo.voice.engines.piper_align import aligned_model
+
+                model = aligned_model(self.files.model) or self.files.model
                 try:
                     session = onnxruntime.InferenceSession(
-                        str(self.files.model),
+                        str(model),
                         sess_options=options,
                         providers=["CPUExecutionProvider"],
                     )
@@ -299,7 +343,9 @@ class PiperEngine:
         reason: str | None = "not tried"
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                chunks = list(self._load().synthesize(text, syn_config=config))
+                chunks = list(
+                    self._load().synthesize(text, syn_config=config, include_alignments=True)
+                )
             except Exception as exc:  # noqa: BLE001 - the error names the sentence
                 raise SynthesisError(
                     f'Piper could not speak the sentence "{text}": {type(exc).__name__}: {exc}'
@@ -307,7 +353,7 @@ class PiperEngine:
             clip: Clip | None = None
             if chunks:
                 samples = np.concatenate([c.audio_float_array for c in chunks])
-                clip = Clip(samples.astype(np.float32), chunks[0].sample_rate)
+                clip = Clip(samples.astype(np.float32), chunks[0].sample_rate, words(chunks, text))
             reason = clipcheck.problem(clip, text, self.words_per_minute)
             if reason is None and clip is not None:
                 return clip

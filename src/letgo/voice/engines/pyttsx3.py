@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import queue
+import re
 import subprocess
 import sys
 import tempfile
@@ -31,7 +32,16 @@ import numpy as np
 
 from letgo.errors import EngineUnavailable, SynthesisError, VoiceNotFound
 from letgo.file import ffmpeg
-from letgo.voice.engines import Clip, Progress, VoiceInfo, VoiceSettings, clipcheck, espeak
+from letgo.voice import timing
+from letgo.voice.engines import (
+    Clip,
+    Progress,
+    Spans,
+    VoiceInfo,
+    VoiceSettings,
+    clipcheck,
+    espeak,
+)
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +228,7 @@ class Pyttsx3Engine:
             clip = read_clip(path) if reply.get("ok") and path.exists() else None
             reason = reply.get("error") or clipcheck.problem(clip, text, self.settings.rate)
             if reason is None and clip is not None:
-                return clip
+                return replace(clip, words=word_spans(clip, text, reply.get("words")))
             log.info("attempt %d for %r failed: %s", attempt, text, reason)
             self._stop_worker()  # a fresh worker for the next attempt
         raise SynthesisError(
@@ -235,6 +245,34 @@ class Pyttsx3Engine:
         self._stop_worker()
         for variant in self._variants.values():
             variant.close()
+
+
+def word_spans(clip: Clip, text: str, events: list | None) -> Spans | None:
+    """Each word's span from eSpeak's word events ([place in the text (1-based), length, ms
+    into the speech], in order): an event belongs to the word of `text` its place falls in,
+    the first event of a word starts it (`timing.from_starts` ends it). None unless every
+    word has an event and the times run forward inside the clip."""
+    if not events:
+        return None
+    words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
+    starts: list[int | None] = [None] * len(words)
+    for event in events:
+        if not (isinstance(event, list) and len(event) == 3):
+            return None
+        place, _length, ms = event
+        if not all(isinstance(x, int) for x in event):
+            return None
+        for i, (a, b) in enumerate(words):
+            if a <= place - 1 < b:
+                if starts[i] is None:
+                    starts[i] = round(ms * clip.sample_rate / 1000)
+                break
+    if any(x is None for x in starts):
+        return None
+    firsts = [int(x) for x in starts if x is not None]
+    if firsts != sorted(firsts) or firsts[-1] >= len(clip.samples):
+        return None
+    return timing.from_starts(clip, firsts)
 
 
 @functools.cache

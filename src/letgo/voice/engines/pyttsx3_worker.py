@@ -43,15 +43,42 @@ def _configure(engine, request: dict) -> None:
             raise ValueError("this platform's speech driver has no pitch setting") from None
 
 
+def _listen(engine) -> list[list[int]] | None:
+    """Where eSpeak NG says each word starts: pyttsx3's driver passes on a word event's place
+    in the text but drops its `audio_position` (ms into the speech), so the synthesis callback
+    it registered is wrapped to read that too, then call the driver's own. None on another
+    driver (macOS, Windows): their word times are estimated."""
+    driver = getattr(getattr(engine, "proxy", None), "_driver", None)
+    if driver is None or type(driver).__module__ != "pyttsx3.drivers.espeak":
+        return None
+    from pyttsx3.drivers import _espeak
+
+    heard: list[list[int]] = []
+    own = driver._onSynth
+
+    def on_synth(wav, numsamples, events):
+        i = 0
+        while events[i].type != _espeak.EVENT_LIST_TERMINATED:
+            event = events[i]
+            if event.type == _espeak.EVENT_WORD:
+                heard.append([event.text_position, event.length, event.audio_position])
+            i += 1
+        return own(wav, numsamples, events)
+
+    _espeak.SetSynthCallback(on_synth)
+    return heard
+
+
 def _say(pyttsx3, request: dict) -> dict:
     engine = pyttsx3.init()
     _configure(engine, request)
+    words = _listen(engine)
     engine.save_to_file(request["text"], request["path"])
     engine.runAndWait()
     del engine
     if not os.path.exists(request["path"]) or os.path.getsize(request["path"]) == 0:
         return {"ok": False, "error": "the driver wrote no file"}
-    return {"ok": True}
+    return {"ok": True, "words": words}
 
 
 def main() -> None:

@@ -30,4 +30,6 @@ def edges(clip: Clip) -> Clip:
     end = min(len(level), loud[-1] + 1 + round(TAIL_MARGIN * clip.sample_rate))
     if start == 0 and end == len(level):
         return clip
-    return Clip(clip.samples[start:end], clip.sample_rate)
+    from letgo.voice.timing import shifted
+
+    return Clip(clip.samples[start:end], clip.sample_rate, shifted(clip.words, start, end - start))
