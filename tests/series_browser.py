@@ -51,8 +51,11 @@ class Browser:
             time.sleep(0.1)
         self.port = int(port_file.read_text().split()[0])
 
-    def evaluate(self, url: str, expression: str, timeout: float = 30.0):
-        """Open `url` in a new tab and return the value of an async `expression`."""
+    def evaluate(
+        self, url: str, expression: str, timeout: float = 30.0, screenshot: Path | None = None
+    ):
+        """Open `url` in a new tab and return the value of an async `expression`; with
+        `screenshot`, the page as it then looks is saved there (PNG)."""
         import websocket
 
         request = urllib.request.Request(
@@ -92,6 +95,11 @@ class Browser:
             )
             if "exceptionDetails" in result:
                 raise RuntimeError(result["exceptionDetails"])
+            if screenshot is not None:
+                import base64
+
+                shot = call("Page.captureScreenshot", format="png")
+                screenshot.write_bytes(base64.b64decode(shot["data"]))
             return result["result"]["value"]
         finally:
             socket.close()
@@ -135,6 +143,46 @@ REPORT = """
     out[n].chapterStart = parseFloat(link.dataset.start);
     audio.pause();
   }
+  return out;
+})()
+"""
+
+
+#: The first session's words: seek into its second sentence, see which word is marked, then
+#: click its last word and see the player go there.
+WORDS = """
+(async () => {
+  const wait = (ms) => new Promise((r) => setTimeout(r, ms));
+  const audio = document.querySelector("audio");
+  if (audio.readyState < 1) {
+    await Promise.race([new Promise((r) => audio.addEventListener("loadedmetadata", r,
+                                                                   {once: true})), wait(15000)]);
+  }
+  for (let i = 0; i < 100 && !audio.dataset.captions; i++) await wait(100);
+  const caption = audio.parentElement.querySelector(".caption");
+  const track = Array.from(audio.textTracks).find((t) => t.mode === "hidden" && t.cues
+                                                   && t.cues.length);
+  const cue = track.cues[1];
+  const stamps = [...cue.text.matchAll(/<(\\d+):(\\d\\d):(\\d\\d\\.\\d{3})>/g)]
+    .map((m) => 3600 * m[1] + 60 * m[2] + parseFloat(m[3]));
+  const at = stamps[1] + 0.02;  // just after the third word begins
+  audio.currentTime = at;
+  for (let i = 0; i < 50 && !caption.querySelector(".word.now"); i++) await wait(100);
+  const words = Array.from(caption.querySelectorAll(".word"));
+  const now = caption.querySelector(".word.now");
+  const out = {cueText: cue.text, cueStart: cue.startTime, stamps, at,
+               words: words.map((w) => [w.textContent, parseFloat(w.dataset.start)]),
+               now: words.indexOf(now),
+               marked: now ? getComputedStyle(now).backgroundColor : "",
+               plain: words.length > 1 ? getComputedStyle(words[0]).backgroundColor : ""};
+  const last = words[words.length - 1];
+  last.click();
+  audio.pause();
+  out.clickedTo = audio.currentTime;
+  out.lastStart = parseFloat(last.dataset.start);
+  for (let i = 0; i < 30 && !last.classList.contains("now"); i++) await wait(100);
+  out.nowAfterClick = Array.from(caption.querySelectorAll(".word")).indexOf(
+    caption.querySelector(".word.now"));
   return out;
 })()
 """

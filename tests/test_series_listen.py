@@ -3,6 +3,7 @@ in headless Chromium, served and opened from disk."""
 
 from __future__ import annotations
 
+import json
 import threading
 import urllib.error
 import urllib.request
@@ -14,7 +15,7 @@ from click.testing import CliRunner
 
 from letgo.cli import main
 from letgo.series import serve
-from series_browser import REPORT, Browser, find_chromium
+from series_browser import REPORT, WORDS, Browser, find_chromium
 
 DATA = Path(__file__).parent / "series_data"
 
@@ -136,3 +137,72 @@ def test_player_page_in_headless_chromium(folder, server, browser, where):
             assert row["trackState"] == 2 and row["captions"] == "loaded"
         else:  # Chromium refuses <track> files beside a file:// page; the page carries them
             assert row["captions"] in ("loaded", "embedded")
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("where", ["served", "disk"])
+def test_the_page_marks_the_word_being_said_and_a_click_seeks_to_it(
+    folder, server, browser, where, tmp_path
+):
+    url = server + "index.html" if where == "served" else (folder / "index.html").as_uri()
+    shot = tmp_path / f"words-{where}.png"
+    out = browser.evaluate(url, WORDS, screenshot=shot)
+    assert out["cueText"].startswith("Let <00:00:")  # the VTT's cue timestamps, by the word
+    words = [w for w, _ in out["words"]]
+    assert " ".join(w.strip() for w in words) == "Let your shoulders soften."
+    starts = [s for _, s in out["words"]]
+    assert starts[0] == pytest.approx(out["cueStart"], abs=0.001)
+    assert starts[1:] == pytest.approx(out["stamps"], abs=0.001)
+    assert out["now"] == 2  # the third word: its start passed, the fourth's not yet
+    assert out["marked"] != out["plain"]  # and it looks marked
+    assert out["clickedTo"] == pytest.approx(out["lastStart"], abs=0.01)
+    assert out["nowAfterClick"] == len(words) - 1
+    assert shot.stat().st_size > 5000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_feed_names_each_episodes_captions_and_chapters(folder):
+    from xml.etree import ElementTree
+
+    from letgo.series.listen import PODCAST_NS
+
+    root = ElementTree.parse(folder / "feed.xml").getroot()
+    items = root.findall("./channel/item")
+    assert len(items) == 3
+    for item in items:
+        audio = item.find("enclosure").get("url")
+        stem = audio.rsplit(".", 1)[0]
+        found = [t.attrib for t in item.findall(f"{{{PODCAST_NS}}}transcript")]
+        assert found == [
+            {"url": stem + ".vtt", "type": "text/vtt", "language": "en", "rel": "captions"},
+            {"url": stem + ".srt", "type": "application/x-subrip", "language": "en"},
+        ]
+        (chapters,) = item.findall(f"{{{PODCAST_NS}}}chapters")
+        assert chapters.attrib == {
+            "url": stem + ".chapters.json",
+            "type": "application/json+chapters",
+        }
+        local = folder / chapters.get("url").rsplit("/", 1)[1].replace("%20", " ")
+        data = json.loads(local.read_text())
+        assert data["version"] == "1.2.0" and len(data["chapters"]) == 3
+        assert all(isinstance(c["startTime"], int | float) and c["title"] for c in data["chapters"])
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("method", ["GET", "HEAD"])
+def test_captions_and_chapters_may_be_read_by_players_on_other_sites(folder, server, method):
+    stem = next(folder.glob("01-*.mp3")).stem
+    for ending, kind in [
+        (".vtt", "text/vtt"),
+        (".srt", "application/x-subrip"),
+        (".chapters.json", "application/json"),
+        (".mp3", "audio/mpeg"),
+        ("", "text/html"),  # the page
+    ]:
+        name = stem + ending if ending else "index.html"
+        request = urllib.request.Request(server + name, method=method)
+        with urllib.request.urlopen(request, timeout=10) as reply:
+            assert reply.status == 200
+            assert reply.headers["Content-Type"].startswith(kind)
+            shared = reply.headers.get("Access-Control-Allow-Origin")
+            assert shared == ("*" if ending in (".vtt", ".srt", ".chapters.json") else None), name
+            assert (reply.read() != b"") == (method == "GET")
