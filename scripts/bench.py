@@ -221,6 +221,7 @@ def voice(engine: str, folder: Path, env: dict) -> dict:
     import measure
     from letgo import session
     from letgo.settings.groups import MixSettings
+    from letgo.sound import dsp
     from letgo.words import phrasing
 
     out = folder / f"voice-{engine}.mp3"
@@ -240,7 +241,7 @@ def voice(engine: str, folder: Path, env: dict) -> dict:
         hop = clip.sample_rate // 100
         frames = len(clip.samples) // hop
         rms = np.sqrt(np.mean(clip.samples[: frames * hop].reshape(frames, hop) ** 2, axis=1))
-        loud = np.flatnonzero(rms > rms.max() * 10 ** (phrasing.QUIET_DB / 20))
+        loud = np.flatnonzero(rms > rms.max() * dsp.db(phrasing.QUIET_DB))
         pauses = sum(b - a for a, b in phrasing.pauses(clip)) / clip.sample_rate
         said += (loud[-1] + 1 - loud[0]) * 0.01 - pauses if len(loud) else 0.0
     return {

@@ -14,6 +14,7 @@ import numpy as np
 
 from letgo.file import ffmpeg
 from letgo.file.ffmpeg import StreamInfo as StreamInfo  # what stream_info gives
+from letgo.sound import dsp
 
 
 @dataclass(frozen=True)
@@ -63,8 +64,7 @@ def silences(
 
 
 def rms_db(samples: np.ndarray) -> float:
-    value = float(np.sqrt(np.mean(np.square(samples, dtype=np.float64))))
-    return 20 * np.log10(value) if value > 0 else float("-inf")
+    return dsp.gain_db(float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))))
 
 
 # --- the voice in a rendered session --------------------------------------------------------------
@@ -119,7 +119,7 @@ def _sounding(part: np.ndarray) -> np.ndarray:
     hop = METER_RATE // 100
     frames = len(part) // hop
     rms = np.sqrt(np.mean(np.square(part[: frames * hop].reshape(frames, hop)), axis=1) + 1e-12)
-    loud = np.flatnonzero(rms > 10 ** (-45 / 20))
+    loud = np.flatnonzero(rms > dsp.db(-45))
     return part[: (loud[-1] + 1) * hop] if len(loud) else part[:0]
 
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from letgo.errors import EncodeError, SettingError, UsageError
 from letgo.file import ffmpeg
+from letgo.sound import dsp
 from letgo.sound.dsp import Highpass, Lowpass, VossPink, one_pole, pole, white
 from letgo.voice import clips
 
@@ -144,11 +145,8 @@ class Pink(_Generated):
         raw = np.concatenate(
             [noise.read(min(piece, n + self.FADE - i)) for i in range(0, n + self.FADE, piece)]
         ).astype(np.float32)
-        x = ((np.arange(self.FADE) + 0.5) / self.FADE)[:, None]
         table = raw[:n].copy()
-        table[: self.FADE] = raw[: self.FADE] * np.sin(0.5 * np.pi * x) + raw[
-            n : n + self.FADE
-        ] * np.cos(0.5 * np.pi * x)
+        table[: self.FADE] = dsp.crossfade(raw[n : n + self.FADE], raw[: self.FADE])
         return table * np.float32(BED_RMS / np.sqrt(len(self.LENGTHS)))
 
     def skip(self, frames: int) -> None:
@@ -488,11 +486,7 @@ class FileLoop:
                 raise EncodeError(f"background file {self.path} gave no audio when looped")
             rest = self.buffer
             fade = min(self.fade, len(rest))
-            x = (np.arange(fade) + 0.5) / fade
-            blend = (
-                rest[len(rest) - fade :] * np.cos(0.5 * np.pi * x)[:, None]
-                + self.head[:fade] * np.sin(0.5 * np.pi * x)[:, None]
-            )
+            blend = dsp.crossfade(rest[len(rest) - fade :], self.head[:fade])
             self.buffer = np.concatenate([rest[: len(rest) - fade], blend.astype(np.float32)])
             self.dropping = fade
             self.pass_frames = 0
@@ -544,10 +538,9 @@ class SegmentLoop:
             )
         self.audio, self.channels, self.offset = audio, audio.channels, offset
         self.fade = fade = max(1, min(round(crossfade * sample_rate), n // 3))
-        x = ((np.arange(fade) + 0.5) / fade)[:, None]
-        self.blend = (
-            clips.samples(audio.get_sample_slice(n - fade)) * np.cos(0.5 * np.pi * x)
-            + clips.samples(audio.get_sample_slice(0, fade)) * np.sin(0.5 * np.pi * x)
+        self.blend = dsp.crossfade(
+            clips.samples(audio.get_sample_slice(n - fade)),
+            clips.samples(audio.get_sample_slice(0, fade)),
         ).astype(np.float32)
         self.body = n - 2 * fade
         """Frames of the segment played as they are in each cycle, after the blend."""

@@ -9,6 +9,7 @@ pink noise, BS.1770 K-weighted energy per 100 ms hop, and a true-peak limiter fo
 from __future__ import annotations
 
 import functools
+from typing import overload
 
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
@@ -16,11 +17,75 @@ from numpy.lib.stride_tricks import sliding_window_view
 HOP_SECONDS = 0.1
 ABSOLUTE_GATE = -70.0
 RELATIVE_GATE = -10.0
+K_OFFSET = -0.691
+"""BS.1770's constant: loudness (LUFS) = K_OFFSET + 10 log10 of the K-weighted mean square."""
 
 
-def db(value: float) -> float:
-    """Decibels to a linear gain."""
+# --- decibels -----------------------------------------------------------------------------------
+
+
+@overload
+def db(value: float) -> float: ...
+@overload
+def db(value: np.ndarray) -> np.ndarray: ...
+def db(value: float | np.ndarray) -> float | np.ndarray:
+    """Decibels to a linear (amplitude) gain: 10 ** (dB / 20)."""
+    if isinstance(value, np.ndarray):
+        return 10 ** (value / 20)
     return float(10 ** (value / 20))
+
+
+@overload
+def gain_db(gain: float) -> float: ...
+@overload
+def gain_db(gain: np.ndarray) -> np.ndarray: ...
+def gain_db(gain: float | np.ndarray) -> float | np.ndarray:
+    """A linear (amplitude) gain in decibels: 20 log10(gain); -inf for 0."""
+    with np.errstate(divide="ignore"):
+        return 20 * np.log10(gain)
+
+
+def power(value: float) -> float:
+    """Decibels to a ratio of power (energy): 10 ** (dB / 10)."""
+    return float(10 ** (value / 10))
+
+
+@overload
+def lufs(energy: float) -> float: ...
+@overload
+def lufs(energy: np.ndarray) -> np.ndarray: ...
+def lufs(energy: float | np.ndarray) -> float | np.ndarray:
+    """Loudness (LUFS) of a K-weighted mean square (BS.1770)."""
+    return K_OFFSET + 10 * np.log10(energy)
+
+
+def energy_of(loudness: float) -> float:
+    """The K-weighted mean square of a loudness in LUFS (BS.1770): `lufs` undone."""
+    return 10 ** ((loudness - K_OFFSET) / 10)
+
+
+# --- equal-power fades --------------------------------------------------------------------------
+
+
+def rising(x: np.ndarray) -> np.ndarray:
+    """An equal-power fade-in's gain at `x` from 0 to 1: sin(x pi/2)."""
+    return np.sin(0.5 * np.pi * x)
+
+
+def falling(x: np.ndarray) -> np.ndarray:
+    """An equal-power fade-out's gain at `x` from 0 to 1: cos(x pi/2)."""
+    return np.cos(0.5 * np.pi * x)
+
+
+def crossfade(ending: np.ndarray, starting: np.ndarray) -> np.ndarray:
+    """`ending` faded out into `starting` faded in, over their length (frames first: shape
+    (n,) or (n, channels)), with equal-power gains so the summed power stays level; frame k
+    sits at (k + 0.5) / n of the way. float64, whatever comes in."""
+    n = len(ending)
+    x = (np.arange(n) + 0.5) / n
+    if ending.ndim > 1:
+        x = x[:, None]
+    return ending * falling(x) + starting * rising(x)
 
 
 def white(rng: np.random.Generator, *shape: int, dtype: type = np.float64) -> np.ndarray:
@@ -136,7 +201,7 @@ def k_weighting(sample_rate: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, n
     libebur128 derives them from the 48 kHz definitions."""
     f0, gain, q = 1681.974450955533, 3.999843853973347, 0.7071752369554196
     k = np.tan(np.pi * f0 / sample_rate)
-    vh = 10 ** (gain / 20)
+    vh = db(gain)
     vb = vh**0.4996667741545416
     a0 = 1 + k / q + k * k
     shelf_b = (
@@ -194,8 +259,8 @@ def block_energy(energy: np.ndarray, sample_rate: int) -> np.ndarray:
 def relative_gate(blocks: np.ndarray) -> float:
     """The BS.1770 relative gate, as a block energy: 10 LU under the mean of the blocks that
     pass the absolute gate."""
-    kept = blocks[blocks > 10 ** ((ABSOLUTE_GATE + 0.691) / 10)]
-    return float(np.mean(kept)) * 10 ** (RELATIVE_GATE / 10) if len(kept) else float("inf")
+    kept = blocks[blocks > energy_of(ABSOLUTE_GATE)]
+    return float(np.mean(kept)) * power(RELATIVE_GATE) if len(kept) else float("inf")
 
 
 def gated_loudness(energy: np.ndarray, sample_rate: int) -> float:
@@ -203,16 +268,16 @@ def gated_loudness(energy: np.ndarray, sample_rate: int) -> float:
     hop = round(HOP_SECONDS * sample_rate)
     if len(energy) < 4:
         total = float(np.sum(energy)) / (max(len(energy), 1) * hop)
-        return -0.691 + 10 * np.log10(total) if total > 0 else float("-inf")
-    blocks = (energy[:-3] + energy[1:-2] + energy[2:-1] + energy[3:]) / (4 * hop)
+        return lufs(total) if total > 0 else float("-inf")
+    blocks = block_energy(energy, sample_rate)
     with np.errstate(divide="ignore"):
-        loud = -0.691 + 10 * np.log10(blocks)
+        loud = lufs(blocks)
     kept = blocks[loud > ABSOLUTE_GATE]
     if not len(kept):
         return float("-inf")
-    gate = -0.691 + 10 * np.log10(np.mean(kept)) + RELATIVE_GATE
+    gate = lufs(np.mean(kept)) + RELATIVE_GATE
     kept = blocks[(loud > ABSOLUTE_GATE) & (loud > gate)]
-    return float(-0.691 + 10 * np.log10(np.mean(kept)))
+    return float(lufs(np.mean(kept)))
 
 
 def loudness(samples: np.ndarray, sample_rate: int) -> float:
@@ -227,7 +292,7 @@ def energy_loudness(energy: np.ndarray, frames: int, sample_rate: int) -> float:
     than one gating block, its mean."""
     if frames < round(0.4 * sample_rate):
         total = float(np.sum(energy)) / max(frames, 1)
-        return -0.691 + 10 * np.log10(total) if total > 0 else float("-inf")
+        return lufs(total) if total > 0 else float("-inf")
     return gated_loudness(energy, sample_rate)
 
 
@@ -307,7 +372,7 @@ def limiter_gain(x: np.ndarray, sample_rate: int, ceiling: float) -> np.ndarray 
         return None
     steps = -(-len(x) // STEP)
     need = np.zeros(steps)
-    np.minimum.at(need, index[over] // STEP, 20 * np.log10(ceiling * 0.995 / peak[over]))
+    np.minimum.at(need, index[over] // STEP, gain_db(ceiling * 0.995 / peak[over]))
     reach = max(2, round(ATTACK * sample_rate / STEP))
     held = sliding_window_view(np.pad(need, reach), 2 * reach + 1).min(axis=1)
     rise = RELEASE_DB_PER_SECOND * STEP / sample_rate * np.arange(steps)
@@ -318,10 +383,10 @@ def limiter_gain(x: np.ndarray, sample_rate: int, ceiling: float) -> np.ndarray 
     )
 
 
-def apply_gain(x: np.ndarray, gain_db: np.ndarray) -> np.ndarray:
+def apply_gain(x: np.ndarray, decibels: np.ndarray) -> np.ndarray:
     """`x` times a gain given in dB per STEP frames, interpolated between step centres."""
-    centres = np.arange(len(gain_db)) * STEP + (STEP - 1) / 2
-    gain = np.interp(np.arange(len(x)), centres, 10 ** (gain_db / 20))
+    centres = np.arange(len(decibels)) * STEP + (STEP - 1) / 2
+    gain = np.interp(np.arange(len(x)), centres, db(decibels))
     return (x * gain).astype(np.float32)
 
 

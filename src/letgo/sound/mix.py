@@ -143,10 +143,10 @@ class _Envelope:
             return 1.0
         gain = np.ones_like(t)
         if s.fade_in > 0:
-            gain *= np.sin(0.5 * np.pi * np.clip(t / s.fade_in, 0, 1))
+            gain *= dsp.rising(np.clip(t / s.fade_in, 0, 1))
         length = self.duration - self.fade_out_start
         if length > 0:
-            gain *= np.sin(0.5 * np.pi * np.clip((self.duration - t) / length, 0, 1))
+            gain *= dsp.rising(np.clip((self.duration - t) / length, 0, 1))
         return gain
 
     def bed(self, t: np.ndarray) -> np.ndarray | float:
@@ -207,8 +207,7 @@ class Levels:
 
 
 def _peak_db(samples: np.ndarray) -> float:
-    peak = dsp.true_peak(samples)
-    return 20 * np.log10(peak) if peak > 0 else float("-inf")
+    return dsp.gain_db(dsp.true_peak(samples))
 
 
 class _Foreground:
@@ -300,7 +299,7 @@ def _bed_clears_gate(voice: np.ndarray, bed: np.ndarray, rate: int) -> bool:
     voice_blocks, bed_blocks = dsp.block_energy(voice, rate), dsp.block_energy(bed, rate)
     gate = dsp.relative_gate(voice_blocks + bed_blocks)
     alone = voice_blocks < 0.1 * bed_blocks
-    return not alone.any() or bool(bed_blocks[alone].max() <= gate * 10 ** (-GATE_MARGIN / 10))
+    return not alone.any() or bool(bed_blocks[alone].max() <= gate * dsp.power(-GATE_MARGIN))
 
 
 def plan_levels(
@@ -342,7 +341,7 @@ def plan_levels(
     room = db(settings.true_peak - settings.peak_margin)
     ceiling = room - bed_level.peak * bed_unit * db(-settings.duck_db)  # the bed under speech
     bell_ceiling = room - bed_level.peak * bed_unit  # a bell rings over the bed at full level
-    ceiling_db = 20 * np.log10(max(ceiling, room * 0.5))
+    ceiling_db = dsp.gain_db(max(ceiling, room * 0.5))
     ceiling = db(ceiling_db)
     target = loudness + settings.encoder_shift
     hop = round(dsp.HOP_SECONDS * rate)
@@ -353,7 +352,7 @@ def plan_levels(
     raw_bell = strike(rate)
     bell_unit = raw_bell * db(loudness + settings.bell_db - dsp.loudness(raw_bell, rate))
     bed = (
-        _bed_energy(envelope, 10 ** ((background_lufs + 0.691) / 10) * bed_unit**2, hops, rate)
+        _bed_energy(envelope, dsp.energy_of(background_lufs) * bed_unit**2, hops, rate)
         if has_bed
         else np.zeros(hops)
     )
@@ -402,7 +401,7 @@ def plan_levels(
         """(predicted LUFS, the bell at its level) at `master`, lowering the bed as needed."""
         nonlocal lowered
         bell = dsp.limit(bell_unit * db(master), rate, max(bell_ceiling, room * 0.5))
-        power = {key: 10 ** (level(key, master) / 10) * ratio[key] for key in unique}
+        power = {key: dsp.power(level(key, master)) * ratio[key] for key in unique}
         power[_Foreground.BELL] = float(
             np.sum(np.square(bell, dtype=np.float64))
             / max(np.sum(np.square(bell_unit, dtype=np.float64)), 1e-30)
@@ -412,10 +411,10 @@ def plan_levels(
         while (
             has_bed
             and lowered > -30
-            and not _bed_clears_gate(voice, bed * (g2 * 10 ** (lowered / 10)), rate)
+            and not _bed_clears_gate(voice, bed * (g2 * dsp.power(lowered)), rate)
         ):
             lowered -= 1
-        return dsp.gated_loudness(voice + bed * (g2 * 10 ** (lowered / 10)), rate), bell
+        return dsp.gated_loudness(voice + bed * (g2 * dsp.power(lowered)), rate), bell
 
     def solve(master: float) -> tuple[float, float, np.ndarray]:
         """(master, predicted LUFS, bell): the master gain that lands on the target."""

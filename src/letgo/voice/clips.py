@@ -18,13 +18,14 @@ made from PCM that letgo holds, never decoded or exported by pydub itself.
 from __future__ import annotations
 
 import bisect
-import math
 import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from letgo.sound.dsp import gain_db
 
 with warnings.catch_warnings():  # as it loads, pydub looks for an ffmpeg on PATH (letgo never
     warnings.filterwarnings("ignore", "Couldn't find ff", RuntimeWarning)  # has it run one)
@@ -131,7 +132,7 @@ def sentence(levels: Levels, i: int) -> AudioSegment:
     passage marked 6 dB softer is heard exactly 6 dB under the same passage unmarked."""
     heard = segment(levels.limited(i), levels.sample_rate)
     volume = levels.volumes[i] if levels.volumes else 1.0
-    return heard if volume == 1.0 else heard.apply_gain(20 * math.log10(volume))
+    return heard if volume == 1.0 else heard.apply_gain(gain_db(volume))
 
 
 @dataclass(frozen=True)

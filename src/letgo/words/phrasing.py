@@ -13,6 +13,7 @@ import re
 
 import numpy as np
 
+from letgo.sound.dsp import db
 from letgo.voice import timing
 from letgo.voice.engines import Clip
 
@@ -37,7 +38,7 @@ def pauses(clip: Clip) -> list[tuple[int, int]]:
         return []
     x = clip.samples[: frames * hop].reshape(frames, hop).astype(np.float64)
     rms = np.sqrt(np.mean(x * x, axis=1))
-    quiet = rms < rms.max() * 10 ** (QUIET_DB / 20)
+    quiet = rms < rms.max() * db(QUIET_DB)
     loud = np.flatnonzero(~quiet)
     if not len(loud):
         return []

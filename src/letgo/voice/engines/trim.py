@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from letgo.sound.dsp import db
 from letgo.voice.engines import Clip
 
 #: Quieter than this below the clip's peak counts as the engine's padding.
@@ -23,7 +24,7 @@ def edges(clip: Clip) -> Clip:
     level = np.abs(clip.samples)
     if len(level) == 0:
         return clip
-    loud = np.flatnonzero(level > level.max() * 10 ** (THRESHOLD_DB / 20))
+    loud = np.flatnonzero(level > level.max() * db(THRESHOLD_DB))
     if len(loud) == 0:
         return clip
     start = max(0, loud[0] - round(LEAD_MARGIN * clip.sample_rate))
