@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from letgo.sound.dsp import db
 from letgo.voice.engines import Clip, Spans
 
 #: Quieter than this under the clip's loudest 10 ms (dB) is a pause between words.
@@ -74,7 +75,7 @@ def _loudness(samples: np.ndarray, rate: int) -> tuple[np.ndarray, int]:
     x[: min(len(samples), frames * hop)] = samples[: frames * hop]
     rms = np.sqrt(np.mean(x.reshape(frames, hop) ** 2, axis=1))
     peak = rms.max() if len(rms) else 0.0
-    return rms > peak * 10 ** (QUIET_DB / 20) if peak > 0 else np.zeros(frames, bool), hop
+    return rms > peak * db(QUIET_DB) if peak > 0 else np.zeros(frames, bool), hop
 
 
 def from_starts(clip: Clip, starts: Sequence[int]) -> Spans:
