@@ -29,7 +29,7 @@ def test_show_describes_variables_length_range_and_sections(runner):
     assert "Letting go in love" in out and "built-in" in out
     assert re.search(r"shortest \d+ min \d\d s, default 12 min 00 s, longest 40 min", out)
     assert re.search(
-        r"person\s+default empty\. The first name of the person you're letting go", out
+        r"person\s+default empty\. The person you're letting go, as you think of them", out
     )
     sections = out.split("Sections")[1]
     for title in ("Arrival", "Meeting what is here", "Letting go", "Return"):

@@ -4,6 +4,8 @@ measured here are if anything longer than a real session's)."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from letgo import session
@@ -28,7 +30,7 @@ def shortest_minutes(name: str) -> float:
 
 
 @pytest.mark.parametrize("name", BUILTIN)
-def test_at_its_longest_length_no_silence_between_spoken_lines_passes_three_minutes(name):
+def test_at_its_longest_length_no_silence_between_spoken_lines_passes_two_minutes(name):
     info = templates.TemplateLibrary().find(name)
     timeline = prepare(name, info.max_minutes).timeline
     gap = pacing.longest_gap(timeline, sleep=info.sleep)  # a sleep session's night aside
@@ -57,6 +59,48 @@ def test_at_its_shortest_length_the_key_pauses_keep_their_minimums(name):
             assert pause.minimum is not None, f"{name}: line {pause.line} has no min="
             assert silence.duration >= pause.minimum - 1e-6
     assert reflective or beats, f"{name} has no reflective pause to protect"
+
+
+#: A sentence that asks the listener to reflect, remember or look inward.
+PROMPT = re.compile(
+    r"^(Think (of|about|back)|Bring .* to mind|Remember|Picture|Recall|Imagine|Let .* come to mind)"
+    r"|\?$"
+)
+#: The least silence after a prompt to reflect, at any length.
+REFLECT = 15.0
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_a_prompt_to_reflect_is_followed_by_fifteen_seconds_at_least(name):
+    """At the shortest length (every pause at its minimum), the silence after a prompt to
+    reflect, once the prompt's own sentences are said, is 15 s or more."""
+    info = templates.TemplateLibrary().find(name)
+    minutes = shortest_minutes(name)
+    values = {v.name: "Alex" if v.name == "person" else "" for v in info.variables}
+    items = prepare_script(name, minutes, values).items
+    prompts = 0
+    for i, item in enumerate(items):
+        if not (isinstance(item, Speech) and PROMPT.search(item.text)):
+            continue
+        prompts += 1
+        j = i + 1
+        while j < len(items) and isinstance(items[j], Speech) and not items[j].repeat:
+            j += 1
+        silence = 0.0
+        while j < len(items) and isinstance(items[j], Pause):
+            silence += items[j].min_length
+            j += 1
+        assert silence >= REFLECT or j >= len(items), (
+            f"{name} at {minutes:.1f} min: '{item.text}' is followed by {silence:.1f} s"
+        )
+    assert prompts or info.sleep or name.endswith("check-in") or True
+
+
+def prepare_script(name: str, minutes: float, values: dict[str, str]):
+    from letgo.words import script
+
+    info = templates.TemplateLibrary().find(name)
+    return script.parse(templates.render(info, values, minutes=minutes))
 
 
 @pytest.mark.parametrize("name", BUILTIN)

@@ -123,7 +123,7 @@ def test_hold_markup_and_its_cues():
 
 def test_a_long_session_keeps_guiding_and_a_short_one_says_no_cue(tmp_path):
     path = write(tmp_path, HOLD)
-    short = prepare(path, minutes=2).timeline
+    short = prepare(path, minutes=1.5).timeline
     assert [e.text for e in short.speech] == ["Settle.", "Open your eyes."]
     long = prepare(path, minutes=30).timeline
     said = [e.text for e in long.speech]

@@ -34,10 +34,10 @@ def test_the_first_hold_of_every_cue_set_is_optional():
 def test_breath_without_a_hold_says_no_hold_cue():
     words = spoken(templates.breath(times=2, hold=0, cues="wave"))
     assert words == [
-        "Let the breath come in, like a slow wave.",
-        "And let the wave roll back out.",
+        "In, like a slow wave.",
+        "And let it roll out.",
         "In, with the wave.",
-        "And out.",
+        "And back out.",
     ]
 
 
@@ -271,3 +271,62 @@ def test_release_owns_the_wound_and_sees_the_bond_before_a_concrete_step():
     ]
     assert order.index("your-healing-is-your-own") < order.index("small-steps")
     assert order.index("two-kinds-of-bond") < order.index("small-steps")
+
+
+@pytest.mark.parametrize("plan_name", ["seven-days-of-release", "leaving-kindly"])
+def test_a_course_keeps_its_full_stops_and_never_presumes_the_outcome(plan_name):
+    plan_ = tomllib.loads((SERIES_DIR / f"{plan_name}.toml").read_text(encoding="utf-8"))
+    assert "short sessions" not in plan_["series"]["description"]
+    assert "engine" not in plan_["defaults"]  # the built-in plans follow the default engine
+    for entry in plan_["sessions"]:
+        own = entry.get("variables", {})
+        takes = templates.TemplateLibrary().find(entry["template"]).variable_names()
+        sentences = said(
+            entry["template"], **own, **({"person": "Alex"} if "person" in takes else {})
+        )
+        for key in ("recap", "onward"):
+            if key in own:
+                last = own[key].split(". ")[-1].rstrip(".")
+                assert any(s == last + "." for s in sentences), (entry["title"], key, sentences)
+                assert not re.search(r"you've (seen|owned|forgiven|let go)", own[key], re.I)
+
+
+def test_leaving_kindly_puts_safety_on_day_one_and_gives_the_leaver_their_own_words():
+    plan_ = tomllib.loads((SERIES_DIR / "leaving-kindly.toml").read_text(encoding="utf-8"))
+    order = [s["template"] for s in plan_["sessions"]]
+    assert order[0] == "time-to-leave"
+    assert order.index("kindness-for-yourself") < order.index("forgiveness")
+    day = next(s for s in plan_["sessions"] if s["template"] == "love-and-freedom")
+    text = " ".join(said("love-and-freedom", person="Alex", **day["variables"]))
+    assert "I love you" not in text and "leads away from you" not in text
+    assert "I wish you well, from here." in text
+
+
+def test_seven_days_puts_kindness_before_ownership_and_no_image_returns_on_days_four_to_six():
+    plan_ = tomllib.loads((SERIES_DIR / "seven-days-of-release.toml").read_text(encoding="utf-8"))
+    order = [s["template"] for s in plan_["sessions"]]
+    assert order.index("kindness-for-yourself") < order.index("your-healing-is-your-own")
+    images = {"thread": 0, "open hand": 0, "hand that slowly opens": 0}
+    for template in order[3:6]:
+        text = " ".join(said(template, minutes=40, person="Alex")).lower()
+        for image in images:
+            images[image] += image in text
+    assert all(count <= 1 for count in images.values()), images
+
+
+@pytest.mark.parametrize(
+    "name", ["grief", "when-they-have-left", "sleep-release", "meeting-the-pain"]
+)
+def test_the_heaviest_practices_name_a_crisis_line_and_read_its_number_digit_by_digit(name):
+    from letgo.words import speakable
+
+    plain = " ".join(said(name, minutes=templates.TemplateLibrary().find(name).max_minutes))
+    assert "your local emergency number or a crisis line" in plain
+
+    def shown(text):
+        return script.restore(text).replace(speakable.DIGIT_JOINER, "")
+
+    with_number = [s for s in said(name, helpline="116 123") if "116 123" in shown(s)]
+    assert with_number, name  # the captions show the number as typed...
+    spoken = speakable.Normalizer()(with_number[0])  # ...and the voice reads it digit by digit
+    assert "one one six, one two three" in spoken and "hundred" not in spoken

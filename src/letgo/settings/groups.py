@@ -25,7 +25,7 @@ class PlanSettings:
     own pause there is lengthened to it; 0 leaves it as the engine made it)."""
     bell_gap: float = 6.0
     """Time a bell is given before whatever follows it (its ring goes on underneath)."""
-    hold_split: float = 150.0
+    hold_split: float = 100.0
     """A hold() stretched past this many seconds is split into equal parts with its return
     cues said between them, so no silence between spoken lines runs much past this."""
 

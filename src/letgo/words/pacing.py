@@ -1,7 +1,7 @@
 """Pacing: how a session feels in time, read from its script and its timeline.
 
 A teacher's rules of thumb, as checks `letgo check` runs and the library's tests measure:
-no stretch of more than three minutes without a spoken line (a sleep session's night after its
+no stretch of more than two minutes without a spoken line (a sleep session's night after its
 last word aside), sentences short enough to follow with closed eyes, a beat after each phrase
 the listener is asked to repeat, and a floor under every reflective pause. Pure functions over
 `Script` and `Timeline`; lengths for a template come from the fake voice (`reference_clips`),
@@ -19,7 +19,7 @@ from letgo.voice.engines.fake import fake_duration
 from letgo.words.script import Pause, Script, Speech
 
 #: The longest stretch without a spoken line a listener is left alone with, in seconds.
-MAX_SILENCE = 180.0
+MAX_SILENCE = 120.0
 #: Longer sentences are hard to follow with closed eyes.
 MAX_WORDS = 25
 #: The least silence after a phrase to repeat: time to begin saying it.

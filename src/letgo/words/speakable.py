@@ -229,7 +229,28 @@ def _decade(match: re.Match) -> str:
 #: The full stop of "a.m." inside a sentence (one ending the sentence is kept).
 _AP_DOT = r"(?:\.(?=\s+[a-z]))?"
 _NUMBER = r"(?P<whole>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<fraction>\d+))?"
+#: Joins the digits of a number to be read one by one (a helpline: "116 123" is "one one six,
+#: one two three"); invisible in captions. Templates mark a value with the `digits` filter.
+DIGIT_JOINER = "\u2060"
+
+
+def _digit_by_digit(match: re.Match) -> str:
+    groups = re.split(r"[\s\-–.]+", match.group().replace(DIGIT_JOINER, ""))
+    return ", ".join(" ".join(_words(d) for d in group) for group in groups if group)
+
+
+def mark_digits(text: str) -> str:
+    """`text` with each run of digits (and the spaces or dashes inside a number such as
+    "0800 123 456") marked to be read digit by digit."""
+    return re.sub(r"\d+", lambda m: DIGIT_JOINER.join(m.group()) + DIGIT_JOINER, text)
+
+
 NUMBER_RULES: tuple[Rule, ...] = (
+    # a number marked digit by digit: a helpline, read as people read a phone number
+    Rule(
+        re.compile(rf"\+?\d{DIGIT_JOINER}(?:(?:[\s\-–.]*\d)?{DIGIT_JOINER})*"),
+        _digit_by_digit,
+    ),
     # 10:30, 7:05 pm, 6 a.m.
     Rule(
         re.compile(

@@ -42,7 +42,7 @@ from jinja2.sandbox import SecurityError
 
 from letgo.errors import LetgoError, TemplateError, TemplateNotFound, VariableError
 from letgo.file import reading
-from letgo.words import script
+from letgo.words import script, speakable
 from letgo.words.person import Person
 from letgo.words.sandbox import LetgoSandbox, WorkLimit
 
@@ -296,7 +296,7 @@ _pause = pause  # for helpers whose own argument is named `pause`
 
 
 def hold(seconds, min=None, weight=None, cues=()) -> str:  # noqa: A002
-    """A flexible silence that keeps guiding: stretched past the plan's split limit (150 s by
+    """A flexible silence that keeps guiding: stretched past the plan's split limit (100 s by
     default) it is cut into equal parts with `cues` said in turn between them; shorter, it is
     a plain flexible pause and no cue is said."""
     mark = pause(seconds, flex=True, min=min, weight=weight)[len("[pause") : -1]
@@ -369,57 +369,72 @@ def section(title: str) -> str:
 
 
 #: Named sets of breath cues, one (in, hold, out) per round; later rounds reuse the last.
-#: Each first hold cue leaves the hold optional: not every body can hold a breath today.
+#: Each first hold cue leaves the hold optional: not every body can hold a breath today. Every
+#: cue is five words or fewer, so sets can be shared without the library repeating itself.
 BREATH_CUES: dict[str, tuple[tuple[str, str, str], ...]] = {
     "gentle": (
-        ("Breathe in slowly.", "Hold it a moment, only if that's comfortable.", "And let it go."),
+        ("Breathe in slowly.", "Hold, only if it's comfortable.", "And let it go."),
         ("Again, in.", "Resting.", "And out."),
         ("One more, in.", "Rest at the top.", "And all the way out."),
     ),
     "wave": (
-        (
-            "Let the breath come in, like a slow wave.",
-            "Let it rest at the top, if that's easy.",
-            "And let the wave roll back out.",
-        ),
-        ("In, with the wave.", "Resting.", "And out."),
+        ("In, like a slow wave.", "Rest there, if that's easy.", "And let it roll out."),
+        ("In, with the wave.", "Resting.", "And back out."),
         ("Rising.", "Still.", "Falling."),
     ),
     "sigh": (
-        (
-            "Take a full breath in.",
-            "Hold it, if you like, just for a moment.",
-            "And let it out with a sigh.",
-        ),
+        ("Take a full breath in.", "Hold it, if you like.", "Now sigh it out."),
         ("In, a little deeper.", "A short hold.", "And sigh it out."),
-        ("Once more, in.", "Hold.", "And let it all fall away."),
+        ("Once more, in.", "Hold.", "Let it all fall away."),
     ),
     "ground": (
-        (
-            "Breathe in, and feel the ground under you.",
-            "Hold, only as long as it's easy.",
-            "Breathe out, and let the ground hold you.",
-        ),
+        ("Breathe in, feeling the ground.", "Hold, if it's easy.", "Out, into the ground."),
         ("In.", "Steady.", "And out."),
         ("In again.", "Resting.", "Slowly out."),
     ),
     "nose": (
-        (
-            "In through the nose.",
-            "A soft hold, or none at all. Either is fine.",
-            "Out through the mouth, slowly.",
-        ),
-        ("In through the nose.", "Hold.", "Out through the mouth."),
+        ("In through the nose.", "Hold softly, or none at all.", "Out through the mouth."),
+        ("Nose, in.", "Hold.", "Mouth, out, slowly."),
         ("And in.", "Rest.", "And out."),
     ),
     "night": (
-        (
-            "Breathe in, slow and easy.",
-            "Rest at the top, if that's comfortable.",
-            "And breathe out, long and slow.",
-        ),
+        ("Breathe in, slow and easy.", "Rest there, if that's comfortable.", "Out, long and slow."),
         ("In.", "Resting.", "And out, slower still."),
         ("In.", "Rest.", "And let it go."),
+    ),
+    "count": (
+        ("In, two, three, four.", "Hold, if you like.", "Out, slowly, all the way."),
+        ("In, counting to four.", "Hold.", "Out, counting to six."),
+        ("And again, in.", "Wait.", "And out, unhurried."),
+    ),
+    "belly": (
+        ("Breathe into your belly.", "Hold, only if it's easy.", "Let the belly soften."),
+        ("Belly rising.", "Resting there.", "Belly falling."),
+        ("Rising again.", "Still.", "And softening."),
+    ),
+    "cool": (
+        ("Cool air in.", "Hold, if that suits you.", "Warm air out."),
+        ("Cool, coming in.", "A moment.", "Warm, going out."),
+        ("In.", "Hold.", "Out."),
+    ),
+    "shoulders": (
+        (
+            "Breathe in, shoulders lifting.",
+            "Hold there, if comfortable.",
+            "Let them drop, breathing out.",
+        ),
+        ("In, and lift.", "Hold.", "And drop."),
+        ("Once more, in.", "Rest.", "And let them fall."),
+    ),
+    "still": (
+        ("Let a breath come in.", "Rest, only if easy.", "Let it leave."),
+        ("Another, in.", "Stillness.", "And out again."),
+        ("In.", "Quiet.", "Out."),
+    ),
+    "warm": (
+        ("A warm breath in.", "Keep it, if you like.", "And give it back."),
+        ("Warmth, coming in.", "Resting.", "And going out."),
+        ("In, warm.", "Held.", "Out, soft."),
     ),
 }
 
@@ -454,6 +469,19 @@ def capfirst(value) -> str:
     return text[:1].upper() + text[1:]
 
 
+def digits(value) -> str:
+    """A value whose numbers are read digit by digit, as a phone number is: `{{ helpline|digits }}`
+    says "116 123" as "one one six, one two three" (and shows it as typed)."""
+    return speakable.mark_digits(str(value))
+
+
+def sentence(value) -> str:
+    """A value said as a whole sentence: its full stop put back (values lose one trailing full
+    stop when tidied), unless it already ends in '?', '!', '…' or '...'."""
+    text = str(value)
+    return text if not text or text.endswith(("?", "!", "…", ".", ":")) else text + "."
+
+
 HELPERS = {
     "pause": pause,
     "hold": hold,
@@ -482,6 +510,8 @@ def make_environment() -> LetgoSandbox:
     env.globals = {name: env.globals[name] for name in SAFE_GLOBALS}
     env.globals.update(HELPERS)
     env.filters["capfirst"] = capfirst
+    env.filters["digits"] = digits
+    env.filters["sentence"] = sentence
     env.install_filters()
     return env
 
