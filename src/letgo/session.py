@@ -14,7 +14,8 @@ from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
-from pathlib import Path
+from pathlib import Path, PureWindowsPath
+from typing import Any
 
 import numpy as np
 
@@ -599,15 +600,26 @@ def describe(prepared: Prepared) -> str:
     return prepared.info.description or prepared.info.title
 
 
+def _unplaced(value: Any) -> Any:
+    """A setting's value as a shared file may show it: a path is given by its file name alone,
+    so no tag publishes the folders of the computer it was made on (the freshness key, in
+    its own frame, covers the files themselves)."""
+    if isinstance(value, list | tuple):
+        return [_unplaced(v) for v in value]
+    if isinstance(value, Path) or (isinstance(value, str) and ("/" in value or "\\" in value)):
+        return PureWindowsPath(str(value)).name  # takes either separator
+    return value
+
+
 def session_tags(
     request: Request, prepared: Prepared, tag: tags.TagInfo | None = None
 ) -> tags.TagInfo:
     """`tag` (or the template's title) with the timeline's chapters and the inputs: the
     template, its variables and every setting."""
     inputs = {
-        **request.settings(),
+        **{name: _unplaced(value) for name, value in request.settings().items()},
         "template": prepared.info.name,
-        "template_path": str(prepared.info.path),
+        "template_file": prepared.info.path.name,
         "variables": prepared.variables,
         "letgo": __version__,
     }

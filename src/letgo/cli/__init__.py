@@ -455,6 +455,22 @@ def where(origin: str, folder: Path) -> str:
     return "built-in" if origin == "built-in" else f"{origin}: {folder}"
 
 
+def show_plan(plan) -> None:
+    """`letgo show` of a series plan: what it holds and where it is."""
+    click.echo(
+        f"{plan.title}  ({plan.name}, a series plan, {where(plan.origin, plan.path.parent)})"
+    )
+    if plan.description:
+        click.echo(plan.description)
+    click.echo(f"File: {plan.path}")
+    click.echo(f"\nSessions ({len(plan.outline)}):")
+    for number, (title, template) in enumerate(plan.outline, start=1):
+        click.echo(f"  {number:>2}. {title}  (template {template})")
+    click.echo(
+        f"\nBuild it with: letgo series build {plan.name if plan.origin != 'file' else plan.path}"
+    )
+
+
 @main.command()
 @template_options
 @settings_options(*SPEECH_TABLES)
@@ -464,17 +480,32 @@ def show(template, variables, template_dirs, no_cache, **settings):
     """Describe a template: what it is for, its variables, its length range and sections.
 
     The shortest length depends on the voice, so the script is spoken (not saved) with
-    the engine asked for.
+    the engine asked for. A series plan's name (or .toml file) shows the plan: its
+    sessions, their templates and where its file is.
 
     \b
     Examples:
       letgo show letting-go
       letgo show sleep-release --engine fake
+      letgo show seven-days-of-release
     """
+    from letgo.errors import TemplateNotFound
     from letgo.overview import overview
+    from letgo.series.plan import named_plan
 
+    dirs = tuple(str(d) for d in template_dirs)
+    if template.endswith(".toml") and (plan := named_plan(template, dirs)) is not None:
+        show_plan(plan)
+        return
     made = make_request(template, settings, variables, template_dirs, no_cache)
-    view = overview(made)
+    try:
+        view = overview(made)
+    except TemplateNotFound:  # a series plan's name (or file), then?
+        plan = named_plan(template, dirs)
+        if plan is None:
+            raise
+        show_plan(plan)
+        return
     info = view.info
     click.echo(f"{info.title}  ({info.name}, {where(info.origin, info.path.parent)})")
     if info.description:

@@ -459,10 +459,8 @@ def write_listening(
     for subfolder, episodes in plan.sets().items():
         target = folder / subfolder
         data = listen.listing(plan.info, [e.relpath for e in episodes], manifest)
-        url = (
-            base_url.rstrip("/") + "/" + (f"{subfolder}/" if subfolder else "")
-            if base_url
-            else target.as_uri() + "/"
+        url = (  # without one, links relative to the feed: no path of this computer in it
+            base_url.rstrip("/") + "/" + (f"{subfolder}/" if subfolder else "") if base_url else ""
         )
         files = {
             listen.PLAYLIST: listen.playlist(data).encode("utf-8"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime
 import html
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import quote
@@ -80,10 +81,25 @@ def listing(info: SeriesInfo, relpaths: list[str], manifest: Manifest) -> Listin
 
 
 def playlist(listing: Listing) -> str:
-    lines = ["#EXTM3U", f"#PLAYLIST:{listing.info.title}"]
+    """An M3U playlist: one #EXTINF line and one file name per session. Titles are one line
+    (the plan refuses others); any line break that reaches here anyway is a space, so no
+    title can add an entry."""
+    info = listing.info
+    lines = ["#EXTM3U", f"#PLAYLIST:{one_line(info.title)}"]
     for item in listing.items:
-        lines += [f"#EXTINF:{round(item.duration)},{listing.info.author} - {item.title}", item.file]
+        lines += [
+            f"#EXTINF:{round(item.duration)},{one_line(info.author)} - {one_line(item.title)}",
+            one_line(item.file),
+        ]
     return "\n".join(lines) + "\n"
+
+
+def one_line(text: str) -> str:
+    return _BREAKS.sub(" ", text)
+
+
+#: Line breaks and other control characters.
+_BREAKS = re.compile("[\x00-\x1f\x7f\x85\u2028\u2029]+")
 
 
 #: The Podcasting 2.0 namespace: transcripts and chapters for each episode.
@@ -119,13 +135,13 @@ def _podcast_index():
 
 
 def feed(listing: Listing, base_url: str) -> bytes:
-    """RSS 2.0 with the iTunes namespace, as podcast apps expect; `base_url` ends with '/'.
-    Each episode also names its captions (<podcast:transcript>: the VTT as captions, the
+    """RSS 2.0 with the iTunes namespace, as podcast apps expect; `base_url` ends with '/'
+    ('' for links relative to the feed's folder). Each episode also names its captions (<podcast:transcript>: the VTT as captions, the
     SRT) and its JSON chapters (<podcast:chapters>), the Podcasting 2.0 way."""
     from feedgen.feed import FeedGenerator
 
     info = listing.info
-    base = base_url if base_url.endswith("/") else base_url + "/"
+    base = base_url if not base_url or base_url.endswith("/") else base_url + "/"
     generator = FeedGenerator()
     generator.load_extension("podcast")
     generator.register_extension("podcast_index", *_podcast_index())

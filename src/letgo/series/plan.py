@@ -14,6 +14,7 @@ import datetime
 import io
 import re
 import tomllib
+import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -82,8 +83,23 @@ class SeriesPlan:
         return grouped
 
 
-def slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")[:60] or "session"
+def slug(text: str, fallback: str = "session") -> str:
+    """A file or folder name from a title or a listener's name: its letters and digits, in
+    any script (Саша stays саша), lower case, the rest as single hyphens; `fallback` when
+    nothing is left (a name of emoji alone)."""
+    kept = "".join(
+        c if unicodedata.category(c)[0] in "LMN" else "-"
+        for c in unicodedata.normalize("NFC", text).lower()
+    )
+    return re.sub(r"-+", "-", kept).strip("-")[:60].strip("-") or fallback
+
+
+def one_line(value: str, where: str) -> str:
+    """`value` if it is one line (a title, an author); PlanError naming `where` otherwise:
+    a line break would add lines to the playlist and the tags."""
+    if any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in value):
+        raise PlanError(f"{where} must be one line (it holds a line break or a control character)")
+    return value
 
 
 def builtin_plans() -> dict[str, Path]:
@@ -102,6 +118,19 @@ class PlanFile:
     title: str
     description: str = ""
     sessions: int = 0
+    outline: tuple[tuple[str, str], ...] = ()
+    """Each session's title (its template's name where it has none) and template."""
+
+
+def named_plan(name: str, template_dirs: tuple[str, ...] = ()) -> PlanFile | None:
+    """The plan `letgo show NAME` means: one of `plan_files` by name, or a .toml file."""
+    for plan in plan_files(template_dirs):
+        if plan.name == name:
+            return plan
+    path = Path(name).expanduser()
+    if path.suffix == ".toml" and path.is_file():
+        return read_plan_file(path, "file")
+    return None
 
 
 def plan_files(template_dirs: tuple[str, ...] = ()) -> list[PlanFile]:
@@ -125,6 +154,11 @@ def read_plan_file(path: Path, origin: str) -> PlanFile:
     sessions = plan.get("sessions") or []
     if not isinstance(head, dict) or not isinstance(sessions, list):
         raise PlanError(f"{path}: a series plan needs a [series] table and [[sessions]]")
+    outline = tuple(
+        (str(spec.get("title") or spec.get("template")), str(spec.get("template")))
+        for spec in sessions
+        if isinstance(spec, dict)
+    )
     return PlanFile(
         path.stem,
         path,
@@ -132,6 +166,7 @@ def read_plan_file(path: Path, origin: str) -> PlanFile:
         str(head.get("title", path.stem)),
         str(head.get("description", "")),
         len(sessions),
+        outline,
     )
 
 
@@ -182,18 +217,20 @@ def load(
     _only(series, SERIES_KEYS, where, "[series]")
     if not isinstance(series.get("title"), str) or not series["title"].strip():
         raise PlanError(f"{where}: [series]: 'title' is required (a non-empty string)")
+    head = f"{where}: [series]"
     info = SeriesInfo(
-        title=series["title"].strip(),
-        author=_text(series, "author", where, "[series]", "letgo"),
+        title=one_line(series["title"].strip(), f"{head}: 'title'"),
+        author=one_line(_text(series, "author", where, "[series]", "letgo"), f"{head}: 'author'"),
         description=_text(series, "description", where, "[series]", ""),
-        year=str(series.get("year") or datetime.date.today().year),
-        genre=_text(series, "genre", where, "[series]", "Meditation"),
-        language=_text(series, "language", where, "[series]", "en"),
-        link=_text(series, "link", where, "[series]", ""),
+        year=_year(series.get("year"), head),
+        genre=one_line(_text(series, "genre", where, "[series]", "Meditation"), f"{head}: 'genre'"),
+        language=one_line(
+            _text(series, "language", where, "[series]", "en"), f"{head}: 'language'"
+        ),
+        link=one_line(_text(series, "link", where, "[series]", ""), f"{head}: 'link'"),
     )
-    dirs = tuple(template_dirs) + tuple(
-        str((path.parent / d).resolve()) for d in series.get("templates", [])
-    )
+    own_dirs = _template_folders(series.get("templates", []), path.parent, head)
+    dirs = tuple(template_dirs) + tuple(str(d) for d in own_dirs)
     defaults = _table(data, "defaults", where, "the plan")
     _only(defaults, DEFAULT_KEYS, where, "[defaults]")
     sessions = data.get("sessions")
@@ -208,6 +245,11 @@ def load(
         ),
     ]
     library = templates.TemplateLibrary(dirs)
+    allowed = _Allowed(library, path.parent, own_dirs)
+    found = [allowed.find(s, f"{where}: {_label(n, s)}") for n, s in enumerate(sessions, 1)]
+    if rows[0] is not None:
+        assert source is not None  # the rows come from it
+        _check_columns(rows[0], found, source)
     cover = info.title
     episodes = []
     for row_number, row in enumerate(rows, start=1):
@@ -215,7 +257,9 @@ def load(
         row_layer = request.Layer({}, {})
         if row is not None:
             assert source is not None  # the rows come from it
-            folder = slug(row.get("folder") or row.get("name") or f"listener-{row_number}")
+            folder = slug(
+                row.get("folder") or row.get("name") or "", fallback=f"listener-{row_number}"
+            )
             row_layer = _layer(
                 {k: v for k, v in row.items() if k in request.BY_NAME},
                 _cell_place(source, row_number),
@@ -223,14 +267,13 @@ def load(
                 text=True,
             )
         for number, spec in enumerate(sessions, start=1):
-            label = f"session {number}"
-            if isinstance(spec, dict) and isinstance(spec.get("title"), str):
-                label += f" ('{spec['title']}')"
+            label = _label(number, spec)
             if row is not None:
                 label = f"listener {row_number} ('{folder}'), {label}"
             episodes.append(
                 _episode(
                     spec,
+                    found[number - 1],
                     number,
                     len(sessions),
                     defaults,
@@ -238,7 +281,6 @@ def load(
                     folder,
                     info,
                     cover,
-                    library,
                     dirs,
                     path.parent,
                     f"{where}: {label}",
@@ -246,8 +288,6 @@ def load(
                     nearest="minutes" in overrides.values,
                 )
             )
-    if rows[0] is not None:
-        _check_columns(rows[0], sessions, library, path.parent, source)
     names = [e.relpath for e in episodes]
     for name in names:
         if names.count(name) > 1:
@@ -255,6 +295,100 @@ def load(
                 f"{where}: two sessions would both write {name}; give them different titles"
             )
     return SeriesPlan(info, where, tuple(episodes))
+
+
+# --- what a plan may reach: templates, folders, the listeners CSV -----------------------------
+
+
+class _Allowed:
+    """The templates a plan may use: built-in ones, the user's own (their template folders,
+    --templates), and `.j2` files inside the plan's folder or its `templates` folders. A file
+    found through the plan's folders must still be one there once its symlinks are followed:
+    `evil.j2 -> /etc/shadow` is refused like `template = "/etc/shadow"`, before it is read."""
+
+    REFUSED = (
+        "a plan may use built-in templates, your own template folder's, and .j2 files inside "
+        "the plan's folder or its 'templates' folders"
+    )
+
+    def __init__(self, library: templates.TemplateLibrary, base: Path, own: list[Path]):
+        self.library, self.base = library, base
+        plan_roots = {_real(base) or base, *own}
+        self.trusted = {
+            real
+            for folder, _ in library.dirs
+            if (real := _real(folder)) is not None and real not in own
+        }
+        self.roots = [*plan_roots, *self.trusted]
+
+    def find(self, spec, label: str) -> templates.TemplateInfo:
+        if not isinstance(spec, dict):
+            raise PlanError(f"{label}: must be a table with at least 'template'")
+        _only(spec, SESSION_KEYS, label, "")
+        template = spec.get("template")
+        if not isinstance(template, str) or not template.strip():
+            raise PlanError(f"{label}: 'template' is required (a template name or .j2 path)")
+        try:
+            if "/" in template or "\\" in template or template.endswith(templates.SUFFIX):
+                path = self.base / Path(template).expanduser()
+                self._check(path, label, template)
+                return self.library.find(str(_real(path)))
+            located = self.library.locate(template)
+            if located is None:
+                return self.library.find(template, paths=False)  # not found: says so
+            if (_real(located[0].parent) or located[0].parent) not in self.trusted:
+                self._check(located[0], label, template)
+            return templates.read_info(*located)
+        except PlanError:
+            raise
+        except LetgoError as exc:
+            raise PlanError(f"{label}: 'template': {exc}") from None
+
+    def _check(self, path: Path, label: str, template: str) -> None:
+        real = _real(path)
+        if real is None or not real.name.endswith(templates.SUFFIX):
+            ok = False
+        else:
+            ok = any(real.is_relative_to(root) for root in self.roots)
+        if not ok:
+            raise PlanError(f"{label}: template = {template!r}: {self.REFUSED}")
+
+
+def _real(path: Path) -> Path | None:
+    """`path` with every symlink followed (None for a loop of them)."""
+    try:
+        return path.expanduser().resolve()
+    except (OSError, RuntimeError):
+        return None
+
+
+def _template_folders(value, base: Path, where: str) -> list[Path]:
+    """The plan's `templates` folders (relative to its own folder)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+        raise PlanError(
+            f"{where}: 'templates' must be a list of folders, e.g. templates = [\"my-templates\"]"
+        )
+    return [_real(base / v) or base / v for v in value]
+
+
+def _year(value, where: str) -> str:
+    """[series] year: a whole number or text such as "2026" (today's year if not given)."""
+    if value is None:
+        return str(datetime.date.today().year)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 < value < 10000:
+        return str(value)
+    if isinstance(value, str) and re.fullmatch(r"\d{1,4}", value.strip()):
+        return value.strip()
+    raise PlanError(f"{where}: 'year' must be a year such as 2026")
+
+
+def _label(number: int, spec) -> str:
+    """How an error names a session: its number, and its title where it has one."""
+    label = f"session {number}"
+    if isinstance(spec, dict) and isinstance(spec.get("title"), str):
+        title = spec["title"]
+        label += f" ('{title}')" if title.isprintable() else f" ({title!r})"
+    return label
 
 
 def _cell_place(source: Path, row_number: int) -> request.Place:
@@ -274,7 +408,8 @@ def _layer(table: dict, place: request.Place, base: Path, text: bool = False) ->
 
 
 def _episode(
-    spec,
+    spec: dict,
+    found: templates.TemplateInfo,
     number: int,
     total: int,
     defaults: dict,
@@ -282,31 +417,20 @@ def _episode(
     folder: str,
     info: SeriesInfo,
     cover: str,
-    library: templates.TemplateLibrary,
     dirs: tuple[str, ...],
     base: Path,
     label: str,
     layers: list[request.Layer],
     nearest: bool = False,
 ) -> Episode:
-    if not isinstance(spec, dict):
-        raise PlanError(f"{label}: must be a table with at least 'template'")
-    _only(spec, SESSION_KEYS, label, "")
-    template = spec.get("template")
-    if not isinstance(template, str) or not template.strip():
-        raise PlanError(f"{label}: 'template' is required (a template name or .j2 path)")
-    if "/" in template or template.endswith(templates.SUFFIX):
-        template = str((base / template).expanduser().resolve())
-    try:
-        found = library.find(template)
-    except LetgoError as exc:
-        raise PlanError(f"{label}: 'template': {exc}") from None
+    template = found.name if found.origin != "file" else str(found.path)
     own_layer = _layer(spec, lambda name, value: f"{label}: {name} = {value!r}", base)
     layers = [*layers[:2], own_layer, *layers[2:]]  # config, defaults, session, row, flags
     known = set(found.variable_names())
-    shared = {**_variables(defaults.get("variables", {}), label, "[defaults.variables]")}
-    if row is not None:
-        shared.update({k: v for k, v in row.items() if k not in LISTENER_SETTINGS})
+    shared = _variables(defaults.get("variables", {}), label, "[defaults.variables]")
+    listener = {}  # a row's own values win over the session's, as its settings do
+    if row is not None:  # an empty cell sets nothing, as for settings
+        listener = {k: v for k, v in row.items() if k not in LISTENER_SETTINGS and v != ""}
     own = _variables(spec.get("variables", {}), label, "variables")
     for key in own:
         if key not in known:
@@ -315,7 +439,11 @@ def _episode(
                 f"{label}: 'variables.{key}': template '{found.name}' has no such "
                 f"variable (it takes: {takes})"
             )
-    given = {**{k: v for k, v in shared.items() if k in known}, **own}
+    given = {
+        **{k: v for k, v in shared.items() if k in known},
+        **own,
+        **{k: v for k, v in listener.items() if k in known},
+    }
     made = request.build(template, layers, given, dirs, nearest=nearest)
     try:
         templates.resolve_variables(found, given)
@@ -328,7 +456,10 @@ def _episode(
     title = spec.get("title") or found.title
     if not isinstance(title, str):
         raise PlanError(f"{label}: 'title' must be a string")
+    one_line(title, f"{label}: 'title'" if spec.get("title") else f"{found.path}: 'title'")
     description = spec.get("description") or found.description
+    if not isinstance(description, str):
+        raise PlanError(f"{label}: 'description' must be a string")
     tag = tags.TagInfo(
         title=title,
         artist=info.author,
@@ -350,23 +481,24 @@ def _episode(
     )
 
 
-def _check_columns(
-    row: dict, sessions: list, library: templates.TemplateLibrary, base: Path, source
-) -> None:
-    """A CSV column that is neither a setting nor any session's variable is a typo."""
+def _check_columns(row: dict, found: list[templates.TemplateInfo], source: Path) -> None:
+    """A CSV column that is neither a setting nor any session's variable is a typo. (The
+    header is named only when it is a name: an error never echoes a file's content.)"""
     known = set(LISTENER_SETTINGS)
-    for spec in sessions:
-        name = spec["template"]
-        if "/" in name or name.endswith(templates.SUFFIX):
-            name = str((base / name).expanduser().resolve())
-        known.update(library.find(name).variable_names())
-    for column in row:
+    for info in found:
+        known.update(info.variable_names())
+    for number, column in enumerate(row, start=1):
         if column not in known:
+            named = f"'{column}'" if _NAME.fullmatch(column) else f"{number} (not a name)"
             raise PlanError(
-                f"{source}: column '{column}' is neither a setting "
+                f"{source}: column {named} is neither a setting "
                 f"({', '.join(sorted(LISTENER_SETTINGS))}) nor a variable of any "
                 f"session's template ({', '.join(sorted(known - LISTENER_SETTINGS))})"
             )
+
+
+#: A CSV header cell an error may repeat: a short name, not a line of some other file.
+_NAME = re.compile(r"[\w .-]{1,40}")
 
 
 def _variables(table, label: str, field: str) -> dict[str, str]:
@@ -406,8 +538,23 @@ def _listeners_file(data: dict, path: Path, override: str | Path | None) -> Path
     table = _table(data, "listeners", str(path), "the plan")
     _only(table, {"csv"}, str(path), "[listeners]")
     if override:
-        return Path(override)
-    return path.parent / table["csv"] if "csv" in table else None
+        return Path(override)  # the user's own choice: any file
+    if "csv" not in table:
+        return None
+    name = table["csv"]
+    if not isinstance(name, str) or not name.strip():
+        raise PlanError(f"{path}: [listeners]: 'csv' must be a file name such as \"people.csv\"")
+    real = _real(path.parent / name)
+    if (
+        real is None
+        or not real.name.lower().endswith(".csv")
+        or not real.is_relative_to(_real(path.parent) or path.parent)
+    ):
+        raise PlanError(
+            f"{path}: [listeners] csv = {name!r}: a plan's listeners CSV is a .csv file inside "
+            "the plan's folder (or give --listeners FILE)"
+        )
+    return path.parent / name
 
 
 def _listener_rows(source: Path | None) -> list[dict[str, str] | None]:

@@ -240,21 +240,32 @@ class TemplateLibrary:
                         )
         return sorted(seen.values(), key=lambda info: info.name)
 
-    def find(self, name_or_path: str) -> TemplateInfo:
-        """A template by built-in/user name, or a path to a template file."""
+    def locate(self, name: str) -> tuple[Path, str] | None:
+        """Where the template called `name` is (its file and the folder's origin), or None."""
+        if "/" in name:
+            return None
         for folder, origin in self.dirs:
-            candidate = folder / f"{name_or_path}{SUFFIX}"
-            if "/" not in name_or_path and candidate.is_file():
-                return read_info(candidate, origin)
+            candidate = folder / f"{name}{SUFFIX}"
+            if candidate.is_file():
+                return candidate, origin
+        return None
+
+    def find(self, name_or_path: str, paths: bool = True) -> TemplateInfo:
+        """A template by built-in/user name, or (unless `paths` is False) a path to a
+        template file."""
+        located = self.locate(name_or_path)
+        if located is not None:
+            return read_info(*located)
         path = Path(name_or_path).expanduser()
-        if path.is_file():
+        if paths and path.is_file():
             return read_info(path, "file")
-        if path.exists() and not path.is_dir():  # a FIFO or a device: say so, never read it
+        if paths and path.exists() and not path.is_dir():  # a FIFO or a device: never read
             return read_info(path, "file")
         names = [info.name for info in self.all()]
         close = difflib.get_close_matches(name_or_path, names, n=3, cutoff=0.5)
         hint = f"did you mean {', '.join(close)}?" if close else "run 'letgo list' to see them"
-        raise TemplateNotFound(f"no template or file named '{name_or_path}'; {hint}")
+        what = "template or file" if paths else "template"
+        raise TemplateNotFound(f"no {what} named '{name_or_path}'; {hint}")
 
 
 # --- helpers a template can call; each returns script markup -------------------------------
