@@ -88,7 +88,8 @@ def test_nan_in_config_csv_and_api_is_refused(tmp_path, monkeypatch):
     monkeypatch.delenv("LETGO_CONFIG_DIR")
 
     plan = tmp_path / "plan.toml"
-    plan.write_text(f'[series]\ntitle = "T"\n[[sessions]]\ntemplate = "{SHORT}"\n')
+    shutil.copy(SHORT, tmp_path / "short.j2")  # a plan's template lies in its own folder
+    plan.write_text('[series]\ntitle = "T"\n[[sessions]]\ntemplate = "short.j2"\n')
     people = tmp_path / "people.csv"
     people.write_text("name,loudness\nSam,inf\n")
     result = run(
