@@ -136,8 +136,9 @@ def _podcast_index():
 
 def feed(listing: Listing, base_url: str) -> bytes:
     """RSS 2.0 with the iTunes namespace, as podcast apps expect; `base_url` ends with '/'
-    ('' for links relative to the feed's folder). Each episode also names its captions (<podcast:transcript>: the VTT as captions, the
-    SRT) and its JSON chapters (<podcast:chapters>), the Podcasting 2.0 way."""
+    ('' for links relative to the feed's folder). Each episode also names its captions
+    (<podcast:transcript>: the VTT as captions, the SRT) and its JSON chapters
+    (<podcast:chapters>), the Podcasting 2.0 way."""
     from feedgen.feed import FeedGenerator
 
     info = listing.info
