@@ -181,7 +181,7 @@ def test_the_feed_names_each_episodes_captions_and_chapters(folder):
             "url": stem + ".chapters.json",
             "type": "application/json+chapters",
         }
-        local = folder / chapters.get("url").rsplit("/", 1)[1].replace("%20", " ")
+        local = folder / chapters.get("url").rsplit("/", 1)[-1].replace("%20", " ")
         data = json.loads(local.read_text())
         assert data["version"] == "1.2.0" and len(data["chapters"]) == 3
         assert all(isinstance(c["startTime"], int | float) and c["title"] for c in data["chapters"])
