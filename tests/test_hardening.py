@@ -38,6 +38,13 @@ LETGO = [sys.executable, "-c", "from letgo.cli import main; main()"]
 BOUND = 60
 
 
+def named() -> dict[str, str]:
+    """The environment for a run that writes its temporary files under names from the start,
+    the way where there are no unnamed files (O_TMPFILE): what these tests watch for and clean
+    up. tests/test_hardening_three.py covers the unnamed way."""
+    return {**os.environ, "LETGO_TEMPORARIES": "named"}
+
+
 def letgo(*args, **popen) -> subprocess.Popen:
     args = [a if isinstance(a, bytes) else str(a) for a in args]  # bytes: not UTF-8 on purpose
     return subprocess.Popen([*LETGO, *args], start_new_session=True, **popen)
@@ -481,7 +488,7 @@ def descendants_alive(pid: int) -> list[int]:
 def test_workers_of_a_killed_build_stop_and_leave_no_partial_files(tmp_path):
     plan = plan_of(tmp_path / "plan", sessions=3, minutes=2)
     out = tmp_path / "out"
-    process = letgo("series", "build", plan, "-o", out, "--jobs", "2", "-q")
+    process = letgo("series", "build", plan, "-o", out, "--jobs", "2", "-q", env=named())
     wait_for(lambda: len(temporaries(out)) >= 1, "session being encoded", process)
     helpers = descendants_alive(process.pid)
     assert len(helpers) >= 3  # two workers and the manager (and encoders)
@@ -610,6 +617,7 @@ def render_until_encoding(folder: Path, name: str = "long.mp3") -> subprocess.Po
         folder / name,
         stderr=subprocess.PIPE,
         text=True,
+        env=named(),
     )
     wait_for(lambda: temporaries(folder), "temporary file", process)
     return process
@@ -630,7 +638,17 @@ def test_sigterm_stops_a_build_and_its_workers(tmp_path):
     plan = plan_of(tmp_path / "plan", sessions=3, minutes=2)
     out = tmp_path / "out"
     process = letgo(
-        "series", "build", plan, "-o", out, "--jobs", "2", "-q", stderr=subprocess.PIPE, text=True
+        "series",
+        "build",
+        plan,
+        "-o",
+        out,
+        "--jobs",
+        "2",
+        "-q",
+        stderr=subprocess.PIPE,
+        text=True,
+        env=named(),
     )
     wait_for(lambda: temporaries(out), "session being encoded", process)
     process.send_signal(signal.SIGTERM)  # the build alone, as `kill PID` does
@@ -654,7 +672,8 @@ def test_the_next_render_removes_what_a_killed_one_left(tmp_path):
     held = tmp_path / ".other.abcd1234.part.mp3"  # one a live render is writing
     held.write_bytes(b"being written")
     os.utime(held, (time.time() - 60, time.time() - 60))
-    with open(held) as handle:
+    with open(held) as handle, pytest.MonkeyPatch.context() as patch:
+        patch.setattr(atomic, "UNNAMED", False)
         fcntl.flock(handle, fcntl.LOCK_EX)
         result = CliRunner().invoke(
             main,

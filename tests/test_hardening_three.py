@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import decimal
+import errno
 import fractions
 import http.client
 import logging
@@ -27,8 +28,9 @@ import pytest
 from click.testing import CliRunner
 
 import letgo
+from letgo import session
 from letgo.cli import main
-from letgo.file import ffmpeg
+from letgo.file import atomic, ffmpeg
 from letgo.series import serve
 from letgo.voice import cache
 from letgo.words import speakable
@@ -571,3 +573,240 @@ def test_cache_clear_and_prune_stay_inside_the_cache(tmp_path):
     assert result.exit_code == 0, result.output
     assert all(v.exists() for v in victims)
     assert not (store / "zz").exists() and not list(store.glob(f"*/*{cache.SUFFIX}"))
+
+
+# --- 6. a failed request leaves no folders behind ---------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["render", "nonexistent"],
+        ["render", str(SHORT), "--minutes", "0.01"],  # too short: fails after speaking
+        ["render", str(SHORT), "--background", "nowhere.wav"],
+    ],
+)
+def test_a_failed_render_leaves_no_folders(tmp_path, monkeypatch, args):
+    monkeypatch.chdir(tmp_path)
+    result = run(*args, "--engine", "fake", "-q", "-o", "newdir1/sub/x.mp3")
+    assert result.exit_code == 2, result.output
+    one_error_line(result.stderr)
+    assert not (tmp_path / "newdir1").exists()
+
+
+def test_an_encoder_failing_mid_write_removes_the_folders_it_made(tmp_path, monkeypatch):
+    def broken(*args, **kwargs):
+        raise letgo.LetgoError("the encoder failed (a test)")
+
+    monkeypatch.setattr(session.export, "encode", broken)
+    result = run("render", SHORT, "--engine", "fake", "-o", tmp_path / "a" / "b" / "x.mp3")
+    assert result.exit_code == 1
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_render_makes_the_folders_it_writes_into(tmp_path):
+    out = tmp_path / "a" / "b" / "x.mp3"
+    assert run("render", SHORT, "--engine", "fake", "-o", out).exit_code == 0
+    assert out.stat().st_size > 0
+
+
+def test_a_file_in_the_way_of_a_folder_is_one_line(tmp_path):
+    (tmp_path / "a").write_text("a file")
+    result = run("render", SHORT, "--engine", "fake", "-o", tmp_path / "a" / "b" / "x.mp3")
+    assert result.exit_code == 2
+    assert "is not a folder" in one_error_line(result.stderr)
+
+
+# --- 18. a full disk is one line -------------------------------------------------------------
+
+
+def full_disk(*args, **kwargs):
+    raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+
+@pytest.mark.parametrize("unnamed", [True, False])
+def test_a_full_disk_while_writing_the_listening_files_is_one_line(tmp_path, monkeypatch, unnamed):
+    monkeypatch.setattr(atomic, "UNNAMED", unnamed)
+    shutil.copytree(SERIES, tmp_path / "plan")
+    plan = tmp_path / "plan" / "plan.toml"
+    plan.write_text(
+        '[series]\ntitle = "Full"\ntemplates = ["."]\n[defaults]\nminutes = 1\n'
+        'engine = "fake"\nbackground = "none"\n[[sessions]]\ntemplate = "tiny"\n'
+    )
+    out = tmp_path / "out"
+    monkeypatch.setattr(atomic, "_put", full_disk)  # the writer of every small file
+    result = run("series", "build", plan, "-o", out, "--jobs", "1", "-q")
+    assert result.exit_code == 1, result.output
+    line = one_error_line(result.stderr)
+    assert "the disk is full" in line and "MB free" in line
+    assert not [p for p in out.rglob("*") if atomic.is_temporary(p)]
+
+
+def test_series_new_on_a_full_disk_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.setattr(atomic, "_put", full_disk)
+    result = run("series", "new", tmp_path / "course.toml")
+    assert result.exit_code == 1, result.output
+    assert "the disk is full" in one_error_line(result.stderr)
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.fixture
+def small_disk(tmp_path):
+    """A 2 MB tmpfs mounted on a folder of the test's own, where the test may mount one."""
+    folder = tmp_path / "small"
+    folder.mkdir()
+    mounted = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=2m", "tmpfs", str(folder)],
+        capture_output=True,
+        timeout=BOUND,
+    )
+    if mounted.returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    try:
+        yield folder
+    finally:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True, timeout=BOUND)
+
+
+@pytest.mark.parametrize("unnamed", [True, False])
+def test_a_full_tmpfs_is_one_line_and_left_clean(small_disk, monkeypatch, unnamed):
+    monkeypatch.setattr(atomic, "UNNAMED", unnamed)
+    filler = os.open(small_disk / "filler", os.O_WRONLY | os.O_CREAT)
+    try:  # every block the disk has
+        with contextlib.suppress(OSError):
+            while True:
+                os.write(filler, b"\0" * 4096)
+    finally:
+        os.close(filler)
+    shutil.copytree(SERIES, small_disk.parent / "plan")
+    plan = small_disk.parent / "plan" / "plan.toml"
+    plan.write_text(
+        '[series]\ntitle = "Full"\ntemplates = ["."]\n[defaults]\nminutes = 1\n'
+        'engine = "fake"\nbackground = "none"\n[[sessions]]\ntemplate = "tiny"\n'
+    )
+    result = run("series", "build", plan, "-o", small_disk / "out", "--jobs", "1", "-q")
+    assert result.exit_code == 1, result.output
+    assert "Traceback" not in result.output
+    assert "full" in result.stderr or "No space" in result.stderr, result.stderr
+    left = [p for p in small_disk.rglob("*") if atomic.is_temporary(p)]
+    assert not left
+    result = run("series", "new", small_disk / "course.toml")
+    assert result.exit_code == 1
+    assert "the disk is full" in one_error_line(result.stderr)
+    assert not (small_disk / "course.toml").exists()
+    result = run("render", SHORT, "--engine", "fake", "-q", "-o", small_disk / "x.wav")
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    one_error_line(result.stderr)
+    assert sorted(p.name for p in small_disk.iterdir()) == ["filler", "out"]
+
+
+# --- nothing left behind, even after SIGKILL: unnamed temporary files -------------------------
+
+
+def unnamed_files_in(pid: int, folder: Path) -> list[str]:
+    """The files process `pid` holds open in `folder` that have no name (O_TMPFILE)."""
+    found = []
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith(f"{folder}/#") and target.endswith(" (deleted)"):
+            found.append(target)
+    return found
+
+
+needs_unnamed = pytest.mark.skipif(not atomic.UNNAMED, reason="no O_TMPFILE here")
+
+
+def render_process(folder: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [*LETGO, "render", "letting-go", "--engine", "fake", "-m", "40", "-q"]
+        + ["-o", str(folder / "long.mp3")],
+        start_new_session=True,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def wait_encoding(process: subprocess.Popen, folder: Path) -> None:
+    deadline = time.monotonic() + BOUND
+    while not unnamed_files_in(process.pid, folder):
+        assert process.poll() is None, "ended before encoding"
+        assert time.monotonic() < deadline, f"no unnamed file within {BOUND} s"
+        time.sleep(0.05)
+
+
+@needs_unnamed
+def test_sigkill_mid_render_leaves_nothing_at_all(tmp_path):
+    process = render_process(tmp_path)
+    wait_encoding(process, tmp_path)
+    assert list(tmp_path.iterdir()) == []  # being written, and nameless
+    process.kill()
+    process.wait(timeout=BOUND)
+    deadline = time.monotonic() + BOUND
+    while subprocess.run(["pgrep", "-s", str(process.pid)], capture_output=True).returncode == 0:
+        assert time.monotonic() < deadline, "the orphaned encoder did not stop"
+        time.sleep(0.1)
+    assert list(tmp_path.iterdir()) == []
+
+
+@needs_unnamed
+def test_sigterm_mid_render_leaves_nothing_at_all(tmp_path):
+    process = render_process(tmp_path)
+    wait_encoding(process, tmp_path)
+    process.terminate()
+    _, stderr = process.communicate(timeout=BOUND)
+    assert process.returncode == 143 and "Traceback" not in stderr
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("unnamed", [True, False])
+def test_both_ways_write_replace_and_refuse_alike(tmp_path, monkeypatch, unnamed):
+    monkeypatch.setattr(atomic, "UNNAMED", unnamed)
+    path = tmp_path / "sub" / "file.txt"
+    assert atomic.write(path, b"one")
+    assert path.read_bytes() == b"one"
+    assert not atomic.write(path, b"one")  # the same bytes: not written
+    assert atomic.write(path, b"two") and path.read_bytes() == b"two"
+    with pytest.raises(FileExistsError):
+        atomic.write(path, b"three", exclusive=True)
+    assert atomic.write(tmp_path / "new.txt", b"new", exclusive=True)
+    link = tmp_path / "link.txt"
+    link.symlink_to(path)
+    atomic.write(link, b"through")
+    assert link.is_symlink() and path.read_bytes() == b"through"
+    with atomic.writing(tmp_path / "w.bin") as temporary:
+        assert atomic.folder_of(temporary) == tmp_path
+        with open(temporary, "r+b") as handle:
+            handle.write(b"written in place")
+        named = [p.name for p in tmp_path.iterdir() if atomic.is_temporary(p)]
+        assert (named == []) == unnamed  # an unnamed file has no name to be seen
+    assert (tmp_path / "w.bin").read_bytes() == b"written in place"
+    assert not [p for p in tmp_path.rglob("*") if atomic.is_temporary(p)]
+    assert os.stat(path).st_mode & 0o777 == 0o666 & ~current_umask()
+
+
+def current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def test_a_file_system_without_unnamed_files_gets_the_named_way(tmp_path, monkeypatch):
+    calls = []
+    real_open = os.open
+
+    def no_tmpfile(path, flags, *args, **kwargs):
+        if flags & getattr(os, "O_TMPFILE", 0) == getattr(os, "O_TMPFILE", -1):
+            calls.append(path)
+            raise OSError(errno.EOPNOTSUPP, os.strerror(errno.EOPNOTSUPP))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(atomic, "UNNAMED", True)
+    monkeypatch.setattr(atomic.os, "open", no_tmpfile)
+    with atomic.writing(tmp_path / "x.bin") as temporary:
+        assert atomic.is_temporary(temporary) and temporary.parent == tmp_path
+        temporary.write_bytes(b"named")
+    assert (tmp_path / "x.bin").read_bytes() == b"named"
+    assert calls or not hasattr(os, "O_TMPFILE")

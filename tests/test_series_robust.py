@@ -21,6 +21,12 @@ from letgo.file import ffmpeg, tags
 DATA = Path(__file__).parent / "series_data"
 
 
+def named() -> dict[str, str]:
+    """Temporary files under names from the start (no O_TMPFILE), so a test sees encoding
+    begin; tests/test_hardening_three.py covers the unnamed way."""
+    return {**os.environ, "LETGO_TEMPORARIES": "named"}
+
+
 def plan_of(
     folder: Path, sessions: int, minutes: float, engine: str = "fake", background: str = "none"
 ) -> Path:
@@ -71,7 +77,7 @@ def test_killed_build_leaves_no_partial_files_and_the_next_run_finishes(tmp_path
     sessions, minutes = 3, 2
     plan = plan_of(tmp_path / "plan", sessions, minutes)
     out = tmp_path / "out"
-    process = start_build(plan, out, jobs=1)
+    process = start_build(plan, out, jobs=1, env=named())  # watched for by its temporary name
     manifest = out / ".letgo-series.json"
     deadline = time.monotonic() + 60
     while True:  # kill once the first session is done and the second is being encoded
@@ -104,7 +110,7 @@ def test_ctrl_c_stops_cleanly_and_the_next_run_finishes(tmp_path):
     sessions, minutes = 3, 2
     plan = plan_of(tmp_path / "plan", sessions, minutes)
     out = tmp_path / "out"
-    process = start_build(plan, out, jobs=2, stderr=subprocess.PIPE, text=True)
+    process = start_build(plan, out, jobs=2, stderr=subprocess.PIPE, text=True, env=named())
     deadline = time.monotonic() + 60
     while not [p for p in out.glob(".*.part.mp3")]:  # encoding has begun
         assert process.poll() is None and time.monotonic() < deadline, "build ended too soon"

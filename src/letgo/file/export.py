@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import subprocess
 import tempfile
 import threading
@@ -22,7 +21,7 @@ from typing import Protocol
 import numpy as np
 
 from letgo.errors import EncodeError, OutputError, SettingError
-from letgo.file import ffmpeg, mp3join
+from letgo.file import atomic, ffmpeg, mp3join
 from letgo.settings.groups import ExportSettings, bits_per_second
 
 log = logging.getLogger(__name__)
@@ -123,15 +122,15 @@ def encode(
     joined it is encoded whole."""
     if settings.format not in CODECS:
         raise OutputError(f"unknown format '{settings.format}'; choose one of: {', '.join(CODECS)}")
-    cut = (
-        mp3join.halves(source.frames)
-        if settings.format == "mp3"
-        and encoders > 1
-        and _DEV_FD.is_dir()
-        and _room_for_halves(path, source, settings.bitrate)
-        else None
-    )
     with open(path, "r+b") as file:
+        cut = (
+            mp3join.halves(source.frames)
+            if settings.format == "mp3"
+            and encoders > 1
+            and _DEV_FD.is_dir()
+            and _room_for_halves(file, source, settings.bitrate)
+            else None
+        )
         if cut is not None:
             try:
                 return _encode_halves(source, file, cut, settings, on_block)
@@ -143,15 +142,17 @@ def encode(
             encoder.feed(source.blocks(), on_block, first=True)
 
 
-def _room_for_halves(path: Path, source: Source, bitrate: str) -> bool:
-    """Whether the folder has room for a split encode's scratch files: the file's size twice
-    over, with a margin (else it is encoded whole, which needs its size once)."""
+def _room_for_halves(file, source: Source, bitrate: str) -> bool:
+    """Whether the file system of `file` (open; it may have no name yet) has room for a split
+    encode's scratch files: the file's size twice over, with a margin (else it is encoded
+    whole, which needs its size once)."""
     rate = bits_per_second(bitrate)
     if rate is None:
         return False
     try:
         size = rate / 8 * source.frames / source.sample_rate
-        return shutil.disk_usage(path.parent).free > 3 * size
+        room = os.fstatvfs(file.fileno())
+        return room.f_bavail * room.f_frsize > 3 * size
     except OSError:
         return False
 
@@ -235,7 +236,7 @@ def _encode_halves(
     its own thread (numpy and the pipes let go of the GIL); the halves joined, and remuxed by
     ffmpeg into `file` so it writes the Info frame afresh."""
     join, first_end, second_start = cut
-    folder = Path(file.name).parent
+    folder = atomic.folder_of(file.name)
     lock = threading.Lock()
     failed: list[BaseException] = []
 
