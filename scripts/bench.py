@@ -315,7 +315,7 @@ def reference(template: str, minutes: float, engine: str, folder: Path, out: Pat
 def usual(tmp: Path, env: dict, engine: str, repeat: int, template: str) -> None:
     import wave
 
-    from letgo.file import export, ffmpeg
+    from letgo.file import ffmpeg, formats
     from letgo.sound.bell import strike
 
     print(
@@ -350,7 +350,7 @@ def usual(tmp: Path, env: dict, engine: str, repeat: int, template: str) -> None
         ffmpeg.command(
             "-y",
             *ffmpeg.source(tmp / "stereo.wav"),
-            *export.CODECS["mp3"],
+            *formats.FORMATS["mp3"].codec,
             "-b:a",
             "128k",
             ffmpeg.local(tmp / "floor2.mp3"),
@@ -404,7 +404,7 @@ def main() -> None:
     repeat = 1 if args.quick else args.repeat
     template = str(Path(args.template).resolve())
 
-    from letgo.file import export, ffmpeg
+    from letgo.file import ffmpeg, formats
     from letgo.voice.engines.piper import known_voices
 
     with tempfile.TemporaryDirectory(prefix="letgo-bench-") as tmp:
@@ -432,7 +432,7 @@ def main() -> None:
             encoder = ffmpeg.command(
                 "-y",
                 *ffmpeg.source(wav),
-                *export.CODECS["mp3"],
+                *formats.FORMATS["mp3"].codec,
                 "-b:a",
                 "128k",
                 ffmpeg.local(tmp / "floor.mp3"),

@@ -93,10 +93,13 @@ def test_a_successful_render_replaces_the_old_file_whole(short_template, fake_en
 
 
 def test_the_encoder_error_names_the_command(short_template, fake_engine, tmp_path, monkeypatch):
-    from letgo.errors import EncodeError
-    from letgo.file import export
+    from dataclasses import replace
 
-    monkeypatch.setitem(export.CODECS, "mp3", ["-c:a", "no-such-codec", "-f", "mp3"])
+    from letgo.errors import EncodeError
+    from letgo.file import formats
+
+    broken = replace(formats.FORMATS["mp3"], codec=("-c:a", "no-such-codec", "-f", "mp3"))
+    monkeypatch.setitem(formats.FORMATS, "mp3", broken)
     with pytest.raises(EncodeError, match="no-such-codec"):
         session.render(request(short_template), tmp_path / "x.mp3", engine=fake_engine)
     assert list(Path(tmp_path).iterdir()) == []

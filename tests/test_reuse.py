@@ -8,7 +8,7 @@ import pytest
 
 from letgo import session
 from letgo.cli import main
-from letgo.file import export, tags
+from letgo.file import formats, tags
 from letgo.settings.groups import ExportSettings, MixSettings
 
 
@@ -39,7 +39,7 @@ def test_an_unchanged_session_is_not_rendered_again(fmt, short_template, tmp_pat
     again = render(short_template, out, **changes)
     assert (first.reused, again.reused) == (False, True)
     assert written(out) == before
-    assert len(export.read_extra(out, fmt)[tags.HASH_KEY]) == 64
+    assert len(formats.read_extra(out, fmt)[tags.HASH_KEY]) == 64
 
 
 @pytest.mark.parametrize(

@@ -25,7 +25,7 @@ from typing import Any
 
 from letgo import session
 from letgo.errors import SettingError, UsageError, VariableError
-from letgo.file import export
+from letgo.file import formats
 from letgo.settings import request
 from letgo.sound.backgrounds import Background, SegmentLoop
 from letgo.voice import clips
@@ -124,7 +124,7 @@ class Session:
         """
         path = Path(path).expanduser()
         settings = {**self.settings, **settings}
-        settings["format"] = export.choose_format(path, settings.get("format"))
+        settings["format"] = formats.choose(path, settings.get("format"))
         made, bed = self._request(settings)
         return session.render(made, path, reuse=not force, bed=bed)
 

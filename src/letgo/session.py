@@ -21,7 +21,7 @@ import numpy as np
 
 from letgo import __version__, timefmt
 from letgo.errors import FitError, UsageError
-from letgo.file import atomic, export, ffmpeg, tags, transcripts
+from letgo.file import atomic, export, ffmpeg, formats, tags, transcripts
 from letgo.settings.groups import MixSettings, PlanSettings, spoken_word_lufs
 from letgo.settings.request import Request, located
 from letgo.sound import mix
@@ -427,10 +427,10 @@ def render(
     output = atomic.target(output)
     written = write(request)
     key = key or freshness_key(request, words(written), tag)
-    if reuse and export.read_extra(output, request.export.format).get(tags.HASH_KEY) == key:
+    if reuse and formats.read_extra(output, request.export.format).get(tags.HASH_KEY) == key:
         log.info("%s is up to date (freshness key %s)", output, key[:12])
         return Result(
-            output, export.duration(output), time.perf_counter() - started, None, reused=True
+            output, formats.duration(output), time.perf_counter() - started, None, reused=True
         )
     with located(request):
         background = bed or _background(request.mix)
@@ -457,11 +457,12 @@ def mix_settings(request: Request, prepared: Prepared, channels: int) -> MixSett
     `channels` unless one was asked for, a long fade for sleep, and room for the encoder's own
     change in level and its overshoot of peaks."""
     loudness = request.mix.loudness
+    kind = formats.get(request.export.format)
     settings = replace(
         request.mix,
         loudness=spoken_word_lufs(channels) if loudness is None else loudness,
-        encoder_shift=export.LEVEL_SHIFT.get(request.export.format, 0.0),
-        peak_margin=request.mix.peak_margin + export.OVERSHOOT.get(request.export.format, 0.0),
+        encoder_shift=kind.level_shift,
+        peak_margin=request.mix.peak_margin + kind.overshoot,
     )
     if prepared.info.sleep:
         settings = replace(settings, fade_out=max(settings.fade_out, settings.sleep_fade_out))
@@ -584,12 +585,8 @@ def _render(
             on_block,
             min(2, export.cores()) if encoders is None else encoders,
         )
-        if request.export.format == "mp3":
-            tags.write(temporary, info)
-        else:  # chapters, covers and series tags are ID3; the other formats get the basics
-            export.write_tags(
-                temporary, info.title, info.comment, info.extra, format=request.export.format
-            )
+        # MP3 gets the full ID3 tag (chapters, cover, series); the other formats the basics
+        formats.get(request.export.format).write_tags(temporary, info)
     transcripts.write_beside(output, prepared.timeline, request.export.captions or "none")
     return Result(output, prepared.timeline.duration, time.perf_counter() - started, prepared)
 

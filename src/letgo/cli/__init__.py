@@ -355,11 +355,11 @@ def render(template, variables, template_dirs, no_cache, output, force, quiet, *
       letgo render letting-go --format ogg
       letgo render letting-go --engine piper --length-scale 1.5
     """
-    from letgo.file.export import choose_format, extension
+    from letgo.file.formats import choose, extension
 
     if output is not None:  # the output's extension, or --format: checked against each other
         try:
-            settings["format"] = choose_format(output, settings["format"])
+            settings["format"] = choose(output, settings["format"])
         except SettingError as exc:
             raise exc.at(flag_place(exc.setting, exc.value)) from None
     made = make_request(template, settings, variables, template_dirs, no_cache)
@@ -689,9 +689,9 @@ def sample(text, no_cache, output, quiet, **settings):
       letgo sample "Breathe in for 4 counts." --engine piper --length-scale 1.4 -o slow.wav
     """
     from letgo import sample as voice_sample
-    from letgo.file.export import choose_format, extension
+    from letgo.file.formats import choose, extension
 
-    settings["format"] = choose_format(output, None) if output else None
+    settings["format"] = choose(output, None) if output else None
     request = make_request("sample", settings, no_cache=no_cache)
     note_fallback(request.engine_chosen, quiet)
     if output is None:

@@ -14,76 +14,17 @@ import os
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from letgo.errors import EncodeError, OutputError, SettingError
-from letgo.file import atomic, ffmpeg, mp3join
+from letgo.errors import EncodeError
+from letgo.file import atomic, ffmpeg, formats, mp3join
 from letgo.settings.groups import ExportSettings, bits_per_second
 
 log = logging.getLogger(__name__)
-
-#: format -> the encoder's arguments (all in imageio-ffmpeg's build)
-CODECS = {
-    "mp3": ["-c:a", "libmp3lame", "-f", "mp3"],
-    "wav": ["-c:a", "pcm_s16le", "-f", "wav"],
-    "flac": ["-c:a", "flac", "-f", "flac"],
-    "ogg": ["-c:a", "libopus", "-ar", "48000", "-f", "ogg"],  # Opus runs at 48 kHz
-    "m4a": ["-c:a", "aac", "-f", "ipod"],
-}
-EXTENSIONS = {"mp3": ".mp3", "wav": ".wav", "flac": ".flac", "ogg": ".ogg", "m4a": ".m4a"}
-#: extension -> the media type a feed or a web server gives it
-MEDIA_TYPES = {
-    ".mp3": "audio/mpeg",
-    ".wav": "audio/wav",
-    ".flac": "audio/flac",
-    ".ogg": "audio/ogg",
-    ".m4a": "audio/mp4",
-}
-#: the formats that take --bitrate
-LOSSY = {"mp3", "ogg", "m4a"}
-#: How much louder (LU) the mix must be to measure its target after encoding. Measured here:
-#: libmp3lame at a constant bitrate comes out 0.4-0.5 LU quieter than its input (sine tones,
-#: pink noise and speech alike); the other encoders keep the level.
-LEVEL_SHIFT = {"mp3": 0.4}
-#: How far (dB) an encoder's true peaks can come out above its input's, kept free under the
-#: ceiling on top of `MixSettings.peak_margin`. Measured here on letgo's mixes: AAC up to
-#: 0.6 dB (over the ocean bed); MP3 and Opus come out at or below their input.
-OVERSHOOT = {"m4a": 0.6}
-#: other extensions that name a format
-ALIASES = {".opus": "ogg", ".oga": "ogg", ".mp4": "m4a", ".aac": "m4a", ".wave": "wav"}
-
-
-def extension(format: str) -> str:
-    return EXTENSIONS[format]
-
-
-def choose_format(output: Path | None, format: str | None) -> str:
-    """The format asked for, else the one the output's extension names, else mp3."""
-    if format is not None and format not in CODECS:
-        raise OutputError(f"unknown format '{format}'; choose one of: {', '.join(CODECS)}")
-    if output is None:
-        return format or "mp3"
-    suffix = output.suffix.lower()
-    named = next((f for f, ext in EXTENSIONS.items() if ext == suffix), ALIASES.get(suffix))
-    if suffix and not named and not format:
-        raise OutputError(
-            f"{output.name}: '{suffix}' is not an audio format letgo writes; "
-            f"name the file {' '.join(EXTENSIONS.values())} (or "
-            f"{' '.join(ALIASES)}), or choose one with --format"
-        )
-    if format and named and named != format:
-        raise SettingError(
-            "format",
-            format,
-            f"does not match the file name {output.name}; "
-            f"use a {extension(format)} name or leave the format out",
-        )
-    return format or named or "mp3"
-
 
 _DEV_FD = Path("/dev/fd")
 
@@ -120,8 +61,7 @@ def encode(
     With `encoders` 2, an MP3 longer than `mp3join.SHORTEST` frames (46 s) is encoded in two
     halves at once, one per core, and joined frame-exactly (`mp3join`); where they cannot be
     joined it is encoded whole."""
-    if settings.format not in CODECS:
-        raise OutputError(f"unknown format '{settings.format}'; choose one of: {', '.join(CODECS)}")
+    formats.get(settings.format)  # an unknown format is refused before anything starts
     with open(path, "r+b") as file:
         cut = (
             mp3join.halves(source.frames)
@@ -162,13 +102,14 @@ class _Encoder:
     block it has finished cleanly, or it is killed and the error goes on."""
 
     def __init__(self, file, path: Path, source: Source, settings: ExportSettings):
+        kind = formats.get(settings.format)
         self.command = ffmpeg.command(
             "-y",
             *ffmpeg.raw(source.sample_rate, source.channels),
             "-i",
             "pipe:0",
-            *CODECS[settings.format],
-            *(["-b:a", settings.bitrate] if settings.format in LOSSY else []),
+            *kind.codec,
+            *(["-b:a", settings.bitrate] if kind.lossy else []),
             "-map_metadata",
             "-1",
         )
@@ -348,113 +289,3 @@ def _widen_pipe(stream) -> None:
         fcntl.fcntl(stream.fileno(), getattr(fcntl, "F_SETPIPE_SZ", 1031), 1 << 20)
     except (ImportError, OSError):
         pass  # not Linux, or over the system's limit: the default pipe works, a little slower
-
-
-def write_tags(path: Path, title: str, comment: str, extra: Mapping[str, str], format: str) -> None:
-    """Title, artist 'letgo' and a comment with what made the file, in a format's own kind of
-    tag: ID3 in WAV, Vorbis comments in FLAC and Ogg, iTunes atoms in M4A. (MP3 carries the
-    full ID3 tag with chapters and cover: see letgo.file.tags.)"""
-    if format == "wav":
-        _write_wav_tags(path, title, comment, extra)
-    elif format == "m4a":
-        _write_m4a_tags(path, title, comment, extra)
-    else:
-        _write_vorbis_tags(path, title, comment, extra, format)
-
-
-def _write_wav_tags(path: Path, title: str, comment: str, extra: Mapping[str, str]) -> None:
-    from mutagen.id3 import COMM, TIT2, TPE1, TXXX
-    from mutagen.wave import WAVE
-
-    audio = WAVE(str(path))
-    if audio.tags is None:
-        audio.add_tags()
-    tags = audio.tags
-    assert tags is not None  # add_tags made them
-    tags.add(TIT2(encoding=3, text=title))
-    tags.add(TPE1(encoding=3, text="letgo"))
-    tags.add(COMM(encoding=3, lang="eng", desc="", text=comment))
-    for key, value in extra.items():
-        tags.add(TXXX(encoding=3, desc=key, text=value))
-    audio.save()
-
-
-def _write_m4a_tags(path: Path, title: str, comment: str, extra: Mapping[str, str]) -> None:
-    from mutagen.mp4 import MP4, MP4FreeForm
-
-    audio = MP4(str(path))
-    audio["\xa9nam"], audio["\xa9ART"], audio["\xa9cmt"] = [title], ["letgo"], [comment]
-    for key, value in extra.items():
-        audio[f"----:com.apple.iTunes:{key}"] = [MP4FreeForm(value.encode("utf-8"))]
-    audio.save()
-
-
-def _write_vorbis_tags(
-    path: Path, title: str, comment: str, extra: Mapping[str, str], format: str
-) -> None:
-    from mutagen.flac import FLAC
-    from mutagen.oggopus import OggOpus
-
-    audio = FLAC(str(path)) if format == "flac" else OggOpus(str(path))
-    audio["title"], audio["artist"], audio["comment"] = [title], ["letgo"], [comment]
-    for key, value in extra.items():
-        audio[key] = [value]
-    audio.save()
-
-
-def duration(path: Path) -> float:
-    """Seconds of audio in a file letgo wrote, from its header (nothing decoded)."""
-    import mutagen
-
-    return mutagen.File(str(path)).info.length
-
-
-def read_extra(path: Path, format: str = "mp3") -> dict[str, str]:
-    """The extra tags `write_tags` stored in a file of `format`; {} for a missing, foreign or
-    unreadable file (it is then simply rendered again)."""
-    import mutagen
-
-    if format == "mp3":
-        from letgo.file import tags
-
-        return tags.read_extra(path)
-    try:
-        if format == "wav":
-            return _read_wav_extra(path)
-        if format == "m4a":
-            return _read_m4a_extra(path)
-        return _read_vorbis_extra(path, format)
-    except (OSError, mutagen.MutagenError):
-        return {}
-
-
-def _read_wav_extra(path: Path) -> dict[str, str]:
-    from mutagen.wave import WAVE
-
-    tags = WAVE(str(path)).tags
-    return {f.desc: str(f.text[0]) for f in tags.getall("TXXX")} if tags else {}
-
-
-def _read_m4a_extra(path: Path) -> dict[str, str]:
-    from mutagen.mp4 import MP4
-
-    prefix = "----:com.apple.iTunes:"
-    tags = MP4(str(path)).tags
-    if not tags:
-        return {}
-    return {
-        key[len(prefix) :]: bytes(value[0]).decode("utf-8", "replace")
-        for key, value in tags.items()
-        if key.startswith(prefix)
-    }
-
-
-def _read_vorbis_extra(path: Path, format: str) -> dict[str, str]:
-    from mutagen._vorbis import VCommentDict  # the Vorbis comments of FLAC and Ogg alike
-    from mutagen.flac import FLAC
-    from mutagen.oggopus import OggOpus
-
-    tags = (FLAC(str(path)) if format == "flac" else OggOpus(str(path))).tags
-    if not isinstance(tags, VCommentDict):
-        return {}
-    return {key: values[0] for key, values in tags.items()}

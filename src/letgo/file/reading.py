@@ -7,7 +7,11 @@ from __future__ import annotations
 import errno
 import os
 import stat
+import tomllib
+from collections.abc import Callable
 from pathlib import Path
+
+from letgo.errors import UsageError
 
 KINDS = {
     stat.S_IFDIR: "a folder",
@@ -47,3 +51,27 @@ def read_text(path: Path | str, encoding: str = "utf-8") -> str:
     if encoding.lower().replace("_", "-") in ("utf-8", "utf8"):
         encoding = "utf-8-sig"
     return read_bytes(path).decode(encoding)
+
+
+def parse_toml(text: str, invalid: Callable[[tomllib.TOMLDecodeError], Exception]) -> dict:
+    """TOML text as a dict; for text that is not valid TOML, the error `invalid` makes of
+    the parser's (which names the line and column)."""
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise invalid(exc) from None
+
+
+def read_toml(path: Path | str, error: type[UsageError] = UsageError) -> dict:
+    """A TOML file a user names (config, plan, pronunciations) as a dict: the one reader of
+    them. An `error` (UsageError or a kind of it) naming the file, and the line, when it is
+    missing, unreadable, not UTF-8 or not valid TOML."""
+    try:
+        text = read_text(path)
+    except FileNotFoundError:
+        raise error(f"{path}: no such file") from None
+    except OSError as exc:
+        raise error(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise error(f"{path}: not UTF-8 text; save it as UTF-8") from None
+    return parse_toml(text, lambda exc: error(f"{path}: not valid TOML: {exc}"))

@@ -16,7 +16,7 @@ from urllib.parse import quote
 
 from letgo import timefmt
 from letgo.file import transcripts
-from letgo.file.export import MEDIA_TYPES
+from letgo.file.formats import MEDIA_TYPES
 from letgo.file.transcripts import vtt_text
 from letgo.series.manifest import Manifest
 from letgo.series.plan import SeriesInfo

@@ -26,7 +26,7 @@ from typing import Any
 
 from letgo.errors import OutputError
 from letgo.file import atomic, transcripts
-from letgo.file.export import MEDIA_TYPES
+from letgo.file.formats import MEDIA_TYPES
 from letgo.series.plan import SeriesInfo
 
 log = logging.getLogger(__name__)

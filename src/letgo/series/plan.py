@@ -13,7 +13,6 @@ import csv
 import datetime
 import io
 import re
-import tomllib
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,7 @@ from pathlib import Path
 from letgo import session
 from letgo.errors import LetgoError, PlanError, UsageError
 from letgo.file import reading, tags
-from letgo.file.export import extension
+from letgo.file.formats import extension
 from letgo.settings import config, request
 from letgo.words import templates
 
@@ -144,12 +143,7 @@ def plan_files(template_dirs: tuple[str, ...] = ()) -> list[PlanFile]:
 
 
 def read_plan_file(path: Path, origin: str) -> PlanFile:
-    try:
-        plan = tomllib.loads(reading.read_text(path))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(f"{path}: cannot read: {exc}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise PlanError(f"{path}: not valid TOML: {exc}") from None
+    plan = reading.read_toml(path, PlanError)
     head = plan.get("series") or {}
     sessions = plan.get("sessions") or []
     if not isinstance(head, dict) or not isinstance(sessions, list):
@@ -206,12 +200,7 @@ def load(
         overrides = request.Layer({}, {})
     path = find(name_or_path, template_dirs)
     where = str(path)
-    try:
-        data = tomllib.loads(reading.read_text(path))
-    except tomllib.TOMLDecodeError as exc:
-        raise PlanError(f"{where}: not valid TOML: {exc}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise PlanError(f"{where}: cannot read: {exc}") from None
+    data = reading.read_toml(path, PlanError)
     _only(data, {"series", "defaults", "sessions", "listeners"}, where, "the plan")
     series = _table(data, "series", where, "the plan")
     _only(series, SERIES_KEYS, where, "[series]")

@@ -29,7 +29,7 @@ from urllib.parse import quote, unquote, urlsplit
 
 from letgo.errors import LetgoError, UsageError
 from letgo.file import transcripts
-from letgo.file.export import MEDIA_TYPES
+from letgo.file.formats import MEDIA_TYPES
 from letgo.series import listen
 from letgo.series.manifest import NAME as MANIFEST
 from letgo.series.manifest import Manifest, sidecars

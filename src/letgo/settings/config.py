@@ -21,7 +21,6 @@ flags win over it. Relative file paths in it are taken from the config folder.
 from __future__ import annotations
 
 import os
-import tomllib
 from pathlib import Path
 
 import platformdirs
@@ -46,23 +45,9 @@ def config_file() -> Path:
     return config_dir() / "config.toml"
 
 
-def read_toml(path: Path) -> dict:
-    """A TOML file as a dict; a UsageError naming the file (and line) when it is not valid."""
-    try:
-        return tomllib.loads(reading.read_text(path))
-    except FileNotFoundError:
-        raise UsageError(f"{path}: no such file") from None
-    except OSError as exc:
-        raise UsageError(f"{path}: cannot read: {exc.strerror}") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise UsageError(f"{path}: not valid TOML: {exc}") from None
-    except UnicodeDecodeError:
-        raise UsageError(f"{path}: not UTF-8 text; save it as UTF-8") from None
-
-
 def _read(path: Path | None) -> tuple[Path, dict]:
     path = path or config_file()
-    return path, (read_toml(path) if path.is_file() else {})
+    return path, (reading.read_toml(path) if path.is_file() else {})
 
 
 def settings_layer(path: Path | None = None) -> Layer:

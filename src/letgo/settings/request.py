@@ -42,6 +42,7 @@ from pathlib import Path
 from typing import Any
 
 from letgo.errors import SettingError
+from letgo.file import formats
 from letgo.settings import groups
 from letgo.settings.groups import ExportSettings, MixSettings, PlanSettings
 from letgo.voice.engines import DEFAULT_ENGINE, ENGINES, VoiceSettings
@@ -242,6 +243,12 @@ def _sound(name, kind, help, **limits) -> Setting:
 
 
 #: Every setting of a session, in the order `--help` lists them.
+def _one_of(names: Iterable[str], last: str = "or") -> str:
+    """'a, b or c'."""
+    *rest, final = names
+    return f"{', '.join(rest)} {last} {final}" if rest else final
+
+
 SETTINGS: tuple[Setting, ...] = (
     Setting(
         "minutes",
@@ -366,16 +373,17 @@ SETTINGS: tuple[Setting, ...] = (
         str,
         ExportSettings,
         "file",
-        "File format: mp3, wav, flac, ogg (Opus) "
-        "or m4a (AAC). Default: the output's extension, else mp3.",
-        choices=("mp3", "wav", "flac", "ogg", "m4a"),
+        f"File format: {_one_of(f.label for f in formats.FORMATS.values())}. "
+        "Default: the output's extension, else mp3.",
+        choices=formats.NAMES,
     ),
     Setting(
         "bitrate",
         str,
         ExportSettings,
         "file",
-        "Bitrate for mp3, ogg (Opus) and m4a (AAC), e.g. 128k.",
+        f"Bitrate for {_one_of((f.label for f in formats.FORMATS.values() if f.lossy), 'and')}, "
+        "e.g. 128k.",
         form=BITRATE,
     ),
     Setting(

@@ -14,7 +14,6 @@ import inspect
 import logging
 import re
 import sys
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
@@ -228,7 +227,7 @@ class _Checker:
     def header(self, info: templates.TemplateInfo) -> None:
         if not info.header:
             return  # no header is fine: the variables are the names the template uses
-        meta_ = tomllib.loads(templates.header_text(self.text) or "")
+        meta_ = templates.header_data(self.text)
         for key in sorted(set(meta_) - set(templates.HEADER_KEYS)):
             self.add(self.line_of(rf"^\s*{re.escape(key)}\s*="), f"unknown header key '{key}'")
         for key in ("title", "description", "minutes"):

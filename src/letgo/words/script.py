@@ -199,8 +199,9 @@ _WHOLE = re.compile(r"[.!?…:][\"'”’)]*$")
 _SENTENCE_END = re.compile(r"(?:(?<=[.!?…])|(?<=[.!?…][\"'”’)]))\s+")
 _DURATION = re.compile(r"^(?P<num>\d+(?:\.\d+)?|\.\d+)\s*(?P<unit>ms|s|sec|m|min)?$", re.IGNORECASE)
 _UNITS = {None: 1.0, "s": 1.0, "sec": 1.0, "ms": 0.001, "m": 60.0, "min": 60.0}
-#: A single pause longer than this is almost surely a typo (a bare 600 meaning 600 ms, say).
-MAX_PAUSE_SECONDS = 3600.0
+#: The longest single pause, in markup or a helper's argument: a longer one is almost surely a
+#: typo (a bare 600 meaning 600 ms, say).
+MAX_PAUSE = 3600.0
 
 
 def parse_duration(text: str) -> float:
@@ -209,7 +210,7 @@ def parse_duration(text: str) -> float:
     if not match:
         raise ValueError(f"'{text}' is not a duration (write e.g. 4s, 500ms or 1.5)")
     seconds = float(match.group("num")) * _UNITS[(match.group("unit") or "").lower() or None]
-    if seconds > MAX_PAUSE_SECONDS:
+    if seconds > MAX_PAUSE:
         raise ValueError(f"'{text}' is longer than an hour")
     return seconds
 

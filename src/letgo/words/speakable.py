@@ -18,7 +18,8 @@ from typing import Any
 import regex
 
 from letgo.errors import UsageError
-from letgo.settings.config import config_dir, read_toml
+from letgo.file.reading import read_toml
+from letgo.settings.config import config_dir
 
 Replacement = str | Callable[[re.Match], str]
 

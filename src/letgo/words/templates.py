@@ -29,7 +29,6 @@ from __future__ import annotations
 import difflib
 import os
 import re
-import tomllib
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -135,15 +134,19 @@ def header_text(text: str) -> str | None:
     return None
 
 
+def header_data(text: str, source: str | None = None) -> dict:
+    """The template's header as a dict ({} for none); a TemplateError when it is not TOML."""
+    header = header_text(text)
+    if header is None:
+        return {}
+    return reading.parse_toml(header, lambda exc: TemplateError(f"bad TOML header: {exc}", source))
+
+
 def read_info(path: Path, origin: str) -> TemplateInfo:
     text = _read(path)
     header = header_text(text)
-    meta_: dict = {}
+    meta_ = header_data(text, str(path))
     if header is not None:
-        try:
-            meta_ = tomllib.loads(header)
-        except tomllib.TOMLDecodeError as exc:
-            raise TemplateError(f"bad TOML header: {exc}", str(path)) from None
         variables = []
         for name, spec in (meta_.get("variables") or {}).items():
             if not _NAME.match(name) or not isinstance(spec, dict):
@@ -270,17 +273,16 @@ class TemplateLibrary:
 
 # --- helpers a template can call; each returns script markup -------------------------------
 
-#: The longest single pause a helper accepts, as written (a bare 600 is more likely a typo).
-MAX_PAUSE = 3600.0
-
 
 def _seconds(value, what: str = "a pause", allow_zero: bool = False) -> str:
     try:
         number = float(value)
     except (TypeError, ValueError):
         raise ValueError(f"{what} needs a number of seconds, got {value!r}") from None
-    if not (number > 0 or (allow_zero and number == 0)) or number > MAX_PAUSE:
-        raise ValueError(f"{what} must be between 0 and {MAX_PAUSE:g} seconds, got {value!r}")
+    if not (number > 0 or (allow_zero and number == 0)) or number > script.MAX_PAUSE:
+        raise ValueError(
+            f"{what} must be between 0 and {script.MAX_PAUSE:g} seconds, got {value!r}"
+        )
     return f"{number:g}s"
 
 
