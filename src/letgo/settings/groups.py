@@ -70,10 +70,11 @@ class MixSettings:
     """Highest true peak allowed in the encoded file, dBTP."""
     peak_margin: float = 0.5
     """dB kept free under `true_peak` before encoding, for the lossy encoder's overshoot (MP3
-    at 128k and 64k measures speech peaks lower than its input; see export.OVERSHOOT for AAC).
-    What the bed adds under the voice is measured and kept free as well."""
+    at 128k and 64k measures speech peaks lower than its input; for AAC see the format
+    table's `overshoot`). What the bed adds under the voice is measured and kept free as well."""
     encoder_shift: float = 0.0
-    """dB the mix is aimed above the target to make up for the encoder (see export.LEVEL_SHIFT)."""
+    """dB the mix is aimed above the target to make up for the encoder (see the format table's
+    `level_shift`, letgo.file.formats)."""
     bell_db: float = -8.0
     """Loudness of a bell strike relative to the voice, in LU."""
     limit_db: float = -1.0
