@@ -1,18 +1,22 @@
-"""Print the built-in library as a table: each meditation's range, the longest stretch without a
-spoken line at its longest length, and its words per minute at its default length.
+"""Print the built-in library as a table: each meditation's shortest length with each real
+voice, its default and longest lengths, and the longest stretch without a spoken line at its
+longest length.
 
-Usage: .venv/bin/python scripts/library_table.py [NAME ...]
+Usage: .venv/bin/python scripts/library_table.py [--engines pyttsx3,piper] [NAME ...]
 
-Lengths come from the fake voice (exact clip lengths, so the figures repeat from run to run);
-a real voice speaks a little slower, so its silences are if anything shorter. Words per minute
-counts every spoken word (hold cues included) over the whole session, silences included.
+The shortest length is the one `letgo show NAME --engine E` reports: each engine speaks the
+script (through the synthesis cache, so a second run is quick) and the text is fitted at
+candidate lengths. The longest silence comes from the fake voice (exact clip lengths, so the
+figure repeats from run to run; a real voice speaks a little slower, so its silences are if
+anything shorter). An engine that is not installed is shown as "-".
 """
 
 from __future__ import annotations
 
-import sys
+import argparse
 
 from letgo import session
+from letgo.errors import LetgoError
 from letgo.overview import overview
 from letgo.timefmt import length
 from letgo.voice.engines.fake import FakeEngine
@@ -24,33 +28,37 @@ def prepare(name: str, minutes: float) -> session.Prepared:
     return session.prepare(request, engine=FakeEngine())
 
 
-def row(name: str) -> str:
+def shortest(name: str, engine: str) -> str:
+    """The shortest length with `engine`, as `letgo show NAME --engine ENGINE` gives it."""
+    try:
+        return length(overview(session.Request(name, engine=engine)).shortest)
+    except LetgoError:
+        return "-"
+
+
+def row(name: str, engines: list[str]) -> str:
     info = templates.TemplateLibrary().find(name)
-    shortest = overview(
-        session.Request(name, engine="fake", cache=False), engine=FakeEngine()
-    ).shortest
-    longest = prepare(name, info.max_minutes).timeline
-    gap = pacing.longest_gap(longest, sleep=info.sleep)
-    default = prepare(name, info.minutes).timeline
-    words = sum(len(event.text.split()) for event in default.speech)
-    last = max(event.end for event in default.speech)
+    gap = pacing.longest_gap(prepare(name, info.max_minutes).timeline, sleep=info.sleep)
+    short = " | ".join(shortest(name, engine) for engine in engines)
     return (
-        f"| `{name}` | {length(shortest)} – {info.max_minutes:g} min "
-        f"(default {info.minutes:g}) | {gap.seconds:.0f} s | "
-        f"{words / (default.duration / 60):.0f} | {length(last)} |"
+        f"| `{name}` | {short} | {info.minutes:g} min | {info.max_minutes:g} min "
+        f"| {gap.seconds:.0f} s |"
     )
 
 
-def main(names: list[str]) -> None:
-    names = names or sorted(p.name[:-3] for p in templates.builtin_dir().glob("*.j2"))
-    print(
-        "| template | range | longest silence at longest | words/min at default "
-        "| last word at default |"
-    )
-    print("|---|---|---|---|---|")
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--engines", default="pyttsx3,piper", help="comma-separated engines")
+    parser.add_argument("names", nargs="*", help="templates (default: every built-in)")
+    args = parser.parse_args()
+    engines = [e for e in args.engines.split(",") if e]
+    names = args.names or sorted(p.name[:-3] for p in templates.builtin_dir().glob("*.j2"))
+    head = " | ".join(f"shortest ({engine})" for engine in engines)
+    print(f"| template | {head} | default | longest | longest silence at longest |")
+    print("|---|" + "---|" * len(engines) + "---|---|---|")
     for name in names:
-        print(row(name))
+        print(row(name, engines), flush=True)
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

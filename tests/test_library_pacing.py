@@ -145,3 +145,22 @@ def test_the_sleep_practice_slows_and_softens_as_it_goes():
     timeline = prepare("sleep-release", 30).timeline
     pace = [e.duration / len(e.text) for e in timeline.speech]
     assert mean(pace[-third:]) > 1.1 * mean(pace[:third])
+
+
+#: A cue for a mind that has wandered: it names the wandering and brings the listener back.
+WANDERING = re.compile(
+    r"\b(wander\w*|drift\w*|carried (you )?off|pulled you away|gone (off|somewhere|looking)"
+    r"|lost in a (thought|memory)|mind has|swept away|story (pulls|starts)|run ahead|slipped away"
+    r"|mind wandering)\b",
+    re.I,
+)
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_a_practice_over_twenty_minutes_has_varied_cues_for_a_wandering_mind(name):
+    info = templates.TemplateLibrary().find(name)
+    if (info.max_minutes or 0) <= 20 or info.sleep:
+        return
+    said = {e.text for e in prepare(name, info.max_minutes).timeline.speech}
+    wandering = {s for s in said if WANDERING.search(s)}
+    assert len(wandering) >= 2, (name, sorted(wandering))
