@@ -810,3 +810,47 @@ def test_a_file_system_without_unnamed_files_gets_the_named_way(tmp_path, monkey
         temporary.write_bytes(b"named")
     assert (tmp_path / "x.bin").read_bytes() == b"named"
     assert calls or not hasattr(os, "O_TMPFILE")
+
+
+# --- 23. the starter, a misspelt helper and an optional description ---------------------------
+
+
+def test_the_starter_passes_its_own_check_without_a_warning(tmp_path):
+    assert run("new", "morning-ease", "--dir", tmp_path).exit_code == 0
+    starter = tmp_path / "morning-ease.j2"
+    result = run("check", starter)
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == "ok: 1 template(s) checked", result.output
+    for minutes in ("3", "25"):  # its shortest and longest
+        made = run("script", starter, "--engine", "fake", "-m", minutes)
+        assert made.exit_code == 0, made.output
+
+
+def test_a_misspelt_helper_is_named(tmp_path):
+    path = template(tmp_path, "Breathe.\n{{ pase(3) }}\nRest.\n{{ brething(times=2) }}\n")
+    result = run("check", path)
+    assert result.exit_code == 1
+    assert "'pase' is not defined; did you mean pause()?" in result.output
+    assert "'brething' is not defined; did you mean breath()?" in result.output
+    result = run("script", path, "--engine", "fake")
+    assert result.exit_code == 2
+    assert "did you mean pause()?" in one_error_line(result.stderr)
+    path = template(tmp_path, "Hello {{ nmae }}.\n", name="v.j2")
+    path.write_text(
+        path.read_text().replace(
+            "#}\n", '[variables.name]\ndefault = ""\nhelp = "A name."\n#}\n', 1
+        )
+    )
+    assert "did you mean 'name'?" in run("check", path).output
+
+
+def test_a_header_without_a_description_passes_check_with_a_warning(tmp_path):
+    path = tmp_path / "plain.j2"
+    path.write_text(
+        '{#\ntitle = "Plain"\nminutes = 1\n#}\nBreathe in.\n{{ pause(20, flex=True, min=8) }}\n'
+    )
+    result = run("check", path)
+    assert result.exit_code == 0, result.output
+    assert "warning: the header has no 'description'" in result.output
+    readme = (Path(__file__).parents[1] / "templates" / "README.md").read_text()
+    assert "`description`, `max_minutes`, `sleep` and the variables are optional" in readme

@@ -111,7 +111,7 @@ def test_check_reports_every_problem_in_one_run(runner, tmp_path):
     result = runner.invoke(main, ["check", str(path)])
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        f"{path}:9: 'nmae' is not defined; declare it with [variables.nmae] in the header",
+        f"{path}:9: 'nmae' is not defined; did you mean 'name'?",
         f"{path}:10: pause(): unknown argument 'flx'; it takes "
         "pause(seconds, flex=False, min=None, weight=None)",
         f"{path}:11: a pause needs a number of seconds, got '4x'",

@@ -230,9 +230,16 @@ class _Checker:
         meta_ = templates.header_data(self.text)
         for key in sorted(set(meta_) - set(templates.HEADER_KEYS)):
             self.add(self.line_of(rf"^\s*{re.escape(key)}\s*="), f"unknown header key '{key}'")
-        for key in ("title", "description", "minutes"):
+        for key in ("title", "minutes"):
             if key not in meta_:
                 self.add(1, f"the header has no '{key}'")
+        if "description" not in meta_:  # optional, as templates/README.md says
+            self.add(
+                1,
+                "the header has no 'description' (letgo list, letgo show and the file's "
+                "comment tag use it)",
+                warning=True,
+            )
         if info.minutes and info.max_minutes and info.minutes > info.max_minutes:
             self.add(
                 self.line_of(r"^\s*max_minutes\s*="),
@@ -255,8 +262,7 @@ class _Checker:
                 (n.lineno for n in tree.find_all(nodes.Name) if n.name == name and n.ctx == "load"),
                 None,
             )
-            hint = f"; declare it with [variables.{name}] in the header" if _is_name(name) else ""
-            self.add(line, f"'{name}' is not defined{hint}")
+            self.add(line, f"'{name}' is not defined; {templates.undefined_hint(name, declared)}")
         for name in sorted(declared - used):
             self.add(
                 self.line_of(rf"^\s*\[variables\.{name}\]"),
@@ -416,10 +422,6 @@ def _calling_template_line() -> int | None:
             return template.get_corresponding_lineno(frame.f_lineno)
         frame = frame.f_back
     return None
-
-
-def _is_name(name: str) -> bool:
-    return re.match(r"^[A-Za-z_][A-Za-z0-9_]*$", name) is not None
 
 
 def _call_problem(exc: TypeError) -> str:

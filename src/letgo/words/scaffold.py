@@ -29,7 +29,8 @@ help = "The listener's first name; leave empty to say no name."
 #}}
 {{# Lines of text are spoken. A blank line ends a paragraph (a slightly longer gap). #}}
 {{# pause(4) is a fixed silence; pause(20, flex=True) stretches or shrinks for --minutes; #}}
-{{# pause(20, min=5, weight=30) sets its shortest length and its share of any stretch. #}}
+{{# pause(20, min=5, weight=30) sets its shortest length and its share of any stretch; #}}
+{{# hold(...) is a long flexible silence, split by its cues when it grows past 100 s. #}}
 {{{{ bell() }}}}
 {{{{ section("Arrival") }}}}
 {{% if name %}}Welcome, {{{{ name }}}}.{{% else %}}Welcome.{{% endif %}}
@@ -37,12 +38,14 @@ Find a way to sit that you can stay in for a while.
 Let your hands rest.
 {{{{ pause(3) }}}}
 {{{{ breath(times=3, inhale=4, hold=2, exhale=6) }}}}
-{{{{ pause(10, flex=True) }}}}
+{{{{ pause(10, flex=True, min=8) }}}}
 
 {{{{ section("The heart of it") }}}}
 Write the body of your meditation here.
 Keep the sentences short, and give each one room.
-{{{{ pause(20, min=5, weight=30) }}}}
+{{{{ pause(20, min=5, weight=2) }}}}
+Now rest here, with nothing to do.
+{{{{ hold(60, min=10, weight=30, cues=["Back to your breath.", "Rest a little longer."]) }}}}
 
 {{{{ section("Return") }}}}
 Feel the ground under you again.

@@ -510,6 +510,20 @@ SAFE_GLOBALS = ("range", "dict", "namespace")
 MAX_SCRIPT = 1_000_000
 
 
+def undefined_hint(name: str, declared: Iterable[str] = ()) -> str:
+    """What to do about a name a template uses but nothing defines: a helper or variable it
+    is probably a typo of (`pase` -> pause()), else how to declare it."""
+    helper = difflib.get_close_matches(name, HELPERS, n=1, cutoff=0.6)
+    if helper:
+        return f"did you mean {helper[0]}()?"
+    variable = difflib.get_close_matches(name, list(declared), n=1, cutoff=0.75)
+    if variable:
+        return f"did you mean '{variable[0]}'?"
+    if not _NAME.match(name):
+        return "define it under [variables] in the header"
+    return f"declare it with [variables.{name}] in the header"
+
+
 def make_environment() -> LetgoSandbox:
     """A fresh sandboxed environment per run (no shared, mutable Jinja state); templates
     cannot load files."""
@@ -632,9 +646,13 @@ def render(
             f"not allowed in a template: {exc}", source, _template_line(exc)
         ) from None
     except jinja2.UndefinedError as exc:
-        raise TemplateError(
-            f"{exc.message}; define it under [variables] in the header", source, _template_line(exc)
-        ) from None
+        named = re.match(r"'([^']+)' is undefined$", exc.message or "")
+        hint = (
+            undefined_hint(named[1], info.variable_names())
+            if named
+            else "define it under [variables] in the header"
+        )
+        raise TemplateError(f"{exc.message}; {hint}", source, _template_line(exc)) from None
     except jinja2.TemplateError as exc:
         raise TemplateError(str(exc), source, _template_line(exc)) from None
     except ValueError as exc:  # the helpers' own argument checks
