@@ -104,7 +104,13 @@ def _can_hold(folder: Path) -> None:
         existing = existing.parent
     if not existing.is_dir():
         raise OutputError(f"cannot create folder {folder}: {existing} is not a folder")
-    _probe(existing)
+    try:
+        _probe(existing)
+    except OutputError as exc:
+        if existing == folder:
+            raise
+        why = str(exc).partition(": ")[2]
+        raise OutputError(f"cannot create folder {folder}: in {existing}, {why}") from None
 
 
 def ready(folder: Path) -> None:

@@ -28,6 +28,7 @@ import numpy as np
 import platformdirs
 
 from letgo.errors import EngineUnavailable, SettingError, SynthesisError, VoiceNotFound
+from letgo.file import reading
 from letgo.voice.engines import Clip, Progress, Spans, VoiceInfo, VoiceSettings, clipcheck
 
 if TYPE_CHECKING:
@@ -113,7 +114,7 @@ def resolve_voice_or_none(voice: str | None) -> VoiceFiles | None:
 
 def _language(config: Path) -> str:
     try:
-        data = json.loads(config.read_text(encoding="utf-8"))
+        data = json.loads(reading.read_text(config))
     except (OSError, ValueError):
         return "?"
     return data.get("language", {}).get("code") or data.get("espeak", {}).get("voice", "?")
@@ -265,9 +266,7 @@ class PiperEngine:
                 options.intra_op_num_threads = self.onnx_threads
                 options.inter_op_num_threads = 1
                 try:
-                    config = PiperConfig.from_dict(
-                        json.loads(self.files.config.read_text(encoding="utf-8"))
-                    )
+                    config = PiperConfig.from_dict(json.loads(reading.read_text(self.files.config)))
                 except (ValueError, KeyError, TypeError) as exc:
                     raise EngineUnavailable(
                         f"{self.files.config} is not a Piper voice config ({_reason(exc)}); "
