@@ -569,3 +569,11 @@ def test_show_names_a_plan_and_its_file(tmp_path):
     assert f"File: {plan}" in result.stdout and "   2. Part 2  (template tiny)" in result.stdout
     result = CliRunner().invoke(main, ["show", "seven-days-of-nothing"])
     assert result.exit_code == 2 and "no template" in one_error_line(result.stderr)
+
+
+def test_two_listeners_with_one_folder_are_named_not_their_titles(tmp_path):
+    plan = plan_of(tmp_path / "plan", 1, listeners="name\nAnna\nBen\nanna\n")
+    result = build(plan, tmp_path / "out")
+    assert result.exit_code == 2
+    line = one_error_line(result.stderr)
+    assert "rows 2 and 4 would both build into the folder 'anna'" in line

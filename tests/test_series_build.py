@@ -191,7 +191,7 @@ def test_no_change_rebuild_rewrites_nothing_and_one_change_rebuilds_one(tmp_path
         for suffix in (".mp3", ".vtt", ".srt"):
             assert after[stem + suffix] == before[stem + suffix]
     assert after[FILES[1] + ".mp3"] != before[FILES[1] + ".mp3"]
-    assert "Let Jo go, gently." in (out / f"{FILES[1]}.vtt").read_text()
+    assert "Let Jo go, gently." in (out / f"{FILES[1]}.srt").read_text()
 
 
 @pytest.mark.e2e
@@ -227,7 +227,7 @@ def test_one_set_per_listener_from_a_csv(tmp_path):
         assert json.loads(tags.read_extra(mp3)["letgo:inputs"])["variables"]["name"] == name
         assert measure.stream_info(mp3).duration == pytest.approx(length, abs=0.1)
         assert (tmp_path / "out" / folder / "feed.xml").is_file()
-    assert "Let Leo go" in (tmp_path / "out" / "mia" / "01-your-rest.vtt").read_text()
+    assert "Let Leo go" in (tmp_path / "out" / "mia" / "01-your-rest.srt").read_text()
     assert [s["duration"] for s in build(plan, tmp_path / "out")["sessions"]] == [60, 90]
     assert build(plan, tmp_path / "out", "--force")["built"] == 2
     (plan.parent / "people.csv").write_text("name,persn\nMia,Leo\n")

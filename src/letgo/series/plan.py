@@ -241,6 +241,7 @@ def load(
         _check_columns(rows[0], found, source)
     cover = info.title
     episodes = []
+    folders: dict[str, int] = {}  # a listener's folder -> its row
     for row_number, row in enumerate(rows, start=1):
         folder = ""
         row_layer = request.Layer({}, {})
@@ -249,6 +250,12 @@ def load(
             folder = slug(
                 row.get("folder") or row.get("name") or "", fallback=f"listener-{row_number}"
             )
+            if folder in folders:
+                raise PlanError(
+                    f"{source}: rows {folders[folder] + 1} and {row_number + 1} would both build "
+                    f"into the folder '{folder}'; give one another name or a 'folder' column"
+                )
+            folders[folder] = row_number
             row_layer = _layer(
                 {k: v for k, v in row.items() if k in request.BY_NAME},
                 _cell_place(source, row_number),
