@@ -36,6 +36,7 @@ SAMPLE = {
         if s.form
         else "x-sample"
     ),
+    bool: lambda s: not s.default,
     request.Paths: lambda s: ("sample.toml",),
 }
 

@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from letgo import __version__, timefmt
-from letgo.errors import FitError, UsageError
+from letgo.errors import FitError, SynthesisError, UsageError
 from letgo.file import atomic, export, ffmpeg, formats, tags, transcripts
 from letgo.settings.groups import MixSettings, PlanSettings, spoken_word_lufs
 from letgo.settings.request import Request, located
@@ -28,7 +28,7 @@ from letgo.sound import mix
 from letgo.sound import timeline as plan
 from letgo.sound.backgrounds import Background, make_background
 from letgo.sound.bell import strike
-from letgo.voice import timing
+from letgo.voice import timing, verify
 from letgo.voice.cache import ClipCache
 from letgo.voice.engines import Clip, Engine, fingerprint, make_engine, trim
 from letgo.words import phrasing, script, templates
@@ -112,12 +112,17 @@ def synthesize(
     progress: Progress | None = None,
     cache: ClipCache | None = None,
     voices: list[Voice] | None = None,
+    label: str = "",
+    strict: bool = False,
 ) -> list[Clip]:
     """A clip per sentence; a sentence said twice is spoken once, and one in `cache` not at all.
 
     `sentences` are what the engine is given (already normalised); `voices[i]` is the (rate,
     pitch) sentence i is said with (the engine's `variant`). The cache key is the (variant)
-    engine's identity plus the text, so only a sentence that changed is spoken again."""
+    engine's identity plus the text, so only a sentence that changed is spoken again. Each
+    newly spoken clip passes the speech check (`verify`) or is spoken again; one that fails
+    twice is a warning naming the sentence and `label` (the session), or with `strict` a
+    SynthesisError, and is not cached (the next render speaks it again)."""
     wanted = list(zip(sentences, voices or [PLAIN_VOICE] * len(sentences), strict=False))
     unique = list(dict.fromkeys(wanted))
     engines = {
@@ -154,14 +159,34 @@ def synthesize(
             else None
         )
         for text, clip in zip(texts, variant.synthesize(texts, report), strict=False):
-            clip = trim.edges(clip)
+            clip, passed = checked(variant, text, trim.edges(clip), label, strict)
             spoken[(text, voice)] = (
-                cache.put(keys[(text, voice)], clip) if cache is not None else clip
+                cache.put(keys[(text, voice)], clip) if cache is not None and passed else clip
             )
         done += len(texts)
     if cache is not None and missing:  # it grew: keep it within its limit
         cache.prune()
     return [spoken[line] for line in wanted]
+
+
+def checked(engine: Engine, text: str, clip: Clip, label: str, strict: bool) -> tuple[Clip, bool]:
+    """`clip` if it passes the speech check, else `text` spoken again (for Piper, with other
+    noise: its voice draws afresh each time) and checked again: (the clip to use, whether it
+    passed). A second failure is one warning line, or with `strict` a SynthesisError."""
+    reason = verify.problem(clip, text, engine.words_per_minute, engine.times_words)
+    if reason is None:
+        return clip, True
+    log.info('"%s" failed the speech check (%s): spoken again', text, reason)
+    again = trim.edges(next(iter(engine.synthesize([text]))))
+    reason = verify.problem(again, text, engine.words_per_minute, engine.times_words)
+    if reason is None:
+        return again, True
+    where = f" in {label}" if label else ""
+    message = f'the sentence "{text}"{where} failed the speech check twice: {reason}'
+    if strict:
+        raise SynthesisError(message)
+    log.warning("%s", message)
+    return again, False
 
 
 class Speaker:
@@ -176,9 +201,11 @@ class Speaker:
         normalizer: Callable[[str], str],
         cache: ClipCache | None = None,
         phrase_gap: float = PlanSettings.phrase_gap,
+        strict: bool = False,
     ):
         self.info, self.variables, self.engine = info, variables, engine
         self.normalizer, self.cache, self.phrase_gap = normalizer, cache, phrase_gap
+        self.strict = strict
         self.spoken: dict[tuple[str, Voice], Clip] = {}
 
     def parse(self, minutes: float | None) -> script.Script:
@@ -195,7 +222,13 @@ class Speaker:
         new = [(t, v) for t, v in zip(said, voices, strict=False) if (t, v) not in self.spoken]
         if new:
             clips = synthesize(
-                self.engine, [t for t, _ in new], progress, self.cache, [v for _, v in new]
+                self.engine,
+                [t for t, _ in new],
+                progress,
+                self.cache,
+                [v for _, v in new],
+                label=f"'{self.info.name}'",
+                strict=self.strict,
             )
             # each phrase pause lengthened (see `phrasing`): after the cache, so a new
             # phrase_gap needs no sentence spoken again
@@ -273,6 +306,7 @@ def speaker(request: Request, written: Written, engine: Engine | None = None) ->
                 written.normalizer,
                 cache,
                 request.plan.phrase_gap,
+                request.verify,
             )
         finally:
             if owned:
@@ -394,6 +428,7 @@ def freshness_key(
                 name: asdict(getattr(request, name)) for name in ("voice", "plan", "mix", "export")
             },
             "background_file": [stat.st_size, stat.st_mtime_ns] if stat else None,
+            "verify": request.verify,  # a file made without it may hold an unverified clip
             "tag": {k: v for k, v in asdict(tag).items() if k != "cover"} if tag else None,
             "cover": cover or (hashlib.sha256(tag.cover).hexdigest() if tag else ""),
         }

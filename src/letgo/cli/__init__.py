@@ -205,6 +205,9 @@ def setting_option(setting: request.Setting):
         shown += f" ({setting.range_text().removeprefix('must be ')})"
     if setting.kind is request.Paths:
         shown = shown.rstrip(".") + " (repeatable)."
+    if setting.kind is bool:  # --verify / --no-verify; neither given: lower layers decide
+        on = flag(setting.name)
+        return click.option(f"{on}/--no-{on[2:]}", setting.name, default=None, help=shown)
     return click.option(
         *FLAGS.get(setting.name, (flag(setting.name),)),
         setting.name,

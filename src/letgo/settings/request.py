@@ -73,6 +73,9 @@ class Request:
     """Keep and reuse spoken sentences in the synthesis cache."""
     cache_dir: str | None = None
     """The cache folder; None for $LETGO_CACHE_DIR or the user cache folder."""
+    verify: bool = False
+    """A sentence that fails the speech check twice (see `letgo.voice.verify`) stops the
+    render with an error, instead of a warning: for series that must be right."""
     nearest: bool = False
     """A length outside what the template can hold becomes the nearest one it can hold (its
     shortest, to the tenth of a minute, or its longest) instead of an error: what `--minutes`
@@ -111,7 +114,7 @@ class Setting:
 
     name: str
     kind: type
-    """int, float, str or Paths."""
+    """int, float, str, bool or Paths."""
     lands_in: type
     """The dataclass with a field `name` holding the default."""
     table: str
@@ -151,6 +154,10 @@ class Setting:
             if not isinstance(items, list | tuple) or not all(isinstance(p, str) for p in items):
                 raise self.error(value, "must be a file path or a list of them")
             return tuple(items)
+        if self.kind is bool:
+            if not isinstance(value, bool):
+                raise self.error(value, f"must be {KIND_NAMES[bool]}")
+            return value
         if self.kind in (int, float):
             value = self._number(value)
         if not isinstance(value, self.kind) or isinstance(value, bool):
@@ -203,6 +210,11 @@ class Setting:
                 return self.kind(text)
             except ValueError:
                 raise self.error(text, f"must be {KIND_NAMES[self.kind]}") from None
+        if self.kind is bool:
+            truth = {"true": True, "yes": True, "1": True, "false": False, "no": False, "0": False}
+            if text.strip().lower() not in truth:
+                raise self.error(text, f"must be {KIND_NAMES[bool]}")
+            return truth[text.strip().lower()]
         return text
 
     def range_text(self) -> str:
@@ -227,7 +239,13 @@ BITRATE = (
     "a bitrate from 8k to 512k, such as 128k",
     "96k",
 )
-KIND_NAMES = {int: "a whole number", float: "a number", str: "text", Paths: "a list of file paths"}
+KIND_NAMES = {
+    int: "a whole number",
+    float: "a number",
+    str: "text",
+    bool: "true or false",
+    Paths: "a list of file paths",
+}
 
 
 def _voice(name, kind, help, **limits) -> Setting:
@@ -289,6 +307,13 @@ SETTINGS: tuple[Setting, ...] = (
     _voice("length_scale", float, "piper pace: above 1 is slower.", low=0.3, high=3.0),
     _voice("noise_scale", float, "piper liveliness.", low=0.0, high=2.0),
     _voice("noise_w_scale", float, "piper rhythm variation.", low=0.0, high=2.0),
+    Setting(
+        "verify",
+        bool,
+        Request,
+        "voice",
+        "A sentence that fails the speech check twice is an error, not a warning.",
+    ),
     Setting(
         "pronunciations",
         Paths,

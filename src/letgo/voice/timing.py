@@ -116,6 +116,67 @@ def spans(clip: Clip, text: str) -> Spans:
     return estimate(clip, text)
 
 
+Phonemes = Sequence[tuple[int, int]]
+"""(start, end) in samples of each sounded phoneme of a word, as an engine timed them."""
+
+
+def fit_groups(words: Sequence[str], groups: Sequence[Phonemes]) -> Spans | None:
+    """Spans for `words` from an engine's phoneme groups, one group a word as it heard them.
+
+    The engine may join words ("on the" said as one) or part one ("self-kind" as two): the
+    groups are matched to the words in order, each a run of one group to up to three words
+    or of up to three groups to one word, the runs whose phoneme counts best fit the words'
+    letters. A group that holds several words is cut between phonemes in proportion to their
+    letters. None where nothing fits (no groups, or a group with no phonemes)."""
+    if not words or not groups or any(not g for g in groups):
+        return None
+    letters = [max(1, len(_key(w)) or len(w)) for w in words]
+    sizes = [len(g) for g in groups]
+    ratio = sum(sizes) / sum(letters)
+    n, m = len(groups), len(words)
+    inf = float("inf")
+    cost = [[inf] * (m + 1) for _ in range(n + 1)]
+    step: list[list[tuple[int, int]]] = [[(0, 0)] * (m + 1) for _ in range(n + 1)]
+    cost[0][0] = 0.0
+    moves = [(1, k) for k in (1, 2, 3)] + [(k, 1) for k in (2, 3)]
+    for i in range(n + 1):
+        for j in range(m + 1):
+            if cost[i][j] == inf:
+                continue
+            for a, b in moves:
+                if i + a > n or j + b > m:
+                    continue
+                said = sum(sizes[i : i + a])
+                want = ratio * sum(letters[j : j + b])
+                # a join or a part costs a little, so one to one wins where it fits as well
+                c = cost[i][j] + abs(said - want) + 0.5 * (a + b - 2)
+                if c < cost[i + a][j + b]:
+                    cost[i + a][j + b] = c
+                    step[i + a][j + b] = (a, b)
+    if cost[n][m] == inf:
+        return None
+    runs: list[tuple[int, int, int, int]] = []
+    i, j = n, m
+    while i or j:
+        a, b = step[i][j]
+        runs.append((i - a, i, j - b, j))
+        i, j = i - a, j - b
+    spans: list[tuple[int, int]] = []
+    for g0, g1, w0, w1 in reversed(runs):
+        phonemes = [p for g in groups[g0:g1] for p in g]
+        if w1 - w0 == 1:
+            spans.append((phonemes[0][0], phonemes[-1][1]))
+            continue
+        share = np.cumsum([0, *letters[w0:w1]]) / sum(letters[w0:w1]) * len(phonemes)
+        cuts = [0, *(min(len(phonemes) - 1, max(1, round(x))) for x in share[1:-1])]
+        cuts.append(len(phonemes))
+        for k in range(w1 - w0):
+            a, b = cuts[k], max(cuts[k] + 1, cuts[k + 1])
+            part = phonemes[min(a, len(phonemes) - 1) : b]
+            spans.append((part[0][0], part[-1][1]))
+    return tuple(spans)
+
+
 _LETTERS = re.compile(r"[\W_]+")
 
 

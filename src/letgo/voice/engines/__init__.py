@@ -85,6 +85,15 @@ Progress = Callable[[int, int], None]
 class Engine(Protocol):
     name: str
 
+    @property
+    def words_per_minute(self) -> float:
+        """About how fast the voice speaks, for the checks of a clip's length."""
+
+    @property
+    def times_words(self) -> bool:
+        """Whether its clips carry the words' times (`Clip.words`): the speech check holds
+        a clip that should and does not as failed."""
+
     def identity(self) -> str:
         """Engine, version, voice and settings: everything that changes the sound."""
 

@@ -29,6 +29,7 @@ import platformdirs
 
 from letgo.errors import EngineUnavailable, SettingError, SynthesisError, VoiceNotFound
 from letgo.file import reading
+from letgo.voice import timing
 from letgo.voice.engines import Clip, Progress, Spans, VoiceInfo, VoiceSettings, clipcheck
 
 if TYPE_CHECKING:
@@ -183,37 +184,32 @@ _MARKS = set(",.;:!?—–-…\"'()¡¿")
 
 def words(chunks: Sequence[AudioChunk], text: str) -> Spans | None:
     """The span of each word of `text` from Piper's per-phoneme sample counts (chunk after
-    chunk, each counted from where the last ended): a word is a run of phonemes between word
-    separators, without the punctuation at its edges. None where a chunk has no alignments
-    or eSpeak's words are not the text's (then the timing module estimates them)."""
-    spans: list[tuple[int, int]] = []
+    chunk, each counted from where the last ended): eSpeak's words are runs of phonemes
+    between word separators, without punctuation, fitted to the text's words
+    (`timing.fit_groups`: eSpeak joins some, "on the" as one). None where a chunk has no
+    alignments or its counts do not add up to its audio (then the timing module estimates)."""
+    groups: list[list[tuple[int, int]]] = []
     at = heard = 0
     for chunk in chunks:
         heard += len(chunk.audio_float_array)
         if not chunk.phoneme_alignments:
             return None
-        start: int | None = None
-        end = 0
+        group: list[tuple[int, int]] = []
         for alignment in chunk.phoneme_alignments:
             length = int(alignment.num_samples)
             phoneme = alignment.phoneme
             if phoneme == _SPACE:
-                if start is not None:
-                    spans.append((start, end))
-                start = None
-            elif phoneme not in _MARKS and phoneme not in ("^", "$", "_"):
-                if start is None:
-                    start = at
-                end = at + length
+                if group:
+                    groups.append(group)
+                group = []
+            elif phoneme not in _MARKS and phoneme not in ("^", "$", "_") and length:
+                group.append((at, at + length))
             at += length
-        if start is not None:
-            spans.append((start, end))
+        if group:
+            groups.append(group)
         if at != heard:
             return None  # the counts do not add up to the audio: trust neither
-    if len(spans) != len(text.split()):
-        log.debug("Piper said %d words for %d in %r", len(spans), len(text.split()), text)
-        return None
-    return tuple(spans)
+    return timing.fit_groups(text.split(), groups)
 
 
 class PiperEngine:
@@ -316,6 +312,13 @@ class PiperEngine:
     @property
     def words_per_minute(self) -> float:
         return WPM_AT_SCALE_1 / self.settings.length_scale
+
+    @property
+    def times_words(self) -> bool:
+        """Where its voice could be patched for phoneme lengths (see `piper_align`)."""
+        from letgo.voice.engines.piper_align import patched_path
+
+        return patched_path(self.files.model).is_file()
 
     def synthesize(
         self, sentences: Sequence[str], progress: Progress | None = None

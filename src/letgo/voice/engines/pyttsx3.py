@@ -192,6 +192,17 @@ class Pyttsx3Engine:
         )
         return f"pyttsx3/{_version()}/{line}/{voice}/{s.rate}/{s.volume}/{s.pitch}"
 
+    @property
+    def words_per_minute(self) -> float:
+        """The rate setting is words a minute, as drivers understand it."""
+        return float(self.settings.rate)
+
+    @property
+    def times_words(self) -> bool:
+        """eSpeak NG (Linux) reports each word's place in its speech; the platform voices of
+        macOS and Windows do not, through pyttsx3."""
+        return sys.platform.startswith("linux")
+
     def voices(self) -> list[VoiceInfo]:
         reply = self._ensure_worker().ask({"op": "voices"}, START_TIMEOUT)
         if not reply.get("ok"):
@@ -249,30 +260,43 @@ class Pyttsx3Engine:
 
 def word_spans(clip: Clip, text: str, events: list | None) -> Spans | None:
     """Each word's span from eSpeak's word events ([place in the text (1-based), length, ms
-    into the speech], in order): an event belongs to the word of `text` its place falls in,
-    the first event of a word starts it (`timing.from_starts` ends it). None unless every
-    word has an event and the times run forward inside the clip."""
+    into the speech], in order). eSpeak speaks some words as one ("Not a", "in the"): it
+    sends one event for them, so an event starts the word its place falls in (or, if that
+    word has one, the next that has none), and a word with no event is said with the word
+    before it (the first words, with the first timed one); such a run shares its span by
+    letters. A run ends where the next begins, less any pause (`timing.from_starts`). None
+    unless the events are whole and run forward inside the clip."""
     if not events:
         return None
     words = [(m.start(), m.end()) for m in re.finditer(r"\S+", text)]
     starts: list[int | None] = [None] * len(words)
     for event in events:
-        if not (isinstance(event, list) and len(event) == 3):
+        if not (
+            isinstance(event, list) and len(event) == 3 and all(isinstance(x, int) for x in event)
+        ):
             return None
         place, _length, ms = event
-        if not all(isinstance(x, int) for x in event):
-            return None
-        for i, (a, b) in enumerate(words):
-            if a <= place - 1 < b:
-                if starts[i] is None:
-                    starts[i] = round(ms * clip.sample_rate / 1000)
-                break
-    if any(x is None for x in starts):
+        i = next((i for i, (a, b) in enumerate(words) if a <= place - 1 < b), None)
+        while i is not None and i < len(words) and starts[i] is not None:
+            i += 1
+        if i is not None and i < len(words):
+            starts[i] = round(ms * clip.sample_rate / 1000)
+    timed = [i for i, x in enumerate(starts) if x is not None]
+    if not timed:
         return None
-    firsts = [int(x) for x in starts if x is not None]
+    firsts = [int(starts[i] or 0) for i in timed]
     if firsts != sorted(firsts) or firsts[-1] >= len(clip.samples):
         return None
-    return timing.from_starts(clip, firsts)
+    runs = timing.from_starts(clip, firsts)
+    bounds = [*timed[1:], len(words)]
+    spans: list[tuple[int, int]] = []
+    for k, (a, b) in enumerate(runs):
+        first = 0 if k == 0 else timed[k]
+        members = [text[words[i][0] : words[i][1]] for i in range(first, bounds[k])]
+        letters = np.array([len(w) + 1 for w in members], dtype=np.float64)
+        edges = a + np.concatenate([[0.0], np.cumsum(letters)]) / letters.sum() * (b - a)
+        spans += [(round(edges[j]), round(edges[j + 1])) for j in range(len(members))]
+    return tuple(spans)
 
 
 @functools.cache

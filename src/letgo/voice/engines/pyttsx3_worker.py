@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+import threading
 
 
 def _voices(pyttsx3) -> list[dict]:
@@ -43,42 +44,57 @@ def _configure(engine, request: dict) -> None:
             raise ValueError("this platform's speech driver has no pitch setting") from None
 
 
-def _listen(engine) -> list[list[int]] | None:
-    """Where eSpeak NG says each word starts: pyttsx3's driver passes on a word event's place
-    in the text but drops its `audio_position` (ms into the speech), so the synthesis callback
-    it registered is wrapped to read that too, then call the driver's own. None on another
-    driver (macOS, Windows): their word times are estimated."""
+#: Seconds to wait, after pyttsx3 returns, for eSpeak to finish the utterance it started.
+FINISH_TIMEOUT = 20.0
+
+
+def _listen(engine) -> tuple[list[list[int]], threading.Event] | None:
+    """Where eSpeak NG says each word starts, and when it has finished: pyttsx3's driver
+    passes on a word event's place in the text but drops its `audio_position` (ms into the
+    speech), so the synthesis callback it registered is wrapped to read that too, then call
+    the driver's own. eSpeak speaks on a thread of its own and `runAndWait` can return before
+    it is done (and before the driver has written the file): the event set at the end of the
+    utterance, once the driver has written it, says when it is. None on another driver (macOS,
+    Windows): their word times are estimated."""
     driver = getattr(getattr(engine, "proxy", None), "_driver", None)
     if driver is None or type(driver).__module__ != "pyttsx3.drivers.espeak":
         return None
     from pyttsx3.drivers import _espeak
 
     heard: list[list[int]] = []
+    finished = threading.Event()
     own = driver._onSynth
 
     def on_synth(wav, numsamples, events):
-        i = 0
+        i, last = 0, False
         while events[i].type != _espeak.EVENT_LIST_TERMINATED:
             event = events[i]
             if event.type == _espeak.EVENT_WORD:
                 heard.append([event.text_position, event.length, event.audio_position])
+            last = last or event.type == _espeak.EVENT_MSG_TERMINATED
             i += 1
-        return own(wav, numsamples, events)
+        try:
+            return own(wav, numsamples, events)
+        finally:
+            if last:
+                finished.set()
 
     _espeak.SetSynthCallback(on_synth)
-    return heard
+    return heard, finished
 
 
 def _say(pyttsx3, request: dict) -> dict:
     engine = pyttsx3.init()
     _configure(engine, request)
-    words = _listen(engine)
+    listening = _listen(engine)
     engine.save_to_file(request["text"], request["path"])
     engine.runAndWait()
+    if listening is not None and not listening[1].wait(FINISH_TIMEOUT):
+        return {"ok": False, "error": "eSpeak did not finish the sentence"}
     del engine
     if not os.path.exists(request["path"]) or os.path.getsize(request["path"]) == 0:
         return {"ok": False, "error": "the driver wrote no file"}
-    return {"ok": True, "words": words}
+    return {"ok": True, "words": listening[0] if listening is not None else None}
 
 
 def main() -> None:
