@@ -23,7 +23,7 @@ from letgo.voice.engines.fake import FakeEngine
 from letgo.words import pacing, templates
 
 
-def prepare(name: str, minutes: float) -> session.Prepared:
+def prepare(name: str, minutes: float) -> session.TimedScript:
     request = session.Request(name, minutes=minutes, engine="fake", cache=False)
     return session.prepare(request, engine=FakeEngine())
 

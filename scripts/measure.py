@@ -74,7 +74,7 @@ METER_RATE = 48000
 
 
 @dataclass(frozen=True)
-class Voice:
+class MeteredVoice:
     """The voice of a rendered session, metered over its sentences alone."""
 
     loudness_lufs: float
@@ -123,7 +123,7 @@ def _sounding(part: np.ndarray) -> np.ndarray:
     return part[: (loud[-1] + 1) * hop] if len(loud) else part[:0]
 
 
-def voice(path: Path | str, timeline) -> Voice:
+def voice(path: Path | str, timeline) -> MeteredVoice:
     """The voice of a session rendered with no background, metered sentence by sentence where
     its `timeline` (plan.Timeline) places them, with ebur128 (as `letgo script` lists the
     lines: each sentence runs to the start of the next line)."""
@@ -141,4 +141,4 @@ def voice(path: Path | str, timeline) -> Voice:
     parts = [audio[round(a * METER_RATE) : round(b * METER_RATE)] for a, b in spans]
     loud, _ = _meter(np.concatenate([_sounding(p) for p in parts]))
     _, peak = _meter(np.concatenate(parts))
-    return Voice(loud, peak, words, sum(b - a for a, b in spans))
+    return MeteredVoice(loud, peak, words, sum(b - a for a, b in spans))

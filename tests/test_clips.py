@@ -36,7 +36,7 @@ Rest now.
 """
 
 
-def prepared(tmp_path, minutes: float = 6) -> session.Prepared:
+def prepared(tmp_path, minutes: float = 6) -> session.TimedScript:
     path = tmp_path / "passages.j2"
     path.write_text(BODY, encoding="utf-8")
     return session.prepare(
@@ -44,7 +44,7 @@ def prepared(tmp_path, minutes: float = 6) -> session.Prepared:
     )
 
 
-def levels_of(prepared_: session.Prepared, settings: MixSettings) -> mix.Levels:
+def levels_of(prepared_: session.TimedScript, settings: MixSettings) -> mix.Levels:
     return mix.plan_levels(
         prepared_.timeline, prepared_.clips, mix.BedLevel(float("-inf")), 1, settings
     )

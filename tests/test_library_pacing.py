@@ -18,7 +18,7 @@ from letgo.words.script import Pause, Speech
 BUILTIN = sorted(p.name[:-3] for p in templates.builtin_dir().glob("*.j2"))
 
 
-def prepare(name: str, minutes: float) -> session.Prepared:
+def prepare(name: str, minutes: float) -> session.TimedScript:
     request = session.Request(name, minutes=minutes, engine="fake", cache=False)
     return session.prepare(request, engine=FakeEngine())
 

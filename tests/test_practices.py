@@ -45,7 +45,7 @@ def request(name: str, minutes: float | None = None, **variables) -> session.Req
     return session.Request(name, variables=variables, minutes=minutes, engine="fake", cache=False)
 
 
-def prepare(name: str, minutes: float | None = None, **variables) -> session.Prepared:
+def prepare(name: str, minutes: float | None = None, **variables) -> session.TimedScript:
     return session.prepare(request(name, minutes, **variables), engine=FakeEngine())
 
 

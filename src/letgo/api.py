@@ -88,15 +88,15 @@ class Session:
         self.cache = cache
         self.settings = dict(settings)
         made, _ = self._request(self.settings)
-        self._written = session.write(made)  # the template, its variables and its length
-        self._prepared: session.Prepared | None = None
+        self._composed = session.compose(made)  # the template, its variables and its length
+        self._prepared: session.TimedScript | None = None
 
     def __repr__(self) -> str:
         given = "".join(f", {k}={v!r}" for k, v in self.settings.items())
         return f"letgo.Session({self.template!r}{given})"
 
     @property
-    def script(self) -> session.Prepared:
+    def script(self) -> session.TimedScript:
         """The script, spoken and laid out in time: `print(s.script)` shows what `letgo script`
         does; `.timeline` holds every sentence, bell and pause with its start, `.info` the
         template. Spoken once (and kept in the synthesis cache).
@@ -108,7 +108,7 @@ class Session:
         if self._prepared is None:
             made, _ = self._request(self.settings)
             with request.located(made):
-                self._prepared = session.prepare(made, written=self._written)
+                self._prepared = session.prepare(made, composed=self._composed)
         return self._prepared
 
     def render(
@@ -140,10 +140,10 @@ class Session:
             >>> (seg - 6).export("quieter.wav", format="wav")  # pydub from here on
         """
         made, bed = self._request(_as_pcm({**self.settings, **settings}))
-        written = session.write(made)
-        if written.minutes is not None:
-            _check_length(written.minutes * 60)
-        blocks = list(self._blocks(made, bed, written, check=True))
+        composed = session.compose(made)
+        if composed.minutes is not None:
+            _check_length(composed.minutes * 60)
+        blocks = list(self._blocks(made, bed, composed, check=True))
         return AudioSegment(
             b"".join(block.raw_data for block in blocks),
             sample_width=WIDTH,
@@ -160,8 +160,8 @@ class Session:
             ...     player.write(block.raw_data)
         """
         made, bed = self._request(_as_pcm({**self.settings, **settings}))
-        written = session.write(made)  # bad input raises here, not at the first block
-        return self._blocks(made, bed, written)
+        composed = session.compose(made)  # bad input raises here, not at the first block
+        return self._blocks(made, bed, composed)
 
     # --- inside ----------------------------------------------------------------------------
 
@@ -184,14 +184,14 @@ class Session:
         self,
         made: request.Request,
         bed: Background | None,
-        written: session.Written,
+        composed: session.Composed,
         check: bool = False,
     ) -> Iterator[AudioSegment]:
         background = None
         try:
             with request.located(made):
                 background = bed or session._background(made.mix)
-                sound = session.mixed(made, background, written=written)
+                sound = session.mixed(made, background, composed=composed)
                 if check:
                     _check_length(sound.prepared.timeline.duration)
                 for block in sound.blocks():

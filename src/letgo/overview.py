@@ -37,15 +37,15 @@ def overview(request: session.Request, engine: Engine | None = None) -> Overview
     """`request`'s template written and spoken as `script` and `render` do it (normalised,
     with its pronunciations and the cache), then planned at its shortest, default and asked-for
     lengths; no audio is mixed."""
-    written = session.write(request)
-    info = written.info
-    with session.speaker(request, written, engine) as speaker:
+    composed = session.compose(request)
+    info = composed.info
+    with session.speaker(request, composed, engine) as speaker:
         shortest = speaker.shortest(request.plan)
         if info.minutes:
             default = info.minutes * 60
         else:
             default = plan.natural_seconds(*speaker.at(0.0), request.plan)
-        asked = written.minutes if request.minutes else None
+        asked = composed.minutes if request.minutes else None
         target = asked * 60 if asked is not None else default
         try:
             timeline = plan.plan(*speaker.at(target / 60), target, request.plan)

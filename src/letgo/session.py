@@ -15,7 +15,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path, PureWindowsPath
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 
@@ -36,12 +36,16 @@ from letgo.words import speakable as normalize
 
 log = logging.getLogger(__name__)
 
-Progress = Callable[[str, int, int], None]
+Stage = Literal["speech", "mix"]
+"""The stages a session reports progress in: speaking its sentences, then mixing."""
+StageProgress = Callable[[Stage, int, int], None]
+"""Called with (stage, done, total) as a session is made."""
 
 
 @dataclass(frozen=True)
-class Prepared:
-    """A session up to its timeline: what `letgo script` shows and what `render` mixes."""
+class TimedScript:
+    """The script spoken and laid out in time (a session up to its timeline): what `letgo
+    script` shows, what `Session.script` gives and what `render` mixes."""
 
     info: templates.TemplateInfo
     variables: dict[str, str]
@@ -101,17 +105,17 @@ def target_minutes(request: Request, info: templates.TemplateInfo) -> float | No
     return minutes
 
 
-Voice = tuple[float, float]
+RatePitch = tuple[float, float]
 """(rate, pitch) of a passage, as <prosody> sets them; (1.0, 0.0) is the voice as it is."""
-PLAIN_VOICE: Voice = (1.0, 0.0)
+PLAIN_VOICE: RatePitch = (1.0, 0.0)
 
 
 def synthesize(
     engine: Engine,
     sentences: list[str],
-    progress: Progress | None = None,
+    progress: StageProgress | None = None,
     cache: ClipCache | None = None,
-    voices: list[Voice] | None = None,
+    voices: list[RatePitch] | None = None,
     label: str = "",
     strict: bool = False,
 ) -> list[Clip]:
@@ -129,8 +133,8 @@ def synthesize(
         voice: engine if voice == PLAIN_VOICE else engine.variant(*voice)
         for voice in dict.fromkeys(voice for _, voice in unique)
     }
-    spoken: dict[tuple[str, Voice], Clip] = {}
-    keys: dict[tuple[str, Voice], str] = {}
+    spoken: dict[tuple[str, RatePitch], Clip] = {}
+    keys: dict[tuple[str, RatePitch], str] = {}
     if cache is not None:
         identities = {voice: variant.identity() for voice, variant in engines.items()}
         for line in unique:
@@ -206,14 +210,14 @@ class Speaker:
         self.info, self.variables, self.engine = info, variables, engine
         self.normalizer, self.cache, self.phrase_gap = normalizer, cache, phrase_gap
         self.strict = strict
-        self.spoken: dict[tuple[str, Voice], Clip] = {}
+        self.spoken: dict[tuple[str, RatePitch], Clip] = {}
 
     def parse(self, minutes: float | None) -> script.Script:
         text = templates.render(self.info, self.variables, minutes=minutes)
         return script.parse(text, str(self.info.path))
 
     def speak(
-        self, parsed: script.Script, progress: Progress | None = None
+        self, parsed: script.Script, progress: StageProgress | None = None
     ) -> tuple[list[str], list[Clip]]:
         """What the engine is given for each spoken line (normalised), and its clip."""
         lines = parsed.spoken
@@ -259,7 +263,7 @@ class Speaker:
 
 
 @dataclass(frozen=True)
-class Written:
+class Composed:
     """A session up to its words: the template rendered at its length and parsed, each
     sentence normalised. Cheap (nothing is spoken), so the freshness key starts from it."""
 
@@ -275,7 +279,7 @@ class Written:
     normalizer: Callable[[str], str] = field(compare=False, repr=False, default=str)
 
 
-def write(request: Request) -> Written:
+def compose(request: Request) -> Composed:
     """Render, parse and normalise `request`'s template; nothing is spoken."""
     with located(request):
         info = templates.TemplateLibrary(request.template_dirs).find(request.template)
@@ -287,11 +291,13 @@ def write(request: Request) -> Written:
             raise UsageError(f"template '{info.name}' has nothing to say: it rendered no speech")
         normalizer = normalize.load(request.pronunciations)
         spoken = tuple(normalizer(s.text) for s in parsed.spoken)
-    return Written(info, variables, text, parsed, spoken, minutes, normalizer)
+    return Composed(info, variables, text, parsed, spoken, minutes, normalizer)
 
 
 @contextmanager
-def speaker(request: Request, written: Written, engine: Engine | None = None) -> Iterator[Speaker]:
+def speaker(
+    request: Request, composed: Composed, engine: Engine | None = None
+) -> Iterator[Speaker]:
     """A Speaker for `written` with the request's engine (unless one is given), its
     pronunciations and the synthesis cache: how script, show and render all speak."""
     cache = ClipCache(request.cache_dir) if request.cache else None
@@ -300,10 +306,10 @@ def speaker(request: Request, written: Written, engine: Engine | None = None) ->
         engine = engine or make_engine(request.engine, request.voice)
         try:
             yield Speaker(
-                written.info,
-                written.variables,
+                composed.info,
+                composed.variables,
                 engine,
-                written.normalizer,
+                composed.normalizer,
                 cache,
                 request.plan.phrase_gap,
                 request.verify,
@@ -316,14 +322,14 @@ def speaker(request: Request, written: Written, engine: Engine | None = None) ->
 def prepare(
     request: Request,
     engine: Engine | None = None,
-    progress: Progress | None = None,
-    written: Written | None = None,
-) -> Prepared:
+    progress: StageProgress | None = None,
+    composed: Composed | None = None,
+) -> TimedScript:
     """The session up to its timeline: what `letgo script` shows and `render` mixes."""
-    written = written or write(request)
-    minutes = written.minutes
-    parsed = written.script
-    with speaker(request, written, engine) as voice:
+    composed = composed or compose(request)
+    minutes = composed.minutes
+    parsed = composed.script
+    with speaker(request, composed, engine) as voice:
         spoken, clips = voice.speak(parsed, progress)
         try:
             timeline = plan.plan(
@@ -342,7 +348,9 @@ def prepare(
             spoken, clips = voice.speak(parsed, progress)
             timeline = plan.plan(parsed, [c.duration for c in clips], seconds, request.plan)
     timeline = plan.with_words(timeline, lambda e: words_of(e.text, spoken[e.clip], clips[e.clip]))
-    return Prepared(written.info, written.variables, parsed, tuple(clips), timeline, tuple(spoken))
+    return TimedScript(
+        composed.info, composed.variables, parsed, tuple(clips), timeline, tuple(spoken)
+    )
 
 
 def words_of(text: str, said: str, clip: Clip) -> plan.Timed:
@@ -357,7 +365,7 @@ class Result:
     path: Path
     duration: float
     seconds_taken: float
-    prepared: Prepared | None
+    prepared: TimedScript | None
     """The session as it was mixed; None when `reused`."""
     reused: bool = False
     """True when `path` already held this very session and was left as it was."""
@@ -368,10 +376,10 @@ def _digest(described: dict) -> str:
     return hashlib.sha256(blob.encode("utf-8")).hexdigest()
 
 
-def words(written: Written) -> str:
-    """A hash of what `write` made: the template's header, the values, the length, the script's
+def words_hash(composed: Composed) -> str:
+    """A hash of what `compose` made: the template's header, the values, the length, the script's
     markup and each line as the engine is given it (so a pronunciation rule shows)."""
-    info = written.info
+    info = composed.info
     return _digest(
         {
             "template": [
@@ -383,17 +391,17 @@ def words(written: Written) -> str:
                 info.max_minutes,
                 str(info.path),
             ],
-            "minutes": written.minutes,
-            "variables": written.variables,
-            "script": written.text,
-            "spoken": written.spoken,
+            "minutes": composed.minutes,
+            "variables": composed.variables,
+            "script": composed.text,
+            "spoken": composed.spoken,
         }
     )
 
 
-def sources(request: Request) -> str:
-    """A hash of everything `write` reads: letgo's and Jinja's versions, the template file, the
-    values and length asked for, and the pronunciation files. Equal sources make equal `words`,
+def sources_hash(request: Request) -> str:
+    """A hash of everything `compose` reads: letgo's and Jinja's versions, the template file, the
+    values and length asked for, and the pronunciation files. Equal sources make equal `words_hash`,
     so a series that has them on record need not write an unchanged session again."""
     import jinja2
 
@@ -413,7 +421,7 @@ def sources(request: Request) -> str:
 def freshness_key(
     request: Request, said: str, tag: tags.TagInfo | None = None, cover: str = ""
 ) -> str:
-    """A hash of everything that decides a session's file: its `words` (`said`), letgo's
+    """A hash of everything that decides a session's file: its `words_hash` (`said`), letgo's
     version, every setting, the engine's release and voice files, the tags and a background
     file's size and time. `render`'s up-to-date check and the series manifest both use it.
     `cover` names cover art whose bytes are made later (a series')."""
@@ -439,7 +447,7 @@ def render(
     request: Request,
     output: Path,
     engine: Engine | None = None,
-    progress: Progress | None = None,
+    progress: StageProgress | None = None,
     tag: tags.TagInfo | None = None,
     reuse: bool = False,
     key: str | None = None,
@@ -460,8 +468,8 @@ def render(
     started = time.perf_counter()
     output = Path(output).expanduser()
     output = atomic.target(output)
-    written = write(request)
-    key = key or freshness_key(request, words(written), tag)
+    composed = compose(request)
+    key = key or freshness_key(request, words_hash(composed), tag)
     if reuse and formats.read_extra(output, request.export.format).get(tags.HASH_KEY) == key:
         log.info("%s is up to date (freshness key %s)", output, key[:12])
         return Result(
@@ -472,7 +480,7 @@ def render(
     try:
         with located(request):
             return _render(
-                request, written, output, background, engine, progress, started, tag, key, encoders
+                request, composed, output, background, engine, progress, started, tag, key, encoders
             )
     finally:
         background.close()
@@ -487,7 +495,7 @@ def _background(settings: MixSettings) -> Background:
     )
 
 
-def mix_settings(request: Request, prepared: Prepared, channels: int) -> MixSettings:
+def mix_settings(request: Request, prepared: TimedScript, channels: int) -> MixSettings:
     """The request's mix as this template, output and format need it: the loudness target for
     `channels` unless one was asked for, a long fade for sleep, and room for the encoder's own
     change in level and its overshoot of peaks."""
@@ -515,7 +523,7 @@ def bed_level(settings: MixSettings, background: Background) -> mix.BedLevel:
 
 
 def mix_levels(
-    prepared: Prepared,
+    prepared: TimedScript,
     settings: MixSettings,
     background: Background,
     bed: mix.BedLevel | None = None,
@@ -538,7 +546,7 @@ class Mixed:
     by block as a stream from `blocks` is read, so memory does not grow with its length."""
 
     def __init__(
-        self, prepared: Prepared, settings: MixSettings, background: Background, bed: Future
+        self, prepared: TimedScript, settings: MixSettings, background: Background, bed: Future
     ):
         self.prepared, self.settings, self.background = prepared, settings, background
         self.channels, self.sample_rate = background.channels, settings.sample_rate
@@ -573,8 +581,8 @@ def mixed(
     request: Request,
     background: Background,
     engine: Engine | None = None,
-    progress: Progress | None = None,
-    written: Written | None = None,
+    progress: StageProgress | None = None,
+    composed: Composed | None = None,
 ) -> Mixed:
     """The session's sound over `background` (the caller closes it): what `render` encodes
     and the Python API hands out as AudioSegments."""
@@ -584,23 +592,23 @@ def mixed(
         early.submit(ffmpeg.find)
         bed = early.submit(bed_level, request.mix, background)
         early.submit(strike, request.mix.sample_rate)
-        prepared = prepare(request, engine, progress, written)
+        prepared = prepare(request, engine, progress, composed)
     return Mixed(prepared, mix_settings(request, prepared, background.channels), background, bed)
 
 
 def _render(
     request: Request,
-    written: Written,
+    composed: Composed,
     output: Path,
     background: Background,
     engine: Engine | None,
-    progress: Progress | None,
+    progress: StageProgress | None,
     started: float,
     tag: tags.TagInfo | None,
     key: str,
     encoders: int | None,
 ) -> Result:
-    sound = mixed(request, background, engine, progress, written)
+    sound = mixed(request, background, engine, progress, composed)
     prepared, total = sound.prepared, sound.frames
     info = session_tags(request, prepared, tag)
     info = replace(info, extra={**info.extra, tags.HASH_KEY: key})
@@ -618,7 +626,7 @@ def _render(
             temporary,
             request.export,
             on_block,
-            min(2, export.cores()) if encoders is None else encoders,
+            min(2, export.usable_cores()) if encoders is None else encoders,
         )
         # MP3 gets the full ID3 tag (chapters, cover, series); the other formats the basics
         formats.get(request.export.format).write_tags(temporary, info)
@@ -626,7 +634,7 @@ def _render(
     return Result(output, prepared.timeline.duration, time.perf_counter() - started, prepared)
 
 
-def describe(prepared: Prepared) -> str:
+def describe(prepared: TimedScript) -> str:
     """The comment tag, for people: the template's description (else its title). What made
     the file, for letgo, is in its own frame (`tags.INPUTS_KEY`)."""
     return prepared.info.description or prepared.info.title
@@ -644,7 +652,7 @@ def _unplaced(value: Any) -> Any:
 
 
 def session_tags(
-    request: Request, prepared: Prepared, tag: tags.TagInfo | None = None
+    request: Request, prepared: TimedScript, tag: tags.TagInfo | None = None
 ) -> tags.TagInfo:
     """`tag` (or the template's title) with the timeline's chapters and the inputs: the
     template, its variables and every setting."""

@@ -13,7 +13,7 @@ from pathlib import Path
 import click
 
 from letgo import __version__, session, timefmt
-from letgo.cli.progress import Progress, SeriesProgress
+from letgo.cli.progress import ProgressDisplay, SeriesProgress
 from letgo.errors import LetgoError, SettingError
 from letgo.settings import config, request
 from letgo.voice.cache import ClipCache
@@ -370,7 +370,7 @@ def render(template, variables, template_dirs, no_cache, output, force, quiet, *
         name = Path(template).name.removesuffix(".j2")
         output = DEFAULT_OUTPUT_DIR / f"{name}{extension(made.export.format)}"
     note_fallback(made.engine_chosen, quiet)
-    progress = Progress(quiet)
+    progress = ProgressDisplay(quiet)
     try:
         result = session.render(made, output, progress=progress, reuse=not force)
     finally:
@@ -701,7 +701,7 @@ def sample(text, no_cache, output, quiet, **settings):
         output = DEFAULT_OUTPUT_DIR / voice_sample.output_name(
             request.engine, request.voice.voice, extension(request.export.format)
         )
-    progress = Progress(quiet)
+    progress = ProgressDisplay(quiet)
     try:
         result = voice_sample.render(
             request, output, voice_sample.TEXT if text is None else text, progress

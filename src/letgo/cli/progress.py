@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from click._termui_impl import ProgressBar
 
 
-class Progress:
+class ProgressDisplay:
     """A bar per stage on a terminal; a few plain lines otherwise; nothing with --quiet."""
 
     LABELS = {"speech": "Speaking", "mix": "Mixing  "}

@@ -40,7 +40,7 @@ class Source(Protocol):
     def blocks(self, start: int = 0, end: int | None = None) -> Iterator[np.ndarray]: ...
 
 
-def cores() -> int:
+def usable_cores() -> int:
     """Cores this process may run on: how many sessions a series builds at once, and whether
     a session's MP3 may be encoded in halves on two."""
     try:

@@ -27,7 +27,7 @@ from typing import Literal, get_args
 from letgo import session
 from letgo.errors import LetgoError, OutputError, UsageError
 from letgo.file import atomic, tags, transcripts
-from letgo.file.export import cores
+from letgo.file.export import usable_cores
 from letgo.series import listen, runner
 from letgo.series.manifest import Entry, Manifest, inside, sidecars
 from letgo.series.manifest import read as read_manifest
@@ -141,9 +141,9 @@ def input_key(episode: Episode, entry: Entry | None) -> tuple[str, str, str]:
     are taken as they are: an unchanged session is not written again (no template is
     rendered)."""
     request = episode.request
-    sources = session.sources(request)
+    sources = session.sources_hash(request)
     said = entry.words if entry is not None and entry.sources == sources else None
-    said = said or session.words(session.write(request))
+    said = said or session.words_hash(session.compose(request))
     key = session.freshness_key(
         request, said, episode.tag, cover=f"{episode.cover}/{tags.COVER_STYLE}"
     )
@@ -366,7 +366,7 @@ def build(
             )
             tracker.report("skipped", episode, 1.0, "unchanged")
         if todo:
-            workers = jobs or cores()
+            workers = jobs or usable_cores()
             side_by_side = min(workers, len(todo)) > 1
             todo = [dataclasses.replace(job, encoders=1 if side_by_side else None) for job in todo]
             by_path = {job.episode.relpath: job.episode for job in todo}

@@ -345,7 +345,7 @@ class Binaural(_Generated):
         return (tones + 0.2 * self.air.read(frames)).astype(np.float32)
 
 
-class Silence(_Generated):
+class NoBackground(_Generated):
     """No background at all."""
 
     channels = 1
@@ -608,7 +608,7 @@ _CLASSES = {
     "rain": Rain,
     "ocean": Ocean,
     "drone": Drone,
-    "none": Silence,
+    "none": NoBackground,
 }
 
 

@@ -14,11 +14,15 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from letgo import timefmt
 from letgo.errors import FitError
 from letgo.settings.groups import PlanSettings
-from letgo.words.script import Cue, Pause, Script, Speech
+from letgo.words.script import Cue, CueKind, Pause, Script, Speech
+
+EventKind = Literal["speech"] | CueKind
+"""What sounds at an event: a spoken sentence, or a cue (a bell)."""
 
 
 @dataclass(frozen=True)
@@ -27,7 +31,7 @@ class Event:
 
     start: float
     duration: float
-    kind: str
+    kind: EventKind
     text: str = ""
     clip: int = -1
     section: int = 0

@@ -31,6 +31,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass, field, replace
+from typing import Literal
 
 from letgo.errors import TemplateError
 
@@ -38,6 +39,10 @@ from letgo.errors import TemplateError
 FLEX_MIN_SHARE = 0.3
 #: ... but never below this many seconds (or its written length, if that is shorter).
 FLEX_MIN_FLOOR = 1.0
+
+
+CueKind = Literal["bell"]
+"""The sounds a script may ask for besides speech."""
 
 
 @dataclass(frozen=True)
@@ -115,7 +120,7 @@ class Pause:
 class Cue:
     """A sound that is not speech; only ``bell`` for now."""
 
-    kind: str
+    kind: CueKind
     line: int
 
 

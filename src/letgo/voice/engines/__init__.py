@@ -78,7 +78,7 @@ class VoiceSettings:
     """Piper phoneme-width noise: how much the rhythm varies (the voices' own default)."""
 
 
-Progress = Callable[[int, int], None]
+SpeechProgress = Callable[[int, int], None]
 """Called with (done, total) as sentences are spoken."""
 
 
@@ -98,7 +98,7 @@ class Engine(Protocol):
         """Engine, version, voice and settings: everything that changes the sound."""
 
     def synthesize(
-        self, sentences: Sequence[str], progress: Progress | None = None
+        self, sentences: Sequence[str], progress: SpeechProgress | None = None
     ) -> Iterator[Clip]:
         """One clip per sentence, in order; raises SynthesisError naming a failed sentence."""
 

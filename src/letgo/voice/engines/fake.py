@@ -11,7 +11,7 @@ from collections.abc import Iterator, Sequence
 
 import numpy as np
 
-from letgo.voice.engines import Clip, Progress, Spans, VoiceInfo, VoiceSettings
+from letgo.voice.engines import Clip, Spans, SpeechProgress, VoiceInfo, VoiceSettings
 
 SAMPLE_RATE = 22050
 SECONDS_PER_CHAR = 0.05
@@ -67,7 +67,7 @@ class FakeEngine:
         )
 
     def synthesize(
-        self, sentences: Sequence[str], progress: Progress | None = None
+        self, sentences: Sequence[str], progress: SpeechProgress | None = None
     ) -> Iterator[Clip]:
         for done, text in enumerate(sentences, start=1):
             self.calls.append(text)

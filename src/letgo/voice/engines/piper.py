@@ -30,7 +30,7 @@ import platformdirs
 from letgo.errors import EngineUnavailable, SettingError, SynthesisError, VoiceNotFound
 from letgo.file import reading
 from letgo.voice import timing
-from letgo.voice.engines import Clip, Progress, Spans, VoiceInfo, VoiceSettings, clipcheck
+from letgo.voice.engines import Clip, Spans, SpeechProgress, VoiceInfo, VoiceSettings, clipcheck
 
 if TYPE_CHECKING:
     from piper import PiperVoice
@@ -321,7 +321,7 @@ class PiperEngine:
         return patched_path(self.files.model).is_file()
 
     def synthesize(
-        self, sentences: Sequence[str], progress: Progress | None = None
+        self, sentences: Sequence[str], progress: SpeechProgress | None = None
     ) -> Iterator[Clip]:
         if not sentences:
             return

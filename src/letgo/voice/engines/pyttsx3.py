@@ -35,8 +35,8 @@ from letgo.file import ffmpeg
 from letgo.voice import timing
 from letgo.voice.engines import (
     Clip,
-    Progress,
     Spans,
+    SpeechProgress,
     VoiceInfo,
     VoiceSettings,
     clipcheck,
@@ -220,7 +220,7 @@ class Pyttsx3Engine:
 
     # -- speaking ---------------------------------------------------------------------------
     def synthesize(
-        self, sentences: Sequence[str], progress: Progress | None = None
+        self, sentences: Sequence[str], progress: SpeechProgress | None = None
     ) -> Iterator[Clip]:
         with tempfile.TemporaryDirectory(prefix="letgo-speech-") as folder:
             for done, text in enumerate(sentences, start=1):
