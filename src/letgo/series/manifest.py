@@ -49,10 +49,10 @@ class Entry:
     key: str
     """The freshness key the file was built from (session.freshness_key)."""
     sources: str
-    """Hash of what writing the script reads (session.sources), so an unchanged session's
+    """Hash of what writing the script reads (session.sources_hash), so an unchanged session's
     `words` can be taken as they are."""
     words: str
-    """Hash of the script as written (session.words)."""
+    """Hash of the script as written (session.words_hash)."""
     title: str
     description: str
     track: int
