@@ -2,6 +2,7 @@
 
     .venv/bin/python scripts/bench_serve.py                  # 2,000 requests from 50 clients
     .venv/bin/python scripts/bench_serve.py --requests 500 --clients 20
+    .venv/bin/python scripts/bench_serve.py --one-address    # 50 clients behind one address
 
 Builds a small series with the fake voice into a temporary folder, starts `letgo series serve`
 on it in its own process, and sends the requests from client threads, each from its own
@@ -87,6 +88,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=50)
     parser.add_argument("--minutes", type=float, default=3, help="length of each session")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--one-address",
+        action="store_true",
+        help="every client from 127.0.0.1 (the per-address limit then answers most with 503)",
+    )
     options = parser.parse_args()
 
     with tempfile.TemporaryDirectory(prefix="letgo-bench-serve-") as scratch:
@@ -174,7 +180,9 @@ def crowd(port, files, audio, small, options) -> list[tuple[float, str]]:
 
     threads = [
         threading.Thread(target=client, args=(source,))
-        for source in source_addresses(options.clients)
+        for source in (
+            [None] * options.clients if options.one_address else source_addresses(options.clients)
+        )
     ]
     for thread in threads:
         thread.start()
@@ -188,7 +196,8 @@ def report(results: list[tuple[float, str]], options) -> None:
     counts = Counter(outcome for _, outcome in results)
     stalls = sum(took > STALL for took in times)
     p99 = times[min(len(times) - 1, int(len(times) * 0.99))]
-    print(f"{len(results)} requests from {options.clients} clients on 127.0.0.1")
+    where = "one address" if options.one_address else "their own loopback addresses"
+    print(f"{len(results)} requests from {options.clients} clients on {where}")
     print(
         f"latency: p50 {statistics.median(times) * 1000:.1f} ms, p99 {p99 * 1000:.1f} ms, "
         f"max {times[-1] * 1000:.1f} ms"
