@@ -281,6 +281,7 @@ def built_series(tmp_path_factory) -> Path:
 def serving(folder: Path, host: str = "127.0.0.1", start: bool = True, **limits):
     httpd = serve.make_server(folder, host, 0, limits=serve.Limits(**limits))
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    httpd.begin = thread.start  # type: ignore[attr-defined]  # for start=False
     if start:
         thread.start()
     try:
@@ -290,6 +291,7 @@ def serving(folder: Path, host: str = "127.0.0.1", start: bool = True, **limits)
             thread.start()  # shutdown() waits for serve_forever to have run
         httpd.shutdown()
         httpd.server_close()
+        thread.join(BOUND)
 
 
 def ask(httpd, path: str, headers: dict | None = None, source: str | None = None):
@@ -333,7 +335,7 @@ def test_a_crowd_waits_in_the_queue_and_is_answered(built_series):
             conn.connect(("127.0.0.1", port))
             conn.sendall(b"GET /index.html HTTP/1.0\r\n\r\n")
             crowd.append(conn)
-        threading.Thread(target=httpd.serve_forever, daemon=True).start()
+        httpd.begin()
         answers = []
         for conn in crowd:
             conn.settimeout(BOUND)
@@ -854,3 +856,11 @@ def test_a_header_without_a_description_passes_check_with_a_warning(tmp_path):
     assert "warning: the header has no 'description'" in result.output
     readme = (Path(__file__).parents[1] / "templates" / "README.md").read_text()
     assert "`description`, `max_minutes`, `sleep` and the variables are optional" in readme
+
+
+def test_no_thread_is_left_running():
+    """The servers and listeners above are all stopped (later tests count threads)."""
+    deadline = time.monotonic() + BOUND
+    while threading.active_count() > 1:
+        assert time.monotonic() < deadline, [t.name for t in threading.enumerate()]
+        time.sleep(0.1)
