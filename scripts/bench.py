@@ -141,18 +141,19 @@ def clip_layer_cost(
     from letgo import session
     from letgo.settings.groups import MixSettings
     from letgo.sound import mix
+    from letgo.sound.levels import Levels, plan_levels
     from letgo.voice import clips
 
     prepared = session.prepare(
         session.Request(template, minutes=minutes, engine=engine, cache_dir=cache_dir)
     )
     settings = MixSettings(loudness=-19.0)
-    levels = mix.plan_levels(
+    levels = plan_levels(
         prepared.timeline, prepared.clips, mix.BedLevel(float("-inf")), 1, settings
     )
     limited = {i: levels.limited(i) for i in range(len(prepared.clips))}
 
-    class Limited(mix.Levels):
+    class Limited(Levels):
         def limited(self, i):
             return limited[i]
 

@@ -11,6 +11,7 @@ from letgo.settings.groups import MixSettings
 from letgo.sound import mix
 from letgo.sound import timeline as plan
 from letgo.sound.backgrounds import make_background
+from letgo.sound.levels import Levels, plan_levels
 from letgo.voice import clips
 from letgo.voice.clips import AudioSegment
 from letgo.voice.engines import Clip
@@ -44,8 +45,8 @@ def prepared(tmp_path, minutes: float = 6) -> session.TimedScript:
     )
 
 
-def levels_of(prepared_: session.TimedScript, settings: MixSettings) -> mix.Levels:
-    return mix.plan_levels(
+def levels_of(prepared_: session.TimedScript, settings: MixSettings) -> Levels:
+    return plan_levels(
         prepared_.timeline, prepared_.clips, mix.BedLevel(float("-inf")), 1, settings
     )
 
@@ -148,7 +149,7 @@ def test_sentences_that_touch_by_a_frame_are_overlaid():
             plan.Event(second.start - 1 / RATE, second.duration, "speech", second.text, 1),
         ),
     )
-    levels = mix.plan_levels(
+    levels = plan_levels(
         moved, [tone, tone], mix.BedLevel(float("-inf")), 1, MixSettings(loudness=-19)
     )
     [passage] = clips.passages(moved, levels.frames, RATE)

@@ -9,6 +9,7 @@ import numpy as np
 from letgo.settings.groups import MixSettings
 from letgo.sound import dsp, mix
 from letgo.sound import timeline as plan
+from letgo.sound.levels import LIMIT_MOST, TRIM_MOST, plan_levels
 from letgo.voice.engines import Clip
 from letgo.words import script
 
@@ -71,13 +72,13 @@ def test_no_sentence_loses_more_than_limit_most_to_the_limiter():
     peaky = Clip(voice_like(2.0, burst_db=17, at=1.0), RATE)  # peaks ~4 dB over the ceiling
     timeline = plan.plan(sentences("One.", "Two."), [plain.duration, peaky.duration])
     settings = MixSettings(loudness=-19.0)
-    levels = mix.plan_levels(timeline, [plain, peaky], mix.BedLevel(float("-inf")), 1, settings)
+    levels = plan_levels(timeline, [plain, peaky], mix.BedLevel(float("-inf")), 1, settings)
     to_target = [settings.loudness - dsp.loudness(c.samples, RATE) for c in (plain, peaky)]
     below = [to_target[i] - 20 * np.log10(levels.gains[i]) for i in range(2)]  # less master
-    assert 0.5 < below[1] - below[0] <= mix.TRIM_MOST + 0.01
+    assert 0.5 < below[1] - below[0] <= TRIM_MOST + 0.01
     for i, clip in enumerate((plain, peaky)):
         heard = levels.speech(i)
         assert dsp.true_peak(heard) <= levels.ceiling * 1.001
         before = 20 * np.log10(dsp.true_peak(clip.samples) * levels.gains[i])
         taken = before - 20 * np.log10(dsp.true_peak(heard))
-        assert taken <= mix.LIMIT_MOST + 0.1, (i, taken)
+        assert taken <= LIMIT_MOST + 0.1, (i, taken)

@@ -12,6 +12,7 @@ from letgo import session, timefmt
 from letgo.cli import main
 from letgo.errors import FitError, TemplateError
 from letgo.sound import timeline as plan
+from letgo.sound.levels import plan_levels
 from letgo.voice.engines.fake import FakeEngine, fake_duration
 from letgo.words import templates
 from letgo.words.script import Pause, Prosody, Speech, parse
@@ -223,7 +224,7 @@ def test_a_softer_passage_is_softer_after_levelling(tmp_path):
     )
     prepared = prepare(path, minutes=2)
     settings = session.MixSettings(loudness=-16.0)
-    levels = mix.plan_levels(
+    levels = plan_levels(
         prepared.timeline, prepared.clips, mix.BedLevel(float("-inf")), 1, settings
     )
     plain, soft = levels.speech(0), levels.speech(1)

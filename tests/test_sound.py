@@ -18,6 +18,7 @@ from letgo.settings.groups import MixSettings, spoken_word_lufs
 from letgo.sound import mix
 from letgo.sound.backgrounds import BUILT_IN, make_background
 from letgo.sound.bell import strike
+from letgo.sound.levels import GUIDED_AFTER
 
 DATA = Path(__file__).parent / "sound_data"
 DUCK = str(DATA / "duck.j2")
@@ -267,7 +268,7 @@ def test_a_sleep_session_is_set_by_its_guided_part(tmp_path, minutes):
         tmp_path, "sleep.mp3", "--minutes", str(minutes), "--background", "rain", template=SLEEP
     )
     prepared = session.prepare(session.Request(SLEEP, minutes=minutes, engine="fake"))
-    guided = max(e.end for e in prepared.timeline.events) + mix.GUIDED_AFTER
+    guided = max(e.end for e in prepared.timeline.events) + GUIDED_AFTER
     words = measure.loudness(out, end=guided)
     assert abs(words.integrated_lufs - -16.0) <= 1.0, words
     assert words.true_peak_dbtp <= -1.0, words

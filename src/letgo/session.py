@@ -28,6 +28,7 @@ from letgo.sound import mix
 from letgo.sound import timeline as plan
 from letgo.sound.backgrounds import Background, make_background
 from letgo.sound.bell import strike
+from letgo.sound.levels import Levels, plan_levels
 from letgo.voice import timing, verify
 from letgo.voice.cache import ClipCache
 from letgo.voice.engines import Clip, Engine, fingerprint, make_engine, trim
@@ -527,11 +528,11 @@ def mix_levels(
     settings: MixSettings,
     background: Background,
     bed: mix.BedLevel | None = None,
-) -> mix.Levels:
+) -> Levels:
     """The measured levels of the session (`bed` from `bed_level`, else measured)."""
     if bed is None:
         bed = bed_level(settings, background)
-    return mix.plan_levels(
+    return plan_levels(
         prepared.timeline,
         prepared.clips,
         bed,
@@ -552,7 +553,7 @@ class Mixed:
         self.channels, self.sample_rate = background.channels, settings.sample_rate
         self.frames = round(prepared.timeline.duration * settings.sample_rate)
         self._bed = bed
-        self._levels: mix.Levels | None = None
+        self._levels: Levels | None = None
 
     def blocks(self, start: int = 0, end: int | None = None) -> Iterator[np.ndarray]:
         """The session's frames from `start` to `end` (its end for None) as float32 blocks of
@@ -569,7 +570,7 @@ class Mixed:
         return self._twin(self.background.twin(), self._levels, start, end)
 
     def _twin(
-        self, twin: Background, levels: mix.Levels, start: int, end: int | None
+        self, twin: Background, levels: Levels, start: int, end: int | None
     ) -> Iterator[np.ndarray]:
         try:
             yield from mix.blocks(self.prepared.timeline, levels, twin, self.settings, start, end)

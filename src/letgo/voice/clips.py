@@ -33,7 +33,7 @@ with warnings.catch_warnings():  # as it loads, pydub looks for an ffmpeg on PAT
     from pydub import AudioSegment
 
 if TYPE_CHECKING:
-    from letgo.sound.mix import Levels
+    from letgo.sound.levels import Levels
     from letgo.sound.timeline import Timeline
 
 __all__ = [
