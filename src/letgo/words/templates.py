@@ -265,7 +265,7 @@ class TemplateLibrary:
         if paths and path.exists() and not path.is_dir():  # a FIFO or a device: never read
             return read_info(path, "file")
         names = [info.name for info in self.all()]
-        close = difflib.get_close_matches(name_or_path, names, n=3, cutoff=0.5)
+        close = _closest(name_or_path, names)
         hint = f"did you mean {', '.join(close)}?" if close else "run 'letgo list' to see them"
         what = "template or file" if paths else "template"
         raise TemplateNotFound(f"no {what} named '{name_or_path}'; {hint}")
@@ -687,3 +687,18 @@ def _template_line(exc: BaseException) -> int | None:
         if frame.filename == "<template>" and frame.lineno:
             return frame.lineno
     return None
+
+
+def _closest(typed: str, names: list[str]) -> list[str]:
+    """The names a typo most likely meant: up to three, none much further off than the best.
+
+    A name that holds what was typed ("morning" in "morning-check-in") counts as close.
+    """
+
+    def score(name: str) -> float:
+        ratio = difflib.SequenceMatcher(None, typed, name).ratio()
+        return max(ratio, 0.9) if len(typed) >= 3 and typed in name else ratio
+
+    scored = sorted(((score(name), name) for name in names), reverse=True)
+    best = scored[0][0] if scored else 0.0
+    return [name for score, name in scored[:3] if score >= max(0.5, best - 0.1)]
