@@ -171,6 +171,8 @@ def _start_worker(build_pid: int) -> None:
 
 
 def _stop_task(signum, frame) -> None:
+    if _IDLE.is_set():  # no task in hand, nothing to clean up: leave quietly (an exception
+        os._exit(1)  # here would end the pool's wait for work with a traceback)
     # once is enough: a second signal (Ctrl-C, then the build's SIGTERM) must not cut the
     # clean-up short. A handler doing nothing, not SIG_IGN: one already on its way would
     # then raise "ignored due to race condition".
