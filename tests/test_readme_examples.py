@@ -4,7 +4,9 @@ A line runs as written, in a scratch folder with its own home, with two changes 
 point of the line is not the voice: `--engine fake` is added when no engine is named, and a
 render with no length of its own is made short (its shortest with its voice, as the error
 for too short a length gives it); a series build gets `--minutes 2`, its quick draft. Lines
-that name a real engine or voice are end-to-end tests. `letgo series serve` runs until it has
+that name a real engine or voice are end-to-end tests, and so are those that download a voice
+or list the voices to download: they reach a stand-in for Piper's voice source on 127.0.0.1
+(tests/voice_source.py), never the network. `letgo series serve` runs until it has
 said where it serves (on a free local port) and is then stopped. Nothing reaches the network;
 only a line needing a cluster (`--scheduler`) would be skipped. The files the lines name are
 made first: the README's own example template as ./my-meditation.j2, a sound as ~/waves.wav,
@@ -19,12 +21,17 @@ import shlex
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+import voice_source
+from conftest import needs_piper
 from letgo.cli import main
 from letgo.file import ffmpeg
+from letgo.voice import download
+from letgo.voice.engines import piper
 
 ROOT = Path(__file__).resolve().parents[1]
 DOCS = [ROOT / "README.md", ROOT / "templates" / "README.md"]
@@ -131,9 +138,10 @@ def workspace(tmp_path_factory) -> Path:
 
 
 @pytest.fixture
-def inside(workspace, monkeypatch) -> Path:
+def inside(workspace, monkeypatch) -> Iterator[Path]:
     """In the workspace, with its home, config and speech cache shared by every line (as one
-    user's would be: a line after another finds what the first one spoke in the cache)."""
+    user's would be: a line after another finds what the first one spoke in the cache), and
+    Piper's voice source stood in for on 127.0.0.1 (tests/voice_source.py)."""
     monkeypatch.chdir(workspace)
     home = workspace / "home"
     monkeypatch.setenv("HOME", str(home))
@@ -143,12 +151,22 @@ def inside(workspace, monkeypatch) -> Path:
         ("XDG_DATA_HOME", ".local/share"),
     ):
         monkeypatch.setenv(name, str(home / folder))
-    return workspace
+    if piper.resolve_voice_or_none("joe") is None:
+        yield workspace
+        return
+    with voice_source.serving() as source:  # `letgo voices download` and the catalogue
+        monkeypatch.setenv(download.SOURCE_VARIABLE, source.url)
+        yield workspace
 
 
 def prepare(args: list[str], runner) -> None:
     """Make what a line builds on when it is run alone: a new template, a plan, a built
-    series; and clear what a line makes anew (`letgo new` never overwrites)."""
+    series, a downloaded voice; and clear what a line makes anew (`letgo new` never
+    overwrites)."""
+    if "--voice" in args and args[args.index("--voice") + 1] in voice_source.VOICES:
+        name = args[args.index("--voice") + 1]
+        got = runner.invoke(main, ["voices", "download", name, "-q"])
+        assert got.exit_code == 0, got.output
     if args[:1] == ["new"] and "--dir" in args:
         Path(args[args.index("--dir") + 1], f"{args[1]}.j2").unlink(missing_ok=True)
     if args[:1] == ["new"] and "--dir" not in args:
@@ -208,6 +226,8 @@ def run(args: list[str], runner):
 def marks(args: list[str]):
     if "--scheduler" in args:
         return [pytest.mark.skip(reason="needs a Dask cluster")]
+    if args[:2] == ["voices", "download"] or "--available" in args:  # joe's files served
+        return [pytest.mark.e2e, needs_piper]
     return [pytest.mark.e2e] if real_voice(args) else []
 
 

