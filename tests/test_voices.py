@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from conftest import needs_piper
@@ -36,14 +38,18 @@ def one_line_error(result, code: int) -> str:
 def test_voices_lists_every_engine_with_language_and_state(runner):
     result = runner.invoke(main, ["voices"])
     assert result.exit_code == 0, result.output
-    header, *rows = [line.split() for line in result.output.splitlines()]
-    assert header == ["ENGINE", "VOICE", "LANGUAGE", "STATE", "NAME"]
+    table = result.output.split("\n\n")[0]  # then a line on the voices to download
+    header, *rows = [re.split(r"\s{2,}", line.strip()) for line in table.splitlines()]
+    assert header == ["ENGINE", "VOICE", "LANGUAGE", "STATE", "LICENCE", "NAME"]
     assert {row[0] for row in rows} == {"pyttsx3", "piper"}
     joe = next(row for row in rows if row[:2] == ["piper", "joe"])
-    assert joe[2:4] == ["en_US", "installed"] and joe[-1] == "(default)"
+    assert joe[2:4] == ["en_US", "installed"] and joe[-1].endswith("(default)")
+    assert joe[4] == "CC0 recordings, fine-tuned from lessac: research only"
+    assert all(row[4] != "-" for row in rows)  # every voice says its licence
+    assert "letgo voices --available" in result.output
     assert any(row[0] == "pyttsx3" and row[3] == "installed" for row in rows)
     for engine in ("pyttsx3", "piper"):  # each engine marks the one voice it speaks by default
-        assert sum(row[0] == engine and row[-1] == "(default)" for row in rows) == 1
+        assert sum(row[0] == engine and row[-1].endswith("(default)") for row in rows) == 1
 
 
 def test_voices_by_language(runner):

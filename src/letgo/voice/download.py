@@ -326,7 +326,12 @@ def download(
 
 
 def _fetch(
-    remote: RemoteFile, base: str, into: Path, done: int, total: int, progress: DownloadProgress | None
+    remote: RemoteFile,
+    base: str,
+    into: Path,
+    done: int,
+    total: int,
+    progress: DownloadProgress | None,
 ) -> int:
     address = url(remote.path, base)
     digest = hashlib.md5(usedforsecurity=False)
