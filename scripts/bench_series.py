@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 from letgo.series import plan as series_plan
+from letgo.settings import request
 
 BUILTIN = "seven-days-of-release"
 
@@ -84,7 +85,10 @@ def main() -> None:
         overrides = ["--engine", args.engine] + (
             ["--minutes", str(args.minutes)] if args.minutes else []
         )
-        loaded = series_plan.load(plan, overrides={"engine": args.engine, "minutes": args.minutes})
+        flags = {"engine": args.engine, **({"minutes": args.minutes} if args.minutes else {})}
+        loaded = series_plan.load(
+            plan, overrides=request.Layer.read(flags, lambda name, value: f"--{name} {value}")
+        )
         audio = 0.0
         for episode in loaded.episodes:
             from letgo.words.templates import TemplateLibrary
