@@ -28,11 +28,13 @@ PRACTICES = (
     "the-empty-home",
     "hard-dates",
     "rain",
+    "still-in-contact",
+    "walking",
 )
 #: Practices with a three-minute form; every practice has a five-minute one.
 THREE_MINUTES = ("grounding", "rain")
 #: Where the hurt is heaviest, a crisis line in words that hold in any country.
-CRISIS = tuple(name for name in PRACTICES if name != "rain")
+CRISIS = tuple(name for name in PRACTICES if name not in ("rain", "walking"))
 #: The longest stretch without a spoken line at a practice's longest length (issue 21).
 LONGEST_SILENCE = 120.0
 #: The least silence after a question the listener is asked to sit with.
@@ -96,7 +98,7 @@ def test_each_practice_fits_five_minutes_with_the_fake_voice_with_room_for_a_rea
     """The fake voice is quicker than a real one (about 200 words a minute against 150): a
     shortest length well under five minutes here is what leaves a real voice room."""
     limit = 3.0 if name in THREE_MINUTES else 5.0
-    assert shortest(name) <= limit * 0.8, f"{name}: {shortest(name):.2f} min"
+    assert shortest(name) <= limit * 0.75, f"{name}: {shortest(name):.2f} min"
 
 
 @pytest.mark.parametrize("name", PRACTICES)
@@ -146,7 +148,7 @@ def test_a_long_session_brings_a_wandering_mind_back_in_varied_words(name):
     assert len(back) >= 3, sorted(back)
 
 
-@pytest.mark.parametrize("name", ["anger", "seeing-them", "hard-dates"])
+@pytest.mark.parametrize("name", ["anger", "seeing-them", "hard-dates", "still-in-contact"])
 @pytest.mark.parametrize("person", PERSONS)
 def test_a_person_reads_right_however_it_is_typed(name, person):
     info = templates.TemplateLibrary().find(name)
