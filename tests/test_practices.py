@@ -1,6 +1,7 @@
 """The practices a listener after a parting looks for (issue 21), and the course for the first
-days after someone has left: each practice's safety, its short form, its pacing at its longest
-length, how it reads with a person as people type them, and the course's order and links.
+days after someone has left: each practice's safety and short form, and the course's order and
+links. What holds for every built-in (pacing at the longest length, reflective pauses, persons,
+variety) is tested over the whole library in test_library_pacing, test_persons and test_variety.
 
 Lengths with the fake voice (exact clip lengths) in the fast tests; the shortest lengths with
 each real voice in the e2e tests, as `letgo show NAME --engine E` finds them."""
@@ -9,7 +10,6 @@ from __future__ import annotations
 
 import re
 import tomllib
-from collections import defaultdict
 
 import pytest
 
@@ -17,7 +17,7 @@ from letgo import session
 from letgo.overview import overview
 from letgo.series import plan
 from letgo.voice.engines.fake import FakeEngine
-from letgo.words import pacing, script, templates
+from letgo.words import script, speakable, templates
 
 PRACTICES = (
     "grounding",
@@ -35,12 +35,9 @@ PRACTICES = (
 THREE_MINUTES = ("grounding", "rain")
 #: Where the hurt is heaviest, a crisis line in words that hold in any country.
 CRISIS = tuple(name for name in PRACTICES if name not in ("rain", "walking"))
-#: The longest stretch without a spoken line at a practice's longest length (issue 21).
-LONGEST_SILENCE = 120.0
-#: The least silence after a question the listener is asked to sit with.
-REFLECTION = 15.0
+#: Those that also name a crisis line the listener gives (`-v helpline=...`).
+HELPLINE = ("grounding", "anger", "the-3am-mind", "self-blame", "the-empty-home", "hard-dates")
 PLAN = templates.builtin_dir() / "series" / "the-first-days.toml"
-PERSONS = ("", "alex", "Alex", "my mother", "Mum and Dad", "my ex", "her")
 
 
 def request(name: str, minutes: float | None = None, **variables) -> session.Request:
@@ -93,93 +90,20 @@ def test_where_the_hurt_is_heaviest_a_crisis_line_is_named_at_every_length(name)
         assert "your local emergency number" in text.lower(), (name, minutes)
 
 
+@pytest.mark.parametrize("name", HELPLINE)
+def test_a_helpline_given_is_named_beside_the_crisis_line_and_read_digit_by_digit(name):
+    with_number = [s for s in said(name, helpline="116 123") if "crisis line" in s]
+    assert with_number, name
+    spoken = speakable.Normalizer()(with_number[0])
+    assert "one one six, one two three" in spoken and "hundred" not in spoken
+
+
 @pytest.mark.parametrize("name", PRACTICES)
 def test_each_practice_fits_five_minutes_with_the_fake_voice_with_room_for_a_real_one(name):
     """The fake voice is quicker than a real one (about 200 words a minute against 150): a
     shortest length well under five minutes here is what leaves a real voice room."""
     limit = 3.0 if name in THREE_MINUTES else 5.0
     assert shortest(name) <= limit * 0.75, f"{name}: {shortest(name):.2f} min"
-
-
-@pytest.mark.parametrize("name", PRACTICES)
-def test_each_practice_fits_its_shortest_default_and_longest_lengths_to_the_second(name):
-    for minutes in lengths(name):
-        timeline = prepare(name, minutes).timeline
-        assert timeline.duration == pytest.approx(minutes * 60, abs=1.0), (name, minutes)
-
-
-@pytest.mark.parametrize("name", PRACTICES)
-def test_at_its_longest_no_stretch_without_a_spoken_line_passes_two_minutes(name):
-    info = templates.TemplateLibrary().find(name)
-    gap = pacing.longest_gap(prepare(name, info.max_minutes).timeline, sleep=info.sleep)
-    assert gap.seconds <= LONGEST_SILENCE, (
-        f"{name}: {gap.seconds:.0f} s without a spoken line from {gap.start:.0f} s"
-    )
-
-
-@pytest.mark.parametrize("name", PRACTICES)
-def test_every_question_is_given_fifteen_seconds_even_at_the_shortest_length(name):
-    """A question to sit with is followed, before the guide moves on, by a silence of at
-    least 15 s (the short lines that fill it out, 'Chest, throat, belly?', aside)."""
-    for minutes in lengths(name)[:2]:
-        timeline = prepare(name, minutes).timeline
-        spoken = sorted(timeline.speech, key=lambda e: e.start)
-        for event in spoken:
-            if not event.text.endswith("?"):
-                continue
-            after = [s for s in timeline.silences if s.start >= event.end - 1e-6]
-            real = [s for s in after if s.duration >= 5.0]
-            assert real, event.text
-            first = min(real, key=lambda s: s.start)
-            assert first.duration >= REFLECTION - 1e-6, (name, minutes, event.text)
-
-
-@pytest.mark.parametrize("name", PRACTICES)
-def test_a_long_session_brings_a_wandering_mind_back_in_varied_words(name):
-    info = templates.TemplateLibrary().find(name)
-    if info.max_minutes <= 20:
-        pytest.skip("twenty minutes or less")
-    spoken = {e.text for e in prepare(name, info.max_minutes).timeline.speech}
-    back = {
-        s
-        for s in spoken
-        if re.search(r"wander|drift|carried you off|slipped away|thoughts have gone", s)
-    }
-    assert len(back) >= 3, sorted(back)
-
-
-@pytest.mark.parametrize("name", ["anger", "seeing-them", "hard-dates", "still-in-contact"])
-@pytest.mark.parametrize("person", PERSONS)
-def test_a_person_reads_right_however_it_is_typed(name, person):
-    info = templates.TemplateLibrary().find(name)
-    text = " ".join(said(name, info.max_minutes, person=person))
-    assert "my mother" not in text and "My mother" not in text
-    assert " alex" not in text
-    if person == "my mother":
-        assert "your mother" in text
-    if person == "Mum and Dad":
-        assert not re.search(r"Mum and Dad (is|was|has)\b", text)
-        assert not re.search(r"\bthey (is|was|has)\b", text)
-    if person == "her":
-        assert not re.search(r"\bshe (are|were|have)\b", text)
-    if not person:
-        assert "  " not in text and " ." not in text and " ," not in text
-
-
-def test_no_sentence_of_six_words_from_a_new_practice_is_in_more_than_two_meditations():
-    """Counted on rendered scripts at each length (hold cues included), across the library."""
-    where: dict[str, set[str]] = defaultdict(set)
-    for path in sorted(templates.builtin_dir().glob("*.j2")):
-        name = path.stem
-        info = templates.TemplateLibrary().find(name)
-        for minutes in {float(info.minutes), float(info.max_minutes)}:
-            prepared = prepare(name, minutes)
-            for event in prepared.timeline.speech:
-                if len(event.text.split()) >= 6:
-                    where[event.text].add(name)
-    ours = {s: names for s, names in where.items() if names & set(PRACTICES)}
-    shared = {s: sorted(n) for s, n in ours.items() if len(n) > 2}
-    assert not shared, shared
 
 
 # The course for the first days after someone has left.
