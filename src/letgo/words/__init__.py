@@ -1,5 +1,7 @@
 """The words stage: from a template to the text an engine speaks.
 
-Template discovery and rendering in a sandbox, the script markup and its parser, text prepared
-for speech, phrasing, pacing rules, the template lint and the starter template.
+Templates found (`library`), their headers read (`header`), rendered in a sandbox with the
+helpers a template calls (`helpers`, `sandbox`, `templates`); the script markup and its parser
+(`script`), people named in the second person (`person`), text prepared for speech
+(`speakable`), phrasing, pacing rules, the template lint and the starter template.
 """
