@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from letgo.sound.dsp import gain_db
 from letgo.voice import timing
 from letgo.voice.engines import Clip, clipcheck
 
@@ -47,7 +48,7 @@ def _frames(clip: Clip) -> tuple[np.ndarray, int]:
     x[: min(len(clip.samples), frames * hop)] = clip.samples[: frames * hop]
     rms = np.sqrt(np.mean(x.reshape(frames, hop) ** 2, axis=1))
     peak = max(float(rms.max()), 1e-12)
-    return 20 * np.log10(np.maximum(rms, 1e-12) / peak), hop
+    return gain_db(np.maximum(rms, 1e-12) / peak), hop
 
 
 def problem(
