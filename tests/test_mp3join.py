@@ -50,11 +50,11 @@ def speechlike(seconds: float, channels: int = 1, seed: int = 3) -> np.ndarray:
 
 def decode(path, channels: int = 1) -> np.ndarray:
     result = subprocess.run(
-        [ffmpeg.exe(), "-v", "error", "-i", str(path), "-f", "f32le", "-ac", str(channels), "-"],
+        ffmpeg.command(*ffmpeg.source(path), "-f", "f32le", "-ac", str(channels), "-"),
         capture_output=True,
         check=True,
     )
-    return np.frombuffer(result.stdout, dtype=np.float32).reshape(-1, channels)
+    return ffmpeg.frames(result.stdout, channels)
 
 
 def encoded(samples: np.ndarray, path, encoders: int, bitrate: str = "128k") -> np.ndarray:

@@ -96,16 +96,7 @@ def test_tags_read_back_with_mutagen(built):
 
 def test_chapters_read_back_with_ffmpeg(built):
     text = subprocess.run(
-        [
-            ffmpeg.exe(),
-            "-v",
-            "error",
-            "-i",
-            str(built / f"{FILES[1]}.mp3"),
-            "-f",
-            "ffmetadata",
-            "-",
-        ],
+        ffmpeg.command(*ffmpeg.source(built / f"{FILES[1]}.mp3"), "-f", "ffmetadata", "-"),
         capture_output=True,
         text=True,
     ).stdout
