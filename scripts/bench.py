@@ -11,7 +11,11 @@ Prints, measured in this one run (never asserted by tests):
      of letgo's own pydub stage (the clip layer: passages built as AudioSegments and read
      back block by block), measured in this process;
   2. memory: peak resident size of a render at 20 minutes, 60 minutes and 8 hours (a short
-     script with a long night of background), each in a child process;
+     script with a long night of background), each in a child process; and cold renders
+     (a fresh speech cache, so every sentence is spoken) with Piper and with pyttsx3:
+     `letting-go` at 20 minutes and `sleep-release` over an eight-hour night, their peak
+     memory and render time (Piper's peak follows the longest piece it speaks at once: see
+     letgo.voice.engines.piper);
   3. the voice: for each engine, `letting-go` at default settings with no background, metered
      over the speech alone with ffmpeg's ebur128 (as /work/shared/tools/voicecheck.py does):
      loudness, true peak, peak-to-loudness ratio (PLR), the pace in words a minute from one
@@ -31,6 +35,7 @@ bench's own, warmed first):
     .venv/bin/python scripts/bench.py --quick    # without the 8-hour render, one run each
     .venv/bin/python scripts/bench.py --usual    # and the pydub comparison
     .venv/bin/python scripts/bench.py --speed --repeat 7   # part 1 alone, more runs
+    .venv/bin/python scripts/bench.py --cold     # part 2b alone: Piper and pyttsx3, cold
     .venv/bin/python scripts/bench.py --quick --against /tmp/before \\
         --template /tmp/before/templates/letting-go.j2   # speed before and after, same text
 
@@ -370,10 +375,43 @@ def usual(tmp: Path, env: dict, engine: str, repeat: int, template: str) -> None
 # --- main -----------------------------------------------------------------------------------------
 
 
+def cold_renders(tmp: Path, env: dict, quick: bool) -> dict:
+    """Part 2b: letting-go at 20 minutes and sleep-release over an eight-hour night, each
+    rendered with a fresh speech cache by Piper and by pyttsx3: peak memory and time."""
+    print(
+        "\n2b. cold renders (a fresh speech cache: every sentence spoken), Piper against "
+        f"pyttsx3; peak memory is letgo's own RSS (goal: < 300 MB); {load()}"
+    )
+    cold: dict[str, dict] = {}
+    jobs = [("letting-go", 20)] + ([] if quick else [("sleep-release", 480)])
+    for name, minutes in jobs:
+        for engine in ("piper", "pyttsx3"):
+            fresh = {**env, "LETGO_CACHE_DIR": str(tmp / f"cold-{engine}-{minutes}")}
+            out = tmp / f"cold-{engine}-{minutes}.mp3"
+            wall, rss = run(render(name, minutes, out, engine), fresh)
+            cold.setdefault(f"{name}-{minutes}", {})[engine] = {
+                "seconds": round(wall, 2),
+                "peak_mb": round(rss, 1),
+            }
+            print(
+                f"   {name} {minutes:4d} min, {engine:8s}: {rss:6.1f} MB, rendered in "
+                f"{wall:6.1f} s ({load()})"
+            )
+        both = cold[f"{name}-{minutes}"]
+        print(
+            f"   {name} {minutes} min: Piper takes "
+            f"{both['piper']['seconds'] / both['pyttsx3']['seconds']:.2f}x pyttsx3's time"
+        )
+    return cold
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=3, help="runs per timing; the median counts")
     parser.add_argument("--quick", action="store_true", help="one run per timing, no 8-hour render")
+    parser.add_argument(
+        "--cold", action="store_true", help="part 2b alone: Piper and pyttsx3 rendering cold"
+    )
     parser.add_argument(
         "--speed", action="store_true", help="only the render against its encoder (part 1)"
     )
@@ -420,6 +458,9 @@ def main() -> None:
         sleep = tmp / "sleep.j2"
         sleep.write_text(SLEEP_TEMPLATE)
         print(f"letgo benchmark: {os.cpu_count()} cores, {load()} at start, median of {repeat}")
+        if args.cold:
+            print(json.dumps({"cold": cold_renders(tmp, env, args.quick)}))
+            return
         print("warming the bench's own speech cache (pyttsx3 speaks letting-go once)...")
         run(render(template, 20, tmp / "warm.mp3", "pyttsx3"), env)
         run(render(str(sleep), 20, tmp / "warm.mp3", "pyttsx3"), env)
@@ -511,6 +552,10 @@ def main() -> None:
             f"(goal: flat; < 300 MB at 8 h)"
         )
         summary["peak_mb"] = {str(k): round(v, 1) for k, v in peaks.items()}
+
+        # 2b. the voice engines cold: every sentence spoken, as a first render speaks it
+        if any(v.installed for v in known_voices()):
+            summary["cold"] = cold_renders(tmp, env, args.quick)
 
         # 3. the voice
         print(

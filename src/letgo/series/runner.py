@@ -53,11 +53,16 @@ def run_local(
     manager.start(_watch_parent, (os.getpid(),))
     with manager:
         updates = manager.Queue()
+        # A fresh process for each session: what one session's speaking and mixing leave in
+        # a process's heap (a Piper model loaded and freed, onnxruntime's allocations) is not
+        # carried into the next, so each worker keeps to a single render's memory (the same
+        # session in a reused worker went over 300 MB). A start costs about a second.
         pool = ProcessPoolExecutor(
             max_workers=workers,
             mp_context=context,
             initializer=_start_worker,
             initargs=(os.getpid(),),
+            max_tasks_per_child=1,
         )
         waiting = list(todo)
         pending: dict[Future, Task] = {}
