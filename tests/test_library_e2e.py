@@ -7,6 +7,8 @@ import pytest
 import measure
 from letgo import session
 from letgo.cli import main
+from letgo.overview import overview
+from letgo.words import pacing, templates
 
 
 @pytest.mark.e2e
@@ -27,8 +29,6 @@ def test_real_render_hits_the_length_to_the_second(runner, tmp_path, template, m
 
 @pytest.mark.e2e
 def test_real_voice_shortest_length_is_reported_and_honoured(tmp_path):
-    from letgo.overview import overview
-
     request = session.Request("daily-check-in")
     view = overview(request)
     assert 60 < view.shortest < view.default == 300
@@ -38,3 +38,35 @@ def test_real_voice_shortest_length_is_reported_and_honoured(tmp_path):
     prepared = session.prepare(session.Request("daily-check-in", minutes=target / 60))
     assert prepared.timeline.duration == pytest.approx(target, abs=1.0)
     assert prepared.timeline.stretch < 0.05  # ... and that is close to the real floor
+
+
+BUILTIN = sorted(p.name[:-3] for p in templates.builtin_dir().glob("*.j2"))
+#: The longest a meditation's shortest form may be, in seconds: five minutes, but ten for the
+#: body scan and twenty for the sleep practice.
+SHORT_FORM = {"body-scan-of-release": 600.0, "sleep-release": 1200.0}
+
+
+@pytest.mark.e2e
+@pytest.mark.parametrize("engine", ["pyttsx3", "piper"])
+def test_every_meditation_has_a_short_form_with_each_real_voice(engine):
+    """With either real voice, every meditation fits five minutes (the body scan ten, the
+    sleep practice twenty), and at least six fit three: `letgo show NAME --engine E`."""
+    shortest = {name: overview(session.Request(name, engine=engine)).shortest for name in BUILTIN}
+    too_long = {
+        name: round(seconds)
+        for name, seconds in shortest.items()
+        if seconds > SHORT_FORM.get(name, 300.0)
+    }
+    assert not too_long, too_long
+    three = sorted(name for name, seconds in shortest.items() if seconds <= 180.0)
+    assert len(three) >= 6, three
+
+
+@pytest.mark.e2e
+def test_no_silence_passes_two_minutes_at_the_longest_length_with_pyttsx3():
+    """What the fake voice measures in test_library_pacing, with a real voice's clips."""
+    for name in BUILTIN:
+        info = templates.TemplateLibrary().find(name)
+        request = session.Request(name, minutes=info.max_minutes, engine="pyttsx3")
+        gap = pacing.longest_gap(session.prepare(request).timeline, sleep=info.sleep)
+        assert gap.seconds <= pacing.MAX_SILENCE, (name, round(gap.seconds))
