@@ -8,12 +8,14 @@ The shortest length is the one `letgo show NAME --engine E` reports: each engine
 script (through the synthesis cache, so a second run is quick) and the text is fitted at
 candidate lengths. The longest silence comes from the fake voice (exact clip lengths, so the
 figure repeats from run to run; a real voice speaks a little slower, so its silences are if
-anything shorter). An engine that is not installed is shown as "-".
+anything shorter). An engine that is not installed, or fails twice, is shown as "-" (the
+reason goes to stderr).
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from letgo import session
 from letgo.errors import LetgoError
@@ -30,10 +32,14 @@ def prepare(name: str, minutes: float) -> session.TimedScript:
 
 def shortest(name: str, engine: str) -> str:
     """The shortest length with `engine`, as `letgo show NAME --engine ENGINE` gives it."""
-    try:
-        return length(overview(session.Request(name, engine=engine)).shortest)
-    except LetgoError:
-        return "-"
+    problem = None
+    for _ in range(2):  # a voice that fails once under load (a clip checked and refused) retries
+        try:
+            return length(overview(session.Request(name, engine=engine)).shortest)
+        except LetgoError as exc:
+            problem = exc
+    print(f"{name} with {engine}: {problem}", file=sys.stderr)
+    return "-"
 
 
 def row(name: str, engines: list[str]) -> str:

@@ -4,12 +4,14 @@ measured here are if anything longer than a real session's)."""
 
 from __future__ import annotations
 
+import math
 import re
 
 import pytest
 
 from letgo import session
 from letgo.overview import overview
+from letgo.settings.groups import PlanSettings
 from letgo.voice.engines.fake import FakeEngine
 from letgo.words import pacing, templates
 from letgo.words.lint import check
@@ -164,3 +166,28 @@ def test_a_practice_over_twenty_minutes_has_varied_cues_for_a_wandering_mind(nam
     said = {e.text for e in prepare(name, info.max_minutes).timeline.speech}
     wandering = {s for s in said if WANDERING.search(s)}
     assert len(wandering) >= 2, (name, sorted(wandering))
+
+
+@pytest.mark.parametrize("name", BUILTIN)
+def test_every_whole_minute_from_the_shortest_to_the_longest_fits_a_real_voice(name):
+    """The text grows with `minutes` in steps; at each whole minute a listener may ask for, from
+    the shortest to the longest, the text for that length fits it at a real voice's pace
+    (`pacing.REAL_WPM`), with 5 % to spare: a step must not come before its text fits."""
+    from letgo.sound import timeline as plan
+    from letgo.words import script
+
+    info = templates.TemplateLibrary().find(name)
+
+    def at(minutes: float):
+        parsed = script.parse(templates.render(info, {}, minutes=minutes))
+        return parsed, pacing.paced_clips(parsed)
+
+    first = math.ceil(plan.shortest_fit(at, PlanSettings()) * SPARE / 60)
+    last = first + 15 if info.sleep else int(info.max_minutes)
+    for minutes in range(first, last + 1):
+        need = plan.shortest_seconds(*at(minutes), PlanSettings())
+        assert need * SPARE <= minutes * 60, f"{name} at {minutes} min needs {need:.0f} s"
+
+
+#: A real voice may run a little slower than `pacing.REAL_WPM` on some text.
+SPARE = 1.05
