@@ -22,18 +22,18 @@ from pathlib import Path
 
 from letgo import session
 from letgo.settings.request import make
-from letgo.voice import verify
+from letgo.voice import speaking, verify
 
 
 class Tally:
-    """Wraps `session.checked`: counts, reasons and the time it takes."""
+    """Wraps `speaking.checked`: counts, reasons and the time it takes."""
 
     def __init__(self):
         self.seconds = 0.0
         self.checked = self.again = 0
         self.failed: list[str] = []
         self.reasons: list[str] = []
-        self._checked = session.checked
+        self._checked = speaking.checked
 
     def __call__(self, engine, text, clip, label, strict):
         started = time.perf_counter()
@@ -58,7 +58,7 @@ def load() -> str:
 
 def run(engine: str, template: str, minutes: float | None, cache: Path, output: Path | None):
     tally = Tally()
-    session.checked = tally  # type: ignore[assignment]
+    speaking.checked = tally  # type: ignore[assignment]
     try:
         settings = {"engine": engine, "background": "none"}
         if minutes:
@@ -71,7 +71,7 @@ def run(engine: str, template: str, minutes: float | None, cache: Path, output: 
             session.prepare(request)
         wall = time.perf_counter() - started
     finally:
-        session.checked = tally._checked  # type: ignore[assignment]
+        speaking.checked = tally._checked  # type: ignore[assignment]
     return tally, wall
 
 

@@ -13,7 +13,7 @@ from click.testing import CliRunner
 from mutagen.mp3 import MP3
 
 import measure
-from letgo import session
+from letgo import freshness, session
 from letgo.cli import flag, main
 from letgo.errors import SettingError
 from letgo.file import tags
@@ -418,7 +418,8 @@ def test_every_setting_is_in_the_freshness_key(setting, tmp_path, monkeypatch, s
     plain = request.make(str(short_template), {"engine": "fake"})
     changed = request.make(str(short_template), {"engine": "fake", setting.name: value})
     keys = [
-        session.freshness_key(r, session.words_hash(session.compose(r))) for r in (plain, changed)
+        freshness.freshness_key(r, freshness.words_hash(session.compose(r)))
+        for r in (plain, changed)
     ]
     assert keys[0] != keys[1]
 

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from letgo import session
 from letgo.cli import main
 from letgo.errors import SynthesisError
-from letgo.voice import verify
+from letgo.voice import speaking, verify
 from letgo.voice.cache import ClipCache
 from letgo.voice.engines import Clip
 from letgo.voice.engines.fake import FakeEngine, fake_words
@@ -71,12 +71,12 @@ def test_a_wrong_clip_is_caught_and_spoken_again(kind, tmp_path, caplog):
     engine = Flaky(kind)
     cache = ClipCache(tmp_path)
     with caplog.at_level(logging.WARNING):
-        clips = session.synthesize(engine, [OTHER, SENTENCE], cache=cache, label="'test'")
+        clips = speaking.synthesize(engine, [OTHER, SENTENCE], cache=cache, label="'test'")
     assert engine.calls == [OTHER, SENTENCE, SENTENCE]  # spoken again, once
     assert clips[1].words == fake_words(SENTENCE)  # the right clip is used and cached
     assert verify.problem(clips[1], SENTENCE, engine.words_per_minute) is None
     assert not caplog.records
-    again = session.synthesize(FakeEngine(), [OTHER, SENTENCE], cache=cache)
+    again = speaking.synthesize(FakeEngine(), [OTHER, SENTENCE], cache=cache)
     assert again[1].words == clips[1].words
 
 
@@ -84,7 +84,7 @@ def test_a_clip_wrong_twice_is_one_warning_and_not_cached(tmp_path, caplog):
     engine = Flaky("silence", failures=2)
     cache = ClipCache(tmp_path)
     with caplog.at_level(logging.WARNING):
-        session.synthesize(engine, [SENTENCE], cache=cache, label="'letting-go'")
+        speaking.synthesize(engine, [SENTENCE], cache=cache, label="'letting-go'")
     (record,) = caplog.records
     assert record.getMessage() == (
         f"the sentence \"{SENTENCE}\" in 'letting-go' failed the speech check twice: "
@@ -95,7 +95,7 @@ def test_a_clip_wrong_twice_is_one_warning_and_not_cached(tmp_path, caplog):
 
 def test_verify_makes_it_an_error(tmp_path):
     with pytest.raises(SynthesisError, match="failed the speech check twice"):
-        session.synthesize(Flaky("truncated", 2), [SENTENCE], label="'x'", strict=True)
+        speaking.synthesize(Flaky("truncated", 2), [SENTENCE], label="'x'", strict=True)
 
 
 def test_verify_on_the_command_line(tmp_path, monkeypatch):

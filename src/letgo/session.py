@@ -6,21 +6,20 @@ callback `progress(stage, done, total)`; nothing here prints.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PureWindowsPath
 from typing import Any, Literal
 
 import numpy as np
 
-from letgo import __version__, timefmt
-from letgo.errors import FitError, SynthesisError, UsageError
+from letgo import __version__, freshness, timefmt
+from letgo.errors import FitError, UsageError
 from letgo.file import atomic, export, ffmpeg, formats, tags, transcripts
 from letgo.settings.groups import MixSettings, PlanSettings, spoken_word_lufs
 from letgo.settings.request import Request, located
@@ -29,9 +28,9 @@ from letgo.sound import timeline as plan
 from letgo.sound.backgrounds import Background, make_background
 from letgo.sound.bell import strike
 from letgo.sound.levels import Levels, plan_levels
-from letgo.voice import timing, verify
+from letgo.voice import speaking, timing
 from letgo.voice.cache import ClipCache
-from letgo.voice.engines import Clip, Engine, fingerprint, make_engine, trim
+from letgo.voice.engines import Clip, Engine, make_engine
 from letgo.words import phrasing, script, templates
 from letgo.words import speakable as normalize
 
@@ -106,94 +105,6 @@ def target_minutes(request: Request, info: templates.TemplateInfo) -> float | No
     return minutes
 
 
-RatePitch = tuple[float, float]
-"""(rate, pitch) of a passage, as <prosody> sets them; (1.0, 0.0) is the voice as it is."""
-PLAIN_VOICE: RatePitch = (1.0, 0.0)
-
-
-def synthesize(
-    engine: Engine,
-    sentences: list[str],
-    progress: StageProgress | None = None,
-    cache: ClipCache | None = None,
-    voices: list[RatePitch] | None = None,
-    label: str = "",
-    strict: bool = False,
-) -> list[Clip]:
-    """A clip per sentence; a sentence said twice is spoken once, and one in `cache` not at all.
-
-    `sentences` are what the engine is given (already normalised); `voices[i]` is the (rate,
-    pitch) sentence i is said with (the engine's `variant`). The cache key is the (variant)
-    engine's identity plus the text, so only a sentence that changed is spoken again. Each
-    newly spoken clip passes the speech check (`verify`) or is spoken again; one that fails
-    twice is a warning naming the sentence and `label` (the session), or with `strict` a
-    SynthesisError, and is not cached (the next render speaks it again)."""
-    wanted = list(zip(sentences, voices or [PLAIN_VOICE] * len(sentences), strict=False))
-    unique = list(dict.fromkeys(wanted))
-    engines = {
-        voice: engine if voice == PLAIN_VOICE else engine.variant(*voice)
-        for voice in dict.fromkeys(voice for _, voice in unique)
-    }
-    spoken: dict[tuple[str, RatePitch], Clip] = {}
-    keys: dict[tuple[str, RatePitch], str] = {}
-    if cache is not None:
-        identities = {voice: variant.identity() for voice, variant in engines.items()}
-        for line in unique:
-            keys[line] = cache.key(identities[line[1]], line[0])
-            hit = cache.get(keys[line])
-            if hit is not None:
-                spoken[line] = hit
-    missing = [line for line in unique if line not in spoken]
-    log.info(
-        "%d sentences: %d from the cache, %d to speak",
-        len(unique),
-        len(unique) - len(missing),
-        len(missing),
-    )
-    done = len(unique) - len(missing)
-    if progress and done:
-        progress("speech", done, len(unique))
-    for voice, variant in engines.items():
-        texts = [text for text, v in missing if v == voice]
-        if not texts:
-            continue
-        offset = done
-        report = (
-            (lambda n, _total, offset=offset: progress("speech", offset + n, len(unique)))
-            if progress
-            else None
-        )
-        for text, clip in zip(texts, variant.synthesize(texts, report), strict=False):
-            clip, passed = checked(variant, text, trim.edges(clip), label, strict)
-            spoken[(text, voice)] = (
-                cache.put(keys[(text, voice)], clip) if cache is not None and passed else clip
-            )
-        done += len(texts)
-    if cache is not None and missing:  # it grew: keep it within its limit
-        cache.prune()
-    return [spoken[line] for line in wanted]
-
-
-def checked(engine: Engine, text: str, clip: Clip, label: str, strict: bool) -> tuple[Clip, bool]:
-    """`clip` if it passes the speech check, else `text` spoken again (for Piper, with other
-    noise: its voice draws afresh each time) and checked again: (the clip to use, whether it
-    passed). A second failure is one warning line, or with `strict` a SynthesisError."""
-    reason = verify.problem(clip, text, engine.words_per_minute, engine.times_words)
-    if reason is None:
-        return clip, True
-    log.info('"%s" failed the speech check (%s): spoken again', text, reason)
-    again = trim.edges(next(iter(engine.synthesize([text]))))
-    reason = verify.problem(again, text, engine.words_per_minute, engine.times_words)
-    if reason is None:
-        return again, True
-    where = f" in {label}" if label else ""
-    message = f'the sentence "{text}"{where} failed the speech check twice: {reason}'
-    if strict:
-        raise SynthesisError(message)
-    log.warning("%s", message)
-    return again, False
-
-
 class Speaker:
     """Renders, parses and speaks a template at a given length, remembering what it spoke:
     finding the shortest length renders the text at a few candidate lengths."""
@@ -211,7 +122,7 @@ class Speaker:
         self.info, self.variables, self.engine = info, variables, engine
         self.normalizer, self.cache, self.phrase_gap = normalizer, cache, phrase_gap
         self.strict = strict
-        self.spoken: dict[tuple[str, RatePitch], Clip] = {}
+        self.spoken: dict[tuple[str, speaking.RatePitch], Clip] = {}
 
     def parse(self, minutes: float | None) -> script.Script:
         text = templates.render(self.info, self.variables, minutes=minutes)
@@ -226,10 +137,10 @@ class Speaker:
         voices = [s.prosody.voice for s in lines]
         new = [(t, v) for t, v in zip(said, voices, strict=False) if (t, v) not in self.spoken]
         if new:
-            clips = synthesize(
+            clips = speaking.synthesize(
                 self.engine,
                 [t for t, _ in new],
-                progress,
+                (lambda done, total: progress("speech", done, total)) if progress else None,
                 self.cache,
                 [v for _, v in new],
                 label=f"'{self.info.name}'",
@@ -372,78 +283,6 @@ class Result:
     """True when `path` already held this very session and was left as it was."""
 
 
-def _digest(described: dict) -> str:
-    blob = json.dumps(described, sort_keys=True, default=str, ensure_ascii=False)
-    return hashlib.sha256(blob.encode("utf-8")).hexdigest()
-
-
-def words_hash(composed: Composed) -> str:
-    """A hash of what `compose` made: the template's header, the values, the length, the script's
-    markup and each line as the engine is given it (so a pronunciation rule shows)."""
-    info = composed.info
-    return _digest(
-        {
-            "template": [
-                info.name,
-                info.title,
-                info.description,
-                info.sleep,
-                info.minutes,
-                info.max_minutes,
-                str(info.path),
-            ],
-            "minutes": composed.minutes,
-            "variables": composed.variables,
-            "script": composed.text,
-            "spoken": composed.spoken,
-        }
-    )
-
-
-def sources_hash(request: Request) -> str:
-    """A hash of everything `compose` reads: letgo's and Jinja's versions, the template file, the
-    values and length asked for, and the pronunciation files. Equal sources make equal `words_hash`,
-    so a series that has them on record need not write an unchanged session again."""
-    import jinja2
-
-    info = templates.TemplateLibrary(request.template_dirs).find(request.template)
-    files = [info.path, *normalize.rule_files(request.pronunciations)]
-    return _digest(
-        {
-            "letgo": __version__,
-            "jinja": jinja2.__version__,
-            "variables": dict(request.variables),
-            "minutes": request.minutes,
-            "files": [[str(p), hashlib.sha256(p.read_bytes()).hexdigest()] for p in files],
-        }
-    )
-
-
-def freshness_key(
-    request: Request, said: str, tag: tags.TagInfo | None = None, cover: str = ""
-) -> str:
-    """A hash of everything that decides a session's file: its `words_hash` (`said`), letgo's
-    version, every setting, the engine's release and voice files, the tags and a background
-    file's size and time. `render`'s up-to-date check and the series manifest both use it.
-    `cover` names cover art whose bytes are made later (a series')."""
-    background = Path(request.mix.background).expanduser()
-    stat = background.stat() if background.is_file() else None
-    return _digest(
-        {
-            "letgo": __version__,
-            "words": said,
-            "engine": fingerprint(request.engine, request.voice),
-            "settings": {
-                name: asdict(getattr(request, name)) for name in ("voice", "plan", "mix", "export")
-            },
-            "background_file": [stat.st_size, stat.st_mtime_ns] if stat else None,
-            "verify": request.verify,  # a file made without it may hold an unverified clip
-            "tag": {k: v for k, v in asdict(tag).items() if k != "cover"} if tag else None,
-            "cover": cover or (hashlib.sha256(tag.cover).hexdigest() if tag else ""),
-        }
-    )
-
-
 def render(
     request: Request,
     output: Path,
@@ -470,7 +309,7 @@ def render(
     output = Path(output).expanduser()
     output = atomic.target(output)
     composed = compose(request)
-    key = key or freshness_key(request, words_hash(composed), tag)
+    key = key or freshness.freshness_key(request, freshness.words_hash(composed), tag)
     if reuse and formats.read_extra(output, request.export.format).get(tags.HASH_KEY) == key:
         log.info("%s is up to date (freshness key %s)", output, key[:12])
         return Result(

@@ -1,6 +1,6 @@
 """Building a series: every session in parallel, incrementally, and never leaving partial files.
 
-Each session's freshness key (session.freshness_key: the words as spoken, every setting, the
+Each session's freshness key (freshness.freshness_key: the words as spoken, every setting, the
 template, engine and voice, tags, letgo's version) is the one `letgo render` checks too. The
 manifest (manifest.py) keeps each session's sources (template file, values, pronunciation files)
 beside its words, so a rebuild renders again only the templates whose sources changed, and
@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal, get_args
 
-from letgo import session
+from letgo import freshness, session
 from letgo.errors import LetgoError, OutputError, UsageError
 from letgo.file import atomic, tags, transcripts
 from letgo.file.export import usable_cores
@@ -136,15 +136,15 @@ OnUpdate = Callable[[Update], None]
 
 
 def input_key(episode: Episode, entry: Entry | None) -> tuple[str, str, str]:
-    """The session's freshness key (session.freshness_key), and the hashes of its sources and
+    """The session's freshness key (freshness.freshness_key), and the hashes of its sources and
     words to record beside it. When the manifest's `entry` has these very sources, its words
     are taken as they are: an unchanged session is not written again (no template is
     rendered)."""
     request = episode.request
-    sources = session.sources_hash(request)
+    sources = freshness.sources_hash(request)
     said = entry.words if entry is not None and entry.sources == sources else None
-    said = said or session.words_hash(session.compose(request))
-    key = session.freshness_key(
+    said = said or freshness.words_hash(session.compose(request))
+    key = freshness.freshness_key(
         request, said, episode.tag, cover=f"{episode.cover}/{tags.COVER_STYLE}"
     )
     return key, sources, said

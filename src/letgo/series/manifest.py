@@ -47,12 +47,12 @@ class Entry:
     """One built session, as the build recorded it."""
 
     key: str
-    """The freshness key the file was built from (session.freshness_key)."""
+    """The freshness key the file was built from (freshness.freshness_key)."""
     sources: str
-    """Hash of what writing the script reads (session.sources_hash), so an unchanged session's
+    """Hash of what writing the script reads (freshness.sources_hash), so an unchanged session's
     `words` can be taken as they are."""
     words: str
-    """Hash of the script as written (session.words_hash)."""
+    """Hash of the script as written (freshness.words_hash)."""
     title: str
     description: str
     track: int
