@@ -19,8 +19,8 @@ echo "test.sh: checking style and types (ruff, ruff format, mypy)..." >&2
 # pytest exits 5 when a part has no tests among those asked for (e.g. one file): not a failure.
 part() { .venv/bin/python -m pytest -q "$@" || { rc=$?; [ "$rc" -eq 5 ] || exit "$rc"; }; }
 start=$SECONDS
-echo "test.sh: the fast tests (fake engine, no Chromium)..." >&2
-part -m "not e2e" "$@"
+echo "test.sh: the fast tests (fake engine, no Chromium), one worker per core..." >&2
+part -m "not e2e" -n auto "$@"
 fast=$((SECONDS - start))
 echo "test.sh: fast part: ${fast} s" >&2
 $fast_only && exit 0
