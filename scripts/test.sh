@@ -1,11 +1,15 @@
 #!/usr/bin/env bash
 # Set up the test dependencies, run the checks (ruff, ruff format, mypy), then the fast tests
 # (no real engines, no Chromium) and the end-to-end ones, and print how long each part took.
-# Usage: scripts/test.sh [--fast] [pytest options...]   (--fast: the checks and the fast part only)
+# Usage: scripts/test.sh [--fast | --library] [pytest options...]
+#   --fast: the checks and the fast part only
+#   --library: also the sweeps of the whole library with each real voice (pytest -m library; long)
 set -euo pipefail
 EXTRAS=${EXTRAS:-test,neural,cluster} source "$(dirname "$0")/_venv.sh"
 fast_only=false
+e2e="e2e and not library"
 if [ "${1:-}" = "--fast" ]; then fast_only=true; shift; fi
+if [ "${1:-}" = "--library" ]; then e2e="e2e"; shift; fi
 # The series player-page test loads the page in headless Chromium.
 if ! $fast_only && ! command -v chromium >/dev/null 2>&1 && command -v apt-get >/dev/null 2>&1; then
   echo "test.sh: installing chromium for the player-page test..." >&2
@@ -25,5 +29,5 @@ fast=$((SECONDS - start))
 echo "test.sh: fast part: ${fast} s" >&2
 $fast_only && exit 0
 echo "test.sh: the end-to-end tests (real engines, encoders, files, Chromium)..." >&2
-part -m e2e "$@"
+part -m "$e2e" "$@"
 echo "test.sh: fast part ${fast} s, end-to-end part $((SECONDS - start - fast)) s, whole suite $((SECONDS - start)) s" >&2

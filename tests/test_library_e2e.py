@@ -37,7 +37,9 @@ def test_real_voice_shortest_length_is_reported_and_honoured(tmp_path):
     target = view.shortest + 2.0
     prepared = session.prepare(session.Request("daily-check-in", minutes=target / 60))
     assert prepared.timeline.duration == pytest.approx(target, abs=1.0)
-    assert prepared.timeline.stretch < 0.05  # ... and that is close to the real floor
+    # ... and that is close to the real floor: the two seconds spread over a short form's few
+    # flexible pauses (about half a minute of them) stretch them by well under a tenth
+    assert prepared.timeline.stretch < 0.1
 
 
 BUILTIN = sorted(p.name[:-3] for p in templates.builtin_dir().glob("*.j2"))
@@ -47,6 +49,7 @@ SHORT_FORM = {"body-scan-of-release": 600.0, "sleep-release": 1200.0}
 
 
 @pytest.mark.e2e
+@pytest.mark.library
 @pytest.mark.parametrize("engine", ["pyttsx3", "piper"])
 def test_every_meditation_has_a_short_form_with_each_real_voice(engine):
     """With either real voice, every meditation fits five minutes (the body scan ten, the
@@ -63,6 +66,7 @@ def test_every_meditation_has_a_short_form_with_each_real_voice(engine):
 
 
 @pytest.mark.e2e
+@pytest.mark.library
 def test_no_silence_passes_two_minutes_at_the_longest_length_with_pyttsx3():
     """What the fake voice measures in test_library_pacing, with a real voice's clips."""
     for name in BUILTIN:

@@ -178,6 +178,7 @@ def test_each_day_says_its_recap_and_onward_lines_and_uses_the_person():
 
 
 @pytest.mark.e2e
+@pytest.mark.library
 @pytest.mark.parametrize("engine", ["pyttsx3", "piper"])
 @pytest.mark.parametrize("name", PRACTICES)
 def test_each_practice_fits_five_minutes_with_each_real_voice(name, engine, tmp_path):
