@@ -403,8 +403,13 @@ def test_a_series_in_another_format(course, tmp_path):
     out = tmp_path / "out"
     assert build(course, out)["built"] == 3
     files = sorted(p.name for p in out.glob("01-*"))
-    assert files == ["01-day-1-arriving.ogg", "01-day-1-arriving.srt", "01-day-1-arriving.vtt"]
-    assert measure.stream_info(out / files[0]).codec == "opus"
+    assert files == [
+        "01-day-1-arriving.chapters.json",
+        "01-day-1-arriving.ogg",
+        "01-day-1-arriving.srt",
+        "01-day-1-arriving.vtt",
+    ]
+    assert measure.stream_info(out / "01-day-1-arriving.ogg").codec == "opus"
     assert 'type="audio/ogg"' in (out / "feed.xml").read_text()
     assert build(course, out)["skipped"] == 3
 
