@@ -53,7 +53,7 @@ def test_the_voice_keeps_its_dynamics_at_a_teachers_pace(engine, cache_dir, tmp_
     assert voice.plr_db >= 16.0, voice
     assert voice.true_peak_dbtp <= -1.0, voice
     assert voice.pace_wpm <= 120.0, voice
-    assert voice.words > 300, voice  # the whole script was metered, not a few lines
+    assert voice.words > 200, voice  # the whole script (about 240 words at 6 min) was metered
     whole = measure.loudness(out)
     assert abs(whole.integrated_lufs - -19.0) <= 1.0, whole
 
