@@ -260,16 +260,21 @@ def test_segments_stream_a_long_session_in_constant_memory():
 
 @pytest.mark.e2e
 def test_the_readmes_python_example_runs(tmp_path):
-    """The README's "From Python" example, as written, with the default voice, in an empty
-    folder: it needs no file a fresh checkout lacks."""
+    """The README's "From Python" example, as written, in an empty folder: it needs no file a
+    fresh checkout lacks. It speaks with pyttsx3, chosen in the user's config.toml (which the
+    API follows like the CLI): Piper as the default voice is test_default_engine's, and this
+    example's two sessions would triple the time it takes."""
     text = README.read_text(encoding="utf-8")
     example = re.search(r"## From Python.*?```python\n(.*?)```", text, re.S).group(1)
+    config = tmp_path.parent / f"{tmp_path.name}-config"
+    config.mkdir()
+    (config / "config.toml").write_text('[voice]\nengine = "pyttsx3"\n')
     run = subprocess.run(
         [sys.executable, "-c", example],
         cwd=tmp_path,
         capture_output=True,
         text=True,
-        env={**os.environ, "LETGO_CACHE_DIR": str(tmp_path / "c")},
+        env={**os.environ, "LETGO_CACHE_DIR": str(tmp_path / "c"), "LETGO_CONFIG_DIR": str(config)},
     )
     assert run.returncode == 0, run.stderr
     assert "Total:" in run.stdout

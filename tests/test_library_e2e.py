@@ -12,10 +12,15 @@ from letgo.words import pacing, templates
 
 
 @pytest.mark.e2e
-@pytest.mark.parametrize("template, minutes", [("daily-check-in", None), ("whole", 7.5)])
-def test_real_render_hits_the_length_to_the_second(runner, tmp_path, template, minutes):
+@pytest.mark.parametrize(
+    "template, minutes, engine", [("daily-check-in", None, None), ("whole", 7.5, "pyttsx3")]
+)
+def test_real_render_hits_the_length_to_the_second(runner, tmp_path, template, minutes, engine):
+    """With the default voice (Piper) at a template's own length, and pyttsx3 at another."""
     output = tmp_path / f"{template}.mp3"
     args = ["render", template, "-o", str(output), "-q", "-v", "name=Robin"]
+    if engine is not None:
+        args += ["--engine", engine]
     if minutes is not None:
         args += ["--minutes", str(minutes)]
     result = runner.invoke(main, args)

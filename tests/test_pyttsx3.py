@@ -108,7 +108,9 @@ def test_silence_is_never_taken_for_speech(clip, reason):
 @pytest.mark.e2e
 def test_a_real_render_has_the_length_asked_for_and_follows_its_timeline(tmp_path):
     out = tmp_path / "whole.mp3"
-    request = session.Request(template="whole", minutes=6, mix=MixSettings(background="none"))
+    request = session.Request(
+        template="whole", minutes=6, engine="pyttsx3", mix=MixSettings(background="none")
+    )
     result = session.render(request, out)
     info = measure.stream_info(out)
     assert info.codec == "mp3" and info.sample_rate == 44100
