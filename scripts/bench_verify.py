@@ -7,8 +7,13 @@ engine and meditation, the share of sentences that passed at once, those spoken 
 why, and those that failed twice; and the check's share of the cold and the warm render's
 wall time, with the load average beside each timing.
 
+With `--library`, the false failures instead: every sentence of every built-in meditation (each
+at its default length) spoken with each voice into an empty cache, and per voice the sentences
+checked, passed at once, spoken again and failed twice, each with its sentence and reason.
+
     .venv/bin/python scripts/bench_verify.py                     # piper and pyttsx3
     .venv/bin/python scripts/bench_verify.py --engine pyttsx3 --also whole
+    .venv/bin/python scripts/bench_verify.py --library --engine pyttsx3
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from pathlib import Path
 from letgo import session
 from letgo.settings.request import make
 from letgo.voice import speaking, verify
+from letgo.words import templates
 
 
 class Tally:
@@ -41,13 +47,14 @@ class Tally:
         reason = verify.problem(clip, text, engine.words_per_minute, engine.times_words)
         if reason is not None:
             self.again += 1
-            self.reasons.append(f"{text!r}: {reason}")
+            self.reasons.append(f"{label} {text!r}: {reason}")
         try:
             result = self._checked(engine, text, clip, label, strict)
         finally:
             self.seconds += time.perf_counter() - started
         if not result[1]:
-            self.failed.append(text)
+            second = verify.problem(result[0], text, engine.words_per_minute, engine.times_words)
+            self.failed.append(f"{label} {text!r}: {second}")
         return result
 
 
@@ -86,8 +93,36 @@ def report(engine: str, template: str, label: str, tally: Tally, wall: float) ->
     )
     for reason in tally.reasons:
         print(f"    again: {reason}")
-    for text in tally.failed:
-        print(f"    FAILED TWICE: {text!r}")
+    for failure in tally.failed:
+        print(f"    FAILED TWICE: {failure}")
+
+
+def library(engine: str) -> None:
+    """Every built-in meditation at its default length, spoken into one empty cache (a
+    sentence two meditations share is spoken and checked once): the false failures."""
+    names = [info.name for info in templates.TemplateLibrary().all()]
+    total = Tally()
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="letgo-bench-verify-") as folder:
+        for name in names:
+            tally, _ = run(engine, name, None, Path(folder), None)
+            total.checked += tally.checked
+            total.again += tally.again
+            total.seconds += tally.seconds
+            total.reasons += tally.reasons
+            total.failed += tally.failed
+    wall = time.perf_counter() - started
+    passed = total.checked - total.again
+    print(
+        f"{engine:8} library of {len(names)} meditations: {total.checked} sentences checked, "
+        f"{passed} passed at once ({100 * passed / max(1, total.checked):.2f}%), "
+        f"{total.again} spoken again, {len(total.failed)} failed twice; "
+        f"{wall:.0f} s [{load()}]"
+    )
+    for reason in total.reasons:
+        print(f"    again: {reason}")
+    for failure in total.failed:
+        print(f"    FAILED TWICE: {failure}")
 
 
 def main() -> None:
@@ -95,9 +130,15 @@ def main() -> None:
     parser.add_argument("--engine", action="append", choices=("piper", "pyttsx3", "fake"))
     parser.add_argument("--also", action="append", help="more meditations (default: whole, grief)")
     parser.add_argument("--minutes", type=float, default=12.0)
+    parser.add_argument(
+        "--library", action="store_true", help="every built-in meditation: the false failures"
+    )
     args = parser.parse_args()
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     for engine in args.engine or ["piper", "pyttsx3"]:
+        if args.library:
+            library(engine)
+            continue
         with tempfile.TemporaryDirectory(prefix="letgo-bench-verify-") as folder:
             cache, out = Path(folder) / "cache", Path(folder) / "letting-go.mp3"
             for label in ("cold", "warm"):
