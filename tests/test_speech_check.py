@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
 
 import numpy as np
 import pytest
@@ -28,16 +27,16 @@ def wrong(kind: str, text: str) -> Clip:
     if kind == "another sentence":
         return next(FakeEngine().synthesize([OTHER]))
     if kind == "silence":
-        return replace(right, samples=np.zeros_like(right.samples))
+        return Clip(np.zeros_like(right.samples), right.sample_rate, right.words)
     if kind == "truncated":  # the engine stopped early but reported the words it meant to say
-        return replace(right, samples=right.samples[: len(right.samples) // 3])
+        return Clip(right.samples[: right.frames // 3], right.sample_rate, right.words)
     if kind == "untimed":
-        return replace(right, words=None)
+        return right.timed(None)
     if kind == "a word dropped":  # a stretch of silence where a word should be
         samples = right.samples.copy()
         a, b = right.words[2]
         samples[a:b] = 0
-        return replace(right, samples=samples)
+        return Clip(samples, right.sample_rate, right.words)
     raise ValueError(kind)
 
 

@@ -22,7 +22,7 @@ from letgo.sound import dsp
 from letgo.sound.bell import strike
 from letgo.sound.dsp import db
 from letgo.sound.mix import BedLevel, Envelope
-from letgo.sound.timeline import Timeline
+from letgo.sound.timeline import Event, Timeline
 from letgo.voice import clips
 from letgo.voice.engines import Clip
 
@@ -63,14 +63,14 @@ class Levels:
     def frames(self, i: int) -> int:
         """Clip i's length in frames at the session rate."""
         clip = self.clips[i]
-        return round(len(clip.samples) * self.sample_rate / clip.sample_rate)
+        return round(clip.frames * self.sample_rate / clip.sample_rate)
 
     def limited(self, i: int) -> np.ndarray:
         """Clip i at the session rate and its level, true peak limited, before any <prosody
         volume> (`clips.sentence` applies that). Made when the mixer reaches the clip's
         passage, so only the clips being heard are held at the session rate."""
         clip = self.clips[i]
-        samples = np.asarray(clip.samples, dtype=np.float32)
+        samples = clip.samples
         if clip.sample_rate != self.sample_rate:
             samples = soxr.resample(samples, clip.sample_rate, self.sample_rate)
         n = self.frames(i)
@@ -85,6 +85,11 @@ class Levels:
     def speech(self, i: int) -> np.ndarray:
         """Clip i as it is heard (mono float32): limited, then its <prosody volume>."""
         return clips.samples(clips.sentence(self, i))[:, 0]
+
+
+def _floats(sound: Clip | np.ndarray) -> np.ndarray:
+    """A clip's float samples, made as they are needed (a clip holds 16-bit ones)."""
+    return sound.samples if isinstance(sound, Clip) else sound
 
 
 def _peak_db(samples: np.ndarray) -> float:
@@ -114,19 +119,21 @@ class _Foreground:
         self.placed = []
         self.loudness: dict[int, float] = {}
         """LUFS of each clip at unit gain, by key (id of the clip)."""
-        pieces = []  # (event, samples, their rate, key, frame the event starts at)
+        pieces: list[tuple[Event, Clip | np.ndarray, int, int]] = []  # (event, clip or bell,
+        # its rate, key)
         for event in timeline.events:
             if event.kind == "speech":
                 clip = clips[event.clip]
-                samples, own, key = clip.samples, clip.sample_rate, id(clip)
+                pieces.append((event, clip, clip.sample_rate, id(clip)))
             else:
-                samples, own, key = bell, rate, self.BELL
-            pieces.append((event, samples, own, key, round(event.start * own)))
-        energies = pool.map(lambda p: dsp.hop_energy(p[1], p[2], p[4]), pieces)
-        for (event, samples, own, key, frame), e in zip(pieces, energies, strict=False):
-            first = frame // round(dsp.HOP_SECONDS * own)
-            if key != self.BELL and key not in self.loudness:
-                self.loudness[key] = dsp.energy_loudness(e, len(samples), own)
+                pieces.append((event, bell, rate, self.BELL))
+        energies = pool.map(
+            lambda p: dsp.hop_energy(_floats(p[1]), p[2], round(p[0].start * p[2])), pieces
+        )
+        for (event, sound, own, key), e in zip(pieces, energies, strict=False):
+            first = round(event.start * own) // round(dsp.HOP_SECONDS * own)
+            if isinstance(sound, Clip) and key not in self.loudness:
+                self.loudness[key] = dsp.energy_loudness(e, sound.frames, own)
             e = e[: max(0, hops - first)] * (channels * rate / own)
             if event.kind == "speech" and event.volume:  # <prosody volume>, after the limiter
                 e = e * db(event.volume) ** 2

@@ -81,7 +81,7 @@ def _digest(key: str, pcm: bytes) -> bytes:
 
 def encode(clip: Clip, key: str) -> bytes:
     """An entry for `key`; its checksum covers the key too, so a misplaced file is caught."""
-    pcm = np.clip(np.round(clip.samples * 32767.0), -32768, 32767).astype("<i2").tobytes()
+    pcm = clip.pcm.astype("<i2").tobytes()
     words = NO_WORDS if clip.words is None else len(clip.words)
     times = np.asarray(clip.words or [], dtype="<i4").tobytes()
     body = pcm + times
@@ -110,7 +110,7 @@ def decode(data: bytes, key: str) -> Clip | None:
 
 def _clip(pcm: bytes, rate: int, words: Spans | None = None) -> Clip:
     """A clip from an entry's 16-bit samples."""
-    return Clip(np.frombuffer(pcm, dtype="<i2").astype(np.float32) / 32767.0, rate, words)
+    return Clip(np.frombuffer(pcm, dtype="<i2").astype(np.int16), rate, words)
 
 
 class ClipCache:
@@ -181,7 +181,8 @@ class ClipCache:
         return stat.S_ISDIR(os.lstat(folder).st_mode)
 
     def put(self, key: str, clip: Clip) -> Clip:
-        """Store `clip`; returns it as stored (16-bit), so cold and warm renders match."""
+        """Store `clip` (a clip is held as the 16-bit samples stored, so cold and warm renders
+        match); returns it."""
         data = encode(clip, key)
         if self.writable:
             try:
@@ -197,7 +198,7 @@ class ClipCache:
                     f"cannot write to the speech cache {self.folder} ({exc}); "
                     "sentences are spoken afresh next time"
                 )
-        return _clip(data[_HEADER.size :][: 2 * len(clip.samples)], clip.sample_rate, clip.words)
+        return clip
 
     def _warn_once(self, message: str) -> None:
         """A cache that fails fails for every sentence: say so once, not once per sentence."""

@@ -82,7 +82,7 @@ def from_starts(clip: Clip, starts: Sequence[int]) -> Spans:
     """Spans from where each word starts (eSpeak says no more): a word ends where the next
     begins, or at the clip's end, less any pause before it."""
     loud, hop = _loudness(clip.samples, clip.sample_rate)
-    n = len(clip.samples)
+    n = clip.frames
     spans = []
     for i, start in enumerate(starts):
         end = starts[i + 1] if i + 1 < len(starts) else n
@@ -101,7 +101,7 @@ def estimate(clip: Clip, text: str) -> Spans:
     words = tokens(text)
     loud, hop = _loudness(clip.samples, clip.sample_rate)
     on = np.flatnonzero(loud)
-    first, last = (on[0] * hop, min(len(clip.samples), (on[-1] + 1) * hop)) if len(on) else (0, 0)
+    first, last = (on[0] * hop, min(clip.frames, (on[-1] + 1) * hop)) if len(on) else (0, 0)
     weights = np.array([len(w) + 1 for w in words], dtype=np.float64)
     edges = first + np.concatenate([[0.0], np.cumsum(weights)]) / weights.sum() * (last - first)
     bounds = [round(x) for x in edges]
@@ -110,7 +110,7 @@ def estimate(clip: Clip, text: str) -> Spans:
 
 def spans(clip: Clip, text: str) -> Spans:
     """The clip's word spans for `text`: the engine's if whole, else `estimate`."""
-    if valid(clip.words, len(tokens(text)), len(clip.samples)):
+    if valid(clip.words, len(tokens(text)), clip.frames):
         assert clip.words is not None
         return clip.words
     return estimate(clip, text)

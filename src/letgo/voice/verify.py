@@ -43,9 +43,9 @@ _FRAME = 0.01
 def _frames(clip: Clip) -> tuple[np.ndarray, int]:
     """dB of each 10 ms frame under the clip's loudest, and samples a frame."""
     hop = max(1, round(_FRAME * clip.sample_rate))
-    frames = max(1, len(clip.samples) // hop)
+    frames = max(1, clip.frames // hop)
     x = np.zeros(frames * hop, dtype=np.float64)
-    x[: min(len(clip.samples), frames * hop)] = clip.samples[: frames * hop]
+    x[: min(clip.frames, frames * hop)] = clip.samples[: frames * hop]
     rms = np.sqrt(np.mean(x.reshape(frames, hop) ** 2, axis=1))
     peak = max(float(rms.max()), 1e-12)
     return gain_db(np.maximum(rms, 1e-12) / peak), hop
@@ -62,7 +62,7 @@ def problem(
     words = timing.tokens(text)
     if not timed:
         return None
-    if not timing.valid(clip.words, len(words), len(clip.samples)):
+    if not timing.valid(clip.words, len(words), clip.frames):
         got = "no" if clip.words is None else f"{len(clip.words)}"
         return f"the engine timed {got} words for the {len(words)} of the text within the clip"
     assert clip.words is not None

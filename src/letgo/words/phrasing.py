@@ -33,7 +33,7 @@ FADE = 0.005
 def pauses(clip: Clip) -> list[tuple[int, int]]:
     """(start, end) in samples of each quiet stretch inside the clip, SHORTEST or longer."""
     hop = max(1, round(FRAME * clip.sample_rate))
-    frames = len(clip.samples) // hop
+    frames = clip.frames // hop
     if frames < 3:
         return []
     x = clip.samples[: frames * hop].reshape(frames, hop).astype(np.float64)
@@ -59,7 +59,7 @@ def widen(clip: Clip, text: str, phrase_gap: float) -> Clip:
     if not marks or phrase_gap <= 0:
         return clip
     found = pauses(clip)
-    n = len(clip.samples)
+    n = clip.frames
     chosen: list[tuple[int, int]] = []
     for mark in marks:
         expected = n * mark / max(len(text), 1)
@@ -72,7 +72,7 @@ def widen(clip: Clip, text: str, phrase_gap: float) -> Clip:
     inserts = sorted(((a + b) // 2, want - (b - a)) for a, b in chosen if want > b - a)
     if not inserts:
         return clip
-    samples = np.array(clip.samples, dtype=np.float32)
+    samples = clip.samples
     fade = max(1, round(FADE * clip.sample_rate))
     ramp = np.linspace(1.0, 0.0, fade, dtype=np.float32)
     parts, last = [], 0

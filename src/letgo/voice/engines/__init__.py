@@ -18,19 +18,49 @@ Spans = tuple[tuple[int, int], ...]
 """(first sample, sample after the last) of each word of a clip's text, in order."""
 
 
-@dataclass(frozen=True)
-class Clip:
-    """Mono speech audio: float32 samples in [-1, 1] at `sample_rate`."""
+PCM_SCALE = np.float32(32767.0)
+"""Full scale of a clip's 16-bit samples."""
 
-    samples: np.ndarray
-    sample_rate: int
-    words: Spans | None = None
-    """Where each word of the text it speaks (split at white space) is said, as the engine
-    timed it (see `letgo.voice.timing`); None when the engine gave no times."""
+
+class Clip:
+    """Mono speech at `sample_rate`: float32 samples in [-1, 1] in and out, held as 16-bit
+    PCM. Half the memory of float32 (an eight-hour night holds its speech while Piper is
+    still speaking), and the very samples the speech cache keeps, so a sentence sounds the
+    same whether it was spoken now or found in the cache."""
+
+    __slots__ = ("pcm", "sample_rate", "words")
+
+    def __init__(self, samples: np.ndarray, sample_rate: int, words: Spans | None = None):
+        self.pcm: np.ndarray = samples if samples.dtype == np.int16 else to_pcm(samples)
+        self.sample_rate = sample_rate
+        self.words = words
+        """Where each word of the text it speaks (split at white space) is said, as the
+        engine timed it (see `letgo.voice.timing`); None when the engine gave no times."""
+
+    @property
+    def samples(self) -> np.ndarray:
+        """The sound as float32 (a new array each time: keep it while it is needed)."""
+        return self.pcm.astype(np.float32) / PCM_SCALE
+
+    @property
+    def frames(self) -> int:
+        return len(self.pcm)
 
     @property
     def duration(self) -> float:
-        return len(self.samples) / self.sample_rate
+        return len(self.pcm) / self.sample_rate
+
+    def timed(self, words: Spans | None) -> Clip:
+        """The same sound with other word times."""
+        return Clip(self.pcm, self.sample_rate, words)
+
+    def __repr__(self) -> str:
+        return f"Clip({self.duration:.2f} s at {self.sample_rate} Hz)"
+
+
+def to_pcm(samples: np.ndarray) -> np.ndarray:
+    """float samples in [-1, 1] as 16-bit PCM, rounded, out-of-range ones clipped."""
+    return np.clip(np.round(samples * PCM_SCALE), -32768, 32767).astype(np.int16)
 
 
 @dataclass(frozen=True)

@@ -19,7 +19,7 @@ def expected_seconds(text: str, words_per_minute: float) -> float:
 
 def problem(clip: Clip | None, text: str, words_per_minute: float) -> str | None:
     """None if the clip looks like speech of `text`; otherwise what is wrong with it."""
-    if clip is None or len(clip.samples) == 0:
+    if clip is None or clip.frames == 0:
         return "no audio was written"
     rms = float(np.sqrt(np.mean(np.square(clip.samples, dtype=np.float64))))
     if rms < MIN_RMS:

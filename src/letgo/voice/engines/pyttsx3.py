@@ -245,7 +245,7 @@ class Pyttsx3Engine:
             clip = read_clip(path) if reply.get("ok") and path.exists() else None
             reason = reply.get("error") or clipcheck.problem(clip, text, self.settings.rate)
             if reason is None and clip is not None:
-                return replace(clip, words=word_spans(clip, text, reply.get("words")))
+                return clip.timed(word_spans(clip, text, reply.get("words")))
             log.info("attempt %d for %r failed: %s", attempt, text, reason)
             self._stop_worker()  # a fresh worker for the next attempt
         raise SynthesisError(
@@ -291,7 +291,7 @@ def word_spans(clip: Clip, text: str, events: list | None) -> Spans | None:
     if not timed:
         return None
     firsts = [int(starts[i] or 0) for i in timed]
-    if firsts != sorted(firsts) or firsts[-1] >= len(clip.samples):
+    if firsts != sorted(firsts) or firsts[-1] >= clip.frames:
         return None
     runs = timing.from_starts(clip, firsts)
     bounds = [*timed[1:], len(words)]

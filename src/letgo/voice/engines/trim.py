@@ -33,4 +33,4 @@ def edges(clip: Clip) -> Clip:
         return clip
     from letgo.voice.timing import shifted
 
-    return Clip(clip.samples[start:end], clip.sample_rate, shifted(clip.words, start, end - start))
+    return Clip(clip.pcm[start:end], clip.sample_rate, shifted(clip.words, start, end - start))
