@@ -25,8 +25,8 @@ Prints, measured in this one run (never asserted by tests):
      exported) against letgo with the same bed.
 
 With --against DIR (another letgo checkout, e.g. `git worktree add /tmp/before main~3`), the
-20-minute renders are also timed with DIR's code, interleaved with this checkout's, so a
-change is measured before and after in one run.
+20-minute renders (and Piper's cold one) are also timed with DIR's code, interleaved with this
+checkout's, so a change is measured before and after in one run.
 
 Usage, from the checkout after scripts/test.sh or pip install -e . (the speech cache is the
 bench's own, warmed first):
@@ -36,6 +36,8 @@ bench's own, warmed first):
     .venv/bin/python scripts/bench.py --usual    # and the pydub comparison
     .venv/bin/python scripts/bench.py --speed --repeat 7   # part 1 alone, more runs
     .venv/bin/python scripts/bench.py --cold     # part 2b alone: Piper and pyttsx3, cold
+    .venv/bin/python scripts/bench.py --cold --quick --repeat 3 --against /tmp/before \\
+        --template /tmp/before/templates/letting-go.j2   # Piper cold, before and after
     .venv/bin/python scripts/bench.py --quick --against /tmp/before \\
         --template /tmp/before/templates/letting-go.j2   # speed before and after, same text
 
@@ -375,40 +377,70 @@ def usual(tmp: Path, env: dict, engine: str, repeat: int, template: str) -> None
 # --- main -----------------------------------------------------------------------------------------
 
 
-def cold_renders(tmp: Path, env: dict, quick: bool) -> dict:
+def cold_renders(
+    tmp: Path, env: dict, quick: bool, repeat: int, template: str, other: dict | None = None
+) -> dict:
     """Part 2b: letting-go at 20 minutes and sleep-release over an eight-hour night, each
-    rendered with a fresh speech cache by Piper and by pyttsx3: peak memory and time."""
+    rendered with a fresh speech cache by Piper and by pyttsx3: peak memory and time (the
+    20-minute renders the median of `repeat`, taking turns; the night once). With `other`
+    (--against), Piper's 20-minute render also with that checkout's code, at the same
+    length scale, so the cost of speaking within the memory budget is measured."""
+    from letgo.voice.engines import VoiceSettings
+
     print(
         "\n2b. cold renders (a fresh speech cache: every sentence spoken), Piper against "
         f"pyttsx3; peak memory is letgo's own RSS (goal: < 300 MB); {load()}"
     )
+    pace = ["--length-scale", f"{VoiceSettings.length_scale:g}"]
     cold: dict[str, dict] = {}
-    jobs = [("letting-go", 20)] + ([] if quick else [("sleep-release", 480)])
-    for name, minutes in jobs:
-        for engine in ("piper", "pyttsx3"):
-            fresh = {**env, "LETGO_CACHE_DIR": str(tmp / f"cold-{engine}-{minutes}")}
-            out = tmp / f"cold-{engine}-{minutes}.mp3"
-            wall, rss = run(render(name, minutes, out, engine), fresh)
-            cold.setdefault(f"{name}-{minutes}", {})[engine] = {
-                "seconds": round(wall, 2),
-                "peak_mb": round(rss, 1),
-            }
+    jobs = [(template, "letting-go", 20, repeat)]
+    if not quick:
+        jobs.append(("sleep-release", "sleep-release", 480, 1))
+    fresh = iter(range(1_000_000))
+    for source, name, minutes, runs in jobs:
+        times: dict[str, list[tuple[float, float]]] = {}
+        for _ in range(runs):
+            for engine in ("piper", "pyttsx3") + (("against",) if other and runs > 1 else ()):
+                where = {**(other if engine == "against" else env)}
+                where["LETGO_CACHE_DIR"] = str(tmp / f"cold-{next(fresh)}")
+                speaker = "piper" if engine == "against" else engine
+                out = tmp / f"cold-{engine}-{minutes}.mp3"
+                extra = pace if speaker == "piper" else []
+                times.setdefault(engine, []).append(
+                    run(render(source, minutes, out, speaker, *extra), where)
+                )
+        both = {}
+        for engine, results in times.items():
+            wall = statistics.median(r[0] for r in results)
+            rss = max(r[1] for r in results)
+            both[engine] = {"seconds": round(wall, 2), "peak_mb": round(rss, 1)}
+            label = "piper, --against" if engine == "against" else engine
             print(
-                f"   {name} {minutes:4d} min, {engine:8s}: {rss:6.1f} MB, rendered in "
-                f"{wall:6.1f} s ({load()})"
+                f"   {name} {minutes:4d} min, {label:16s}: {rss:6.1f} MB, rendered in "
+                f"{wall:6.1f} s (median of {len(results)}; {load()})"
             )
-        both = cold[f"{name}-{minutes}"]
+        cold[f"{name}-{minutes}"] = both
         print(
             f"   {name} {minutes} min: Piper takes "
             f"{both['piper']['seconds'] / both['pyttsx3']['seconds']:.2f}x pyttsx3's time"
         )
+        if "against" in both:
+            print(
+                f"   {name} {minutes} min: Piper now takes "
+                f"{both['piper']['seconds'] / both['against']['seconds']:.2f}x the time it took "
+                f"with --against's code (peak {both['against']['peak_mb']:.0f} MB then)"
+            )
     return cold
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--repeat", type=int, default=3, help="runs per timing; the median counts")
-    parser.add_argument("--quick", action="store_true", help="one run per timing, no 8-hour render")
+    parser.add_argument(
+        "--repeat", type=int, help="runs per timing; the median counts (default 3, --quick 1)"
+    )
+    parser.add_argument(
+        "--quick", action="store_true", help="one run per timing unless --repeat, no 8-hour render"
+    )
     parser.add_argument(
         "--cold", action="store_true", help="part 2b alone: Piper and pyttsx3 rendering cold"
     )
@@ -440,7 +472,7 @@ def main() -> None:
         template, minutes, engine, folder, out = args.reference
         reference(template, float(minutes), engine, Path(folder), Path(out))
         return
-    repeat = 1 if args.quick else args.repeat
+    repeat = args.repeat or (1 if args.quick else 3)
     template = str(Path(args.template).resolve())
 
     from letgo.file import ffmpeg, formats
@@ -458,8 +490,9 @@ def main() -> None:
         sleep = tmp / "sleep.j2"
         sleep.write_text(SLEEP_TEMPLATE)
         print(f"letgo benchmark: {os.cpu_count()} cores, {load()} at start, median of {repeat}")
+        other = checkout(args.against, env) if args.against else None
         if args.cold:
-            print(json.dumps({"cold": cold_renders(tmp, env, args.quick)}))
+            print(json.dumps({"cold": cold_renders(tmp, env, args.quick, repeat, template, other)}))
             return
         print("warming the bench's own speech cache (pyttsx3 speaks letting-go once)...")
         run(render(template, 20, tmp / "warm.mp3", "pyttsx3"), env)
@@ -482,7 +515,6 @@ def main() -> None:
             arguments = ["--verbose", *render(template, 20, tmp / "ours.mp3", engine)[len(LETGO) :]]
             verbose, alone = [*LETGO, *arguments], [*ONE_ENCODER, *arguments]
             floors, timed, single, against = [], [], [], []
-            other = checkout(args.against, env) if args.against else None
             if other:
                 run(verbose, other)  # its own synthesis cache entries, if they differ
             # The encoder alone, letgo (two encoders, then one) and --against take turns, so
@@ -555,7 +587,7 @@ def main() -> None:
 
         # 2b. the voice engines cold: every sentence spoken, as a first render speaks it
         if any(v.installed for v in known_voices()):
-            summary["cold"] = cold_renders(tmp, env, args.quick)
+            summary["cold"] = cold_renders(tmp, env, args.quick, repeat, template, other)
 
         # 3. the voice
         print(

@@ -503,8 +503,8 @@ def test_no_tag_or_listening_file_holds_an_absolute_path(tmp_path):
 
 
 def test_identical_covers_are_drawn_once(tmp_path, monkeypatch):
-    """Seven listeners, two sessions each, one series title: one cover drawn (in the build,
-    handed to every session's worker), fourteen MP3s and seven cover.png files that carry it."""
+    """Three listeners, two sessions each, one series title: one cover drawn (in the build,
+    handed to every session's worker), six MP3s and three cover.png files that carry it."""
     from mutagen.id3 import ID3
 
     from letgo.file import tags
@@ -514,13 +514,13 @@ def test_identical_covers_are_drawn_once(tmp_path, monkeypatch):
     drawn = []
     draw = tags.cover_png
     monkeypatch.setattr(tags, "cover_png", lambda seed, *a: drawn.append(seed) or draw(seed, *a))
-    names = "".join(f"Listener {n}\n" for n in range(7))
+    names = "".join(f"Listener {n}\n" for n in range(3))
     plan = series_plan.load(plan_of(tmp_path / "plan", 2, listeners=f"name\n{names}"))
     summary = series_build.build(plan, tmp_path / "out", jobs=2)
-    assert summary.ok and summary.count("built") == 14
+    assert summary.ok and summary.count("built") == 6
     assert drawn == ["Confined"]
     covers = {p.read_bytes() for p in (tmp_path / "out").rglob("cover.png")}
-    assert len(list((tmp_path / "out").rglob("cover.png"))) == 7 and len(covers) == 1
+    assert len(list((tmp_path / "out").rglob("cover.png"))) == 3 and len(covers) == 1
     art = {ID3(p).getall("APIC")[0].data for p in (tmp_path / "out").rglob("*.mp3")}
     assert art == covers
 
