@@ -92,7 +92,10 @@ def test_a_successful_render_replaces_the_old_file_whole(short_template, fake_en
     assert os.access(out, os.R_OK)
 
 
-def test_the_encoder_error_names_the_command(short_template, fake_engine, tmp_path, monkeypatch):
+def test_the_encoder_error_names_the_file_and_what_ffmpeg_said(
+    short_template, fake_engine, tmp_path, monkeypatch
+):
+    """The file asked for, not the unnamed temporary one it is written through."""
     from dataclasses import replace
 
     from letgo.errors import EncodeError
@@ -100,6 +103,8 @@ def test_the_encoder_error_names_the_command(short_template, fake_engine, tmp_pa
 
     broken = replace(formats.FORMATS["mp3"], codec=("-c:a", "no-such-codec", "-f", "mp3"))
     monkeypatch.setitem(formats.FORMATS, "mp3", broken)
-    with pytest.raises(EncodeError, match="no-such-codec"):
+    with pytest.raises(EncodeError, match="Encoder not found") as failed:
         session.render(request(short_template), tmp_path / "x.mp3", engine=fake_engine)
+    assert f"encoding {tmp_path / 'x.mp3'} failed" in str(failed.value)
+    assert "/proc/" not in str(failed.value) and "/dev/fd" not in str(failed.value)
     assert list(Path(tmp_path).iterdir()) == []

@@ -83,7 +83,7 @@ class VoiceNotFound(SettingError, EngineUnavailable):
 
 
 class EncodeError(LetgoError):
-    """The encoder failed; the message carries its command and stderr."""
+    """The encoder failed; the message names the file and what ffmpeg said."""
 
 
 class OutputError(UsageError):

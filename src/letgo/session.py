@@ -467,6 +467,7 @@ def _render(
             request.export,
             on_block,
             min(2, export.usable_cores()) if encoders is None else encoders,
+            name=output,
         )
         # MP3 gets the full ID3 tag (chapters, cover, series); the other formats the basics
         formats.get(request.export.format).write_tags(temporary, info)

@@ -55,6 +55,7 @@ def encode(
     settings: ExportSettings = ExportSettings(),
     on_block: Callable[[int], None] | None = None,
     encoders: int = 1,
+    name: Path | None = None,
 ) -> None:
     """Encode `source` into `path` (a temporary name), its blocks fed as they are mixed.
 
@@ -62,6 +63,7 @@ def encode(
     halves at once, one per core, and joined frame-exactly (`mp3join`); where they cannot be
     joined it is encoded whole."""
     formats.get(settings.format)  # an unknown format is refused before anything starts
+    label = str(name or path)  # what messages call the file: not its temporary name
     with open(path, "r+b") as file:
         cut = (
             mp3join.halves(source.frames)
@@ -73,12 +75,12 @@ def encode(
         )
         if cut is not None:
             try:
-                return _encode_halves(source, file, cut, settings, on_block)
+                return _encode_halves(source, file, cut, settings, on_block, label)
             except mp3join.JoinError as exc:
                 log.info("encoding whole: the halves did not join (%s)", exc)
                 file.seek(0)
                 file.truncate()
-        with _Encoder(file, path, source, settings) as encoder:
+        with _Encoder(file, path, source, settings, label) as encoder:
             encoder.feed(source.blocks(), on_block, first=True)
 
 
@@ -101,7 +103,7 @@ class _Encoder:
     """One ffmpeg encoding raw float32 blocks from its stdin into `file`; on leaving the
     block it has finished cleanly, or it is killed and the error goes on."""
 
-    def __init__(self, file, path: Path, source: Source, settings: ExportSettings):
+    def __init__(self, file, path: Path, source: Source, settings: ExportSettings, label: str):
         kind = formats.get(settings.format)
         self.command = ffmpeg.command(
             "-y",
@@ -113,9 +115,10 @@ class _Encoder:
             "-map_metadata",
             "-1",
         )
-        self.path = path
+        self.label = label
         self.errors = tempfile.TemporaryFile()
         output, keep = _by_descriptor(file, path)
+        self.output = output
         try:
             self.process = subprocess.Popen(
                 [*self.command, output], stdin=subprocess.PIPE, stderr=self.errors, pass_fds=keep
@@ -160,9 +163,10 @@ class _Encoder:
             code = self.process.wait()
             if code != 0:
                 self.errors.seek(0)
+                log.info("the encoder's command: %s", " ".join(self.command))
                 raise EncodeError(
-                    f"the encoder failed (exit {code}): {' '.join(self.command)} "
-                    f"{self.path}: {ffmpeg.tail(self.errors.read())}"
+                    f"encoding {self.label} failed (ffmpeg exit {code}): "
+                    + ffmpeg.tail(self.errors.read()).replace(self.output, self.label)
                 )
 
 
@@ -172,6 +176,7 @@ def _encode_halves(
     cut: tuple[int, int, int],
     settings: ExportSettings,
     on_block: Callable[[int], None] | None,
+    label: str,
 ) -> None:
     """Two encoders at once, on the first half and on the second (see `mp3join`), each fed on
     its own thread (numpy and the pipes let go of the GIL); the halves joined, and remuxed by
@@ -200,8 +205,8 @@ def _encode_halves(
 
     with tempfile.TemporaryFile(dir=folder) as first, tempfile.TemporaryFile(dir=folder) as second:
         with (
-            _Encoder(first, folder / "first", source, settings) as head,
-            _Encoder(second, folder / "second", source, settings) as tail,
+            _Encoder(first, folder / "first", source, settings, f"{label} (first half)") as head,
+            _Encoder(second, folder / "second", source, settings, f"{label} (second half)") as tail,
         ):
             heard, rest = source.blocks(0, first_end), source.blocks(second_start)
 
