@@ -28,6 +28,6 @@ part -m "not e2e" -n auto "$@"
 fast=$((SECONDS - start))
 echo "test.sh: fast part: ${fast} s" >&2
 $fast_only && exit 0
-echo "test.sh: the end-to-end tests (real engines, encoders, files, Chromium)..." >&2
-part -m "$e2e" "$@"
+echo "test.sh: the end-to-end tests (real engines, encoders, files, Chromium), one worker per core..." >&2
+part -m "$e2e" -n auto "$@"
 echo "test.sh: fast part ${fast} s, end-to-end part $((SECONDS - start - fast)) s, whole suite $((SECONDS - start)) s" >&2
