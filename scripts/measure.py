@@ -142,3 +142,46 @@ def voice(path: Path | str, timeline) -> MeteredVoice:
     loud, _ = _meter(np.concatenate([_sounding(p) for p in parts]))
     _, peak = _meter(np.concatenate(parts))
     return MeteredVoice(loud, peak, words, sum(b - a for a, b in spans))
+
+
+# --- forced alignment: where a recogniser hears each word -----------------------------------------
+
+#: The rate pocketsphinx's en-us model was trained at.
+ALIGN_RATE = 16000
+#: White noise this far under the clip's peak (dB) is added before aligning: pocketsphinx's
+#: features of exact digital silence (eSpeak's pauses are zeros) match none of its models, so
+#: without it it rejects most correct eSpeak sentences (13 of 30 aligned; 30 of 30 with it).
+ALIGN_NOISE_DB = -50.0
+
+
+def forced_alignment(
+    samples: np.ndarray, sample_rate: int, text: str, decoder=None
+) -> list[tuple[str, float, float]] | None:
+    """(word, start, end) in seconds of each word of `text` where pocketsphinx (5.x, the `test`
+    extra) aligns it in the audio, or None where it does not align (a clip that does not say
+    its text, mostly). `decoder`: a pocketsphinx.Decoder at ALIGN_RATE to reuse. The words are
+    the text's runs of letters and apostrophes ("self-kind" is two)."""
+    import pocketsphinx
+    import soxr
+
+    if decoder is None:
+        decoder = pocketsphinx.Decoder(samprate=ALIGN_RATE, loglevel="FATAL")
+    pcm = soxr.resample(np.asarray(samples, dtype=np.float32), sample_rate, ALIGN_RATE)
+    peak = float(np.max(np.abs(pcm))) if len(pcm) else 0.0
+    noise = np.random.default_rng(0).standard_normal(len(pcm)) * peak * dsp.db(ALIGN_NOISE_DB)
+    words = re.findall(r"[a-z']+", text.lower())
+    if not words:
+        return None
+    decoder.set_align_text(" ".join(words))
+    decoder.start_utt()
+    raw = (np.clip(pcm + noise, -1, 1) * 32767).astype("<i2").tobytes()
+    decoder.process_raw(raw, full_utt=True)
+    decoder.end_utt()
+    if decoder.hyp() is None:
+        return None
+    frame = 1 / decoder.config["frate"]
+    return [
+        (re.sub(r"\(\d+\)$", "", s.word), s.start_frame * frame, (s.end_frame + 1) * frame)
+        for s in decoder.seg()
+        if not s.word.startswith(("<", "[", "+", "("))  # silences and noises
+    ]

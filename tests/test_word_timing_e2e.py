@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 import pytest
 
+import measure
 from letgo.voice import timing, verify
 from letgo.voice.engines import Clip, make_engine, trim
 from letgo.words import script, speakable, templates
@@ -76,36 +75,48 @@ def test_words_start_where_sound_begins_after_a_pause(spoken):
     assert np.mean(np.abs(differences) <= 0.080) >= 0.95
 
 
-def test_word_times_agree_with_forced_alignment_where_it_holds(spoken):
-    """pocketsphinx (the `align` extra) aligned to the text independently. It leads Piper's
-    words by about 50 ms throughout (its first word starts at the clip's start, 50 ms before
-    the first sound), so its constant lead is taken out first; eSpeak's formant voice it
-    aligns only now and then (the sentences where it does are compared)."""
-    pocketsphinx = pytest.importorskip("pocketsphinx")
-    import soxr
+#: What forced alignment is held to, by voice: (sentences of the 30 it must align, the most
+#: its constant lead may be (s), then of |difference| less that lead: the median, the 90th
+#: percentile (s), and the least share within 80 ms). Measured on these 30 sentences (and on
+#: grief's first 30 alike): eSpeak 30/30 aligned, no lead, median 7 ms, p90 31 ms, 98% within
+#: 80 ms as they are; Piper 30/30, a 56-62 ms lead, then median 22 ms, p90 73 ms, 92-93%.
+ALIGNMENT_BOUNDS = {
+    "pyttsx3": (27, 0.020, 0.020, 0.060, 0.95),
+    "piper": (25, 0.090, 0.035, 0.100, 0.85),
+}
 
+
+def test_word_times_agree_with_forced_alignment_where_it_holds(spoken):
+    """pocketsphinx (`measure.forced_alignment`) aligns each sentence's text to its clip
+    independently of the engine. On eSpeak the two agree as they are. On Piper pocketsphinx
+    starts words earlier than the engine, by how the word begins (a vowel about 35 ms, a stop
+    70 ms, a fricative 90 ms): it counts a stop's closure and the gap before a word into the
+    word and never puts a pause between Piper's words, where the engine's starts agree with
+    where sound begins after a pause (the test above); so its median lead is taken out
+    first, and what is left is held to the bounds above."""
+    pocketsphinx = pytest.importorskip("pocketsphinx")
     name, clips, _, _ = spoken
-    decoder = pocketsphinx.Decoder(samprate=16000, loglevel="FATAL")
+    decoder = pocketsphinx.Decoder(samprate=measure.ALIGN_RATE, loglevel="FATAL")
     differences, held = [], 0
     for text, clip in clips:
-        pcm = soxr.resample(clip.samples, clip.sample_rate, 16000)
-        decoder.set_align_text(" ".join(re.findall(r"[a-z']+", text.lower())))
-        decoder.start_utt()
-        decoder.process_raw((np.clip(pcm, -1, 1) * 32767).astype("<i2").tobytes(), full_utt=True)
-        decoder.end_utt()
-        if decoder.hyp() is None:
-            continue
-        theirs = [
-            s.start_frame / 100 for s in decoder.seg() if s.word not in ("<s>", "</s>", "<sil>")
-        ]
-        if len(theirs) != len(clip.words):
+        theirs = measure.forced_alignment(clip.samples, clip.sample_rate, text, decoder)
+        if theirs is None or len(theirs) != len(clip.words):
             continue
         held += 1
         differences += [
-            a / clip.sample_rate - b for (a, _), b in zip(clip.words, theirs, strict=True)
+            a / clip.sample_rate - b for (a, _), (_, b, _) in zip(clip.words, theirs, strict=True)
         ]
-    assert held >= (20 if name == "piper" else 5)
     d = np.array(differences)
     lead = float(np.median(d))
-    assert abs(lead) < 0.080
-    assert np.mean(np.abs(d - lead) <= 0.080) >= 0.85
+    left = np.abs(d - lead)
+    median, p90, within = np.median(left), np.percentile(left, 90), np.mean(left <= 0.080)
+    print(
+        f"{name}: {held}/{len(clips)} aligned, {len(d)} words, lead {lead * 1000:.0f} ms; "
+        f"as they are: median {np.median(np.abs(d)) * 1000:.0f} ms, "
+        f"{np.mean(np.abs(d) <= 0.080):.0%} within 80 ms; less the lead: median "
+        f"{median * 1000:.0f} ms, p90 {p90 * 1000:.0f} ms, {within:.0%} within 80 ms"
+    )
+    least, most_lead, most_median, most_p90, least_within = ALIGNMENT_BOUNDS[name]
+    assert held >= least
+    assert abs(lead) <= most_lead
+    assert median <= most_median and p90 <= most_p90 and within >= least_within
