@@ -251,7 +251,8 @@ def index(info: SeriesInfo, subfolders: list[str]) -> str:
     )
 
 
-INDEX_TEMPLATE = """<!doctype html>
+#: The opening both pages share: the title and the page's look.
+HEAD = """<!doctype html>
 <html lang="en">
 <head>
 <meta charset="utf-8">
@@ -260,7 +261,11 @@ INDEX_TEMPLATE = """<!doctype html>
 <style>
   body {{ font-family: Georgia, serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem;
          background: #f4f1ea; color: #2d3b36; line-height: 1.5; }}
-  a {{ color: #35695a; }}
+"""
+
+INDEX_TEMPLATE = (
+    HEAD
+    + """  a {{ color: #35695a; }}
 </style>
 </head>
 <body>
@@ -273,18 +278,12 @@ INDEX_TEMPLATE = """<!doctype html>
 </body>
 </html>
 """
+)
 
 
-PAGE_TEMPLATE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>{title}</title>
-<style>
-  body {{ font-family: Georgia, serif; max-width: 46rem; margin: 2rem auto; padding: 0 1rem;
-         background: #f4f1ea; color: #2d3b36; line-height: 1.5; }}
-  header {{ display: flex; gap: 1.2rem; align-items: center; }}
+PAGE_TEMPLATE = (
+    HEAD
+    + """  header {{ display: flex; gap: 1.2rem; align-items: center; }}
   header img {{ width: 7rem; height: 7rem; border-radius: .6rem; }}
   .session {{ border-top: 1px solid #cfc8b8; padding: 1rem 0; }}
   audio {{ width: 100%; }}
@@ -377,3 +376,4 @@ for (const link of document.querySelectorAll("a.chapter")) {{
 </body>
 </html>
 """
+)
