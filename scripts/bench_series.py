@@ -1,11 +1,13 @@
 #!/usr/bin/env python3
 """Benchmark `letgo series build`: a seven-session series with --jobs 1 and --jobs 2, then a
-rebuild with nothing changed. Prints the times and their ratios, measured in this one run.
+rebuild with nothing changed. Prints the times and their ratios, measured in this one run, and
+the peak memory (VmHWM, read from /proc while it runs) of the build's own process and of its
+largest session worker (goal with Piper: each under 300 MB).
 
 Uses the built-in plan seven-days-of-release when it is installed, else a seven-session plan of
 the built-in templates (said which). Usage:
 
-    .venv/bin/python scripts/bench_series.py [--engine pyttsx3|fake] [--minutes M]
+    .venv/bin/python scripts/bench_series.py [--engine pyttsx3|piper|fake] [--minutes M]
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ import resource
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -36,8 +39,34 @@ def own_plan(folder: Path) -> Path:
     return str(path)
 
 
+def peaks(pid: int, stop: threading.Event, found: dict[int, int]) -> None:
+    """Poll the peak resident size (kB) of `pid` and of every process under it, until `stop`."""
+    while not stop.is_set():
+        parents = {}
+        for entry in Path("/proc").iterdir():
+            try:
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat.rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError):
+                continue
+        for child in parents:
+            ancestor = child
+            while ancestor not in (pid, 0, 1) and ancestor in parents:
+                ancestor = parents[ancestor]
+            if ancestor != pid:
+                continue
+            try:
+                status = (Path("/proc") / str(child) / "status").read_text().splitlines()
+                kb = next(int(x.split()[1]) for x in status if x.startswith("VmHWM:"))
+            except (OSError, StopIteration, ValueError):
+                continue
+            found[child] = max(found.get(child, 0), kb)
+        stop.wait(0.2)
+
+
 def build(plan: str, out: Path, *extra: str) -> tuple[float, dict]:
-    """Wall seconds and the JSON summary; prints the CPU seconds used and the machine's load."""
+    """Wall seconds and the JSON summary; prints the CPU seconds used, the peak memory of the
+    build and of its largest worker, and the machine's load."""
     command = [
         sys.executable,
         "-c",
@@ -53,22 +82,32 @@ def build(plan: str, out: Path, *extra: str) -> tuple[float, dict]:
     load = os.getloadavg()[0]
     cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     started = time.perf_counter()
-    result = subprocess.run(command, capture_output=True, text=True)
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    found: dict[int, int] = {}
+    stop = threading.Event()
+    poller = threading.Thread(target=peaks, args=(process.pid, stop, found), daemon=True)
+    poller.start()
+    stdout, stderr = process.communicate()
     seconds = time.perf_counter() - started
+    stop.set()
+    poller.join()
+    main_mb = found.pop(process.pid, 0) / 1024
+    worker_mb = max(found.values(), default=0) / 1024
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     used = after.ru_utime + after.ru_stime - cpu.ru_utime - cpu.ru_stime
     print(
         f"  {' '.join(extra[:2])}: {seconds:.2f} s wall, {used:.1f} s CPU "
-        f"(load average {load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores)"
+        f"(load average {load:.1f} -> {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores); "
+        f"peak memory: the build {main_mb:.1f} MB, its largest worker {worker_mb:.1f} MB"
     )
-    if result.returncode != 0:
-        sys.exit(f"build failed: {result.stderr}")
-    return seconds, json.loads(result.stdout)
+    if process.returncode != 0:
+        sys.exit(f"build failed: {stderr}")
+    return seconds, json.loads(stdout)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--engine", default="pyttsx3", choices=["pyttsx3", "fake"])
+    parser.add_argument("--engine", default="pyttsx3", choices=["pyttsx3", "piper", "fake"])
     parser.add_argument(
         "--minutes",
         type=float,
