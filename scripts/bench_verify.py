@@ -14,6 +14,13 @@ checked, passed at once, spoken again and failed twice, each with its sentence a
     .venv/bin/python scripts/bench_verify.py                     # piper and pyttsx3
     .venv/bin/python scripts/bench_verify.py --engine pyttsx3 --also whole
     .venv/bin/python scripts/bench_verify.py --library --engine pyttsx3
+    .venv/bin/python scripts/bench_verify.py --library --align --engine piper
+
+With `--align` (and `--library`), each clip is also aligned to its text with pocketsphinx
+(`measure.align`, the `test` extra), and to the text of the sentence before it with as many
+words (another sentence's audio), to see whether forced alignment could catch a wrong clip
+without failing right ones: how many align, their scores, and how many of the wrong pairs the
+speech check passes that alignment would catch.
 """
 
 from __future__ import annotations
@@ -25,16 +32,28 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
+
 from letgo import session
 from letgo.settings.request import make
 from letgo.voice import speaking, verify
 from letgo.words import templates
 
+#: Alignment scores (log-likelihood per frame) tried as the line between right and wrong.
+SCORES = (-2.5, -3.0, -3.5, -4.0)
+
 
 class Tally:
-    """Wraps `speaking.checked`: counts, reasons and the time it takes."""
+    """Wraps `speaking.checked`: counts, reasons and the time it takes; with `align`, also
+    pocketsphinx's alignment of each clip to its text and of the clip before it with as many
+    words (`Tally.right`, `Tally.wrong`: (text, score or None, the check passes it))."""
 
-    def __init__(self):
+    def __init__(self, align: bool = False):
+        self.align = align
+        self.right: list[tuple[str, float | None]] = []
+        self.wrong: list[tuple[str, float | None, bool]] = []
+        self.before: dict[int, tuple[str, object]] = {}
+        self._decoder = None
         self.seconds = 0.0
         self.checked = self.again = 0
         self.failed: list[str] = []
@@ -48,6 +67,8 @@ class Tally:
         if reason is not None:
             self.again += 1
             self.reasons.append(f"{label} {text!r}: {reason}")
+        if self.align:
+            self.aligned(engine, text, clip, label)
         try:
             result = self._checked(engine, text, clip, label, strict)
         finally:
@@ -57,14 +78,75 @@ class Tally:
             self.failed.append(f"{label} {text!r}: {second}")
         return result
 
+    def aligned(self, engine, text, clip, label):
+        """Align `clip` to `text`, and the clip before it with as many words to `text`."""
+        import measure
+
+        if self._decoder is None:
+            import pocketsphinx
+
+            self._decoder = pocketsphinx.Decoder(samprate=measure.ALIGN_RATE, loglevel="FATAL")
+        found = measure.align(clip.samples, clip.sample_rate, text, self._decoder)
+        self.right.append((f"{label} {text!r}", None if found is None else found.score))
+        count = len(text.split())
+        before = self.before.get(count)
+        if before is not None and before[0] != text:
+            other = before[1]
+            passes = (
+                verify.problem(other, text, engine.words_per_minute, engine.times_words) is None
+            )
+            found = measure.align(other.samples, other.sample_rate, text, self._decoder)
+            score = None if found is None else found.score
+            self.wrong.append((f"{text!r} on {before[0]!r}", score, passes))
+        self.before[count] = (text, clip)
+
+
+def alignment_report(tally: Tally) -> None:
+    """What forced alignment makes of right clips and of wrong ones."""
+    right = [score for _, score in tally.right]
+    held = np.array([x for x in right if x is not None])
+    print(
+        f"    alignment: {len(held)} of {len(right)} right clips aligned; score per frame "
+        f"min {held.min():.2f}, 1st percentile {np.percentile(held, 1):.2f}, "
+        f"median {np.median(held):.2f}"
+    )
+    for text, score in tally.right:
+        if score is None or score < SCORES[0]:
+            print(
+                f"      right clip {'not aligned' if score is None else f'at {score:.2f}'}: {text}"
+            )
+    blind = [(t, s) for t, s, passes in tally.wrong if passes]
+    print(
+        f"    another sentence's clip with as many words: {len(tally.wrong)} pairs, "
+        f"{sum(s is not None for _, s, _ in tally.wrong)} aligned; the speech check passes "
+        f"{len(blind)} of them, alignment does not hold for "
+        f"{sum(s is None for _, s in blind)} of those"
+    )
+    for line in SCORES:
+        false = sum(x is None or x < line for x in right)
+        caught = sum(s is None or s < line for _, s, _ in tally.wrong)
+        caught_blind = sum(s is None or s < line for _, s in blind)
+        print(
+            f"      failing below {line:5.2f} (or not aligned): right clips failed {false}, "
+            f"wrong pairs caught {caught} of {len(tally.wrong)}, of those the check passes "
+            f"{caught_blind} of {len(blind)}"
+        )
+
 
 def load() -> str:
     one, five, fifteen = os.getloadavg()
     return f"load {one:.2f} {five:.2f} {fifteen:.2f}"
 
 
-def run(engine: str, template: str, minutes: float | None, cache: Path, output: Path | None):
-    tally = Tally()
+def run(
+    engine: str,
+    template: str,
+    minutes: float | None,
+    cache: Path,
+    output: Path | None,
+    tally: Tally | None = None,
+):
+    tally = tally or Tally()
     speaking.checked = tally  # type: ignore[assignment]
     try:
         settings = {"engine": engine, "background": "none"}
@@ -97,20 +179,15 @@ def report(engine: str, template: str, label: str, tally: Tally, wall: float) ->
         print(f"    FAILED TWICE: {failure}")
 
 
-def library(engine: str) -> None:
+def library(engine: str, align: bool = False) -> None:
     """Every built-in meditation at its default length, spoken into one empty cache (a
     sentence two meditations share is spoken and checked once): the false failures."""
     names = [info.name for info in templates.TemplateLibrary().all()]
-    total = Tally()
+    total = Tally(align)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="letgo-bench-verify-") as folder:
         for name in names:
-            tally, _ = run(engine, name, None, Path(folder), None)
-            total.checked += tally.checked
-            total.again += tally.again
-            total.seconds += tally.seconds
-            total.reasons += tally.reasons
-            total.failed += tally.failed
+            run(engine, name, None, Path(folder), None, total)
     wall = time.perf_counter() - started
     passed = total.checked - total.again
     print(
@@ -123,6 +200,8 @@ def library(engine: str) -> None:
         print(f"    again: {reason}")
     for failure in total.failed:
         print(f"    FAILED TWICE: {failure}")
+    if align:
+        alignment_report(total)
 
 
 def main() -> None:
@@ -133,11 +212,14 @@ def main() -> None:
     parser.add_argument(
         "--library", action="store_true", help="every built-in meditation: the false failures"
     )
+    parser.add_argument(
+        "--align", action="store_true", help="with --library: what forced alignment makes of it"
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.ERROR, format="%(levelname)s %(name)s: %(message)s")
     for engine in args.engine or ["piper", "pyttsx3"]:
         if args.library:
-            library(engine)
+            library(engine, args.align)
             continue
         with tempfile.TemporaryDirectory(prefix="letgo-bench-verify-") as folder:
             cache, out = Path(folder) / "cache", Path(folder) / "letting-go.mp3"

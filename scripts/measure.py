@@ -154,6 +154,15 @@ ALIGN_RATE = 16000
 ALIGN_NOISE_DB = -50.0
 
 
+@dataclass(frozen=True)
+class Alignment:
+    words: list[tuple[str, float, float]]
+    """(word, start, end) in seconds of each word of the text."""
+    score: float
+    """The aligned path's acoustic log-likelihood per frame relative to the best path
+    unconstrained by the text (0 at best; lower is a worse fit)."""
+
+
 def forced_alignment(
     samples: np.ndarray, sample_rate: int, text: str, decoder=None
 ) -> list[tuple[str, float, float]] | None:
@@ -161,6 +170,12 @@ def forced_alignment(
     extra) aligns it in the audio, or None where it does not align (a clip that does not say
     its text, mostly). `decoder`: a pocketsphinx.Decoder at ALIGN_RATE to reuse. The words are
     the text's runs of letters and apostrophes ("self-kind" is two)."""
+    found = align(samples, sample_rate, text, decoder)
+    return None if found is None else found.words
+
+
+def align(samples: np.ndarray, sample_rate: int, text: str, decoder=None) -> Alignment | None:
+    """`forced_alignment` with its score."""
     import pocketsphinx
     import soxr
 
@@ -180,8 +195,13 @@ def forced_alignment(
     if decoder.hyp() is None:
         return None
     frame = 1 / decoder.config["frate"]
-    return [
-        (re.sub(r"\(\d+\)$", "", s.word), s.start_frame * frame, (s.end_frame + 1) * frame)
-        for s in decoder.seg()
-        if not s.word.startswith(("<", "[", "+", "("))  # silences and noises
-    ]
+    segments = list(decoder.seg())
+    score = sum(float(np.log(max(s.ascore, 1e-300))) for s in segments if s.word != "</s>")
+    return Alignment(
+        [
+            (re.sub(r"\(\d+\)$", "", s.word), s.start_frame * frame, (s.end_frame + 1) * frame)
+            for s in segments
+            if not s.word.startswith(("<", "[", "+", "("))  # silences and noises
+        ],
+        score / max(1, decoder.n_frames()),
+    )
