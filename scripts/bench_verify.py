@@ -53,6 +53,7 @@ class Tally:
         self.right: list[tuple[str, float | None]] = []
         self.wrong: list[tuple[str, float | None, bool]] = []
         self.before: dict[int, tuple[str, object]] = {}
+        self.unknown: list[str] = []
         self._decoder = None
         self.seconds = 0.0
         self.checked = self.again = 0
@@ -86,7 +87,11 @@ class Tally:
             import pocketsphinx
 
             self._decoder = pocketsphinx.Decoder(samprate=measure.ALIGN_RATE, loglevel="FATAL")
-        found = measure.align(clip.samples, clip.sample_rate, text, self._decoder)
+        try:
+            found = measure.align(clip.samples, clip.sample_rate, text, self._decoder)
+        except LookupError as exc:  # a word pocketsphinx does not know: it cannot align
+            self.unknown.append(f"{text!r} ({exc})")
+            return
         self.right.append((f"{label} {text!r}", None if found is None else found.score))
         count = len(text.split())
         before = self.before.get(count)
@@ -110,6 +115,9 @@ def alignment_report(tally: Tally) -> None:
         f"min {held.min():.2f}, 1st percentile {np.percentile(held, 1):.2f}, "
         f"median {np.median(held):.2f}"
     )
+    print(f"    {len(tally.unknown)} sentences with a word not in pocketsphinx's dictionary")
+    for text in tally.unknown:
+        print(f"      {text}")
     for text, score in tally.right:
         if score is None or score < SCORES[0]:
             print(

@@ -170,12 +170,16 @@ def forced_alignment(
     extra) aligns it in the audio, or None where it does not align (a clip that does not say
     its text, mostly). `decoder`: a pocketsphinx.Decoder at ALIGN_RATE to reuse. The words are
     the text's runs of letters and apostrophes ("self-kind" is two)."""
-    found = align(samples, sample_rate, text, decoder)
+    try:
+        found = align(samples, sample_rate, text, decoder)
+    except LookupError:
+        return None
     return None if found is None else found.words
 
 
 def align(samples: np.ndarray, sample_rate: int, text: str, decoder=None) -> Alignment | None:
-    """`forced_alignment` with its score."""
+    """`forced_alignment` with its score; LookupError where a word of `text` is not in
+    pocketsphinx's dictionary (so it cannot be aligned at all)."""
     import pocketsphinx
     import soxr
 
@@ -187,6 +191,9 @@ def align(samples: np.ndarray, sample_rate: int, text: str, decoder=None) -> Ali
     words = re.findall(r"[a-z']+", text.lower())
     if not words:
         return None
+    unknown = [w for w in words if decoder.lookup_word(w) is None]
+    if unknown:
+        raise LookupError(f"not in the dictionary: {', '.join(unknown)}")
     decoder.set_align_text(" ".join(words))
     decoder.start_utt()
     raw = (np.clip(pcm + noise, -1, 1) * 32767).astype("<i2").tobytes()
