@@ -100,6 +100,20 @@ def test_check_reports_file_and_line(runner, tmp_path, body, line, message):
     assert f"{path}:{line}: " in result.output and message in result.output, result.output
 
 
+def test_a_misspelt_helper_is_reported_once_with_what_it_may_mean(runner, tmp_path):
+    """Found by the names check; the render that then fails on it does not say it again."""
+    path = tmp_path / "mine.j2"
+    path.write_text(
+        '{#\ntitle = "T"\ndescription = "D"\nminutes = 3\n#}\nHello. {{ pase(3) }}\n'
+        "{{ pause(9, flex=True) }}\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(main, ["check", str(path)])
+    assert result.exit_code == 1
+    assert result.output.count("pase") == 1, result.output
+    assert f"{path}:6: 'pase' is not defined; did you mean pause()?" in result.output
+
+
 def test_check_reports_unused_variables_and_header_mistakes(runner, tmp_path):
     path = tmp_path / "mine.j2"
     path.write_text(

@@ -92,6 +92,7 @@ class _Checker:
         self.lines = text.splitlines()
         self.problems: list[Problem] = []
         self.helper_lines: dict[str, int] = {}  # markup a helper returned -> its template line
+        self.undefined: set[str] = set()  # names reported as not defined
 
     def add(self, line: int | None, message: str, warning: bool = False) -> None:
         self.problems.append(Problem(str(self.path), line, message, warning))
@@ -117,7 +118,7 @@ class _Checker:
             else:
                 self.add(exc.lineno, f"syntax error: {exc.message}")
             return
-        self.names(info, tree, used)
+        self.undefined = self.names(info, tree, used)
         self.bare(info, tree)
         self.given(info, tree)
         defaults = {v.name: v.default for v in info.variables}
@@ -298,7 +299,9 @@ class _Checker:
                 minutes=minutes,
             )
         except TemplateError as exc:
-            self.add(exc.line, _bare(exc))
+            named = re.match(r"'([^']+)' is undefined", _bare(exc))
+            if not (named and named[1] in self.undefined):  # said once already, by names()
+                self.add(exc.line, _bare(exc))
             return None
         rendered = text.splitlines()
         self.rendered = list(rendered)
