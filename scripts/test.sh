@@ -6,6 +6,10 @@
 #   --library: also the sweeps of the whole library with each real voice (pytest -m library; long)
 set -euo pipefail
 EXTRAS=${EXTRAS:-test,neural,cluster} source "$(dirname "$0")/_venv.sh"
+# Python's bytecode cache on, as an installed letgo has it (some sandboxes turn it off): else
+# every pytest worker rewrites the test modules' asserts again (about 15 s each) and every
+# `letgo` a test starts compiles letgo afresh. The caches are __pycache__ folders, git-ignored.
+unset PYTHONDONTWRITEBYTECODE
 fast_only=false
 e2e="e2e and not library"
 if [ "${1:-}" = "--fast" ]; then fast_only=true; shift; fi
