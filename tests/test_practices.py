@@ -30,9 +30,10 @@ PRACTICES = (
     "rain",
     "still-in-contact",
     "walking",
+    "before-a-hard-conversation",
 )
 #: Practices with a three-minute form; every practice has a five-minute one.
-THREE_MINUTES = ("grounding", "rain")
+THREE_MINUTES = ("grounding", "rain", "before-a-hard-conversation")
 #: Where the hurt is heaviest, a crisis line in words that hold in any country.
 CRISIS = tuple(name for name in PRACTICES if name not in ("rain", "walking"))
 #: Those that also name a crisis line the listener gives (`-v helpline=...`).
@@ -182,7 +183,8 @@ def test_each_day_says_its_recap_and_onward_lines_and_uses_the_person():
 @pytest.mark.parametrize("engine", ["pyttsx3", "piper"])
 @pytest.mark.parametrize("name", PRACTICES)
 def test_each_practice_fits_five_minutes_with_each_real_voice(name, engine, tmp_path):
-    """As `letgo show NAME --engine E` finds it; grounding and RAIN fit three."""
+    """As `letgo show NAME --engine E` finds it; grounding, RAIN and the minutes before a hard
+    conversation fit three."""
     real = session.Request(name, engine=engine, cache_dir=str(tmp_path))
     found = overview(real).shortest
     limit = 180.0 if name in THREE_MINUTES else 300.0
