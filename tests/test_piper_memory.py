@@ -84,3 +84,16 @@ def test_a_long_sentence_is_spoken_in_little_memory_and_the_model_is_freed_after
     assert seconds > 12  # all of it was said (about 16 s at the default pace)
     assert peak < 300, peak  # letgo's budget; about 250-270 MB measured
     assert after < before - 50, (before, after)
+
+
+def test_processes_speaking_at_once_share_the_cores(monkeypatch):
+    """A series' workers each give Piper their share of the cores, never less than one."""
+    from letgo.voice.engines import piper
+
+    monkeypatch.setattr(piper.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(piper, "_SPEAKERS", 1)
+    assert piper.default_threads() == 4
+    piper.share_cores(2)
+    assert piper.default_threads() == 2
+    piper.share_cores(8)
+    assert piper.default_threads() == 1

@@ -61,7 +61,7 @@ def run_local(
             max_workers=workers,
             mp_context=context,
             initializer=_start_worker,
-            initargs=(os.getpid(),),
+            initargs=(os.getpid(), workers),
             max_tasks_per_child=1,
         )
         waiting = list(todo)
@@ -167,9 +167,13 @@ def _work_here(work: Work, task, updates) -> Result:
         _IDLE.set()
 
 
-def _start_worker(build_pid: int) -> None:
+def _start_worker(build_pid: int, workers: int) -> None:
     """Runs first in each worker: Ctrl-C or SIGTERM stops the task in hand, which cleans up
-    after itself, and the worker stops by itself if the build that started it dies."""
+    after itself, and the worker stops by itself if the build that started it dies. A Piper
+    voice takes its share of the cores among the `workers`."""
+    from letgo.voice.engines import piper
+
+    piper.share_cores(workers)
     signal.signal(signal.SIGINT, _stop_task)
     signal.signal(signal.SIGTERM, _stop_task)
     _watch_parent(build_pid)

@@ -208,8 +208,20 @@ def _reason(exc: Exception) -> str:
     return (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
 
 
+#: How many processes speak at once on this machine (a series' workers): each Piper takes
+#: its share of the cores, so two workers on two cores run one thread each instead of four
+#: threads fighting over two (a 20-minute session beside another load: 58 s against 72 s).
+_SPEAKERS = 1
+
+
+def share_cores(speakers: int) -> None:
+    """Say that `speakers` processes (this one among them) will speak at once."""
+    global _SPEAKERS
+    _SPEAKERS = max(1, speakers)
+
+
 def default_threads() -> int:
-    return max(1, min(os.cpu_count() or 1, 4))
+    return max(1, min((os.cpu_count() or 1) // _SPEAKERS, 4))
 
 
 #: Phonemes that are not sounds of a word: the word separator and punctuation.
