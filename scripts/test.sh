@@ -24,14 +24,16 @@ echo "test.sh: checking style and types (ruff, ruff format, mypy)..." >&2
 .venv/bin/ruff check --quiet src tests scripts
 .venv/bin/ruff format --check --quiet src tests scripts
 .venv/bin/mypy
+# Each part runs on one pytest-xdist worker per core; a module marked xdist_group runs on one
+# worker, so the speech its tests share is spoken once.
 # pytest exits 5 when a part has no tests among those asked for (e.g. one file): not a failure.
 part() { .venv/bin/python -m pytest -q "$@" || { rc=$?; [ "$rc" -eq 5 ] || exit "$rc"; }; }
 start=$SECONDS
 echo "test.sh: the fast tests (fake engine, no Chromium), one worker per core..." >&2
-part -m "not e2e" -n auto "$@"
+part -m "not e2e" -n auto --dist loadgroup "$@"
 fast=$((SECONDS - start))
 echo "test.sh: fast part: ${fast} s" >&2
 $fast_only && exit 0
 echo "test.sh: the end-to-end tests (real engines, encoders, files, Chromium), one worker per core..." >&2
-part -m "$e2e" -n auto "$@"
+part -m "$e2e" -n auto --dist loadgroup "$@"
 echo "test.sh: fast part ${fast} s, end-to-end part $((SECONDS - start - fast)) s, whole suite $((SECONDS - start)) s" >&2

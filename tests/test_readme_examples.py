@@ -56,6 +56,9 @@ def example_lines() -> list[tuple[str, int, str]]:
 
 
 EXAMPLES = example_lines()
+#: One worker runs the lines (scripts/test.sh: --dist loadgroup), so they share one user's
+#: speech cache as the README's reader would: a line finds what an earlier one spoke.
+pytestmark = pytest.mark.xdist_group("readme")
 
 
 def arguments(command: str) -> list[str]:

@@ -15,7 +15,8 @@ from letgo.cli import main
 from letgo.settings.groups import MixSettings
 from letgo.voice.engines.piper import known_voices
 
-pytestmark = pytest.mark.e2e
+#: One worker runs the module (scripts/test.sh: --dist loadgroup), so its speech cache is shared.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("voice_e2e")]
 
 PIPER = pytest.param(
     "piper",

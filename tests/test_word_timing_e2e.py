@@ -10,7 +10,8 @@ from letgo.voice import timing, verify
 from letgo.voice.engines import Clip, make_engine, trim
 from letgo.words import script, speakable, templates
 
-pytestmark = pytest.mark.e2e
+#: One worker runs the module (scripts/test.sh: --dist loadgroup): each voice speaks once.
+pytestmark = [pytest.mark.e2e, pytest.mark.xdist_group("word_timing_e2e")]
 
 
 def sentences(count: int = 30) -> list[str]:
