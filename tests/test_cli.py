@@ -83,6 +83,9 @@ def test_list_shows_the_built_in_templates(runner):
     result = runner.invoke(main, ["list"])
     assert result.exit_code == 0
     assert "letting-go" in result.output and "(built-in)" in result.output
+    # the lengths line up however long a name is ("before-a-hard-conversation": 26 letters)
+    meditations = result.output.split("\n\n")[0].splitlines()[1:]
+    assert len({line.index(" min ") for line in meditations}) == 1, meditations
 
 
 def broken_template(tmp_path: Path) -> str:

@@ -40,23 +40,26 @@ def list_templates(template_dirs):
       letgo list
       letgo list --templates ~/meditations
     """
-    library = templates.TemplateLibrary(template_dirs)
-    click.echo("Meditations:")
-    for info in library.all():
-        length = f"{info.minutes:g} min" if info.minutes else ""
-        click.echo(
-            f"  {info.name:<24} {length:>7}  {info.title}: {info.description}  "
-            f"({where(info.origin, info.path.parent)})"
-        )
     from letgo.series.plan import plan_files
 
+    library = templates.TemplateLibrary(template_dirs)
+    meditations = library.all()
     plans = plan_files(tuple(str(d) for d in template_dirs))
+    # one name column for both lists, as wide as the longest name
+    width = max([24] + [len(i.name) for i in meditations] + [len(p.name) for p in plans])
+    click.echo("Meditations:")
+    for info in meditations:
+        length = f"{info.minutes:g} min" if info.minutes else ""
+        click.echo(
+            f"  {info.name:<{width}} {length:>7}  {info.title}: {info.description}  "
+            f"({where(info.origin, info.path.parent)})"
+        )
     if plans:
         click.echo("\nSeries:")
         for plan_info in plans:
             count = f"{plan_info.sessions} session{'' if plan_info.sessions == 1 else 's'}"
             click.echo(
-                f"  {plan_info.name:<24} {count:>11}  "
+                f"  {plan_info.name:<{width}} {count:>11}  "
                 f"{plan_info.title}: {plan_info.description}  "
                 f"({where(plan_info.origin, plan_info.path.parent.parent)})"
             )
