@@ -119,7 +119,9 @@ def test_the_lint_passes_every_built_in_template(name):
     assert not found, "\n".join(map(str, found))
 
 
-SHORT = [name for name in BUILTIN if templates.TemplateLibrary().find(name).minutes <= 6]
+#: The five-minute practices and shorter: their default leaves the least room over the real
+#: voice's shortest (the rest are checked by the library sweep, scripts/test.sh --library).
+SHORT = [name for name in BUILTIN if templates.TemplateLibrary().find(name).minutes <= 5]
 
 
 @pytest.mark.e2e

@@ -13,9 +13,11 @@ the helpers and the environment in `helpers`; their names are imported here too,
 from __future__ import annotations
 
 import difflib
+import functools
 import re
 import traceback
 from collections.abc import Iterable, Mapping
+from types import CodeType
 
 import jinja2
 from jinja2.sandbox import SecurityError
@@ -194,7 +196,8 @@ def render(
     env.undefined = undefined
     env.globals.update(helpers or {})
     try:  # the TOML header is a Jinja comment, so the whole file renders and lines match
-        template = env.from_string(keep_text_line_breaks(read_source(info.path)))
+        code = _compiled(keep_text_line_breaks(read_source(info.path)))
+        template = env.template_class.from_code(env, code, env.make_globals(None))
         return "".join(_limited(template.generate(**values)))
     except jinja2.TemplateSyntaxError as exc:
         raise TemplateError(exc.message or "syntax error", source, exc.lineno) from None
@@ -222,6 +225,13 @@ def render(
         raise TemplateError(str(exc), source, _template_line(exc)) from None
     except (TypeError, ArithmeticError, AttributeError, LookupError, RuntimeError) as exc:
         raise TemplateError(f"{type(exc).__name__}: {exc}", source, _template_line(exc)) from None
+
+
+@functools.lru_cache(maxsize=64)
+def _compiled(source: str) -> CodeType:
+    """A template's code, compiled once per text (the environment's settings are always
+    the same): finding a session's shortest length renders one text at many lengths."""
+    return make_environment().compile(source)
 
 
 def _limited(chunks):
