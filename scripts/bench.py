@@ -97,7 +97,7 @@ ONE_ENCODER = [
     *LETGO[:2],
     LETGO[2].replace(
         "from letgo.cli import main; main()",
-        "from letgo import mp3join\n"
+        "from letgo.file import mp3join\n"
         "mp3join.SHORTEST = float('inf')\n"
         "from letgo.cli import main; main()",
     ),
