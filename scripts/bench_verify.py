@@ -172,6 +172,14 @@ def run(
     return tally, wall
 
 
+def problems(tally: Tally) -> None:
+    """Each sentence spoken again and each that failed twice, with why."""
+    for reason in tally.reasons:
+        print(f"    again: {reason}")
+    for failure in tally.failed:
+        print(f"    FAILED TWICE: {failure}")
+
+
 def report(engine: str, template: str, label: str, tally: Tally, wall: float) -> None:
     passed = tally.checked - tally.again
     share = 100 * passed / tally.checked if tally.checked else 0.0
@@ -181,10 +189,7 @@ def report(engine: str, template: str, label: str, tally: Tally, wall: float) ->
         f"check {tally.seconds:6.2f} s of {wall:7.2f} s ({100 * tally.seconds / wall:4.1f}%) "
         f"[{load()}]"
     )
-    for reason in tally.reasons:
-        print(f"    again: {reason}")
-    for failure in tally.failed:
-        print(f"    FAILED TWICE: {failure}")
+    problems(tally)
 
 
 def library(engine: str, align: bool = False) -> None:
@@ -204,10 +209,7 @@ def library(engine: str, align: bool = False) -> None:
         f"{total.again} spoken again, {len(total.failed)} failed twice; "
         f"{wall:.0f} s [{load()}]"
     )
-    for reason in total.reasons:
-        print(f"    again: {reason}")
-    for failure in total.failed:
-        print(f"    FAILED TWICE: {failure}")
+    problems(total)
     if align:
         alignment_report(total)
 

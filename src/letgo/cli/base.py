@@ -238,15 +238,20 @@ def template_options(command):
             metavar="NAME=VALUE",
             help="Set a template variable, e.g. -v name=Sam (repeatable).",
         ),
-        click.option(
-            "--templates",
-            "template_dirs",
-            multiple=True,
-            type=click.Path(file_okay=False, path_type=Path),
-            help="A folder of your own templates (repeatable); they win over built-ins.",
-        ),
+        templates_option("A folder of your own templates (repeatable); they win over built-ins."),
     ]
     return _apply(options, command)
+
+
+def templates_option(help: str):
+    """--templates FOLDER (repeatable): where to find the user's own templates."""
+    return click.option(
+        "--templates",
+        "template_dirs",
+        multiple=True,
+        type=click.Path(file_okay=False, path_type=Path),
+        help=help,
+    )
 
 
 no_cache_option = click.option(

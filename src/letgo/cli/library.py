@@ -16,18 +16,13 @@ from letgo.cli.base import (
     no_cache_option,
     settings_options,
     template_options,
+    templates_option,
 )
 from letgo.words import templates
 
 
 @click.command(name="list")
-@click.option(
-    "--templates",
-    "template_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="Also list the templates in this folder (repeatable).",
-)
+@templates_option("Also list the templates in this folder (repeatable).")
 @fail_cleanly
 def list_templates(template_dirs):
     """List the meditation templates and series plans, with where each comes from.
@@ -174,13 +169,7 @@ def new(name, folder):
 
 @click.command()
 @click.argument("files", nargs=-1, required=True, shell_complete=complete_template)
-@click.option(
-    "--templates",
-    "template_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="A folder of your own templates, to check one of them by name.",
-)
+@templates_option("A folder of your own templates, to check one of them by name.")
 @click.option(
     "-v",
     "--var",

@@ -16,6 +16,7 @@ from letgo.cli.base import (
     given,
     note_fallback,
     settings_options,
+    templates_option,
 )
 from letgo.cli.progress import SeriesProgress
 from letgo.settings import request
@@ -99,13 +100,7 @@ def series_new(path, title, force):
     help="Send sessions to a Dask cluster, e.g. tcp://10.0.0.5:8786 "
     "(needs letgo[cluster]; -o must be reachable by every worker).",
 )
-@click.option(
-    "--templates",
-    "template_dirs",
-    multiple=True,
-    type=click.Path(file_okay=False, path_type=Path),
-    help="A folder of your own templates (repeatable).",
-)
+@templates_option("A folder of your own templates (repeatable).")
 @click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON summary on stdout.")
 @settings_options(*ALL_TABLES)
