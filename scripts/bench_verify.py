@@ -1,11 +1,11 @@
 """What the speech check finds and costs, with each engine.
 
-For `letting-go` at 12 minutes: a cold render (an empty synthesis cache) and a warm one (the
-same cache), timing the render and, inside it, the speech check (the checks and any sentence
-spoken again); for two more meditations, the check over every sentence spoken. Prints, per
-engine and meditation, the share of sentences that passed at once, those spoken again and
-why, and those that failed twice; and the check's share of the cold and the warm render's
-wall time, with the load average beside each timing.
+For `letting-go` at 12 minutes: cold renders (an empty synthesis cache) with the check and
+without it, taken in turns (`--repeat` of each, medians), and a warm one (the same cache); for
+two more meditations, the check over every sentence spoken. Prints, per engine and meditation,
+the share of sentences that passed at once, those spoken again and why, and those that failed
+twice; the time the check works (it runs beside the speaking, on a thread of its own) and
+what it adds to the render's wall time, with the load average beside each timing.
 
 With `--library`, the false failures instead: every sentence of every built-in meditation (each
 at its default length) spoken with each voice into an empty cache, and per voice the sentences
@@ -17,7 +17,7 @@ checked, passed at once, spoken again and failed twice, each with its sentence a
     .venv/bin/python scripts/bench_verify.py --library --align --engine piper
 
 With `--align` (and `--library`), each clip is also aligned to its text with pocketsphinx
-(`measure.align`, the `test` extra), and to the text of the sentence before it with as many
+(`letgo.voice.align`, the `align` extra), and to the text of the sentence before it with as many
 words (another sentence's audio), to see whether forced alignment could catch a wrong clip
 without failing right ones: how many align, their scores, and how many of the wrong pairs the
 speech check passes that alignment would catch.
@@ -36,59 +36,63 @@ import numpy as np
 
 from letgo import session
 from letgo.settings.request import make
-from letgo.voice import speaking, verify
+from letgo.voice import align, speaking, verify
 from letgo.words import templates
 
 #: Alignment scores (log-likelihood per frame) tried as the line between right and wrong.
 SCORES = (-2.5, -3.0, -3.5, -4.0)
+FOR_VOICE = align.for_voice
 
 
 class Tally:
-    """Wraps `speaking.checked`: counts, reasons and the time it takes; with `align`, also
-    pocketsphinx's alignment of each clip to its text and of the clip before it with as many
-    words (`Tally.right`, `Tally.wrong`: (text, score or None, the check passes it))."""
+    """Wraps `speaking.kept` and `verify.problem`: counts, reasons and the time the checks
+    take (and any sentence spoken again); with `aligning`, also pocketsphinx's alignment of
+    each clip to its text and of the clip before it with as many words (`Tally.right`,
+    `Tally.wrong`: (text, score or None, the checks other than alignment pass it))."""
 
-    def __init__(self, align: bool = False):
-        self.align = align
+    def __init__(self, aligning: bool = False):
+        self.aligning = aligning
         self.right: list[tuple[str, float | None]] = []
         self.wrong: list[tuple[str, float | None, bool]] = []
         self.before: dict[int, tuple[str, object]] = {}
         self.unknown: list[str] = []
-        self._decoder = None
+        self._aligner: align.Aligner | None = None
         self.seconds = 0.0
         self.checked = self.again = 0
         self.failed: list[str] = []
         self.reasons: list[str] = []
-        self._checked = speaking.checked
+        self._last: dict[str, str | None] = {}
+        self._kept, self._problem = speaking.kept, verify.problem
 
-    def __call__(self, engine, text, clip, label, strict):
+    def problem(self, clip, text, *args):
         started = time.perf_counter()
-        self.checked += 1
-        reason = verify.problem(clip, text, engine.words_per_minute, engine.times_words)
-        if reason is not None:
-            self.again += 1
-            self.reasons.append(f"{label} {text!r}: {reason}")
-        if self.align:
+        self._last[text] = self._problem(clip, text, *args)
+        self.seconds += time.perf_counter() - started
+        return self._last[text]
+
+    def kept(self, engine, text, clip, reason, label, strict, aligner=None):
+        if self.aligning:
             self.aligned(engine, text, clip, label)
+        self.checked += 1
+        if reason is None:
+            return clip, True
+        self.again += 1
+        self.reasons.append(f"{label} {text!r}: {reason}")
+        started = time.perf_counter()
         try:
-            result = self._checked(engine, text, clip, label, strict)
+            result = self._kept(engine, text, clip, reason, label, strict, aligner)
         finally:
             self.seconds += time.perf_counter() - started
         if not result[1]:
-            second = verify.problem(result[0], text, engine.words_per_minute, engine.times_words)
-            self.failed.append(f"{label} {text!r}: {second}")
+            self.failed.append(f"{label} {text!r}: {self._last[text]}")
         return result
 
     def aligned(self, engine, text, clip, label):
         """Align `clip` to `text`, and the clip before it with as many words to `text`."""
-        import measure
-
-        if self._decoder is None:
-            import pocketsphinx
-
-            self._decoder = pocketsphinx.Decoder(samprate=measure.ALIGN_RATE, loglevel="FATAL")
+        if self._aligner is None:
+            self._aligner = align.Aligner()
         try:
-            found = measure.align(clip.samples, clip.sample_rate, text, self._decoder)
+            found = self._aligner.align(clip.samples, clip.sample_rate, text)
         except LookupError as exc:  # a word pocketsphinx does not know: it cannot align
             self.unknown.append(f"{text!r} ({exc})")
             return
@@ -97,10 +101,8 @@ class Tally:
         before = self.before.get(count)
         if before is not None and before[0] != text:
             other = before[1]
-            passes = (
-                verify.problem(other, text, engine.words_per_minute, engine.times_words) is None
-            )
-            found = measure.align(other.samples, other.sample_rate, text, self._decoder)
+            passes = self._problem(other, text, engine.words_per_minute, engine.times_words) is None
+            found = self._aligner.align(other.samples, other.sample_rate, text)
             score = None if found is None else found.score
             self.wrong.append((f"{text!r} on {before[0]!r}", score, passes))
         self.before[count] = (text, clip)
@@ -153,9 +155,13 @@ def run(
     cache: Path,
     output: Path | None,
     tally: Tally | None = None,
+    check: bool = True,
 ):
     tally = tally or Tally()
-    speaking.checked = tally  # type: ignore[assignment]
+    speaking.kept, verify.problem = tally.kept, tally.problem  # type: ignore[assignment]
+    if not check:
+        verify.problem = lambda *args: None  # type: ignore[assignment]
+        align.for_voice = lambda *args: None  # type: ignore[assignment]
     try:
         settings = {"engine": engine, "background": "none"}
         if minutes:
@@ -168,7 +174,8 @@ def run(
             session.prepare(request)
         wall = time.perf_counter() - started
     finally:
-        speaking.checked = tally._checked  # type: ignore[assignment]
+        speaking.kept, verify.problem = tally._kept, tally._problem  # type: ignore[assignment]
+        align.for_voice = FOR_VOICE  # type: ignore[assignment]
     return tally, wall
 
 
@@ -186,17 +193,40 @@ def report(engine: str, template: str, label: str, tally: Tally, wall: float) ->
     print(
         f"{engine:8} {template:22} {label:5} {tally.checked:4} spoken, {passed:4} passed at once "
         f"({share:5.1f}%), {tally.again} spoken again, {len(tally.failed)} failed twice; "
-        f"check {tally.seconds:6.2f} s of {wall:7.2f} s ({100 * tally.seconds / wall:4.1f}%) "
-        f"[{load()}]"
+        f"the check works {tally.seconds:6.2f} s in a render of {wall:7.2f} s [{load()}]"
     )
     problems(tally)
 
 
-def library(engine: str, align: bool = False) -> None:
+def cost(engine: str, minutes: float, repeat: int, folder: Path) -> None:
+    """Cold renders of letting-go with the check and without it, in turns; then a warm one."""
+    walls: dict[bool, list[float]] = {True: [], False: []}
+    for n in range(repeat):
+        for check in (True, False):
+            cache = folder / f"cache-{n}-{check}"
+            tally, wall = run(engine, "letting-go", minutes, cache, folder / "out.mp3", check=check)
+            walls[check].append(wall)
+            if check:
+                report(engine, "letting-go", "cold", tally, wall)
+            else:
+                label = "letting-go"
+                print(f"{engine:8} {label:22} cold  without the check: {wall:7.2f} s [{load()}]")
+    warm = folder / f"cache-{repeat - 1}-True"
+    tally, wall = run(engine, "letting-go", minutes, warm, folder / "out.mp3")
+    report(engine, "letting-go", "warm", tally, wall)
+    on, off = float(np.median(walls[True])), float(np.median(walls[False]))
+    print(
+        f"{engine:8} letting-go at {minutes:g} min, cold, median of {repeat}: {on:.2f} s with the "
+        f"check, {off:.2f} s without: it adds {on - off:+.2f} s ({100 * (on - off) / off:+.1f}%) "
+        f"[{load()}]"
+    )
+
+
+def library(engine: str, aligning: bool = False) -> None:
     """Every built-in meditation at its default length, spoken into one empty cache (a
     sentence two meditations share is spoken and checked once): the false failures."""
     names = [info.name for info in templates.TemplateLibrary().all()]
-    total = Tally(align)
+    total = Tally(aligning)
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="letgo-bench-verify-") as folder:
         for name in names:
@@ -210,7 +240,7 @@ def library(engine: str, align: bool = False) -> None:
         f"{wall:.0f} s [{load()}]"
     )
     problems(total)
-    if align:
+    if aligning:
         alignment_report(total)
 
 
@@ -219,6 +249,7 @@ def main() -> None:
     parser.add_argument("--engine", action="append", choices=("piper", "pyttsx3", "fake"))
     parser.add_argument("--also", action="append", help="more meditations (default: whole, grief)")
     parser.add_argument("--minutes", type=float, default=12.0)
+    parser.add_argument("--repeat", type=int, default=3, help="cold renders of each kind")
     parser.add_argument(
         "--library", action="store_true", help="every built-in meditation: the false failures"
     )
@@ -232,12 +263,9 @@ def main() -> None:
             library(engine, args.align)
             continue
         with tempfile.TemporaryDirectory(prefix="letgo-bench-verify-") as folder:
-            cache, out = Path(folder) / "cache", Path(folder) / "letting-go.mp3"
-            for label in ("cold", "warm"):
-                tally, wall = run(engine, "letting-go", args.minutes, cache, out)
-                report(engine, "letting-go", label, tally, wall)
+            cost(engine, args.minutes, args.repeat, Path(folder))
             for template in args.also or ["whole", "grief"]:
-                tally, wall = run(engine, template, None, cache, None)
+                tally, wall = run(engine, template, None, Path(folder) / "cache", None)
                 report(engine, template, "cold", tally, wall)
 
 

@@ -15,6 +15,7 @@ import numpy as np
 from letgo.file import ffmpeg
 from letgo.file.ffmpeg import StreamInfo as StreamInfo  # what stream_info gives
 from letgo.sound import dsp
+from letgo.voice import align
 
 
 @dataclass(frozen=True)
@@ -146,69 +147,15 @@ def voice(path: Path | str, timeline) -> MeteredVoice:
 
 # --- forced alignment: where a recogniser hears each word -----------------------------------------
 
-#: The rate pocketsphinx's en-us model was trained at.
-ALIGN_RATE = 16000
-#: White noise this far under the clip's peak (dB) is added before aligning: pocketsphinx's
-#: features of exact digital silence (eSpeak's pauses are zeros) match none of its models, so
-#: without it it rejects most correct eSpeak sentences (13 of 30 aligned; 30 of 30 with it).
-ALIGN_NOISE_DB = -50.0
-
-
-@dataclass(frozen=True)
-class Alignment:
-    words: list[tuple[str, float, float]]
-    """(word, start, end) in seconds of each word of the text."""
-    score: float
-    """The aligned path's acoustic log-likelihood per frame relative to the best path
-    unconstrained by the text (0 at best; lower is a worse fit)."""
-
 
 def forced_alignment(
-    samples: np.ndarray, sample_rate: int, text: str, decoder=None
+    samples: np.ndarray, sample_rate: int, text: str, aligner: align.Aligner | None = None
 ) -> list[tuple[str, float, float]] | None:
-    """(word, start, end) in seconds of each word of `text` where pocketsphinx (5.x, the `test`
-    extra) aligns it in the audio, or None where it does not align (a clip that does not say
-    its text, mostly). `decoder`: a pocketsphinx.Decoder at ALIGN_RATE to reuse. The words are
-    the text's runs of letters and apostrophes ("self-kind" is two)."""
+    """(word, start, end) in seconds of each word of `text` where pocketsphinx (the `align`
+    extra; `letgo.voice.align`) aligns it in the audio, or None where it does not align (a
+    clip that does not say its text, mostly, or a word its dictionary lacks)."""
     try:
-        found = align(samples, sample_rate, text, decoder)
+        found = (aligner or align.Aligner()).align(samples, sample_rate, text)
     except LookupError:
         return None
     return None if found is None else found.words
-
-
-def align(samples: np.ndarray, sample_rate: int, text: str, decoder=None) -> Alignment | None:
-    """`forced_alignment` with its score; LookupError where a word of `text` is not in
-    pocketsphinx's dictionary (so it cannot be aligned at all)."""
-    import pocketsphinx
-    import soxr
-
-    if decoder is None:
-        decoder = pocketsphinx.Decoder(samprate=ALIGN_RATE, loglevel="FATAL")
-    pcm = soxr.resample(np.asarray(samples, dtype=np.float32), sample_rate, ALIGN_RATE)
-    peak = float(np.max(np.abs(pcm))) if len(pcm) else 0.0
-    noise = np.random.default_rng(0).standard_normal(len(pcm)) * peak * dsp.db(ALIGN_NOISE_DB)
-    words = re.findall(r"[a-z']+", text.lower())
-    if not words:
-        return None
-    unknown = [w for w in words if decoder.lookup_word(w) is None]
-    if unknown:
-        raise LookupError(f"not in the dictionary: {', '.join(unknown)}")
-    decoder.set_align_text(" ".join(words))
-    decoder.start_utt()
-    raw = (np.clip(pcm + noise, -1, 1) * 32767).astype("<i2").tobytes()
-    decoder.process_raw(raw, full_utt=True)
-    decoder.end_utt()
-    if decoder.hyp() is None:
-        return None
-    frame = 1 / decoder.config["frate"]
-    segments = list(decoder.seg())
-    score = sum(float(np.log(max(s.ascore, 1e-300))) for s in segments if s.word != "</s>")
-    return Alignment(
-        [
-            (re.sub(r"\(\d+\)$", "", s.word), s.start_frame * frame, (s.end_frame + 1) * frame)
-            for s in segments
-            if not s.word.startswith(("<", "[", "+", "("))  # silences and noises
-        ],
-        score / max(1, decoder.n_frames()),
-    )

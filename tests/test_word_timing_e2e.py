@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import measure
-from letgo.voice import timing, verify
+from letgo.voice import align, timing, verify
 from letgo.voice.engines import Clip, make_engine, trim
 from letgo.words import script, speakable, templates
 
@@ -95,12 +95,12 @@ def test_word_times_agree_with_forced_alignment_where_it_holds(spoken):
     word and never puts a pause between Piper's words, where the engine's starts agree with
     where sound begins after a pause (the test above); so its median lead is taken out
     first, and what is left is held to the bounds above."""
-    pocketsphinx = pytest.importorskip("pocketsphinx")
+    pytest.importorskip("pocketsphinx")
     name, clips, _, _ = spoken
-    decoder = pocketsphinx.Decoder(samprate=measure.ALIGN_RATE, loglevel="FATAL")
+    aligner = align.Aligner(text for text, _ in clips)
     differences, held = [], 0
     for text, clip in clips:
-        theirs = measure.forced_alignment(clip.samples, clip.sample_rate, text, decoder)
+        theirs = measure.forced_alignment(clip.samples, clip.sample_rate, text, aligner)
         if theirs is None or len(theirs) != len(clip.words):
             continue
         held += 1

@@ -7,10 +7,13 @@ its prosody asks for, and checked (`verify`) before it is kept.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import nullcontext
 
 from letgo.errors import SynthesisError
-from letgo.voice import verify
+from letgo.voice import align, verify
 from letgo.voice.cache import ClipCache
 from letgo.voice.engines import Clip, Engine, trim
 
@@ -62,39 +65,77 @@ def synthesize(
         len(missing),
     )
     done = len(unique) - len(missing)
+    aligner = align.for_voice(engine.language, (text for text, _ in missing)) if missing else None
     if progress and done:
         progress(done, len(unique))
-    for voice, variant in engines.items():
-        texts = [text for text, v in missing if v == voice]
-        if not texts:
-            continue
-        offset = done
-        report = (
-            (lambda n, _total, offset=offset: progress(offset + n, len(unique)))
-            if progress
-            else None
-        )
-        for text, clip in zip(texts, variant.synthesize(texts, report), strict=False):
-            clip, passed = checked(variant, text, trim.edges(clip), label, strict)
-            spoken[(text, voice)] = (
-                cache.put(keys[(text, voice)], clip) if cache is not None and passed else clip
+    with aligner or nullcontext(), ThreadPoolExecutor(1, thread_name_prefix="check") as checking:
+        for voice, variant in engines.items():
+            texts = [text for text, v in missing if v == voice]
+            if not texts:
+                continue
+            offset = done
+            report = (
+                (lambda n, _total, offset=offset: progress(offset + n, len(unique)))
+                if progress
+                else None
             )
-        done += len(texts)
+            said = _checked(variant, texts, report, checking, aligner, label, strict)
+            for text, clip, passed in said:
+                if cache is not None and passed:
+                    clip = cache.put(keys[(text, voice)], clip)
+                spoken[(text, voice)] = clip
+            done += len(texts)
     if cache is not None and missing:  # it grew: keep it within its limit
         cache.prune()
     return [spoken[line] for line in wanted]
 
 
-def checked(engine: Engine, text: str, clip: Clip, label: str, strict: bool) -> tuple[Clip, bool]:
-    """`clip` if it passes the speech check, else `text` spoken again (for Piper, with other
-    noise: its voice draws afresh each time) and checked again: (the clip to use, whether it
-    passed). A second failure is one warning line, or with `strict` a SynthesisError."""
-    reason = verify.problem(clip, text, engine.words_per_minute, engine.times_words)
+def _checked(
+    engine: Engine,
+    texts: list[str],
+    report: Callable[[int, int], None] | None,
+    checking: ThreadPoolExecutor,
+    aligner: align.AlignerProcess | None,
+    label: str,
+    strict: bool,
+) -> Iterator[tuple[str, Clip, bool]]:
+    """(text, the clip to keep, whether it passed) for each of `texts`, in order, as `engine`
+    speaks them. Each clip is checked on `checking`'s thread while the engine speaks the next
+    (pyttsx3 speaks in a process of its own, Piper mostly outside the GIL), so the check
+    costs a cold render little of its time; one that fails is spoken again (`kept`)."""
+    pending: deque[tuple[str, Clip, Future[str | None]]] = deque()
+    wpm, timed = engine.words_per_minute, engine.times_words
+    for text, clip in zip(texts, engine.synthesize(texts, report), strict=False):
+        clip = trim.edges(clip)
+        found = checking.submit(verify.problem, clip, text, wpm, timed, aligner)
+        pending.append((text, clip, found))
+        while pending and pending[0][2].done():
+            text, clip, found = pending.popleft()
+            yield text, *kept(engine, text, clip, found.result(), label, strict, aligner)
+    while pending:
+        text, clip, found = pending.popleft()
+        yield text, *kept(engine, text, clip, found.result(), label, strict, aligner)
+
+
+def kept(
+    engine: Engine,
+    text: str,
+    clip: Clip,
+    reason: str | None,
+    label: str,
+    strict: bool,
+    aligner: align.AlignerProcess | None = None,
+) -> tuple[Clip, bool]:
+    """The clip to keep for `text`, where the speech check found `reason` wrong with `clip`
+    (None: nothing): `clip` itself, or `text` spoken again (for Piper, with other noise: its
+    voice draws afresh each time) and checked again (with `aligner`, where the voice is
+    English): (the clip, whether it passed). A second failure is one warning line, or with
+    `strict` a SynthesisError."""
     if reason is None:
         return clip, True
     log.info('"%s" failed the speech check (%s): spoken again', text, reason)
     again = trim.edges(next(iter(engine.synthesize([text]))))
-    reason = verify.problem(again, text, engine.words_per_minute, engine.times_words)
+    reason = verify.problem(again, text, engine.words_per_minute, engine.times_words, aligner)
     if reason is None:
         return again, True
     where = f" in {label}" if label else ""

@@ -9,19 +9,17 @@ clip an engine has just spoken is checked against its sentence before it is cach
 - the words come at a plausible pace for the voice, each word has sound under it, there is no
   long silence between two words, and nothing loud before the first or after the last.
 
-The word times are the engine's own (Piper's phoneme lengths, eSpeak NG's word events): no
-recogniser runs. So a clip of another sentence with the same number of words and a similar
-length passes; every other failure above is caught. A voice whose engine gives no word times
-(macOS and Windows voices) gets the length and sound checks only.
-
-Forced alignment with pocketsphinx (`scripts/measure.py`'s `align`, the `test` extra) was
-measured over the whole library (`scripts/bench_verify.py --library --align`) and is not part
-of the check yet. Its earlier rejections of correct eSpeak sentences came from eSpeak's exact
-digital silence, which matches none of its models: with faint noise added it aligned every
-correct clip of both voices (1618 of 1618 each; 17 sentences hold a word its dictionary lacks,
-"partway", "helpline"), and failed to align another sentence's clip with as many words in
-782 of 1593 pairs with Piper and 1066 of 1593 with eSpeak, all pairs this check passes. A
-line on its score per frame catches more but fails correct one-word sentences ("One.", "Hold.").
+The word times are the engine's own (Piper's phoneme lengths, eSpeak NG's word events), and
+an engine that says another sentence with as many words, at a similar length, times it as well
+as the right one. So for an English voice, where pocketsphinx is installed (the `align` extra),
+the clip is also aligned to its text (`align`): one it cannot align fails. Measured over every
+sentence of the built-in library with both voices (`scripts/bench_verify.py --library --align`,
+white noise 50 dB down so eSpeak's digital silence matches its models), it aligned all 1618
+correct clips of each, and refused 782 (Piper) and 1066 (eSpeak) of 1593 clips of another
+sentence with as many words, all of which the other checks pass. A sentence with a word its
+dictionary lacks ("partway", "helpline") and a voice in another language get the checks above.
+A voice whose engine gives no word times (macOS and Windows voices) gets the length and sound
+checks, and the alignment where it speaks English.
 """
 
 from __future__ import annotations
@@ -30,6 +28,7 @@ import numpy as np
 
 from letgo.sound.dsp import gain_db
 from letgo.voice import timing
+from letgo.voice.align import Aligner, AlignerProcess
 from letgo.voice.engines import Clip, clipcheck
 
 #: A word's loudest 10 ms must be within this of the clip's loudest (dB), or it is silent.
@@ -58,16 +57,27 @@ def _frames(clip: Clip) -> tuple[np.ndarray, int]:
 
 
 def problem(
-    clip: Clip | None, text: str, words_per_minute: float, timed: bool = True
+    clip: Clip | None,
+    text: str,
+    words_per_minute: float,
+    timed: bool = True,
+    aligner: Aligner | AlignerProcess | None = None,
 ) -> str | None:
     """None if `clip` passes the check for `text`; otherwise what is wrong, in a few words.
-    `timed`: the engine times its words (else only the length and the sound are checked)."""
+    `timed`: the engine times its words (else its words' times are not checked); `aligner`:
+    the clip must also align to its text where the aligner knows its words."""
     reason = clipcheck.problem(clip, text, words_per_minute)
-    if reason is not None or clip is None:
-        return reason
+    if reason is None and clip is not None and timed:
+        reason = _timing_problem(clip, text, words_per_minute)
+    if reason is None and clip is not None and aligner is not None:
+        if aligner.hears(clip, text) is False:
+            return "pocketsphinx cannot align the text to it"
+    return reason
+
+
+def _timing_problem(clip: Clip, text: str, words_per_minute: float) -> str | None:
+    """What is wrong with the engine's word times and the sound under them, or None."""
     words = timing.tokens(text)
-    if not timed:
-        return None
     if not timing.valid(clip.words, len(words), clip.frames):
         got = "no" if clip.words is None else f"{len(clip.words)}"
         return f"the engine timed {got} words for the {len(words)} of the text within the clip"

@@ -78,10 +78,15 @@ class VoiceInfo:
 
 def speaks(voice: VoiceInfo, language: str) -> bool:
     """Whether `voice` speaks `language` or a variety of it ("en" for en-gb and en_US)."""
+    return is_language(voice.language, language)
+
+
+def is_language(codes: str, language: str) -> bool:
+    """Whether one of `codes` ("en_US", "en-gb, en") is `language` or a variety of it."""
     want = language.lower().replace("_", "-")
     return any(
         code == want or code.startswith(want + "-")
-        for code in voice.language.lower().replace("_", "-").replace(" ", "").split(",")
+        for code in codes.lower().replace("_", "-").replace(" ", "").split(",")
     )
 
 
@@ -125,6 +130,11 @@ class Engine(Protocol):
     def times_words(self) -> bool:
         """Whether its clips carry the words' times (`Clip.words`): the speech check holds
         a clip that should and does not as failed."""
+
+    @property
+    def language(self) -> str:
+        """The language its voice speaks ("en_US", "en"; '' where not known): the speech
+        check aligns English speech to its text (`align`)."""
 
     def identity(self) -> str:
         """Engine, version, voice and settings: everything that changes the sound."""

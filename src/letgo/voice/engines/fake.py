@@ -55,6 +55,7 @@ class FakeEngine:
         return 60.0 / (5.7 * SECONDS_PER_CHAR) * self.rate
 
     times_words = True
+    language = ""  # tones: no recogniser hears them as words
 
     def identity(self) -> str:
         voice = "" if (self.rate, self.pitch) == (1.0, 0.0) else f"/{self.rate}/{self.pitch}"

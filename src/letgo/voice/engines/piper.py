@@ -423,6 +423,11 @@ class PiperEngine:
         return WPM_AT_SCALE_1 / self.settings.length_scale
 
     @property
+    def language(self) -> str:
+        """The voice config's language code ("en_US")."""
+        return _language(self.files.config)
+
+    @property
     def times_words(self) -> bool:
         """Where its voice could be patched for phoneme lengths (see `piper_align`)."""
         from letgo.voice.engines.piper_align import patched_path

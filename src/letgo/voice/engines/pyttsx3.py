@@ -203,6 +203,11 @@ class Pyttsx3Engine:
         macOS and Windows do not, through pyttsx3."""
         return sys.platform.startswith("linux")
 
+    @property
+    def language(self) -> str:
+        """What the voice in use says it speaks (its worker is asked)."""
+        return str(self.describe().get("language", ""))
+
     def voices(self) -> list[VoiceInfo]:
         reply = self._ensure_worker().ask({"op": "voices"}, START_TIMEOUT)
         if not reply.get("ok"):
