@@ -5,7 +5,7 @@
 #   --fast: the checks and the fast part only
 #   --library: also the sweeps of the whole library with each real voice (pytest -m library; long)
 set -euo pipefail
-EXTRAS=${EXTRAS:-test,neural,cluster} source "$(dirname "$0")/_venv.sh"
+EXTRAS=${EXTRAS:-test,neural,align,cluster} source "$(dirname "$0")/_venv.sh"
 # Python's bytecode cache on, as an installed letgo has it (some sandboxes turn it off): else
 # every pytest worker rewrites the test modules' asserts again (about 15 s each) and every
 # `letgo` a test starts compiles letgo afresh. The caches are __pycache__ folders, git-ignored.

@@ -114,6 +114,27 @@ def test_a_misspelt_helper_is_reported_once_with_what_it_may_mean(runner, tmp_pa
     assert f"{path}:6: 'pase' is not defined; did you mean pause()?" in result.output
 
 
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ("Hello {{ paus(3) }}.\n", "'paus' is a variable, not a helper; did you mean pause()?"),
+        ("Hello {{ zzqx(3) }}.\n", "'zzqx' is a variable, not a helper; the helpers are pause()"),
+        ("Hello {{ 'you' | uper }}.\n", "there is no filter named 'uper'; did you mean upper?"),
+    ],
+)
+def test_a_template_without_a_header_hears_what_it_misspelt(runner, tmp_path, body, message):
+    """With no header every free name is a variable, so a misspelt helper is a variable
+    called like one; a misspelt filter is not a syntax error. check and render say so."""
+    path = tmp_path / "mine.j2"
+    path.write_text(body, encoding="utf-8")
+    checked = runner.invoke(main, ["check", str(path)])
+    assert checked.exit_code == 1 and f"{path}:1: {message}" in checked.output, checked.output
+    out = tmp_path / "mine.wav"
+    rendered = runner.invoke(main, ["render", str(path), "--engine", "fake", "-o", str(out)])
+    assert rendered.exit_code == 2 and not out.exists()  # the template is the input
+    assert rendered.output.startswith(f"letgo: error: {path}:1: {message}"), rendered.output
+
+
 def test_check_reports_unused_variables_and_header_mistakes(runner, tmp_path):
     path = tmp_path / "mine.j2"
     path.write_text(

@@ -170,7 +170,7 @@ def test_the_setup_scripts_say_what_they_do_while_pip_works(tmp_path):
     installing = next(i for i, line in enumerate(lines) if line.startswith("installing letgo"))
     assert "a minute or more" in lines[installing]
     assert lines[installing + 1].startswith("ran python -m pip install --quiet -e")
-    assert lines[installing + 1].endswith(".[neural]")  # the first render speaks with Piper
+    assert lines[installing + 1].endswith(".[neural,align]")  # Piper, checked by pocketsphinx
     assert lines.index("updating pip...") < installing
     assert any(line.startswith("rendering letting-go") for line in lines)
 

@@ -13,6 +13,7 @@ from letgo.cli.base import (
 from letgo.cli.progress import ProgressDisplay
 from letgo.errors import LetgoError
 from letgo.settings import config
+from letgo.voice import align
 from letgo.voice.cache import ClipCache
 from letgo.voice.engines import (
     ENGINES,
@@ -276,6 +277,13 @@ def doctor():
         )
     else:
         click.echo("note    piper (neural voice) not installed: pip install 'letgo[neural]'")
+    if align.installed():
+        click.echo("ok      speech check: pocketsphinx hears each English sentence as it is spoken")
+    else:
+        click.echo(
+            "note    speech check without a recogniser (another sentence's audio could pass): "
+            "pip install 'letgo[align]'"
+        )
     store = ClipCache()
     stats = store.stats()
     click.echo(

@@ -31,7 +31,7 @@ from jinja2 import meta, nodes
 
 from letgo.errors import TemplateError, TemplateNotFound
 from letgo.file import reading
-from letgo.words.helpers import keep_text_line_breaks, make_environment
+from letgo.words.helpers import keep_text_line_breaks, make_environment, syntax_problem
 
 SUFFIX = ".j2"
 _HEADER = re.compile(r"\A\s*\{#(?P<body>.*?)#\}", re.DOTALL)
@@ -161,7 +161,7 @@ def used_variables(text: str, source: str | None = None) -> list[str]:
         tree = env.parse(keep_text_line_breaks(text))
         free = meta.find_undeclared_variables(tree) - set(env.globals) - set(RESERVED)
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(f"syntax error: {exc.message}", source, exc.lineno) from None
+        raise TemplateError(syntax_problem(exc), source, exc.lineno) from None
     ordered = [n.name for n in tree.find_all(nodes.Name) if n.name in free]
     return [name for name in dict.fromkeys(ordered) if NAME.match(name)]
 

@@ -8,6 +8,7 @@ helpers, and nothing else of Python.
 
 from __future__ import annotations
 
+import difflib
 import re
 
 import jinja2
@@ -285,3 +286,16 @@ def keep_text_line_breaks(source: str) -> str:
             stripped = line.rstrip()
             lines[i] = stripped[:-2] + "+%}" + line[len(stripped) :]
     return "\n".join(lines)
+
+
+def syntax_problem(exc: jinja2.TemplateSyntaxError) -> str:
+    """What Jinja found wrong, said for the template's writer: an unknown filter is named
+    with the filters close to it, not called a syntax error."""
+    message = exc.message or "the template cannot be read"
+    unknown = re.match(r"No filter named '([^']+)'", message)
+    if not unknown:
+        return f"syntax error: {message}"
+    filters = sorted(make_environment().filters)
+    close = difflib.get_close_matches(unknown[1], filters, n=1)
+    hint = f"did you mean {close[0]}?" if close else f"the filters are {', '.join(filters)}"
+    return f"there is no filter named '{unknown[1]}'; {hint}"

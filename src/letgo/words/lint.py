@@ -116,7 +116,7 @@ class _Checker:
                     f"(add {{% end{opened[0]} %}})",
                 )
             else:
-                self.add(exc.lineno, f"syntax error: {exc.message}")
+                self.add(exc.lineno, templates.syntax_problem(exc))
             return
         self.undefined = self.names(info, tree, used)
         self.bare(info, tree)

@@ -54,6 +54,7 @@ from letgo.words.helpers import (
     repeat,
     section,
     sentence,
+    syntax_problem,
 )
 from letgo.words.library import (
     ENV_VAR,
@@ -100,6 +101,7 @@ __all__ = [
     "section",
     "sentence",
     "session_minutes",
+    "syntax_problem",
     "undefined_hint",
     "used_variables",
     "user_dirs",
@@ -200,7 +202,7 @@ def render(
         template = env.template_class.from_code(env, code, env.make_globals(None))
         return "".join(_limited(template.generate(**values)))
     except jinja2.TemplateSyntaxError as exc:
-        raise TemplateError(exc.message or "syntax error", source, exc.lineno) from None
+        raise TemplateError(syntax_problem(exc), source, exc.lineno) from None
     except WorkLimit as exc:
         raise TemplateError(str(exc), source, _template_line(exc)) from None
     except MemoryError:
@@ -224,7 +226,33 @@ def render(
     except ValueError as exc:  # the helpers' own argument checks
         raise TemplateError(str(exc), source, _template_line(exc)) from None
     except (TypeError, ArithmeticError, AttributeError, LookupError, RuntimeError) as exc:
-        raise TemplateError(f"{type(exc).__name__}: {exc}", source, _template_line(exc)) from None
+        line = _template_line(exc)
+        called = _called_variable(info, line) if isinstance(exc, TypeError) else None
+        if called is not None:  # `paus(3)` in a template whose names are all its variables
+            hint = undefined_hint(called)
+            if not hint.startswith("did you mean"):
+                hint = f"the helpers are {', '.join(f'{name}()' for name in HELPERS)}"
+            message = f"'{called}' is a variable, not a helper; {hint}"
+            raise TemplateError(message, source, line) from None
+        raise TemplateError(f"{type(exc).__name__}: {exc}", source, line) from None
+
+
+def _called_variable(info: TemplateInfo, line: int | None) -> str | None:
+    """A variable of `info` called like a helper on `line`, if there is one."""
+    from jinja2 import nodes
+
+    tree = make_environment().parse(keep_text_line_breaks(read_source(info.path)))
+    variables = set(info.variable_names())
+    return next(
+        (
+            call.node.name
+            for call in tree.find_all(nodes.Call)
+            if isinstance(call.node, nodes.Name)
+            and call.node.name in variables
+            and line in (None, call.lineno)
+        ),
+        None,
+    )
 
 
 @functools.lru_cache(maxsize=64)
