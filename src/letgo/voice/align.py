@@ -1,36 +1,34 @@
-"""Forced alignment: where a recogniser hears each word of a clip's text, or that it cannot.
+"""Forced alignment: whether a clip says its text, heard by a recogniser.
 
-pocketsphinx 5.x (BSD; the `align` extra) carries an en-us acoustic model and a pronouncing
-dictionary. Given the text, it finds the path through the text's sounds that best fits the
-audio; for a clip that says something else there is mostly none, so it catches what the
-engines' own word times cannot: another sentence's audio with as many words (`verify`).
+pocketsphinx 5.x (BSD; the `align` extra; `sphinx`) carries an en-us acoustic model and a
+pronouncing dictionary. Given the text, it finds the path through the text's sounds that best
+fits the audio; for a clip that says something else there is mostly none, so it catches what
+the engines' own word times cannot: another sentence's audio with as many words (`verify`).
 
-Only what alignment needs is loaded: no language model, and a dictionary of the words of the
-sentences at hand (read from the model's), so a decoder costs about 6 MB where pocketsphinx's
-defaults take 93 MB. A word the dictionary lacks ("partway", "café") cannot be aligned: its
-sentence is left to the other checks (`Aligner.knows`).
+The speech check asks an `AlignerProcess`: pocketsphinx holds Python's GIL while it decodes
+(30-50 ms a sentence), which here would stall the engine's next sentence, so it runs in a
+process of its own beside the speaking. `Aligner` aligns in this process (for measuring).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import re
 import subprocess
 import sys
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib.util import find_spec
-from pathlib import Path
 
 import numpy as np
 
 from letgo.sound import dsp
 from letgo.voice.engines import Clip, is_language
+from letgo.voice.sphinx import RATE, Sphinx, Words, words_of
 
-#: The rate pocketsphinx's en-us model was trained at.
-RATE = 16000
+__all__ = ["Aligner", "AlignerProcess", "Alignment", "for_voice", "installed", "words_of"]
+
 #: White noise this far under the clip's peak (dB) is added before aligning: pocketsphinx's
 #: features of exact digital silence (eSpeak's pauses are zeros) match none of its models, so
 #: without it it rejects most correct eSpeak sentences (13 of 30 aligned; 30 of 30 with it).
@@ -39,8 +37,6 @@ NOISE_DB = -50.0
 LANGUAGE = "en"
 
 log = logging.getLogger(__name__)
-
-_WORD = re.compile(r"[^\W\d_]+(?:'[^\W\d_]+)*")
 
 
 def installed() -> bool:
@@ -60,15 +56,19 @@ def for_voice(language: str, texts: Iterable[str]) -> AlignerProcess | None:
         return None
 
 
-def words_of(text: str) -> list[str]:
-    """The words of `text` as the dictionary spells them: lower case, runs of letters with
-    inner apostrophes ("self-kind" is two words, "don't" one)."""
-    return _WORD.findall(text.lower().replace("\u2019", "'"))
+def prepared(samples: np.ndarray, sample_rate: int) -> bytes:
+    """Mono float `samples` as pocketsphinx hears them: 16-bit at its rate, with faint noise."""
+    import soxr
+
+    pcm = soxr.resample(np.asarray(samples, dtype=np.float32), sample_rate, RATE)
+    peak = float(np.max(np.abs(pcm))) if len(pcm) else 0.0
+    noise = np.random.default_rng(0).standard_normal(len(pcm)) * peak * dsp.db(NOISE_DB)
+    return (np.clip(pcm + noise, -1, 1) * 32767).astype("<i2").tobytes()
 
 
 @dataclass(frozen=True)
 class Alignment:
-    words: list[tuple[str, float, float]]
+    words: Words
     """(word, start, end) in seconds of each word of the text."""
     score: float
     """The aligned path's acoustic log-likelihood per frame relative to the best path
@@ -76,86 +76,35 @@ class Alignment:
 
 
 class Aligner:
-    """A pocketsphinx decoder for aligning clips to `texts` (more can be added: `learn`)."""
+    """Aligns clips to texts in this process (`texts`: the words to learn at once)."""
 
     def __init__(self, texts: Iterable[str] = ()):
-        import pocketsphinx
-
-        self._model = Path(pocketsphinx.get_model_path()) / "en-us" / "cmudict-en-us.dict"
-        # Its acoustic settings are pocketsphinx's own: scoring one Gaussian a codebook, not
-        # four, aligned 28% faster and refused more clips of another sentence (on eSpeak 178
-        # of 211 pairs, not 133), but failed 6 of eSpeak's 1666 correct library clips.
-        self._decoder = pocketsphinx.Decoder(samprate=RATE, loglevel="FATAL", lm=None, dict=None)
-        self._looked: set[str] = set()
-        self.learn(texts)
-
-    def learn(self, texts: Iterable[str]) -> None:
-        """Add the words of `texts` (with every pronunciation the dictionary gives) to the
-        decoder's dictionary, in one pass over the model's."""
-        wanted = {w for text in texts for w in words_of(text)} - self._looked
-        if not wanted:
-            return
-        self._looked |= wanted
-        found = []
-        with open(self._model, encoding="utf-8") as dictionary:
-            for line in dictionary:
-                entry, _, phones = line.partition(" ")
-                if entry.split("(", 1)[0] in wanted and self._decoder.lookup_word(entry) is None:
-                    found.append((entry, phones.split("#", 1)[0].strip()))
-        for i, (entry, phones) in enumerate(found, start=1):
-            self._decoder.add_word(entry, phones, i == len(found))
-
-    def knows(self, text: str) -> bool:
-        """Whether every word of `text` is in the dictionary, so it can be aligned."""
-        words = words_of(text)
-        self.learn([text])
-        return bool(words) and all(self._decoder.lookup_word(w) is not None for w in words)
+        self._sphinx = Sphinx(texts)
 
     def hears(self, clip: Clip, text: str) -> bool | None:
         """Whether `text` can be aligned to `clip`; None where a word is not known."""
-        if not self.knows(text):
+        if not self._sphinx.knows(text):
             return None
         return self.align(clip.samples, clip.sample_rate, text) is not None
 
     def align(self, samples: np.ndarray, sample_rate: int, text: str) -> Alignment | None:
         """Where each word of `text` is heard in `samples` (mono float), or None where the
         text cannot be aligned to them. LookupError where a word is not in the dictionary."""
-        import soxr
-
-        if not self.knows(text):
-            unknown = [w for w in words_of(text) if self._decoder.lookup_word(w) is None]
-            raise LookupError(f"not in the dictionary: {', '.join(unknown) or '(no words)'}")
-        pcm = soxr.resample(np.asarray(samples, dtype=np.float32), sample_rate, RATE)
-        peak = float(np.max(np.abs(pcm))) if len(pcm) else 0.0
-        noise = np.random.default_rng(0).standard_normal(len(pcm)) * peak * dsp.db(NOISE_DB)
-        decoder = self._decoder
-        decoder.set_align_text(" ".join(words_of(text)))
-        decoder.start_utt()
-        decoder.process_raw((np.clip(pcm + noise, -1, 1) * 32767).astype("<i2").tobytes(), True)
-        decoder.end_utt()
-        if decoder.hyp() is None:
-            return None
-        frame = 1 / decoder.config["frate"]
-        segments = list(decoder.seg())
-        score = sum(float(np.log(max(s.ascore, 1e-300))) for s in segments if s.word != "</s>")
-        return Alignment(
-            [
-                (re.sub(r"\(\d+\)$", "", s.word), s.start_frame * frame, (s.end_frame + 1) * frame)
-                for s in segments
-                if not s.word.startswith(("<", "[", "+", "("))  # silences and noises
-            ],
-            score / max(1, decoder.n_frames()),
-        )
+        if not self._sphinx.knows(text):
+            unknown = ", ".join(self._sphinx.unknown(text)) or "(no words)"
+            raise LookupError(f"not in the dictionary: {unknown}")
+        found = self._sphinx.decode(prepared(samples, sample_rate), text)
+        return None if found is None else Alignment(*found)
 
 
 class AlignerProcess:
-    """An `Aligner` in a process of its own (`align_worker`), asked one clip at a time, so
+    """The recogniser in a process of its own (`sphinx`), asked one clip at a time, so
     aligning runs beside the speaking. It starts at once and learns `texts` while the engine
     loads. If it fails, one warning says so and clips are judged without it from then on."""
 
     def __init__(self, texts: Iterable[str]):
         self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
-            [sys.executable, "-m", "letgo.voice.align_worker"],
+            [sys.executable, "-m", "letgo.voice.sphinx"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
@@ -190,10 +139,9 @@ class AlignerProcess:
         with self._lock:
             if self._process is None:
                 return None
-            pcm = clip.pcm.astype("<i2", copy=False)
-            request = {"text": text, "rate": clip.sample_rate, "frames": len(pcm)}
+            pcm = prepared(clip.samples, clip.sample_rate)
             try:
-                self._send(request, pcm.tobytes())
+                self._send({"text": text, "frames": len(pcm) // 2}, pcm)
                 return self._answer()["hears"]
             except (OSError, ValueError, KeyError) as exc:
                 try:  # a broken pipe can come a moment before the process has ended
