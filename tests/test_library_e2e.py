@@ -93,8 +93,8 @@ def test_no_sentence_of_the_library_fails_the_speech_check_with_each_real_voice(
 ):
     """Every sentence of every meditation at its default length, spoken into an empty cache
     (so each is checked): none fails the speech check twice, and at most one in a hundred
-    is spoken again (measured with scripts/bench_verify.py --library: 0 of 1635 spoken again
-    with pyttsx3, 0 of 1635 with Piper)."""
+    is spoken again (measured with scripts/bench_verify.py --library, pocketsphinx listening:
+    0 of 1666 spoken again with pyttsx3, 0 of 1666 with Piper)."""
     spoken = 0
     with caplog.at_level(logging.INFO, logger="letgo.voice.speaking"):
         for name in BUILTIN:

@@ -1,4 +1,5 @@
 """The voice stage: sentences become clips.
 
-The engines behind one small interface, the synthesis cache, and the clip layer (pydub).
+The engines behind one small interface, the synthesis cache, the speech check (with its
+recogniser) and the clip layer (pydub).
 """

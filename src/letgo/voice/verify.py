@@ -10,16 +10,15 @@ clip an engine has just spoken is checked against its sentence before it is cach
   long silence between two words, and nothing loud before the first or after the last.
 
 The word times are the engine's own (Piper's phoneme lengths, eSpeak NG's word events), and
-an engine that says another sentence with as many words, at a similar length, times it as well
-as the right one. So for an English voice, where pocketsphinx is installed (the `align` extra),
-the clip is also aligned to its text (`align`): one it cannot align fails. Measured over every
-sentence of the built-in library with both voices (`scripts/bench_verify.py --library --align`,
-white noise 50 dB down so eSpeak's digital silence matches its models), it aligned all 1618
-correct clips of each, and refused 782 (Piper) and 1066 (eSpeak) of 1593 clips of another
-sentence with as many words, all of which the other checks pass. A sentence with a word its
-dictionary lacks ("partway", "helpline") and a voice in another language get the checks above.
-A voice whose engine gives no word times (macOS and Windows voices) gets the length and sound
-checks, and the alignment where it speaks English.
+an engine that said another sentence with as many words, at a similar length, would time it as
+well as the right one. So for an English voice, where pocketsphinx is installed (the `align`
+extra), the clip is also aligned to its text (`align`): one it cannot align fails. Over every
+sentence of the built-in library (`scripts/bench_verify.py --library`) the whole check failed
+none of 1666 correct clips with either voice, and with `--align` alignment refused 782 (Piper)
+and 1066 (eSpeak) of 1593 clips of another sentence with as many words, all of which the other
+checks pass. A sentence with a word its dictionary lacks ("partway", "helpline") and a voice
+in another language get the other checks; a voice whose engine gives no word times (macOS and
+Windows voices) gets the length and sound checks, and the alignment where it speaks English.
 """
 
 from __future__ import annotations
