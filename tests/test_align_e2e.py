@@ -4,6 +4,7 @@ the engines' own word times cannot (it has as many words, at about the same leng
 from __future__ import annotations
 
 import logging
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -79,11 +80,23 @@ def test_another_sentences_audio_is_caught_and_spoken_again(voice, tmp_path, cap
     assert cache.get(cache.key(voice.identity(), RIGHT)) is not None
 
 
+def test_two_listeners_answer_at_once_each_for_its_own_clip(voice):
+    """The speech check asks `speaking.LISTENERS` processes from as many threads."""
+    right, wrong = (trim.edges(c) for c in voice.synthesize([RIGHT, WRONG]))
+    asked = [(right, RIGHT), (wrong, RIGHT), (wrong, WRONG), (right, WRONG)] * 3
+    with align.for_voice(voice.language, [RIGHT, WRONG], processes=2) as aligner:
+        assert aligner.processes == 2
+        with ThreadPoolExecutor(2) as pool:
+            heard = list(pool.map(lambda pair: aligner.hears(*pair), asked))
+    assert heard == [True, False, True, False] * 3
+
+
 def test_an_aligner_that_stops_is_one_warning_and_the_check_goes_on(voice, caplog):
     right = trim.edges(next(iter(voice.synthesize([RIGHT]))))
     aligner = align.for_voice(voice.language, [RIGHT])
     assert aligner is not None
-    aligner._process.kill()
+    for listener in aligner._all:
+        listener._process.kill()
     with caplog.at_level(logging.WARNING):
         assert aligner.hears(right, RIGHT) is None
         assert aligner.hears(right, RIGHT) is None

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
 import subprocess
 import sys
 import threading
@@ -44,13 +45,13 @@ def installed() -> bool:
     return find_spec("pocketsphinx") is not None
 
 
-def for_voice(language: str, texts: Iterable[str]) -> AlignerProcess | None:
-    """An aligner for `texts` said by a voice speaking `language`, in a process of its own, or
-    None where alignment cannot judge them: another language, or no pocketsphinx here."""
+def for_voice(language: str, texts: Iterable[str], processes: int = 1) -> AlignerProcess | None:
+    """An aligner for `texts` said by a voice speaking `language`, in `processes` processes of
+    its own, or None where alignment cannot judge them: another language, or no pocketsphinx."""
     if not (installed() and is_language(language, LANGUAGE)):
         return None
     try:
-        return AlignerProcess(texts)
+        return AlignerProcess(texts, processes)
     except OSError as exc:
         log.warning("the speech check cannot start its aligner (%s): it goes on without it", exc)
         return None
@@ -98,30 +99,85 @@ class Aligner:
 
 
 class AlignerProcess:
-    """The recogniser in a process of its own (`sphinx`), asked one clip at a time, so
-    aligning runs beside the speaking. It starts at once and learns `texts` while the engine
-    loads. If it fails, one warning says so and clips are judged without it from then on."""
+    """The recogniser in processes of their own (`sphinx`), each asked one clip at a time, so
+    aligning runs beside the speaking: `processes` of them, for eSpeak speaks faster than one
+    can listen. They start at once and learn `texts` while the engine loads. If one fails, a
+    warning says so and clips are judged without them from then on."""
 
-    def __init__(self, texts: Iterable[str]):
-        self._process: subprocess.Popen[bytes] | None = subprocess.Popen(
+    def __init__(self, texts: Iterable[str], processes: int = 1):
+        texts = list(texts)
+        self._all: list[_Listener] = []
+        try:
+            for _ in range(max(1, processes)):
+                self._all.append(_Listener(texts))
+        except OSError:
+            self.close()
+            raise
+        self._idle: queue.SimpleQueue[_Listener] = queue.SimpleQueue()
+        for listener in self._all:
+            self._idle.put(listener)
+        self._lock = threading.Lock()
+        self._failed = False
+
+    @property
+    def processes(self) -> int:
+        return len(self._all)
+
+    def hears(self, clip: Clip, text: str) -> bool | None:
+        """Whether `text` can be aligned to `clip`; None where it cannot judge (a word it does
+        not know, or the recogniser has failed). Any number of threads may ask at once."""
+        if self._failed:
+            return None
+        pcm = prepared(clip.samples, clip.sample_rate)
+        listener = self._idle.get()
+        try:
+            return listener.hears(pcm, text)
+        except (OSError, ValueError, KeyError) as exc:
+            with self._lock:
+                if not self._failed:
+                    self._failed = True
+                    log.warning(
+                        "the speech check's aligner failed (%s): it goes on without it",
+                        listener.why(exc),
+                    )
+                    self.close()
+            return None
+        finally:
+            self._idle.put(listener)
+
+    def close(self) -> None:
+        for listener in self._all:
+            listener.stop()
+
+    def __enter__(self) -> AlignerProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+class _Listener:
+    """One recogniser process, spoken to in JSON lines and 16-bit samples."""
+
+    def __init__(self, texts: list[str]):
+        self._process = subprocess.Popen(
             [sys.executable, "-m", "letgo.voice.sphinx"],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
             stderr=subprocess.DEVNULL,
         )
         self._waiting = 0  # answers sent for and not yet read
-        self._lock = threading.Lock()  # the check's thread and a sentence spoken again share it
-        self._send({"texts": list(texts)})
+        self._send({"texts": texts})
 
     def _send(self, request: dict, payload: bytes = b"") -> None:
-        assert self._process is not None and self._process.stdin is not None
+        assert self._process.stdin is not None
         self._process.stdin.write(json.dumps(request).encode() + b"\n" + payload)
         self._process.stdin.flush()
         self._waiting += 1
 
     def _answer(self) -> dict:
         """The answer to the last request (those before it are read on the way)."""
-        assert self._process is not None and self._process.stdout is not None
+        assert self._process.stdout is not None
         while True:
             line = self._process.stdout.readline()
             if not line:
@@ -133,40 +189,22 @@ class AlignerProcess:
             if not self._waiting:
                 return reply
 
-    def hears(self, clip: Clip, text: str) -> bool | None:
-        """Whether `text` can be aligned to `clip`; None where it cannot judge (a word it does
-        not know, or the aligner has failed)."""
-        with self._lock:
-            if self._process is None:
-                return None
-            pcm = prepared(clip.samples, clip.sample_rate)
-            try:
-                self._send({"text": text, "frames": len(pcm) // 2}, pcm)
-                return self._answer()["hears"]
-            except (OSError, ValueError, KeyError) as exc:
-                try:  # a broken pipe can come a moment before the process has ended
-                    why = f"it stopped, exit code {self._process.wait(timeout=0.5)}"
-                except subprocess.TimeoutExpired:
-                    why = str(exc)
-                log.warning("the speech check's aligner failed (%s): it goes on without it", why)
-                self._stop()
-                return None
+    def hears(self, pcm: bytes, text: str) -> bool | None:
+        """Whether `text` aligns to `pcm` (`prepared`); OSError and the like if it fails."""
+        self._send({"text": text, "frames": len(pcm) // 2}, pcm)
+        return self._answer()["hears"]
 
-    def close(self) -> None:
-        with self._lock:
-            self._stop()
+    def why(self, exc: Exception) -> str:
+        """What went wrong, in a few words: how it ended, if it has."""
+        try:  # a broken pipe can come a moment before the process has ended
+            return f"it stopped, exit code {self._process.wait(timeout=0.5)}"
+        except subprocess.TimeoutExpired:
+            return str(exc)
 
-    def _stop(self) -> None:
-        if self._process is not None:
+    def stop(self) -> None:
+        if self._process.poll() is None:
             self._process.kill()
-            self._process.wait()
-            for stream in (self._process.stdin, self._process.stdout):
-                if stream is not None:
-                    stream.close()
-            self._process = None
-
-    def __enter__(self) -> AlignerProcess:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
+        self._process.wait()
+        for stream in (self._process.stdin, self._process.stdout):
+            if stream is not None:
+                stream.close()
