@@ -4,8 +4,9 @@ For `letting-go` at 12 minutes: cold renders (an empty synthesis cache) with the
 without it, taken in turns (`--repeat` of each, medians), and a warm one (the same cache); for
 two more meditations, the check over every sentence spoken. Prints, per engine and meditation,
 the share of sentences that passed at once, those spoken again and why, and those that failed
-twice; the time the check works (it runs beside the speaking, on a thread of its own) and
-what it adds to the render's wall time, with the load average beside each timing.
+twice; the time the check works (summed over its threads: it runs beside the speaking, its
+recogniser in processes of their own) and what it adds to the render's wall time, with the
+load average beside each timing.
 
 With `--library`, the false failures instead: every sentence of every built-in meditation (each
 at its default length) spoken with each voice into an empty cache, and per voice the sentences
