@@ -113,9 +113,10 @@ def _checked(
     strict: bool,
 ) -> Iterator[tuple[str, Clip, bool]]:
     """(text, the clip to keep, whether it passed) for each of `texts`, in order, as `engine`
-    speaks them. Each clip is checked on `checking`'s thread while the engine speaks the next
-    (pyttsx3 speaks in a process of its own, Piper mostly outside the GIL), so the check
-    costs a cold render little of its time; one that fails is spoken again (`kept`)."""
+    speaks them. Each clip is checked on `checking`'s threads while the engine speaks the next
+    (pyttsx3 speaks in a process of its own, Piper mostly outside the GIL, the recogniser in
+    processes of its own), so the check costs a cold render little of its time; one that
+    fails is spoken again (`kept`)."""
     pending: deque[tuple[str, Clip, Future[str | None]]] = deque()
     wpm, timed = engine.words_per_minute, engine.times_words
     for text, clip in zip(texts, engine.synthesize(texts, report), strict=False):
