@@ -6,8 +6,8 @@ fits the audio; for a clip that says something else there is mostly none, so it 
 the engines' own word times cannot: another sentence's audio with as many words (`verify`).
 
 The speech check asks an `AlignerProcess`: pocketsphinx holds Python's GIL while it decodes
-(30-50 ms a sentence), which here would stall the engine's next sentence, so it runs in a
-process of its own beside the speaking. `Aligner` aligns in this process (for measuring).
+(30-50 ms a sentence), which here would stall the engine's next sentence, so it runs in
+processes of its own beside the speaking. `Aligner` aligns in this process (for measuring).
 """
 
 from __future__ import annotations
@@ -81,12 +81,6 @@ class Aligner:
 
     def __init__(self, texts: Iterable[str] = ()):
         self._sphinx = Sphinx(texts)
-
-    def hears(self, clip: Clip, text: str) -> bool | None:
-        """Whether `text` can be aligned to `clip`; None where a word is not known."""
-        if not self._sphinx.knows(text):
-            return None
-        return self.align(clip.samples, clip.sample_rate, text) is not None
 
     def align(self, samples: np.ndarray, sample_rate: int, text: str) -> Alignment | None:
         """Where each word of `text` is heard in `samples` (mono float), or None where the

@@ -78,6 +78,10 @@ class Sphinx:
         self.learn([text])
         return [w for w in words_of(text) if self._decoder.lookup_word(w) is None]
 
+    def hears(self, pcm: bytes, text: str) -> bool | None:
+        """Whether `text` can be aligned to `pcm`; None where a word is not known."""
+        return self.decode(pcm, text) is not None if self.knows(text) else None
+
     def decode(self, pcm: bytes, text: str) -> tuple[Words, float] | None:
         """Where each word of `text` (whose words it knows) is heard in `pcm` (16-bit, 16 kHz),
         and the fit's acoustic log-likelihood per frame relative to the best path the text
@@ -111,9 +115,7 @@ def main() -> None:
                 reply: dict = {"ok": True}
             else:
                 pcm = requests.read(2 * request["frames"])
-                text = request["text"]
-                known = sphinx.knows(text)
-                reply = {"hears": sphinx.decode(pcm, text) is not None if known else None}
+                reply = {"hears": sphinx.hears(pcm, request["text"])}
         except Exception as exc:  # noqa: BLE001 - every failure goes back as a reply
             reply = {"error": f"{type(exc).__name__}: {exc}"}
         replies.write(json.dumps(reply).encode() + b"\n")

@@ -27,7 +27,7 @@ import numpy as np
 
 from letgo.sound.dsp import gain_db
 from letgo.voice import timing
-from letgo.voice.align import Aligner, AlignerProcess
+from letgo.voice.align import AlignerProcess
 from letgo.voice.engines import Clip, clipcheck
 
 #: A word's loudest 10 ms must be within this of the clip's loudest (dB), or it is silent.
@@ -60,7 +60,7 @@ def problem(
     text: str,
     words_per_minute: float,
     timed: bool = True,
-    aligner: Aligner | AlignerProcess | None = None,
+    aligner: AlignerProcess | None = None,
 ) -> str | None:
     """None if `clip` passes the check for `text`; otherwise what is wrong, in a few words.
     `timed`: the engine times its words (else its words' times are not checked); `aligner`:

@@ -154,8 +154,7 @@ class Pyttsx3Engine:
 
     def _check_voice(self, wanted: str) -> None:
         """eSpeak quietly falls back to its default for an unknown voice: we do not."""
-        known = self.voices()
-        if not any(wanted.lower() in (v.id.lower(), v.name.lower()) for v in known):
+        if self._named(wanted) is None:
             self.close()
             raise VoiceNotFound(
                 "voice",
@@ -164,6 +163,12 @@ class Pyttsx3Engine:
                 "voices --engine pyttsx3' lists the voices (use the id or the "
                 "name)",
             )
+
+    def _named(self, wanted: str) -> VoiceInfo | None:
+        """The voice whose id or name is `wanted` (in any case), if there is one."""
+        return next(
+            (v for v in self.voices() if wanted.lower() in (v.id.lower(), v.name.lower())), None
+        )
 
     def _voice_args(self) -> dict:
         s = self.settings
@@ -205,8 +210,10 @@ class Pyttsx3Engine:
 
     @property
     def language(self) -> str:
-        """What the voice in use says it speaks (its worker is asked)."""
-        return str(self.describe().get("language", ""))
+        """What the voice in use says it speaks, as its driver lists it."""
+        host = self._host or self  # a variant speaks with its host's voice
+        found = host._named(self.settings.voice or str(host.describe().get("voice", "")))
+        return found.language if found else ""
 
     def voices(self) -> list[VoiceInfo]:
         reply = self._ensure_worker().ask({"op": "voices"}, START_TIMEOUT)

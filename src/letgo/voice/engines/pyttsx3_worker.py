@@ -32,14 +32,6 @@ def _voices(pyttsx3) -> list[dict]:
     return voices
 
 
-def _language(pyttsx3, voice: str) -> str:
-    """The language of `voice` (an id or a name), as its driver lists it."""
-    for v in _voices(pyttsx3):
-        if voice.lower() in (v["id"].lower(), v["name"].lower()):
-            return v["language"]
-    return ""
-
-
 def _configure(engine, request: dict) -> None:
     if request.get("voice"):
         engine.setProperty("voice", request["voice"])
@@ -122,13 +114,11 @@ def main() -> None:
                 _configure(engine, request)
                 from importlib.metadata import version
 
-                voice = str(engine.getProperty("voice"))
                 reply = {
                     "ok": True,
                     "library": library,
                     "version": version("pyttsx3"),
-                    "voice": voice,
-                    "language": _language(pyttsx3, request.get("voice") or voice),
+                    "voice": str(engine.getProperty("voice")),
                 }
             elif request["op"] == "voices":
                 reply = {"ok": True, "voices": _voices(pyttsx3)}
